@@ -1,0 +1,158 @@
+"""The embedded default: Kafka and Elasticsearch from a local noida-db binary.
+
+When KAFKA_BOOTSTRAP_SERVERS / ELASTICSEARCH_URL are unset, callqa runs the noida-db
+server (PyPI package `noida-db`) on free loopback ports with its data under
+CALLQA_DATA_DIR, and stops it on exit. The binary is started directly, in its own
+process group, so stopping it leaves nothing behind (its `noida-db` wrapper script
+would otherwise keep the server running as an orphaned child).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    kafka_bootstrap_servers: str
+    elasticsearch_url: str
+    embedded: bool
+
+    def environ(self) -> dict[str, str]:
+        """Variables that point child processes (workers, tests) at these services."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
+            "ELASTICSEARCH_URL": self.elasticsearch_url,
+        }
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _binary() -> str:
+    path = files("noida_db").joinpath("noida-db")
+    if not path.is_file():
+        raise RuntimeError(f"noida-db binary not found at {path}; is the noida-db package installed?")
+    os.chmod(str(path), 0o755)
+    return str(path)
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _es_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class EmbeddedServer:
+    """One noida-db process serving Kafka and Elasticsearch on loopback."""
+
+    def __init__(self, data_dir: Path, kafka_port: int | None = None, es_port: int | None = None):
+        self.data_dir = Path(data_dir)
+        self.kafka_port = kafka_port or free_port()
+        self.es_port = es_port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def services(self) -> Services:
+        return Services(f"127.0.0.1:{self.kafka_port}", f"http://127.0.0.1:{self.es_port}", True)
+
+    def start(self, timeout: float = 60.0) -> Services:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = self.data_dir / "noida-db.log"
+        cmd = [
+            _binary(), "start", "--only", "kafka,elasticsearch",
+            "--kafka-port", str(self.kafka_port), "--elasticsearch-port", str(self.es_port),
+            "--data-dir", str(self.data_dir),
+        ]  # fmt: skip
+        with open(log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"noida-db exited with code {self.process.returncode}; see {log_path}"
+                )
+            if _port_open(self.kafka_port) and _es_answers(self.services.elasticsearch_url):
+                (self.data_dir / "ports.json").write_text(
+                    json.dumps({"pid": self.process.pid, **self.services.environ()})
+                )
+                log.info("embedded noida-db up: %s", self.services)
+                return self.services
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"noida-db did not answer within {timeout:.0f}s; see {log_path}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+        with contextlib.suppress(FileNotFoundError):
+            (self.data_dir / "ports.json").unlink()
+
+
+def _running_embedded(data_dir: Path) -> Services | None:
+    """An embedded server another callqa command started on this data dir, if alive."""
+    try:
+        info = json.loads((data_dir / "ports.json").read_text())
+        os.kill(info["pid"], 0)
+    except (OSError, ValueError, KeyError):
+        return None
+    if _es_answers(info["ELASTICSEARCH_URL"]):
+        return Services(info["KAFKA_BOOTSTRAP_SERVERS"], info["ELASTICSEARCH_URL"], True)
+    return None
+
+
+@contextlib.contextmanager
+def services(settings: Settings | None = None) -> Iterator[Services]:
+    """The Kafka and Elasticsearch to use: configured ones, or an embedded server for the duration."""
+    settings = settings or Settings()
+    if not settings.uses_embedded_services:
+        yield Services(settings.kafka_bootstrap_servers, settings.elasticsearch_url, False)
+        return
+    data_dir = settings.data_dir / "noida-db"
+    running = _running_embedded(data_dir)
+    if running:
+        yield running
+        return
+    server = EmbeddedServer(data_dir)
+    server.start()
+    try:
+        yield server.services
+    finally:
+        server.stop()
