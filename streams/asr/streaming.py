@@ -1,0 +1,382 @@
+"""Per-call, per-channel streaming segmentation: the ASR stage's logic without Kafka.
+
+State lives in three mappings that the worker backs with changelogged faust tables,
+so a restarted or rebalanced worker resumes where the last one stopped:
+
+    calls     call_id              -> call status, metadata, warnings
+    channels  call_id|role         -> next expected seq, start of the untranscribed buffer
+    chunks    call_id|role|seq     -> one audio chunk, kept until it has been transcribed
+
+Processing is split in two so the slow decode runs outside the event loop:
+`plan(event)` stores the chunk and cuts the speech regions that are complete;
+the caller transcribes them; `commit(plan, transcripts)` emits segments and frees
+the audio. Segment ids are derived from the audio position, so a segment that is
+emitted twice around a crash is recognisably the same segment downstream.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..audio import MODEL_SAMPLE_RATE, AudioFormatError, decode, to_model_rate
+from .engine import Transcript
+
+VadFn = Callable[[np.ndarray], list[tuple[int, int]]]
+
+
+@dataclass
+class Region:
+    call_id: str
+    role: str
+    start: float  # seconds from call start
+    end: float
+    audio: np.ndarray  # 16 kHz float32
+    speech_end_wall: float
+    release_to: int  # native sample index the channel buffer may advance to after decoding
+
+
+@dataclass
+class Plan:
+    call_id: str
+    regions: list[Region] = field(default_factory=list)
+    releases: dict[str, int] = field(default_factory=dict)  # role -> buffer start without speech
+    ending: dict | None = None  # call info when this event ends the call
+    rejected: list[dict] = field(default_factory=list)  # dead letters
+
+
+def silero_vad(min_silence_ms: int = 500, max_segment_s: float = 15.0, pad_ms: int = 200) -> VadFn:
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    options = VadOptions(
+        threshold=0.5,
+        min_speech_duration_ms=250,
+        max_speech_duration_s=max_segment_s,
+        min_silence_duration_ms=min_silence_ms,
+        speech_pad_ms=pad_ms,
+    )
+
+    def regions(audio: np.ndarray) -> list[tuple[int, int]]:
+        return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, options)]
+
+    return regions
+
+
+def segment_id(call_id: str, role: str, start: float) -> str:
+    return f"{call_id}:{role}:{round(start * 1000)}"
+
+
+class StreamingAsr:
+    def __init__(
+        self,
+        calls: MutableMapping,
+        channels: MutableMapping,
+        chunks: MutableMapping,
+        vad: VadFn,
+        min_silence_s: float = 0.5,
+        max_gap_chunks: int = 8,
+        keep_context_s: float = 1.0,
+    ):
+        self.calls, self.channels, self.chunks = calls, channels, chunks
+        self.vad = vad
+        self.min_silence_s = min_silence_s
+        self.max_gap_chunks = max_gap_chunks
+        self.keep_context_s = keep_context_s
+
+    # --- events ---------------------------------------------------------------
+
+    def plan(self, event: dict, now: float | None = None) -> Plan:
+        now = time.time() if now is None else now
+        kind = event.get("kind")
+        call_id = event.get("call_id") or ""
+        plan = Plan(call_id)
+        if not call_id:
+            plan.rejected.append(_reject(event, "event without call_id"))
+            return plan
+        call = self.calls.get(call_id)
+        if call and call.get("status") == "ended":
+            if kind != "end":  # a second end (timeout vs hangup) is harmless
+                plan.rejected.append(_reject(event, f"{kind} event after the call ended"))
+            return plan
+        if kind == "start":
+            self.calls[call_id] = self._new_call(event, now, call)
+        elif kind == "chunk":
+            self._on_chunk(event, now, call, plan)
+        elif kind == "end":
+            call = call or self._new_call(event, now, None, warning="call-end without call-start")
+            call["status"] = "ending"
+            call["end_reason"] = event.get("reason") or "hangup"
+            call["ended_wall"] = now
+            self.calls[call_id] = call
+            for role in call.get("roles") or []:
+                self._cut(call_id, role, plan, flush=True)
+            plan.ending = call
+        else:
+            plan.rejected.append(_reject(event, f"unknown event kind {kind!r}"))
+        return plan
+
+    def commit(self, plan: Plan, transcripts: list[Transcript], now: float | None = None) -> list[dict]:
+        """Emit the decoded regions as segments, free their audio, close an ending call."""
+        now = time.time() if now is None else now
+        out: list[dict] = []
+        releases = dict(plan.releases)
+        for region, transcript in zip(plan.regions, transcripts, strict=True):
+            releases[region.role] = max(releases.get(region.role, 0), region.release_to)
+            if transcript.dropped or not transcript.text:
+                self._count(plan.call_id, f"dropped-{transcript.dropped or 'empty'}")
+                continue
+            out.append(
+                {
+                    "kind": "segment",
+                    "call_id": plan.call_id,
+                    "segment_id": segment_id(plan.call_id, region.role, region.start),
+                    "role": region.role,
+                    "start": round(region.start, 3),
+                    "end": round(region.end, 3),
+                    "text": transcript.text,
+                    "avg_logprob": transcript.avg_logprob,
+                    "no_speech_prob": transcript.no_speech_prob,
+                    "speech_end_wall": region.speech_end_wall,
+                    "emitted_at": now,
+                }
+            )
+        for role, release_to in releases.items():
+            self._release(plan.call_id, role, release_to)
+        if plan.ending is not None:
+            out.append(self._close(plan.call_id, now))
+        return out
+
+    def idle_calls(self, now: float, timeout_s: float) -> list[str]:
+        """Live calls that have received nothing for `timeout_s` (their end never came)."""
+        return [
+            call_id
+            for call_id, call in list(self.calls.items())
+            if call.get("status") == "live" and now - call.get("last_wall", now) > timeout_s
+        ]
+
+    # --- internals ------------------------------------------------------------
+
+    def _new_call(self, event: dict, now: float, previous: dict | None, warning: str = "") -> dict:
+        call = {
+            "status": "live",
+            "started_wall": event.get("produced_at") or now,
+            "last_wall": now,
+            "roles": list(event.get("roles") or (previous or {}).get("roles") or []),
+            "metadata": dict(event.get("metadata") or {}),
+            "sample_rate": event.get("sample_rate", 8000),
+            "encoding": event.get("encoding", "pcm16"),
+            "warnings": list((previous or {}).get("warnings") or []),
+            "counters": dict((previous or {}).get("counters") or {}),
+        }
+        if previous:
+            call["warnings"].append("duplicate call-start ignored")
+            call["roles"] = previous["roles"] or call["roles"]
+            call["started_wall"] = previous["started_wall"]
+        if warning:
+            call["warnings"].append(warning)
+        return call
+
+    def _on_chunk(self, event: dict, now: float, call: dict | None, plan: Plan) -> None:
+        call_id, role, seq = event["call_id"], event.get("role") or "", int(event.get("seq", -1))
+        if call is None:
+            call = self._new_call(event, now, None, warning="audio before call-start (start event missing)")
+        if role not in call["roles"]:
+            call["roles"].append(role)
+        call["last_wall"] = now
+        key = f"{call_id}|{role}"
+        channel = self.channels.get(key) or {
+            "next_seq": 0, "first_seq": 0, "buffer_start": 0, "levels": _empty_levels(),
+            "sample_rate": event.get("sample_rate", 8000), "encoding": event.get("encoding", "pcm16"),
+        }  # fmt: skip
+        try:
+            if seq < 0:
+                raise AudioFormatError("chunk without seq")
+            samples = decode(base64.b64decode(event.get("payload") or ""), event.get("encoding", "pcm16"))
+        except (AudioFormatError, ValueError) as exc:
+            plan.rejected.append(_reject(event, f"undecodable audio chunk: {exc}"))
+            self.calls[call_id] = call
+            return
+        chunk_key = f"{key}|{seq}"
+        expected = channel["next_seq"]
+        if seq < expected or chunk_key in self.chunks:
+            call["counters"]["duplicate_chunks"] = call["counters"].get("duplicate_chunks", 0) + 1
+            self.calls[call_id] = call
+            return
+        self.chunks[chunk_key] = {
+            "offset": int(event.get("offset", 0)),
+            "n": int(samples.size),
+            "payload": event["payload"],
+            "encoding": event.get("encoding", "pcm16"),
+            "produced_at": event.get("produced_at") or now,
+        }
+        _add_levels(channel["levels"], samples)
+        # Advance over the contiguous run; skip a hole that stays open too long.
+        while True:
+            while f"{key}|{channel['next_seq']}" in self.chunks:
+                channel["next_seq"] += 1
+            pending = seq - channel["next_seq"] + 1
+            if pending <= self.max_gap_chunks:
+                break
+            call["warnings"].append(f"{role}: chunk {channel['next_seq']} never arrived; treated as silence")
+            channel["next_seq"] += 1
+        if seq != expected:
+            call["counters"]["out_of_order_chunks"] = call["counters"].get("out_of_order_chunks", 0) + 1
+        self.channels[key] = channel
+        self.calls[call_id] = call
+        self._cut(call_id, role, plan, flush=False)
+
+    def _buffer(self, call_id: str, role: str) -> tuple[np.ndarray, int, int, list[dict]]:
+        """The channel's untranscribed audio (native rate, int16) and where it starts."""
+        key = f"{call_id}|{role}"
+        channel = self.channels[key]
+        stored = [self.chunks.get(f"{key}|{s}") for s in range(channel["first_seq"], channel["next_seq"])]
+        stored = [c for c in stored if c]
+        if not stored:
+            return np.zeros(0, np.int16), channel["buffer_start"], channel["sample_rate"], []
+        start = channel["buffer_start"]
+        end = max(c["offset"] + c["n"] for c in stored)
+        audio = np.zeros(max(0, end - start), np.int16)  # holes stay silent
+        for c in stored:
+            samples = decode(base64.b64decode(c["payload"]), c["encoding"])
+            lo, hi = c["offset"] - start, c["offset"] + c["n"] - start
+            if hi <= 0:
+                continue
+            audio[max(lo, 0) : hi] = samples[max(-lo, 0) :]
+        return audio, start, channel["sample_rate"], stored
+
+    def _cut(self, call_id: str, role: str, plan: Plan, flush: bool) -> None:
+        """Queue the channel's completed speech regions (all of them when flushing)."""
+        if f"{call_id}|{role}" not in self.channels:
+            return
+        native, start, rate, stored = self._buffer(call_id, role)
+        if native.size == 0:
+            return
+        audio = to_model_rate(native, rate)
+        regions = self.vad(audio)
+        min_silence = int(self.min_silence_s * MODEL_SAMPLE_RATE)
+        n = len(audio)
+        to_native = rate / MODEL_SAMPLE_RATE
+        release = None
+        for lo, hi in regions:
+            complete = flush or hi <= n - min_silence // 2
+            if not complete:
+                release = start + int(max(0, lo) * to_native)
+                break
+            abs_start = start / rate + lo / MODEL_SAMPLE_RATE
+            abs_end = start / rate + hi / MODEL_SAMPLE_RATE
+            end_native = start + int(hi * to_native)
+            plan.regions.append(
+                Region(call_id, role, abs_start, abs_end, audio[lo:hi], _wall_at(stored, end_native, rate),
+                       release_to=end_native)  # fmt: skip
+            )
+        if release is None and not regions and not flush:
+            # No speech: keep only a little context so the buffer stays bounded.
+            keep = int(self.keep_context_s * rate)
+            if native.size > 2 * keep:
+                release = start + native.size - keep
+        if flush:
+            release = start + native.size
+        if release is not None:
+            plan.releases[role] = max(plan.releases.get(role, 0), release)
+
+    def _release(self, call_id: str, role: str, release_to: int) -> None:
+        key = f"{call_id}|{role}"
+        channel = self.channels.get(key)
+        if channel is None or release_to <= channel["buffer_start"]:
+            return
+        channel["buffer_start"] = release_to
+        seq = channel["first_seq"]
+        while seq < channel["next_seq"]:
+            chunk = self.chunks.get(f"{key}|{seq}")
+            if chunk and chunk["offset"] + chunk["n"] > release_to:
+                break
+            if chunk:
+                del self.chunks[f"{key}|{seq}"]
+            seq += 1
+        channel["first_seq"] = seq
+        self.channels[key] = channel
+
+    def _count(self, call_id: str, name: str) -> None:
+        call = self.calls.get(call_id)
+        if call:
+            call["counters"][name] = call["counters"].get(name, 0) + 1
+            self.calls[call_id] = call
+
+    def _close(self, call_id: str, now: float) -> dict:
+        call = self.calls[call_id]
+        stats = {}
+        for role in call.get("roles") or []:
+            key = f"{call_id}|{role}"
+            channel = self.channels.get(key)
+            if channel is None:
+                continue
+            stats[role] = _finish_levels(channel["levels"], channel["sample_rate"])
+            for seq in range(channel["first_seq"], channel["next_seq"] + self.max_gap_chunks + 1):
+                self.chunks.pop(f"{key}|{seq}", None)
+            del self.channels[key]
+        duration = max((s.get("seconds", 0.0) for s in stats.values()), default=0.0)
+        info = {
+            "status": "completed" if call.get("end_reason") == "hangup" else call.get("end_reason"),
+            "end_reason": call.get("end_reason"),
+            "started_wall": call.get("started_wall"),
+            "ended_wall": call.get("ended_wall", now),
+            "duration": round(duration, 3),
+            "roles": call.get("roles"),
+            "metadata": call.get("metadata"),
+            "encoding": call.get("encoding"),
+            "sample_rate": call.get("sample_rate"),
+            "warnings": call.get("warnings"),
+            "counters": call.get("counters"),
+            "channel_stats": stats,
+        }
+        # Keep a small tombstone so late audio for this call is recognised, not restarted.
+        self.calls[call_id] = {"status": "ended", "ended_wall": info["ended_wall"], "roles": call.get("roles")}
+        return {"kind": "end", "call_id": call_id, "call": info, "emitted_at": now}
+
+
+def _wall_at(stored: list[dict], sample: int, rate: int) -> float:
+    """Wall-clock time at which `sample` had been spoken, from the chunk that holds it."""
+    for chunk in stored:
+        if chunk["offset"] <= sample < chunk["offset"] + chunk["n"]:
+            return chunk["produced_at"] - (chunk["offset"] + chunk["n"] - sample) / rate
+    return stored[-1]["produced_at"] if stored else 0.0
+
+
+def _reject(event: dict, reason: str) -> dict:
+    record = {k: v for k, v in event.items() if k != "payload"}
+    return {"stage": "asr", "reason": reason, "call_id": event.get("call_id") or "", "record": record}
+
+
+def _empty_levels() -> dict:
+    return {"n": 0, "sum_sq": 0.0, "peak": 0, "clipped": 0, "frames": 0, "silent_frames": 0}
+
+
+def _add_levels(levels: dict, samples: np.ndarray) -> None:
+    if samples.size == 0:
+        return
+    x = samples.astype(np.float64)
+    levels["n"] += int(samples.size)
+    levels["sum_sq"] += float(np.sum(x * x))
+    levels["peak"] = max(levels["peak"], int(np.abs(x).max()))
+    levels["clipped"] += int(np.sum(np.abs(x) >= 32000))
+    frames = samples.size // 160
+    if frames:
+        rms = np.sqrt(np.mean(x[: frames * 160].reshape(frames, 160) ** 2, axis=1)) / 32768
+        levels["frames"] += frames
+        levels["silent_frames"] += int(np.sum(rms < 10 ** (-45 / 20)))
+
+
+def _finish_levels(levels: dict, rate: int) -> dict:
+    n = max(levels["n"], 1)
+    rms = (levels["sum_sq"] / n) ** 0.5 / 32768
+    return {
+        "seconds": round(levels["n"] / rate, 3),
+        "rms_dbfs": round(20 * np.log10(max(rms, 1e-9)), 1),
+        "peak_dbfs": round(20 * np.log10(max(levels["peak"] / 32768, 1e-9)), 1),
+        "clipped_ratio": round(levels["clipped"] / n, 5),
+        "silence_ratio": round(levels["silent_frames"] / max(levels["frames"], 1), 3),
+    }
