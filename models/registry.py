@@ -1,0 +1,72 @@
+"""Model registry on disk: one directory per published version, with its model card.
+
+    <models_dir>/<name>/<version>/model.joblib
+    <models_dir>/<name>/<version>/card.json   metrics, labels, training-data hash, created
+
+Versions sort by creation time; workers serve the newest, and every scored
+segment records the version that scored it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+
+
+class ModelMissing(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    name: str
+    version: str
+    pipeline: object
+    card: dict
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.pipeline.classes_)
+
+
+def versions(models_dir: Path, name: str) -> list[str]:
+    base = Path(models_dir) / name
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if (p / "card.json").is_file())
+
+
+def publish(models_dir: Path, name: str, pipeline, card: dict) -> str:
+    version = time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + "-" + card["training_data_sha256"][:8]
+    base = Path(models_dir) / name
+    tmp = base / f".{version}.tmp-{os.getpid()}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    joblib.dump(pipeline, tmp / "model.joblib")
+    (tmp / "card.json").write_text(
+        json.dumps({**card, "name": name, "version": version}, ensure_ascii=False, indent=2)
+    )
+    final = base / version
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)  # readers never see a half-written version
+    return version
+
+
+def load(models_dir: Path, name: str, version: str | None = None) -> LoadedModel:
+    available = versions(models_dir, name)
+    if not available:
+        raise ModelMissing(
+            f"no published '{name}' model under {models_dir}; run `callqa train` (or `make models`)"
+        )
+    version = version or available[-1]
+    if version not in available:
+        raise ModelMissing(f"'{name}' has no version {version}; available: {available}")
+    path = Path(models_dir) / name / version
+    card = json.loads((path / "card.json").read_text())
+    return LoadedModel(name, version, joblib.load(path / "model.joblib"), card)
