@@ -10,17 +10,17 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from .text import jieba_words, normalize, pinyin_tokens
+from .text import canonical, canonical_pinyin, canonical_words
 
 
 def build_pipeline(C: float = 4.0) -> Pipeline:
     features = FeatureUnion(
         [
-            ("chars", TfidfVectorizer(analyzer="char", preprocessor=normalize, ngram_range=(1, 3),
+            ("chars", TfidfVectorizer(analyzer="char", preprocessor=canonical, ngram_range=(1, 3),
                                       sublinear_tf=True, min_df=1)),
-            ("words", TfidfVectorizer(tokenizer=jieba_words, lowercase=False, token_pattern=None,
+            ("words", TfidfVectorizer(tokenizer=canonical_words, lowercase=False, token_pattern=None,
                                       ngram_range=(1, 2), sublinear_tf=True)),
-            ("pinyin", TfidfVectorizer(tokenizer=pinyin_tokens, lowercase=False, token_pattern=None,
+            ("pinyin", TfidfVectorizer(tokenizer=canonical_pinyin, lowercase=False, token_pattern=None,
                                        ngram_range=(1, 3), sublinear_tf=True)),
         ]
     )  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
+import warnings
 from functools import lru_cache
 from pathlib import Path
 
@@ -27,6 +28,26 @@ def normalize(text: str) -> str:
 
     text = unicodedata.normalize("NFKC", text or "").lower()
     return _PUNCT.sub("", to_simplified(text))
+
+
+@lru_cache(maxsize=65536)
+def canonical(text: str) -> str:
+    """`normalize`, with spoken numbers written as digits (两千八 -> 2800, 幺二三七八 -> 12378).
+
+    ASR writes numbers as digits while callers' words are often transcribed as
+    characters; classifiers see one form for both. cn2an also rewrites 一 in words
+    (一下 -> 1下), identically at training and serving time.
+    """
+    import cn2an
+
+    # cn2an warns (and leaves the text alone) on fragments such as a lone 万.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"cn2an\.")
+    text = unicodedata.normalize("NFKC", text or "")
+    try:
+        text = cn2an.transform(text.replace("幺", "一"), "cn2an")
+    except (ValueError, KeyError, IndexError):  # cn2an rejects a few malformed numerals
+        pass
+    return normalize(text)
 
 
 def spoken_digits(text: str) -> str:
@@ -72,3 +93,12 @@ def jieba_words(text: str) -> list[str]:
 
 def pinyin_tokens(text: str) -> list[str]:
     return list(pinyin_syllables(text))
+
+
+# Tokenisers of the classifier pipelines: the same views of the text, on its canonical form.
+def canonical_words(text: str) -> list[str]:
+    return [w for w in _tokenizer().lcut(canonical(text)) if w.strip()]
+
+
+def canonical_pinyin(text: str) -> list[str]:
+    return list(pinyin_syllables(canonical(text)))

@@ -138,6 +138,29 @@ def _running_embedded(data_dir: Path) -> Services | None:
     return None
 
 
+def stop_background(data_dir: Path, timeout: float = 15.0) -> bool:
+    """Stop an embedded server started by `callqa up` (its whole process group)."""
+    try:
+        info = json.loads((data_dir / "ports.json").read_text())
+        pid = int(info["pid"])
+        os.killpg(pid, signal.SIGTERM)
+    except (OSError, ValueError, KeyError):
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(FileNotFoundError):
+        (data_dir / "ports.json").unlink()
+    return True
+
+
 @contextlib.contextmanager
 def services(settings: Settings | None = None) -> Iterator[Services]:
     """The Kafka and Elasticsearch to use: configured ones, or an embedded server for the duration."""

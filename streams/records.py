@@ -1,25 +1,28 @@
-"""The typed records that flow between pipeline stages, one Kafka topic per hop.
+"""The records that flow between pipeline stages, one Kafka topic per hop.
 
-Every record is JSON on the wire (faust's default codec), so any Kafka client can
-produce or read them. A call's records are keyed by call id, so one call's events
-stay ordered within one partition from ingest to index.
+Every record is a JSON object on the wire, so any Kafka client can produce or read
+them. A call's records are keyed by call id, so one call's events stay ordered
+within one partition from ingest to index.
 
     audio          AudioEvent      start | chunk | end     (replay / telephony ingest)
     transcripts    Segment         segment | end            (asr)
     scored         ScoredSegment   segment | end            (scoring)
     agent-assist   AssistEvent     suggestion | alert       (scoring, for agents' screens)
     dead-letter    DeadLetter      anything rejected, with the reason
+
+The TypedDicts below are the schema (documentation and type hints); the stages
+pass plain dicts.
 """
 
 from __future__ import annotations
 
-import faust
+from typing import NotRequired, TypedDict
 
 ROLES = ("agent", "customer", "mixed")
 ENCODINGS = ("pcm16", "ulaw", "alaw")
 
 
-class AudioEvent(faust.Record, serializer="json"):
+class AudioEvent(TypedDict):
     """One event of a call's audio stream.
 
     kind=start carries call metadata, kind=chunk one channel's audio, kind=end closes
@@ -27,74 +30,73 @@ class AudioEvent(faust.Record, serializer="json"):
     sample offset) so duplicates and gaps are detectable downstream.
     """
 
-    kind: str
+    kind: str  # start | chunk | end
     call_id: str
-    role: str = ""
-    seq: int = -1
-    sample_rate: int = 8000
-    encoding: str = "pcm16"
-    offset: int = 0  # first sample of this chunk on its channel
-    payload: str = ""  # base64 of the encoded bytes
-    produced_at: float = 0.0  # wall clock when the chunk's audio had been spoken
-    roles: list = None  # start: channel roles, in channel order
-    metadata: dict = None  # start: source file, agent id, ...
-    reason: str = ""  # end: hangup | timeout | ...
+    role: NotRequired[str]  # chunk: agent | customer | mixed
+    seq: NotRequired[int]  # chunk: 0, 1, 2, ... per channel
+    sample_rate: int  # 8000 for telephone audio
+    encoding: str  # pcm16 | ulaw | alaw
+    offset: NotRequired[int]  # chunk: first sample of this chunk on its channel
+    payload: NotRequired[str]  # chunk: base64 of the encoded bytes
+    produced_at: float  # wall clock when the event was produced (chunk: its audio was spoken)
+    roles: NotRequired[list[str]]  # start: channel roles, in channel order
+    metadata: NotRequired[dict]  # start: source file, duration, agent id, ...
+    reason: NotRequired[str]  # end: hangup | timeout
 
 
-class Segment(faust.Record, serializer="json"):
+class Segment(TypedDict):
     """A final transcript segment of one channel, or a call's end marker (kind=end)."""
 
-    kind: str
+    kind: str  # segment | end
     call_id: str
-    segment_id: str = ""
-    role: str = ""
-    start: float = 0.0  # seconds from call start
-    end: float = 0.0
-    text: str = ""
-    avg_logprob: float = 0.0
-    no_speech_prob: float = 0.0
-    speech_end_wall: float = 0.0  # wall clock when the speech ended (for latency)
-    emitted_at: float = 0.0
-    call: dict = None  # end: status, reason, duration, warnings, channel stats, metadata
+    segment_id: NotRequired[str]  # call_id:role:start_ms, stable across re-emission
+    role: NotRequired[str]
+    start: NotRequired[float]  # seconds from call start
+    end: NotRequired[float]
+    text: NotRequired[str]  # simplified Chinese
+    avg_logprob: NotRequired[float]
+    no_speech_prob: NotRequired[float]
+    speech_end_wall: NotRequired[float]  # wall clock when the speech ended (for latency)
+    emitted_at: float
+    call: NotRequired[dict]  # end: status, reason, duration, warnings, counters, channel stats
 
 
-class ScoredSegment(faust.Record, serializer="json"):
+class ScoredSegment(TypedDict):
     """A segment with its text scores, or a call's end marker with the call summary."""
 
-    kind: str
+    kind: str  # segment | end
     call_id: str
-    segment: dict = None  # Segment fields
-    tokens: list = None
-    intent: str = ""
-    intent_confidence: float = 0.0
-    complaint_risk: float = 0.0  # this utterance
-    call_complaint_risk: float = 0.0  # the call so far
-    rule_hits: list = None
-    model_versions: dict = None
-    summary: dict = None  # end: the call summary for the index
+    segment: NotRequired[dict]  # the Segment
+    intent: NotRequired[str]  # customer segments: top intent, "other" when unsure
+    intent_confidence: NotRequired[float]
+    complaint_risk: NotRequired[float]  # this utterance, 0..1
+    call_complaint_risk: NotRequired[float]  # the call so far, 0..1
+    rule_hits: NotRequired[list[dict]]
+    model_versions: NotRequired[dict]
+    summary: NotRequired[dict]  # end: intents, risk, violations, QA score, call info
 
 
-class AssistEvent(faust.Record, serializer="json"):
+class AssistEvent(TypedDict):
     """A live suggestion or alert for the agent handling the call (and supervisors)."""
 
     kind: str  # suggestion | alert
     call_id: str
-    code: str  # intent label or rule id
+    code: str  # intent label, rule id, or complaint-risk
     title: str
     message: str
-    severity: str = "info"
-    role: str = ""
-    segment_id: str = ""
-    start: float = 0.0
-    end: float = 0.0
-    evidence: str = ""
-    speech_end_wall: float = 0.0
-    created_at: float = 0.0
+    severity: str  # info | minor | major | critical
+    role: str
+    segment_id: str
+    start: float
+    end: float
+    evidence: str  # the words that triggered it
+    speech_end_wall: float
+    created_at: float
 
 
-class DeadLetter(faust.Record, serializer="json"):
+class DeadLetter(TypedDict):
     stage: str
     reason: str
-    call_id: str = ""
-    record: dict = None
-    created_at: float = 0.0
+    call_id: str
+    record: dict  # the rejected event, audio payload removed
+    created_at: float

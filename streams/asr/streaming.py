@@ -80,12 +80,16 @@ class StreamingAsr:
         min_silence_s: float = 0.5,
         max_gap_chunks: int = 8,
         keep_context_s: float = 1.0,
+        max_segment_s: float = 15.0,
+        speech_gate_dbfs: float = -40.0,
     ):
         self.calls, self.channels, self.chunks = calls, channels, chunks
         self.vad = vad
         self.min_silence_s = min_silence_s
         self.max_gap_chunks = max_gap_chunks
         self.keep_context_s = keep_context_s
+        self.max_segment_s = max_segment_s
+        self.speech_gate = 32768 * 10 ** (speech_gate_dbfs / 20)
 
     # --- events ---------------------------------------------------------------
 
@@ -227,7 +231,27 @@ class StreamingAsr:
             call["counters"]["out_of_order_chunks"] = call["counters"].get("out_of_order_chunks", 0) + 1
         self.channels[key] = channel
         self.calls[call_id] = call
-        self._cut(call_id, role, plan, flush=False)
+        if not self._still_speaking(key, channel):
+            self._cut(call_id, role, plan, flush=False)
+
+    def _still_speaking(self, key: str, channel: dict) -> bool:
+        """Cheap gate before the VAD: the newest audio ends loud, so no region can be complete.
+
+        Running the VAD over the whole buffer on every chunk is what costs; a segment can
+        only end where the channel has gone quiet. Long speech is still cut at
+        max_segment_s.
+        """
+        last = self.chunks.get(f"{key}|{channel['next_seq'] - 1}")
+        if not last:
+            return False
+        rate = channel["sample_rate"]
+        if (last["offset"] + last["n"] - channel["buffer_start"]) / rate >= self.max_segment_s:
+            return False
+        tail = decode(base64.b64decode(last["payload"]), last["encoding"])[-int(rate * self.min_silence_s / 2):]
+        if tail.size == 0:
+            return False
+        rms = float(np.sqrt(np.mean(tail.astype(np.float64) ** 2)))
+        return rms > self.speech_gate
 
     def _buffer(self, call_id: str, role: str) -> tuple[np.ndarray, int, int, list[dict]]:
         """The channel's untranscribed audio (native rate, int16) and where it starts."""

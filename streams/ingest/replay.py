@@ -122,8 +122,12 @@ def replay_files(
     call_ids: Sequence[str] | None = None,
     roles: Sequence[str] | None = None,
     on_error=None,
+    max_concurrent: int = 0,
 ) -> dict[str, str]:
     """Replay several recordings concurrently, as simultaneous live calls.
+
+    With max_concurrent > 0 at most that many calls are live at once; the next one
+    starts when one hangs up, as calls arrive at a small call centre.
 
     Returns {call_id: "ok" | error message}. A broken file is reported and skipped;
     the other calls go on.
@@ -142,6 +146,7 @@ def replay_files(
             if on_error:
                 on_error(call_id, exc)
     producer = make_producer(bootstrap_servers)
+    slots = threading.Semaphore(max_concurrent if max_concurrent > 0 else max(1, len(prepared)))
     try:
         threads = []
         for call_id, events in prepared:
@@ -153,7 +158,10 @@ def replay_files(
                 except Exception as exc:  # noqa: BLE001 - reported per call, others go on
                     log.exception("replay of %s failed", call_id)
                     results[call_id] = f"error: {exc}"
+                finally:
+                    slots.release()
 
+            slots.acquire()
             thread = threading.Thread(target=run, name=f"replay-{call_id}", daemon=True)
             thread.start()
             threads.append(thread)

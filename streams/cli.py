@@ -1,0 +1,348 @@
+"""The `callqa` command line.
+
+    callqa demo      run the whole pipeline on the bundled calls and print what happens
+    callqa worker    run a faust worker (stages from CALLQA_STAGES)
+    callqa replay    produce call recordings to Kafka as live calls
+    callqa assist    print live suggestions and alerts as they arrive
+    callqa search    search indexed calls
+    callqa train     train and publish the classifiers
+    callqa init      create topics and indices
+    callqa up/down   start/stop the embedded noida-db in the background
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .settings import ASSIST_TOPIC, AUDIO_TOPIC, CALLS_INDEX, PROJECT_ROOT, Settings
+
+CALLS_DIR = PROJECT_ROOT / "calls" / "audio"
+
+
+def _settings_with(services) -> Settings:
+    os.environ.update(services.environ())
+    return Settings()
+
+
+def cmd_init(args) -> int:
+    from . import embedded
+    from .index.store import connect, ensure_indices
+    from .kafka_admin import ensure_topics
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        created = ensure_topics(services.kafka_bootstrap_servers, settings)
+        ensure_indices(connect(services.elasticsearch_url), settings)
+        print(f"topics created: {', '.join(created) or 'none (all exist)'}; indices ready")
+    return 0
+
+
+def cmd_up(args) -> int:
+    from . import embedded
+
+    settings = Settings()
+    data_dir = settings.data_dir / "noida-db"
+    running = embedded._running_embedded(data_dir)
+    if running is None:
+        server = embedded.EmbeddedServer(data_dir)
+        running = server.start()
+    for name, value in running.environ().items():
+        print(f"export {name}={value}")
+    return 0
+
+
+def cmd_down(args) -> int:
+    from . import embedded
+
+    stopped = embedded.stop_background(Settings().data_dir / "noida-db")
+    print("embedded noida-db stopped" if stopped else "no embedded noida-db running")
+    return 0
+
+
+def cmd_worker(args) -> int:
+    from . import embedded
+    from .kafka_admin import ensure_topics
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        ensure_topics(services.kafka_bootstrap_servers, settings)
+        from .worker import main
+
+        main()
+    return 0
+
+
+def cmd_train(args) -> int:
+    from models.train import main
+
+    return main(args.rest)
+
+
+def _call_ids(paths: list[str], given: list[str] | None) -> list[str]:
+    if given:
+        if len(given) != len(paths):
+            raise SystemExit("--call-id must be given once per file")
+        return given
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    return [f"{Path(p).stem}-{stamp}" for p in paths]
+
+
+def cmd_replay(args) -> int:
+    from . import embedded
+    from .ingest.replay import replay_files
+    from .kafka_admin import ensure_topics
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        ensure_topics(services.kafka_bootstrap_servers, settings)
+        ids = _call_ids(args.files, args.call_id)
+        results = replay_files(
+            args.files, services.kafka_bootstrap_servers, settings.topic(AUDIO_TOPIC), speed=args.speed,
+            chunk_seconds=args.chunk_seconds or settings.chunk_seconds, call_ids=ids,
+            roles=args.roles.split(",") if args.roles else None,
+        )  # fmt: skip
+    for call_id, result in results.items():
+        print(f"{call_id}: {result}", file=sys.stderr if result != "ok" else sys.stdout)
+    return 0 if all(r == "ok" for r in results.values()) else 1
+
+
+def format_assist(event: dict, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    lag = now - event["speech_end_wall"] if event.get("speech_end_wall") else float("nan")
+    kind = "ALERT" if event["kind"] == "alert" else "SUGGEST"
+    return (f"{event['call_id']:<36} {kind:<7} [{event.get('severity', '')}] {event['title']} — "
+            f"{event['message']}  (t={event.get('end', 0):.1f}s in call, {lag:.1f}s after the speech ended)")  # fmt: skip
+
+
+def _tail_assist(bootstrap: str, settings: Settings, stop: threading.Event, ready: threading.Event,
+                 sink=print) -> None:  # fmt: skip
+    from .kafka_admin import json_consumer, wait_assigned
+
+    consumer = json_consumer(bootstrap, settings.topic(ASSIST_TOPIC))
+    try:
+        wait_assigned(consumer)
+        ready.set()
+        while not stop.is_set():
+            for message in consumer:
+                sink(format_assist(message.value))
+                if stop.is_set():
+                    break
+    finally:
+        consumer.close()
+
+
+def cmd_assist(args) -> int:
+    from . import embedded
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        stop, ready = threading.Event(), threading.Event()
+        with contextlib.suppress(KeyboardInterrupt):
+            _tail_assist(services.kafka_bootstrap_servers, settings, stop, ready)
+    return 0
+
+
+def print_calls(calls: list[dict]) -> None:
+    for call in calls:
+        print(f"{call['call_id']}  intent={call.get('primary_intent')}  risk={call.get('complaint_risk', 0):.2f}  "
+              f"violations={call.get('violation_count', 0)}  QA={call.get('qa_score')}")  # fmt: skip
+        for fragment in call.get("highlights") or []:
+            print(f"    … {fragment} …")
+
+
+def cmd_search(args) -> int:
+    from . import embedded
+    from .index.store import connect, search_calls
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        calls = search_calls(connect(services.elasticsearch_url), settings, args.text or "",
+                             intent=args.intent, risk_min=args.risk_min, size=args.size)  # fmt: skip
+    if args.json:
+        print(json.dumps(calls, ensure_ascii=False, indent=2))
+    elif not calls:
+        print("no matching calls")
+    else:
+        print_calls(calls)
+    return 0
+
+
+class WorkerProcess:
+    """A `callqa worker` child process, for the demo and the tests."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready_timeout: float = 180.0) -> None:
+        settings_dir = Path(self.env.get("CALLQA_DATA_DIR") or Settings().data_dir)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"], env=self.env, cwd=PROJECT_ROOT,
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        ready = settings_dir / "worker" / f"ready-{self.process.pid}"
+        deadline = time.monotonic() + ready_timeout
+        while not ready.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"worker not ready after {ready_timeout:.0f}s; see {self.log_path}")
+            time.sleep(0.3)
+
+    def kill(self) -> None:
+        """Kill -9, as a crash would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self.process or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def wait_for_calls(es, settings: Settings, call_ids: list[str], timeout: float) -> dict[str, dict]:
+    """Poll Elasticsearch until every call has its document (or the timeout passes)."""
+    index = settings.index(CALLS_INDEX)
+    found: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(found) < len(call_ids):
+        with contextlib.suppress(Exception):
+            result = es.search(index=index, query={"ids": {"values": call_ids}}, size=len(call_ids),
+                               source_excludes=["transcript", "risk_track"])  # fmt: skip
+            found = {h["_id"]: h["_source"] for h in result["hits"]["hits"]}
+        if len(found) < len(call_ids):
+            time.sleep(1.0)
+    return found
+
+
+def cmd_demo(args) -> int:
+    from models.train import ensure_models
+
+    from . import embedded
+    from .index.store import connect, ensure_indices, search_calls
+    from .ingest.replay import replay_files
+    from .kafka_admin import ensure_topics
+
+    files = [str(p) for p in (args.files or sorted(CALLS_DIR.glob("*.wav")))]
+    started = time.monotonic()
+    print(f"callqa demo: {len(files)} calls at {args.speed}x real time, {args.concurrency or len(files)} at once")
+    with embedded.services() as services:
+        where = "embedded noida-db" if services.embedded else "configured cluster"
+        print(f"  Kafka {services.kafka_bootstrap_servers}, Elasticsearch {services.elasticsearch_url} ({where})")
+        settings = _settings_with(services)
+        ensure_topics(services.kafka_bootstrap_servers, settings)
+        es = connect(services.elasticsearch_url)
+        ensure_indices(es, settings)
+        ensure_models(settings.models_dir)
+        worker = WorkerProcess({**os.environ, **services.environ()}, settings.data_dir / "demo-worker.log")
+        print(f"  starting worker (stages {','.join(settings.stages)}; log {worker.log_path}) ...")
+        worker.start()
+        stop, ready = threading.Event(), threading.Event()
+        tail = threading.Thread(target=_tail_assist, args=(services.kafka_bootstrap_servers, settings, stop, ready),
+                                daemon=True)  # fmt: skip
+        tail.start()
+        ready.wait(30)
+        try:
+            ids = _call_ids(files, None)
+            print(f"  worker ready after {time.monotonic() - started:.0f}s; replaying calls — live assist:\n")
+            results = replay_files(files, services.kafka_bootstrap_servers, settings.topic(AUDIO_TOPIC),
+                                   speed=args.speed, chunk_seconds=settings.chunk_seconds, call_ids=ids,
+                                   max_concurrent=args.concurrency)  # fmt: skip
+            good = [i for i in ids if results.get(i) == "ok"]
+            docs = wait_for_calls(es, settings, good, timeout=args.timeout)
+        finally:
+            stop.set()
+            tail.join(5)
+            worker.stop()
+        print()
+        header = f"{'call':<36} {'intent':<8} {'risk':>5} {'alert':>5} {'violations':>10} {'QA':>5} {'segs':>4}  indexed"
+        print(header)
+        print("-" * len(header))
+        for call_id in ids:
+            doc = docs.get(call_id)
+            if doc is None:
+                print(f"{call_id:<36} {'':<8} {'':>5} {'':>5} {'':>10} {'':>5} {'':>4}  no ({results.get(call_id)})")
+                continue
+            intent = doc.get("primary_intent") or "-"
+            print(f"{call_id:<36} {intent:<{8 - _wide(intent)}} {doc['complaint_risk']:>5.2f} "
+                  f"{'yes' if doc['complaint_alert'] else 'no':>5} {doc['violation_count']:>10} "
+                  f"{doc['qa_score']:>5.0f} {doc['segment_count']:>4}  yes")  # fmt: skip
+        query = "投诉"
+        print(f"\nexample search: callqa search {query} --risk-min 0.5")
+        print_calls(search_calls(es, settings, query, risk_min=0.5))
+    print(f"\ndemo finished in {time.monotonic() - started:.0f}s; everything it started is stopped.")
+    return 0 if len(docs) == len(ids) else 1
+
+
+def _wide(text: str) -> int:
+    """Extra terminal columns taken by wide (CJK) characters."""
+    return sum(1 for ch in text if ord(ch) > 0x2E80)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="callqa", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="run the pipeline on the bundled calls")
+    demo.add_argument("files", nargs="*", help="WAV files (default: calls/audio/*.wav)")
+    demo.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time)")
+    demo.add_argument("--concurrency", type=int, default=2,
+                      help="calls live at once (2 cores keep up with about 2 with whisper-base)")
+    demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the index")
+    demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser("worker", help="run a faust worker").set_defaults(func=cmd_worker)
+    sub.add_parser("init", help="create topics and indices").set_defaults(func=cmd_init)
+    sub.add_parser("up", help="start the embedded noida-db in the background").set_defaults(func=cmd_up)
+    sub.add_parser("down", help="stop the embedded noida-db").set_defaults(func=cmd_down)
+    sub.add_parser("assist", help="print live suggestions and alerts").set_defaults(func=cmd_assist)
+
+    replay = sub.add_parser("replay", help="produce recordings to Kafka as live calls")
+    replay.add_argument("files", nargs="+", help="WAV files: mono or stereo, PCM16 / G.711 u-law / A-law")
+    replay.add_argument("--speed", type=float, default=1.0, help="1 = real time, 0 = as fast as possible")
+    replay.add_argument("--call-id", action="append", help="call id per file (default: file stem + time)")
+    replay.add_argument("--roles", help="channel roles, comma-separated (default agent,customer)")
+    replay.add_argument("--chunk-seconds", type=float, help="chunk length (default CALLQA_CHUNK_SECONDS)")
+    replay.set_defaults(func=cmd_replay)
+
+    search = sub.add_parser("search", help="search indexed calls")
+    search.add_argument("text", nargs="?", default="", help="phrase to find in the transcripts")
+    search.add_argument("--intent", help="only calls with this intent")
+    search.add_argument("--risk-min", type=float, help="only calls with complaint risk >= this")
+    search.add_argument("--size", type=int, default=10)
+    search.add_argument("--json", action="store_true", help="print the documents as JSON")
+    search.set_defaults(func=cmd_search)
+
+    train = sub.add_parser("train", help="train and publish the classifiers", add_help=False)
+    train.add_argument("rest", nargs=argparse.REMAINDER)
+    train.set_defaults(func=cmd_train)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # kafka-python's event-loop timing chatter
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Text scoring of transcript segments: intent, complaint risk, QA rules, live assist.
+
+Like the ASR stage, the logic is separate from Kafka: per-call state lives in one
+mapping (a changelogged faust table in the worker) and stays small — running
+intent mass, the risk track, hits, and only the early segments that post-call
+rules still need — so a long call does not grow it without bound.
+
+Complaint risk of one customer utterance is P(threat) + 0.5 * P(irritated) from the
+risk classifier, raised to at least 0.9 when a complaint-threat phrase (投诉, 12378,
+曝光 ...) matches. The call's risk rises at once with a risky utterance and decays
+slowly when the customer calms down: risk = max(r, 0.8 * previous + 0.2 * r).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from models import registry
+from models.text import normalize
+
+from .lexicon import Intent, load_intents
+from .rules import Hit, Rule, live_hits, load_rules, post_call_hits
+
+ALERT_THRESHOLD = 0.6
+THREAT_FLOOR = 0.9
+MIN_INTENT_CONFIDENCE = 0.4  # below this a customer utterance counts as "other"
+SUGGEST_CONFIDENCE = 0.5
+SHORT_UTTERANCE_CHARS = 8
+# The first business intent the customer states is the reason for the call; it
+# counts this many times more than later ones towards the primary intent.
+FIRST_INTENT_WEIGHT = 3.0
+COMPLAINT_RULE = "customer-complaint-threat"
+# Labels that describe the call's tone rather than its business; they never become
+# the primary intent when a business intent was seen.
+SECONDARY_INTENTS = ("other", "投诉")
+
+
+@dataclass
+class ScoringModels:
+    intent: registry.LoadedModel
+    risk: registry.LoadedModel
+    intents: dict[str, Intent]
+    rules: list[Rule]
+
+    @classmethod
+    def load(cls, models_dir: Path, lexicons_dir: Path) -> ScoringModels:
+        return cls(
+            intent=registry.load(models_dir, "intent"),
+            risk=registry.load(models_dir, "complaint_risk"),
+            intents=load_intents(Path(lexicons_dir) / "intents.yaml"),
+            rules=load_rules(Path(lexicons_dir) / "rules.yaml"),
+        )
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {"intent": self.intent.version, "complaint_risk": self.risk.version}
+
+    @property
+    def early_window_s(self) -> float:
+        return max((r.within_seconds for r in self.rules if r.required), default=0.0)
+
+
+def utterance_risk(probabilities: dict[str, float], threat_phrase: bool, chars: int = 8) -> float:
+    """Risk of one utterance; very short ones (digits, 嗯好) carry less evidence."""
+    risk = probabilities.get("threat", 0.0) + 0.5 * probabilities.get("irritated", 0.0)
+    risk *= min(1.0, chars / SHORT_UTTERANCE_CHARS)
+    if threat_phrase:
+        risk = max(risk, THREAT_FLOOR)
+    return round(min(1.0, risk), 4)
+
+
+def next_call_risk(previous: float, utterance: float) -> float:
+    return round(max(utterance, 0.8 * previous + 0.2 * utterance), 4)
+
+
+class Scorer:
+    def __init__(self, models: ScoringModels, state: MutableMapping):
+        self.models = models
+        self.state = state
+
+    def _call(self, call_id: str) -> dict:
+        return self.state.get(call_id) or {
+            "watermark": {},  # role -> start of the last scored segment
+            "intent_mass": {},
+            "suggested": [],
+            "risk": 0.0,
+            "risk_max": 0.0,
+            "risk_track": [],  # [start, call risk] per customer segment, for the index
+            "alerted": False,
+            "hits": [],
+            "early": [],  # segments inside the post-call rules' window
+            "segments": 0,
+            "duplicates": 0,
+        }
+
+    def on_segment(self, segment: dict, now: float | None = None) -> tuple[dict | None, list[dict]]:
+        """Score one final segment: (scored record, assist events). None for a duplicate."""
+        now = time.time() if now is None else now
+        call_id, role = segment["call_id"], segment["role"]
+        call = self._call(call_id)
+        last = call["watermark"].get(role)
+        if last is not None and segment["start"] <= last:
+            call["duplicates"] += 1  # re-emitted after an ASR restart: already scored
+            self.state[call_id] = call
+            return None, []
+        call["watermark"][role] = segment["start"]
+        call["segments"] += 1
+        assists: list[dict] = []
+
+        hits = live_hits(self.models.rules, segment)
+        call["hits"].extend(h.as_dict() for h in hits)
+        for hit in hits:
+            if hit.rule_id != COMPLAINT_RULE:
+                assists.append(_assist("alert", segment, hit.rule_id, hit.name,
+                                       f"{hit.name}：「{hit.phrase}」", hit.severity, hit.text, now))  # fmt: skip
+
+        intent, confidence, risk = "", 0.0, 0.0
+        if role in ("customer", "mixed") and normalize(segment["text"]):
+            intent, confidence = self._intent(segment["text"])
+            weight = 1.0
+            if intent not in SECONDARY_INTENTS and not call.get("reason_seen"):
+                call["reason_seen"], weight = True, FIRST_INTENT_WEIGHT
+            call["intent_mass"][intent] = round(call["intent_mass"].get(intent, 0.0) + weight * confidence, 4)
+            known = self.models.intents.get(intent)
+            if (intent not in SECONDARY_INTENTS and confidence >= SUGGEST_CONFIDENCE and known
+                    and intent not in call["suggested"]):  # fmt: skip
+                call["suggested"].append(intent)
+                assists.append(_assist("suggestion", segment, intent, f"意图：{intent}",
+                                       known.suggestion, "info", segment["text"], now))  # fmt: skip
+            threat = any(h.rule_id == COMPLAINT_RULE for h in hits)
+            risk = utterance_risk(self._risk_probabilities(segment["text"]), threat,
+                                  len(normalize(segment["text"])))
+            call["risk"] = next_call_risk(call["risk"], risk)
+            call["risk_max"] = max(call["risk_max"], call["risk"])
+            call["risk_track"].append([segment["start"], call["risk"]])
+            if call["risk"] >= ALERT_THRESHOLD and not call["alerted"]:
+                call["alerted"] = True
+                evidence = next((h.phrase for h in hits if h.rule_id == COMPLAINT_RULE), "")
+                message = f"客户投诉风险 {call['risk']:.2f}" + (f"，提到「{evidence}」" if evidence else "")
+                assists.append(_assist("alert", segment, "complaint-risk", "投诉风险上升",
+                                       message + "。请安抚客户并及时升级处理。", "critical",
+                                       segment["text"], now))  # fmt: skip
+
+        if segment["start"] < self.models.early_window_s:
+            call["early"].append({k: segment[k] for k in ("segment_id", "role", "start", "end", "text")})
+        self.state[call_id] = call
+        scored = {
+            "kind": "segment",
+            "call_id": call_id,
+            "segment": segment,
+            "intent": intent,
+            "intent_confidence": confidence,
+            "complaint_risk": risk,
+            "call_complaint_risk": call["risk"],
+            "rule_hits": [h.as_dict() for h in hits],
+            "model_versions": self.models.versions,
+        }
+        return scored, assists
+
+    def on_end(self, end: dict, now: float | None = None) -> dict:
+        """Close the call: post-call rules, QA score and the summary for the index."""
+        now = time.time() if now is None else now
+        call_id = end["call_id"]
+        call = self._call(call_id)
+        hits = list(call["hits"])
+        hits += [h.as_dict() for h in post_call_hits(self.models.rules, call["early"])]
+        deductions = sum(h["deduction"] for h in hits)
+        summary = {
+            **(end.get("call") or {}),
+            "primary_intent": primary_intent(call["intent_mass"]),
+            "intent_mass": call["intent_mass"],
+            "complaint_risk": call["risk_max"],
+            "complaint_risk_final": call["risk"],
+            "complaint_alert": call["alerted"],
+            "risk_track": call["risk_track"],
+            "violations": hits,
+            "qa_score": max(0.0, 100.0 - deductions),
+            "segments_scored": call["segments"],
+            "duplicate_segments": call["duplicates"],
+            "model_versions": self.models.versions,
+            "scored_at": now,
+        }
+        self.state.pop(call_id, None)
+        return {"kind": "end", "call_id": call_id, "summary": summary}
+
+    def _intent(self, text: str) -> tuple[str, float]:
+        pipeline = self.models.intent.pipeline
+        probabilities = pipeline.predict_proba([text])[0]
+        best = int(np.argmax(probabilities))
+        label, confidence = str(pipeline.classes_[best]), float(probabilities[best])
+        if confidence < MIN_INTENT_CONFIDENCE:
+            return "other", round(1.0 - confidence, 4)
+        return label, round(confidence, 4)
+
+    def _risk_probabilities(self, text: str) -> dict[str, float]:
+        pipeline = self.models.risk.pipeline
+        return {str(c): float(p) for c, p in zip(pipeline.classes_, pipeline.predict_proba([text])[0], strict=True)}
+
+
+def primary_intent(mass: dict[str, float]) -> str:
+    business = {k: v for k, v in mass.items() if k not in SECONDARY_INTENTS}
+    pool = business or mass
+    return max(pool, key=pool.get) if pool else "other"
+
+
+def _assist(kind: str, segment: dict, code: str, title: str, message: str, severity: str,
+            evidence: str, now: float) -> dict:  # fmt: skip
+    return {
+        "kind": kind,
+        "call_id": segment["call_id"],
+        "code": code,
+        "title": title,
+        "message": message,
+        "severity": severity,
+        "role": segment["role"],
+        "segment_id": segment["segment_id"],
+        "start": segment["start"],
+        "end": segment["end"],
+        "evidence": evidence,
+        "speech_end_wall": segment.get("speech_end_wall") or 0.0,
+        "created_at": now,
+    }
+
+
+__all__ = ["Hit", "Scorer", "ScoringModels", "primary_intent", "utterance_risk", "next_call_risk"]

@@ -1,0 +1,199 @@
+"""The faust worker: ASR, scoring and index agents connected by Kafka topics.
+
+    audio --asr--> transcripts --scoring--> scored --index--> Elasticsearch
+                                        \\--> agent-assist (suggestions, alerts)
+
+Which agents a worker runs is set by CALLQA_STAGES, so the stages can be scaled
+separately (docker-compose runs one worker per stage). Per-call state lives in
+faust tables backed by changelog topics: a worker killed mid-call resumes from its
+committed offsets with its tables recovered, and every id downstream is stable, so
+re-processed records overwrite rather than duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import faust
+
+from .settings import (
+    ASSIST_TOPIC,
+    AUDIO_TOPIC,
+    DEAD_LETTER_TOPIC,
+    SCORED_TOPIC,
+    TRANSCRIPTS_TOPIC,
+    Settings,
+)
+
+log = logging.getLogger("callqa.worker")
+STAGES = ("asr", "scoring", "index")
+
+
+def _key(call_id: str) -> bytes:
+    return call_id.encode("utf-8")
+
+
+def build_app(settings: Settings) -> faust.App:
+    unknown = set(settings.stages) - set(STAGES)
+    if unknown or not settings.stages:
+        raise SystemExit(f"CALLQA_STAGES={','.join(settings.stages)!r}: choose from {STAGES}")
+    if not settings.kafka_bootstrap_servers:
+        raise SystemExit("KAFKA_BOOTSTRAP_SERVERS is not set (use `callqa worker`, which sets it)")
+    datadir = settings.data_dir / "worker" / "-".join(settings.stages)
+    datadir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        f"{settings.topic_prefix}-{'-'.join(settings.stages)}",
+        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        store="memory://",  # tables are rebuilt from their changelog topics on start
+        topic_partitions=settings.partitions,
+        web_enabled=False,
+        datadir=str(datadir),
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=10.0,
+        broker_heartbeat_interval=3.0,
+        broker_commit_interval=1.0,
+        key_serializer="raw",
+        value_serializer="json",
+    )
+
+    def topic(name: str) -> faust.TopicT:
+        return app.topic(settings.topic(name), partitions=settings.partitions,
+                         key_serializer="raw", value_serializer="json")  # fmt: skip
+
+    audio_topic, transcripts_topic = topic(AUDIO_TOPIC), topic(TRANSCRIPTS_TOPIC)
+    scored_topic, assist_topic, dead_letter_topic = topic(SCORED_TOPIC), topic(ASSIST_TOPIC), topic(DEAD_LETTER_TOPIC)
+
+    def table(name: str) -> faust.TableT:
+        # JSON keys and values: str keys come back as str after changelog recovery.
+        schema = faust.Schema(key_serializer="json", value_serializer="json")
+        return app.Table(name, partitions=settings.partitions, schema=schema)
+
+    async def dead_letter(stage: str, item: dict) -> None:
+        record = {"stage": stage, "created_at": time.time(), **item}
+        log.warning("dead letter from %s: %s (call %s)", stage, record.get("reason"), record.get("call_id"))
+        await dead_letter_topic.send(key=_key(record.get("call_id") or "-"), value=record)
+
+    started_at = time.time()
+
+    if "asr" in settings.stages:
+        from .asr.engine import Transcriber
+        from .asr.streaming import StreamingAsr, silero_vad
+
+        transcriber = Transcriber(
+            settings.whisper_model, settings.data_dir / "models", settings.whisper_device,
+            settings.whisper_compute_type, settings.whisper_beam_size, settings.whisper_cpu_threads,
+        )  # fmt: skip
+        asr = StreamingAsr(
+            table("asr-calls"), table("asr-channels"), table("asr-chunks"),
+            silero_vad(settings.vad_min_silence_ms, settings.vad_max_segment_s),
+            min_silence_s=settings.vad_min_silence_ms / 1000, max_segment_s=settings.vad_max_segment_s,
+        )  # fmt: skip
+        decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
+
+        def decode(regions):
+            return [transcriber.transcribe(region.audio) for region in regions]
+
+        @app.agent(audio_topic, name="asr")
+        async def asr_agent(stream):
+            loop = asyncio.get_running_loop()
+            async for event in stream:
+                if not isinstance(event, dict):
+                    await dead_letter("asr", {"reason": "audio event is not a JSON object", "call_id": ""})
+                    continue
+                plan = asr.plan(event)
+                for rejected in plan.rejected:
+                    await dead_letter("asr", rejected)
+                transcripts = await loop.run_in_executor(decoder, decode, plan.regions) if plan.regions else []
+                for record in asr.commit(plan, transcripts):
+                    await transcripts_topic.send(key=_key(record["call_id"]), value=record)
+                if plan.ending is not None:
+                    log.info("asr: call %s closed (%s)", plan.call_id, plan.ending.get("end_reason"))
+
+        @app.timer(interval=max(1.0, settings.call_timeout_s / 4))
+        async def close_idle_calls():
+            """A call whose end event never came is closed after CALLQA_CALL_TIMEOUT_S of silence."""
+            now = time.time()
+            # Time spent down does not count: after a restart every call gets the full timeout again.
+            if app.rebalancing or now - started_at < settings.call_timeout_s:
+                return
+            for call_id in asr.idle_calls(now, settings.call_timeout_s):
+                log.warning("asr: call %s idle for %.0fs; closing it", call_id, settings.call_timeout_s)
+                await audio_topic.send(key=_key(call_id), value={
+                    "kind": "end", "call_id": call_id, "reason": "timeout", "produced_at": now})  # fmt: skip
+
+    if "scoring" in settings.stages:
+        from .scoring.scorer import Scorer, ScoringModels
+
+        scorer = Scorer(ScoringModels.load(settings.models_dir, settings.lexicons_dir), table("scoring-calls"))
+
+        @app.agent(transcripts_topic, name="scoring")
+        async def scoring_agent(stream):
+            async for record in stream:
+                kind = record.get("kind") if isinstance(record, dict) else None
+                if kind == "end":
+                    out = scorer.on_end(record)
+                    await scored_topic.send(key=_key(record["call_id"]), value=out)
+                elif kind == "segment":
+                    scored, assists = scorer.on_segment(record)
+                    if scored is None:
+                        continue
+                    await scored_topic.send(key=_key(record["call_id"]), value=scored)
+                    for assist in assists:
+                        await assist_topic.send(key=_key(record["call_id"]), value=assist)
+                else:
+                    await dead_letter("scoring", {"reason": f"unknown transcript record {kind!r}",
+                                                  "call_id": str((record or {}).get("call_id", ""))})  # fmt: skip
+
+    if "index" in settings.stages:
+        from .index.store import IndexWriter, connect, ensure_indices, with_retry
+
+        if not settings.elasticsearch_url:
+            raise SystemExit("ELASTICSEARCH_URL is not set")
+        es = connect(settings.elasticsearch_url)
+        writer = IndexWriter(es, settings)
+
+        with_retry(lambda: ensure_indices(es, settings), "create indices")
+
+        @app.agent(scored_topic, name="index")
+        async def index_agent(stream):
+            loop = asyncio.get_running_loop()
+            async for record in stream:
+                kind = record.get("kind") if isinstance(record, dict) else None
+                if kind == "segment":
+                    await loop.run_in_executor(None, writer.write_segment, record)
+                elif kind == "end":
+                    doc = await loop.run_in_executor(None, writer.write_call, record)
+                    log.info("index: call %s indexed (%d segments, QA %.0f)", record["call_id"],
+                             doc["segment_count"], doc["qa_score"] or 0)  # fmt: skip
+                else:
+                    await dead_letter("index", {"reason": f"unknown scored record {kind!r}", "call_id": ""})
+
+    ready_file = settings.data_dir / "worker" / f"ready-{os.getpid()}"
+
+    @app.task
+    async def announce_ready():
+        """Write a ready file once partitions are assigned and tables recovered."""
+        while True:
+            await asyncio.sleep(0.5)
+            recovered = app.tables.recovery.completed.is_set() if app.tables else True
+            if app.consumer.assignment() and not app.rebalancing and recovered:
+                ready_file.parent.mkdir(parents=True, exist_ok=True)
+                ready_file.write_text(str(time.time()))
+                log.info("worker ready: stages %s", ",".join(settings.stages))
+                return
+
+    return app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run a worker in the foreground (`callqa worker`)."""
+    settings = Settings()
+    app = build_app(settings)
+    sys.argv = ["callqa-worker", "worker", "--loglevel", settings.log_level,
+                "--without-web", *(argv or [])]  # fmt: skip
+    app.main()
