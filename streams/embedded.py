@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -162,8 +163,12 @@ def stop_background(data_dir: Path, timeout: float = 15.0) -> bool:
 
 
 @contextlib.contextmanager
-def services(settings: Settings | None = None) -> Iterator[Services]:
-    """The Kafka and Elasticsearch to use: configured ones, or an embedded server for the duration."""
+def services(settings: Settings | None = None, fresh: bool = False) -> Iterator[Services]:
+    """The Kafka and Elasticsearch to use: configured ones, or an embedded server for the duration.
+
+    fresh=True (the demo) starts the embedded server on an empty data directory unless
+    one is already running, so no earlier run's backlog or state is replayed.
+    """
     settings = settings or Settings()
     if not settings.uses_embedded_services:
         yield Services(settings.kafka_bootstrap_servers, settings.elasticsearch_url, False)
@@ -173,6 +178,8 @@ def services(settings: Settings | None = None) -> Iterator[Services]:
     if running:
         yield running
         return
+    if fresh and data_dir.exists():
+        shutil.rmtree(data_dir)
     server = EmbeddedServer(data_dir)
     server.start()
     try:

@@ -30,6 +30,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "WHISPER_DEVICE": ("auto", "auto | cpu | cuda"),
     "WHISPER_COMPUTE_TYPE": ("auto", "auto = int8 on CPU, float16 on CUDA"),
     "WHISPER_BEAM_SIZE": ("5", "beam width for final decoding"),
+    "WHISPER_MIN_WINDOW_S": ("10", "encoder window per segment in seconds; 30 = stock whisper padding"),
     "WHISPER_CPU_THREADS": ("0", "CTranslate2 intra-op threads; 0 = all cores"),
     "VAD_MIN_SILENCE_MS": ("500", "pause that ends a speech segment"),
     "VAD_MAX_SEGMENT_S": ("15", "force-cut a segment longer than this"),
@@ -61,6 +62,7 @@ class Settings:
     whisper_device: str = field(default_factory=lambda: env("WHISPER_DEVICE"))
     whisper_compute_type: str = field(default_factory=lambda: env("WHISPER_COMPUTE_TYPE"))
     whisper_beam_size: int = field(default_factory=lambda: int(env("WHISPER_BEAM_SIZE")))
+    whisper_min_window_s: float = field(default_factory=lambda: float(env("WHISPER_MIN_WINDOW_S")))
     whisper_cpu_threads: int = field(default_factory=lambda: int(env("WHISPER_CPU_THREADS")))
     vad_min_silence_ms: int = field(default_factory=lambda: int(env("VAD_MIN_SILENCE_MS")))
     vad_max_segment_s: float = field(default_factory=lambda: float(env("VAD_MAX_SEGMENT_S")))

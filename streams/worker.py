@@ -87,6 +87,7 @@ def build_app(settings: Settings) -> faust.App:
         transcriber = Transcriber(
             settings.whisper_model, settings.data_dir / "models", settings.whisper_device,
             settings.whisper_compute_type, settings.whisper_beam_size, settings.whisper_cpu_threads,
+            settings.whisper_min_window_s,
         )  # fmt: skip
         asr = StreamingAsr(
             table("asr-calls"), table("asr-channels"), table("asr-chunks"),
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> None:
     """Run a worker in the foreground (`callqa worker`)."""
     settings = Settings()
     app = build_app(settings)
+    for noisy in ("faster_whisper", "elastic_transport", "kafka"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     sys.argv = ["callqa-worker", "worker", "--loglevel", settings.log_level,
                 "--without-web", *(argv or [])]  # fmt: skip
     app.main()

@@ -134,12 +134,13 @@ class Transcriber:
     """One loaded whisper model; `transcribe` is thread-safe and blocking."""
 
     def __init__(self, model: str, cache_dir: Path, device="auto", compute_type="auto",
-                 beam_size=5, cpu_threads=0):  # fmt: skip
+                 beam_size=5, cpu_threads=0, min_window_s=10.0):  # fmt: skip
         from faster_whisper import WhisperModel
 
         self.model_dir = resolve_model_dir(model, cache_dir)
         self.device, self.compute_type = pick_device(device, compute_type)
         self.beam_size = beam_size
+        self.min_window_s = min_window_s
         self.model = WhisperModel(
             str(self.model_dir),
             device=self.device,
@@ -147,11 +148,51 @@ class Transcriber:
             cpu_threads=cpu_threads,
             local_files_only=True,
         )
+        from faster_whisper.tokenizer import Tokenizer
+
+        self._tokenizer = Tokenizer(self.model.hf_tokenizer, True, task="transcribe", language="zh")
         self.name = f"whisper-{model if not Path(model).is_dir() else Path(model).name}"
         self._lock = threading.Lock()
         log.info("whisper %s on %s/%s", self.model_dir, self.device, self.compute_type)
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
+        """Decode one speech segment (16 kHz float32) into simplified Chinese.
+
+        faster-whisper pads every input to whisper's 30 s window, so the encoder costs
+        the same for a 2 s phrase as for 30 s of audio. The CTranslate2 encoder accepts
+        shorter inputs; a window of the segment plus margin, at least
+        `min_window_s`, decodes telephone phrases 2-3x faster with the same text on our
+        calls (bench/RESULTS.md). min_window_s >= 30 restores the stock behaviour.
+        """
+        if self.min_window_s >= 30:
+            return self._transcribe_stock(audio)
+        import ctranslate2
+
+        extractor = self.model.feature_extractor
+        features = extractor(audio)
+        frames = features.shape[-1]
+        window = min(extractor.nb_max_frames, max(frames + 100, int(self.min_window_s * 100)))
+        features = features[:, :window]
+        if features.shape[-1] < window:
+            features = np.pad(features, ((0, 0), (0, window - features.shape[-1])))
+        tokenizer = self._tokenizer
+        prompt = [tokenizer.sot, tokenizer.language, tokenizer.transcribe, tokenizer.no_timestamps]
+        with self._lock:
+            result = self.model.model.generate(
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32)),
+                [prompt],
+                beam_size=self.beam_size,
+                return_scores=True,
+                return_no_speech_prob=True,
+                # ~4 syllables/s; a bound well above that stops runaway repetition early
+                max_length=min(448, int(len(audio) / 16000 * 12) + 16),
+                suppress_blank=True,
+                suppress_tokens=[-1],
+            )[0]
+        text = to_simplified(tokenizer.decode(result.sequences_ids[0])).strip().replace(" ", "")
+        return _judge(text, float(result.scores[0]), float(result.no_speech_prob))
+
+    def _transcribe_stock(self, audio: np.ndarray) -> Transcript:
         with self._lock:
             segments, _ = self.model.transcribe(
                 audio,
@@ -164,14 +205,27 @@ class Transcriber:
                 temperature=0.0,
             )
             segments = list(segments)
-        text = to_simplified("".join(s.text for s in segments)).strip().replace(" ", "")
         if not segments:
             return Transcript("", 0.0, 1.0, "empty")
+        text = to_simplified("".join(s.text for s in segments)).strip().replace(" ", "")
         avg_logprob = float(np.mean([s.avg_logprob for s in segments]))
-        no_speech = float(max(s.no_speech_prob for s in segments))
-        dropped = ""
-        if no_speech > 0.6 and avg_logprob < -1.0:
-            dropped = "no-speech"
-        elif _repetition_loop(text):
-            dropped = "repetition-loop"
-        return Transcript(text, round(avg_logprob, 4), round(no_speech, 4), dropped)
+        return _judge(text, avg_logprob, float(max(s.no_speech_prob for s in segments)))
+
+
+def _judge(text: str, avg_logprob: float, no_speech: float) -> Transcript:
+    """Keep the text, or say why it is dropped (no speech, hallucinated repetition)."""
+    dropped = ""
+    if not text:
+        dropped = "empty"
+    elif no_speech > 0.6 and avg_logprob < -1.0:
+        dropped = "no-speech"
+    elif _repetition_loop(text) or _doubled(text):
+        dropped = "repetition-loop"
+    return Transcript(text, round(avg_logprob, 4), round(no_speech, 4), dropped)
+
+
+def _doubled(text: str) -> bool:
+    """The whole output is one phrase said twice (a short-window failure mode)."""
+    core = "".join(ch for ch in text if ch.isalnum())
+    half = len(core) // 2
+    return len(core) >= 8 and len(core) % 2 == 0 and core[:half] == core[half:]
