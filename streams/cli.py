@@ -276,16 +276,16 @@ def cmd_demo(args) -> int:
             tail.join(5)
             worker.stop()
         print()
-        header = f"{'call':<36} {'intent':<8} {'risk':>5} {'alert':>5} {'violations':>10} {'QA':>5} {'segs':>4}  indexed"
+        header = f"{'call':<42} {'intent':<8} {'risk':>5} {'alert':>5} {'violations':>10} {'QA':>5} {'segs':>4}  indexed"
         print(header)
         print("-" * len(header))
         for call_id in ids:
             doc = docs.get(call_id)
             if doc is None:
-                print(f"{call_id:<36} {'':<8} {'':>5} {'':>5} {'':>10} {'':>5} {'':>4}  no ({results.get(call_id)})")
+                print(f"{call_id:<42} {'':<8} {'':>5} {'':>5} {'':>10} {'':>5} {'':>4}  no ({results.get(call_id)})")
                 continue
             intent = doc.get("primary_intent") or "-"
-            print(f"{call_id:<36} {intent:<{8 - _wide(intent)}} {doc['complaint_risk']:>5.2f} "
+            print(f"{call_id:<42} {intent:<{8 - _wide(intent)}} {doc['complaint_risk']:>5.2f} "
                   f"{'yes' if doc['complaint_alert'] else 'no':>5} {doc['violation_count']:>10} "
                   f"{doc['qa_score']:>5.0f} {doc['segment_count']:>4}  yes")  # fmt: skip
         query = "投诉"

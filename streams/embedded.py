@@ -27,6 +27,8 @@ from pathlib import Path
 from .settings import Settings
 
 log = logging.getLogger(__name__)
+# Set for child processes whose broker is the embedded noida-db (see pace_empty_fetches).
+EMBEDDED_FLAG = "CALLQA_EMBEDDED_BROKER"
 
 
 @dataclass(frozen=True)
@@ -37,10 +39,13 @@ class Services:
 
     def environ(self) -> dict[str, str]:
         """Variables that point child processes (workers, tests) at these services."""
-        return {
+        env = {
             "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap_servers,
             "ELASTICSEARCH_URL": self.elasticsearch_url,
         }
+        if self.embedded:
+            env[EMBEDDED_FLAG] = "1"
+        return env
 
 
 def free_port() -> int:
@@ -186,3 +191,30 @@ def services(settings: Settings | None = None, fresh: bool = False) -> Iterator[
         yield server.services
     finally:
         server.stop()
+
+
+def pace_empty_fetches(min_interval: float = 0.05) -> None:
+    """Make aiokafka (faust's client) wait between fetches that come back at once.
+
+    A Kafka broker holds an empty fetch for fetch.max.wait.ms; noida-db answers at
+    once, so the consumer thread re-fetches in a tight loop and burns most of a core
+    that whisper needs. Only applied when the broker is the embedded noida-db.
+    """
+    import asyncio
+
+    from aiokafka.consumer import fetcher
+
+    original = fetcher.Fetcher._proc_fetch_request
+    if getattr(original, "_callqa_paced", False):
+        return
+
+    async def paced(self, assignment, node_id, request):
+        started = time.monotonic()
+        result = await original(self, assignment, node_id, request)
+        remaining = min_interval - (time.monotonic() - started)
+        if remaining > 0:
+            await asyncio.sleep(remaining)
+        return result
+
+    paced._callqa_paced = True
+    fetcher.Fetcher._proc_fetch_request = paced

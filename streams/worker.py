@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import faust
 
+from .embedded import EMBEDDED_FLAG, pace_empty_fetches
 from .settings import (
     ASSIST_TOPIC,
     AUDIO_TOPIC,
@@ -46,6 +47,8 @@ def build_app(settings: Settings) -> faust.App:
         raise SystemExit("KAFKA_BOOTSTRAP_SERVERS is not set (use `callqa worker`, which sets it)")
     datadir = settings.data_dir / "worker" / "-".join(settings.stages)
     datadir.mkdir(parents=True, exist_ok=True)
+    if os.environ.get(EMBEDDED_FLAG):
+        pace_empty_fetches()
     app = faust.App(
         f"{settings.topic_prefix}-{'-'.join(settings.stages)}",
         broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],

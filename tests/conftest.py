@@ -1,0 +1,79 @@
+"""Session fixtures: a real noida-db (Kafka + Elasticsearch wire protocols) and a real worker."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from streams.settings import PROJECT_ROOT
+
+CALLS_DIR = PROJECT_ROOT / "calls" / "audio"
+SAMPLE_CALLS = sorted(p.stem for p in CALLS_DIR.glob("*.wav"))
+
+
+def call_meta(name: str) -> dict:
+    return json.loads((CALLS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+@dataclass
+class Stack:
+    services: object
+    settings: object
+    es: object
+    env: dict
+    data_dir: Path
+    worker: object = None
+
+    def restart_worker(self, kill: bool = False) -> None:
+        from streams.cli import WorkerProcess
+
+        if kill:
+            self.worker.kill()
+        else:
+            self.worker.stop()
+        self.worker = WorkerProcess(self.env, self.data_dir / "worker.log")
+        self.worker.start()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """noida-db on free ports, topics and indices, published models, and one worker."""
+    from models.train import ensure_models
+    from streams.cli import WorkerProcess
+    from streams.embedded import EmbeddedServer
+    from streams.index.store import connect, ensure_indices
+    from streams.kafka_admin import ensure_topics
+    from streams.settings import Settings
+
+    data_dir = tmp_path_factory.mktemp("callqa")
+    server = EmbeddedServer(data_dir / "noida-db")
+    services = server.start()
+    env = {
+        **os.environ,
+        **services.environ(),
+        "CALLQA_DATA_DIR": str(data_dir),
+        "CALLQA_TOPIC_PREFIX": "test",
+        "CALLQA_INDEX_PREFIX": "test",
+        "CALLQA_CALL_TIMEOUT_S": "20",
+    }
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        settings = Settings()
+        ensure_models(settings.models_dir)
+        ensure_topics(services.kafka_bootstrap_servers, settings)
+        es = connect(services.elasticsearch_url)
+        ensure_indices(es, settings)
+        stack = Stack(services, settings, es, env, data_dir)
+        stack.worker = WorkerProcess(env, data_dir / "worker.log")
+        stack.worker.start()
+        yield stack
+        stack.worker.stop()
+    finally:
+        server.stop()
+        os.environ.clear()
+        os.environ.update(saved)

@@ -1,0 +1,57 @@
+"""A worker killed (kill -9) in the middle of a call loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from streams.cli import wait_for_calls
+from streams.ingest.replay import replay_files
+from streams.settings import AUDIO_TOPIC, CALLS_INDEX, SEGMENTS_INDEX
+
+from .conftest import CALLS_DIR, call_meta
+
+NAME = "call-05-dispute-complaint"
+
+
+def _segments(stack, call_id):
+    index = stack.settings.index(SEGMENTS_INDEX)
+    stack.es.indices.refresh(index=index)
+    result = stack.es.search(index=index, query={"term": {"call_id": call_id}}, size=1000)
+    return [h["_source"] for h in result["hits"]["hits"]]
+
+
+def test_worker_killed_mid_call(stack):
+    call_id = f"restart-{int(time.time())}"
+    replay = threading.Thread(
+        target=replay_files,
+        args=([str(CALLS_DIR / f"{NAME}.wav")], stack.services.kafka_bootstrap_servers,
+              stack.settings.topic(AUDIO_TOPIC)),
+        kwargs={"speed": 2.0, "call_ids": [call_id]},
+    )  # fmt: skip
+    replay.start()
+    deadline = time.monotonic() + 120
+    while len(_segments(stack, call_id)) < 4:
+        assert time.monotonic() < deadline, "no segments before the kill"
+        time.sleep(0.5)
+    stack.restart_worker(kill=True)  # kill -9 mid-call, then a fresh worker process
+    replay.join()
+
+    docs = wait_for_calls(stack.es, stack.settings, [call_id], timeout=300)
+    assert call_id in docs
+    count = stack.es.count(index=stack.settings.index(CALLS_INDEX), query={"term": {"call_id": call_id}})
+    assert count["count"] == 1
+
+    transcript = stack.es.get(index=stack.settings.index(CALLS_INDEX), id=call_id)["_source"]["transcript"]
+    ids = [s["segment_id"] for s in transcript]
+    assert len(ids) == len(set(ids))
+    assert len(_segments(stack, call_id)) == len(transcript)
+    for role in ("agent", "customer"):
+        mine = sorted((s for s in transcript if s["role"] == role), key=lambda s: s["start"])
+        for a, b in zip(mine, mine[1:], strict=False):
+            assert a["end"] <= b["start"] + 0.05, f"overlapping (duplicated) segments {a} / {b}"
+    for utterance in call_meta(NAME)["utterances"]:
+        assert any(
+            s["role"] == utterance["role"] and s["start"] < utterance["end"] and s["end"] > utterance["start"]
+            for s in transcript
+        ), f"lost: {utterance}"
