@@ -34,6 +34,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
     "WHISPER_CPU_THREADS": ("0", "CTranslate2 intra-op threads; 0 = all cores"),
     "VAD_MIN_SILENCE_MS": ("500", "pause that ends a speech segment"),
     "VAD_MAX_SEGMENT_S": ("15", "force-cut a segment longer than this"),
+    "CALLQA_WORKER_ID": ("", "stable id of this worker in its consumer group; empty = host name + stages"),
     "CALLQA_LOG_LEVEL": ("info", "worker log level: debug | info | warning | error"),
 }
 
@@ -66,6 +67,7 @@ class Settings:
     whisper_cpu_threads: int = field(default_factory=lambda: int(env("WHISPER_CPU_THREADS")))
     vad_min_silence_ms: int = field(default_factory=lambda: int(env("VAD_MIN_SILENCE_MS")))
     vad_max_segment_s: float = field(default_factory=lambda: float(env("VAD_MAX_SEGMENT_S")))
+    worker_id: str = field(default_factory=lambda: env("CALLQA_WORKER_ID"))
     log_level: str = field(default_factory=lambda: env("CALLQA_LOG_LEVEL"))
 
     def topic(self, name: str) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,9 @@ def build_app(settings: Settings) -> faust.App:
         web_enabled=False,
         datadir=str(datadir),
         consumer_auto_offset_reset="earliest",
+        # Static membership (KIP-345): a restarted worker takes over its old member at once
+        # instead of waiting for a crashed one to time out of the group.
+        consumer_group_instance_id=settings.worker_id or f"{socket.gethostname()}-{'-'.join(settings.stages)}",
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
         broker_commit_interval=1.0,

