@@ -31,5 +31,5 @@ def test_worker_variables_are_the_ones_the_code_reads():
     stages = {_env(s)["CALLQA_STAGES"] for s in ("asr", "scoring", "index")}
     assert stages == set(STAGES)
     # every documented setting except the ones chosen per service is configured in the stack
-    per_service = {"CALLQA_STAGES", "CALLQA_CHUNK_SECONDS"}
+    per_service = {"CALLQA_STAGES", "CALLQA_CHUNK_SECONDS", "CALLQA_WORKER_ID"}
     assert set(ENVIRONMENT) - per_service <= set(_env("asr"))

