@@ -82,12 +82,6 @@ def cmd_worker(args) -> int:
     return 0
 
 
-def cmd_train(args) -> int:
-    from models.train import main
-
-    return main(args.rest)
-
-
 def _call_ids(paths: list[str], given: list[str] | None) -> list[str]:
     if given:
         if len(given) != len(paths):
@@ -301,6 +295,11 @@ def _wide(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["train"]:  # its own options (models/train.py)
+        from models.train import main as train_main
+
+        return train_main(argv[1:])
     parser = argparse.ArgumentParser(prog="callqa", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -334,9 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument("--json", action="store_true", help="print the documents as JSON")
     search.set_defaults(func=cmd_search)
 
-    train = sub.add_parser("train", help="train and publish the classifiers", add_help=False)
-    train.add_argument("rest", nargs=argparse.REMAINDER)
-    train.set_defaults(func=cmd_train)
+    sub.add_parser("train", help="train and publish the classifiers (callqa train --help)")
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
