@@ -24,7 +24,14 @@ import threading
 import time
 from pathlib import Path
 
-from .settings import ASSIST_TOPIC, AUDIO_TOPIC, CALLS_INDEX, PROJECT_ROOT, Settings
+from .settings import (
+    ASSIST_TOPIC,
+    AUDIO_TOPIC,
+    CALLS_INDEX,
+    PROJECT_ROOT,
+    Settings,
+    worker_ready_file,
+)
 
 CALLS_DIR = PROJECT_ROOT / "calls" / "audio"
 
@@ -189,7 +196,7 @@ class WorkerProcess:
                 [sys.executable, "-m", "streams.cli", "worker"], env=self.env, cwd=PROJECT_ROOT,
                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        ready = settings_dir / "worker" / f"ready-{self.process.pid}"
+        ready = worker_ready_file(settings_dir, self.process.pid)
         deadline = time.monotonic() + ready_timeout
         while not ready.exists():
             if self.process.poll() is not None:

@@ -81,6 +81,11 @@ class Settings:
         return not (self.kafka_bootstrap_servers and self.elasticsearch_url)
 
 
+def worker_ready_file(data_dir: Path, pid: int) -> Path:
+    """Written by a worker once its partitions are assigned and tables recovered."""
+    return Path(data_dir) / "worker" / f"ready-{pid}"
+
+
 # Topic names (suffixes), in pipeline order.
 AUDIO_TOPIC = "audio"
 TRANSCRIPTS_TOPIC = "transcripts"

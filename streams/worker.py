@@ -30,6 +30,7 @@ from .settings import (
     SCORED_TOPIC,
     TRANSCRIPTS_TOPIC,
     Settings,
+    worker_ready_file,
 )
 
 log = logging.getLogger("callqa.worker")
@@ -181,7 +182,7 @@ def build_app(settings: Settings) -> faust.App:
                 else:
                     await dead_letter("index", {"reason": f"unknown scored record {kind!r}", "call_id": ""})
 
-    ready_file = settings.data_dir / "worker" / f"ready-{os.getpid()}"
+    ready_file = worker_ready_file(settings.data_dir, os.getpid())
 
     @app.task
     async def announce_ready():

@@ -19,6 +19,14 @@ def call_meta(name: str) -> dict:
     return json.loads((CALLS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def uncovered(name: str, transcript: list[dict]) -> list[dict]:
+    """Scripted utterances of call `name` that no segment of the same channel overlaps."""
+    return [
+        u for u in call_meta(name)["utterances"]
+        if not any(s["role"] == u["role"] and s["start"] < u["end"] and s["end"] > u["start"] for s in transcript)
+    ]
+
+
 @dataclass
 class Stack:
     services: object

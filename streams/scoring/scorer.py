@@ -120,7 +120,8 @@ class Scorer:
                                        f"{hit.name}：「{hit.phrase}」", hit.severity, hit.text, now))  # fmt: skip
 
         intent, confidence, risk = "", 0.0, 0.0
-        if role in ("customer", "mixed") and normalize(segment["text"]):
+        chars = len(normalize(segment["text"]))
+        if role in ("customer", "mixed") and chars:
             intent, confidence = self._intent(segment["text"])
             weight = 1.0
             if intent not in SECONDARY_INTENTS and not call.get("reason_seen"):
@@ -133,8 +134,7 @@ class Scorer:
                 assists.append(_assist("suggestion", segment, intent, f"意图：{intent}",
                                        known.suggestion, "info", segment["text"], now))  # fmt: skip
             threat = any(h.rule_id == COMPLAINT_RULE for h in hits)
-            risk = utterance_risk(self._risk_probabilities(segment["text"]), threat,
-                                  len(normalize(segment["text"])))
+            risk = utterance_risk(self._risk_probabilities(segment["text"]), threat, chars)
             call["risk"] = next_call_risk(call["risk"], risk)
             call["risk_max"] = max(call["risk_max"], call["risk"])
             call["risk_track"].append([segment["start"], call["risk"]])
