@@ -5,7 +5,7 @@ them. A call's records are keyed by call id, so one call's events stay ordered
 within one partition from ingest to index.
 
     audio          AudioEvent      start | chunk | end     (replay / telephony ingest)
-    transcripts    Segment         segment | end            (asr)
+    transcripts    Segment         partial | segment | end  (asr)
     scored         ScoredSegment   segment | end            (scoring)
     agent-assist   AssistEvent     suggestion | alert       (scoring, for agents' screens)
     dead-letter    DeadLetter      anything rejected, with the reason
@@ -45,15 +45,23 @@ class AudioEvent(TypedDict):
 
 
 class Segment(TypedDict):
-    """A final transcript segment of one channel, or a call's end marker (kind=end)."""
+    """A transcript segment of one channel, or a call's end marker (kind=end).
 
-    kind: str  # segment | end
+    kind=partial: the words of an utterance still being spoken, re-sent as it grows
+    (revision 1, 2, ...). `stable` is the committed prefix (two consecutive decodes
+    agreed on it; it never shrinks or changes); the rest of `text` may still change.
+    Act on partials for fast alerts; index only kind=segment (the final text).
+    """
+
+    kind: str  # partial | segment | end
     call_id: str
     segment_id: NotRequired[str]  # call_id:role:start_ms, stable across re-emission
     role: NotRequired[str]
     start: NotRequired[float]  # seconds from call start
     end: NotRequired[float]
     text: NotRequired[str]  # simplified Chinese
+    stable: NotRequired[str]  # partial: committed prefix of text
+    revision: NotRequired[int]  # partial: 1, 2, ... per utterance
     avg_logprob: NotRequired[float]
     no_speech_prob: NotRequired[float]
     speech_end_wall: NotRequired[float]  # wall clock when the speech ended (for latency)

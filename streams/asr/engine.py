@@ -39,7 +39,9 @@ def _package_data_dir(package: str) -> Path | None:
 
 def _assemble(parts: list[Path], sources: list[Path], target: Path) -> Path:
     """Join the split model.bin once into `target`, atomically (safe with concurrent workers)."""
-    digest = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[:12]
+    digest = hashlib.sha1("|".join(f"{p}:{p.stat().st_size}" for p in parts).encode()).hexdigest()[
+        :12
+    ]
     final = target.with_name(f"{target.name}-{digest}")
     if (final / "model.bin").is_file():
         return final
@@ -79,9 +81,7 @@ def resolve_model_dir(name: str, cache_dir: Path) -> Path:
         dirs = [_package_data_dir(first), _package_data_dir(second)]
         if None in dirs:
             continue
-        parts = sorted(
-            (p for d in dirs for p in d.glob("model.bin.part*")), key=lambda p: p.name
-        )
+        parts = sorted((p for d in dirs for p in d.glob("model.bin.part*")), key=lambda p: p.name)
         if len(parts) >= 2:
             return _assemble(parts, dirs, Path(cache_dir) / f"whisper-{name}")
     raise ModelNotFound(
@@ -130,8 +130,19 @@ def _repetition_loop(text: str) -> bool:
     return False
 
 
+@dataclass
+class Request:
+    """One decode: 16 kHz float32 audio, and text the output must start with (a partial's
+    committed words) or that precedes it (a prompt of domain words or earlier text)."""
+
+    audio: np.ndarray
+    prefix: str = ""
+    prompt: str = ""
+    beam_size: int | None = None  # None = the transcriber's default
+
+
 class Transcriber:
-    """One loaded whisper model; `transcribe` is thread-safe and blocking."""
+    """One loaded whisper model; `transcribe`/`decode` are thread-safe and blocking."""
 
     def __init__(self, model: str, cache_dir: Path, device="auto", compute_type="auto",
                  beam_size=5, cpu_threads=0, min_window_s=10.0):  # fmt: skip
@@ -155,44 +166,80 @@ class Transcriber:
         self._lock = threading.Lock()
         log.info("whisper %s on %s/%s", self.model_dir, self.device, self.compute_type)
 
-    def transcribe(self, audio: np.ndarray) -> Transcript:
-        """Decode one speech segment (16 kHz float32) into simplified Chinese.
+    def transcribe(self, audio: np.ndarray, prefix: str = "", prompt: str = "") -> Transcript:
+        """Decode one speech segment (16 kHz float32) into simplified Chinese."""
+        return self.decode([Request(audio, prefix, prompt)])[0]
+
+    def decode(self, requests: list[Request]) -> list[Transcript]:
+        """Decode several segments, batched per beam width (one encoder/decoder call each).
 
         faster-whisper pads every input to whisper's 30 s window, so the encoder costs
         the same for a 2 s phrase as for 30 s of audio. The CTranslate2 encoder accepts
-        shorter inputs; a window of the segment plus margin, at least
-        `min_window_s`, decodes telephone phrases 2-3x faster with the same text on our
-        calls (bench/RESULTS.md). min_window_s >= 30 restores the stock behaviour.
+        shorter inputs; a window of the segment plus margin, at least `min_window_s`,
+        decodes telephone phrases 2-3x faster with the same text (bench/RESULTS.md).
+        A segment that comes out as a repetition loop is decoded again with the full
+        30 s window, where whisper is steadier. min_window_s >= 30 is stock behaviour.
         """
-        if self.min_window_s >= 30:
-            return self._transcribe_stock(audio)
+        results: list[Transcript | None] = [None] * len(requests)
+        groups: dict[int, list[int]] = {}
+        for i, request in enumerate(requests):
+            groups.setdefault(request.beam_size or self.beam_size, []).append(i)
+        for beam, indices in groups.items():
+            batch = [requests[i] for i in indices]
+            for i, transcript in zip(
+                indices, self._generate(batch, beam, self.min_window_s), strict=True
+            ):
+                results[i] = transcript
+        retry = [i for i, t in enumerate(results) if t.dropped == "repetition-loop"]
+        if retry and self.min_window_s < 30:
+            for i in retry:
+                request = requests[i]
+                results[i] = self._generate([request], request.beam_size or self.beam_size, 30.0)[0]
+        return results  # type: ignore[return-value]
+
+    def _prompt(self, request: Request) -> tuple[list[int], int]:
+        tokenizer = self._tokenizer
+        tokens: list[int] = []
+        if request.prompt:
+            previous = tokenizer.encode(" " + request.prompt.strip())[-223:]
+            tokens += [tokenizer.sot_prev, *previous]
+        tokens += [tokenizer.sot, tokenizer.language, tokenizer.transcribe, tokenizer.no_timestamps]
+        prefix = tokenizer.encode(request.prefix) if request.prefix else []
+        return tokens + prefix[:200], len(prefix[:200])
+
+    def _generate(self, batch: list[Request], beam: int, min_window_s: float) -> list[Transcript]:
         import ctranslate2
 
         extractor = self.model.feature_extractor
-        features = extractor(audio)
-        frames = features.shape[-1]
-        window = min(extractor.nb_max_frames, max(frames + 100, int(self.min_window_s * 100)))
-        features = features[:, :window]
-        if features.shape[-1] < window:
-            features = np.pad(features, ((0, 0), (0, window - features.shape[-1])))
-        tokenizer = self._tokenizer
-        prompt = [tokenizer.sot, tokenizer.language, tokenizer.transcribe, tokenizer.no_timestamps]
+        features = [extractor(r.audio) for r in batch]
+        longest = max(f.shape[-1] for f in features)
+        window = min(extractor.nb_max_frames, max(longest + 100, int(min_window_s * 100)))
+        stacked = np.stack(
+            [np.pad(f[:, :window], ((0, 0), (0, max(0, window - f.shape[-1])))) for f in features]
+        )
+        prompts = [self._prompt(r) for r in batch]
+        seconds = max(len(r.audio) for r in batch) / 16000
         with self._lock:
-            result = self.model.model.generate(
-                ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None], dtype=np.float32)),
-                [prompt],
-                beam_size=self.beam_size,
+            results = self.model.model.generate(
+                ctranslate2.StorageView.from_array(np.ascontiguousarray(stacked, dtype=np.float32)),
+                [p for p, _ in prompts],
+                beam_size=beam,
                 return_scores=True,
                 return_no_speech_prob=True,
                 # ~4 syllables/s; a bound well above that stops runaway repetition early
-                max_length=min(448, int(len(audio) / 16000 * 12) + 16),
+                max_length=min(448, int(seconds * 12) + 16 + max(n for _, n in prompts)),
                 suppress_blank=True,
                 suppress_tokens=[-1],
-            )[0]
-        text = to_simplified(tokenizer.decode(result.sequences_ids[0])).strip().replace(" ", "")
-        return _judge(text, float(result.scores[0]), float(result.no_speech_prob))
+            )
+        out = []
+        for result in results:
+            text = self._tokenizer.decode(result.sequences_ids[0])
+            text = to_simplified(text).strip().replace(" ", "")
+            out.append(_judge(text, float(result.scores[0]), float(result.no_speech_prob)))
+        return out
 
     def _transcribe_stock(self, audio: np.ndarray) -> Transcript:
+        """faster-whisper's own pipeline (30 s padding), for comparison in the bench."""
         with self._lock:
             segments, _ = self.model.transcribe(
                 audio,

@@ -12,6 +12,18 @@ Processing is split in two so the slow decode runs outside the event loop:
 the caller transcribes them; `commit(plan, transcripts)` emits segments and frees
 the audio. Segment ids are derived from the audio position, so a segment that is
 emitted twice around a crash is recognisably the same segment downstream.
+
+While a speaker is still talking, `plan` also asks for a *partial* decode of the
+utterance so far (every `partial_interval_s` of new audio). Partials follow the
+LocalAgreement-2 policy of whisper_streaming: the prefix on which the last two
+hypotheses agree is committed (`stable`), later partials are forced to start with
+it, so what an agent has seen never flickers. The final segment is decoded afresh
+from the whole utterance with the full beam once the VAD sees the pause.
+
+Several plans may be in flight at once (the caller pipelines decodes across
+calls). What has been handed out for decoding is remembered in memory only
+(`inflight`): after a crash it is forgotten and the audio, still in the chunks
+table until its segment is committed, is cut and decoded again.
 """
 
 from __future__ import annotations
@@ -41,12 +53,27 @@ class Region:
 
 
 @dataclass
+class Partial:
+    call_id: str
+    role: str
+    origin: int  # native sample where this utterance's audio starts
+    upto: int  # native sample the audio runs to
+    start: float
+    end: float
+    audio: np.ndarray  # 16 kHz float32
+    prefix: str  # committed text the hypothesis must start with
+    speech_end_wall: float
+
+
+@dataclass
 class Plan:
     call_id: str
     regions: list[Region] = field(default_factory=list)
+    partials: list[Partial] = field(default_factory=list)
     releases: dict[str, int] = field(default_factory=dict)  # role -> buffer start without speech
     ending: dict | None = None  # call info when this event ends the call
     rejected: list[dict] = field(default_factory=list)  # dead letters
+    event: object = None  # the caller may keep its source event here (see streams/worker.py)
 
 
 def silero_vad(min_silence_ms: int = 500, max_segment_s: float = 15.0, pad_ms: int = 200) -> VadFn:
@@ -82,6 +109,7 @@ class StreamingAsr:
         keep_context_s: float = 1.0,
         max_segment_s: float = 15.0,
         speech_gate_dbfs: float = -40.0,
+        partial_interval_s: float = 1.0,
     ):
         self.calls, self.channels, self.chunks = calls, channels, chunks
         self.vad = vad
@@ -90,6 +118,11 @@ class StreamingAsr:
         self.keep_context_s = keep_context_s
         self.max_segment_s = max_segment_s
         self.speech_gate = 32768 * 10 ** (speech_gate_dbfs / 20)
+        self.partial_interval_s = partial_interval_s  # 0 = no partials
+        # In memory only (see the module docstring): channel -> native sample up to
+        # which speech has been handed out for final decoding; channel -> partial state.
+        self.inflight: dict[str, int] = {}
+        self.hypotheses: dict[str, dict] = {}
 
     # --- events ---------------------------------------------------------------
 
@@ -113,7 +146,7 @@ class StreamingAsr:
         elif kind == "end":
             call = call or self._new_call(event, now, None, warning="call-end without call-start")
             call["status"] = "ending"
-            call["end_reason"] = event.get("reason") or "hangup"
+            call["end_reason"] = call.get("end_reason") or event.get("reason") or "hangup"
             call["ended_wall"] = now
             self.calls[call_id] = call
             for role in call.get("roles") or []:
@@ -123,7 +156,9 @@ class StreamingAsr:
             plan.rejected.append(_reject(event, f"unknown event kind {kind!r}"))
         return plan
 
-    def commit(self, plan: Plan, transcripts: list[Transcript], now: float | None = None) -> list[dict]:
+    def commit(
+        self, plan: Plan, transcripts: list[Transcript], now: float | None = None
+    ) -> list[dict]:
         """Emit the decoded regions as segments, free their audio, close an ending call."""
         now = time.time() if now is None else now
         out: list[dict] = []
@@ -154,13 +189,22 @@ class StreamingAsr:
             out.append(self._close(plan.call_id, now))
         return out
 
-    def idle_calls(self, now: float, timeout_s: float) -> list[str]:
-        """Live calls that have received nothing for `timeout_s` (their end never came)."""
-        return [
-            call_id
-            for call_id, call in list(self.calls.items())
-            if call.get("status") == "live" and now - call.get("last_wall", now) > timeout_s
-        ]
+    def idle_calls(self, now: float, timeout_s: float, busy: set[str] = frozenset()) -> list[str]:
+        """Calls to close: live ones that received nothing for `timeout_s` (their end never
+        came), and ones whose end was consumed but never completed (a crash in between),
+        unless this process is still working on them (`busy`)."""
+        idle = []
+        for call_id, call in list(self.calls.items()):
+            status = call.get("status")
+            if status == "live" and now - call.get("last_wall", now) > timeout_s:
+                idle.append(call_id)
+            elif (
+                status == "ending"
+                and call_id not in busy
+                and now - call.get("ended_wall", now) > 5.0
+            ):
+                idle.append(call_id)
+        return idle
 
     # --- internals ------------------------------------------------------------
 
@@ -187,7 +231,9 @@ class StreamingAsr:
     def _on_chunk(self, event: dict, now: float, call: dict | None, plan: Plan) -> None:
         call_id, role, seq = event["call_id"], event.get("role") or "", int(event.get("seq", -1))
         if call is None:
-            call = self._new_call(event, now, None, warning="audio before call-start (start event missing)")
+            call = self._new_call(
+                event, now, None, warning="audio before call-start (start event missing)"
+            )
         if role not in call["roles"]:
             call["roles"].append(role)
         call["last_wall"] = now
@@ -199,7 +245,9 @@ class StreamingAsr:
         try:
             if seq < 0:
                 raise AudioFormatError("chunk without seq")
-            samples = decode(base64.b64decode(event.get("payload") or ""), event.get("encoding", "pcm16"))
+            samples = decode(
+                base64.b64decode(event.get("payload") or ""), event.get("encoding", "pcm16")
+            )
         except (AudioFormatError, ValueError) as exc:
             plan.rejected.append(_reject(event, f"undecodable audio chunk: {exc}"))
             self.calls[call_id] = call
@@ -216,6 +264,8 @@ class StreamingAsr:
             "payload": event["payload"],
             "encoding": event.get("encoding", "pcm16"),
             "produced_at": event.get("produced_at") or now,
+            "loud": bool(samples.size)
+            and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > self.speech_gate,
         }
         _add_levels(channel["levels"], samples)
         # Advance over the contiguous run; skip a hole that stays open too long.
@@ -225,14 +275,19 @@ class StreamingAsr:
             pending = seq - channel["next_seq"] + 1
             if pending <= self.max_gap_chunks:
                 break
-            call["warnings"].append(f"{role}: chunk {channel['next_seq']} never arrived; treated as silence")
+            call["warnings"].append(
+                f"{role}: chunk {channel['next_seq']} never arrived; treated as silence"
+            )
             channel["next_seq"] += 1
         if seq != expected:
-            call["counters"]["out_of_order_chunks"] = call["counters"].get("out_of_order_chunks", 0) + 1
+            call["counters"]["out_of_order_chunks"] = (
+                call["counters"].get("out_of_order_chunks", 0) + 1
+            )
         self.channels[key] = channel
         self.calls[call_id] = call
-        if not self._still_speaking(key, channel):
-            self._cut(call_id, role, plan, flush=False)
+        speaking = self._still_speaking(key, channel) or self._cut(call_id, role, plan, flush=False)
+        if speaking and self.partial_interval_s > 0:
+            self._plan_partial(call_id, role, plan)
 
     def _still_speaking(self, key: str, channel: dict) -> bool:
         """Cheap gate before the VAD: the newest audio ends loud, so no region can be complete.
@@ -247,57 +302,73 @@ class StreamingAsr:
         rate = channel["sample_rate"]
         if (last["offset"] + last["n"] - channel["buffer_start"]) / rate >= self.max_segment_s:
             return False
-        tail = decode(base64.b64decode(last["payload"]), last["encoding"])[-int(rate * self.min_silence_s / 2):]
+        tail = decode(base64.b64decode(last["payload"]), last["encoding"])[
+            -int(rate * self.min_silence_s / 2) :
+        ]
         if tail.size == 0:
             return False
         rms = float(np.sqrt(np.mean(tail.astype(np.float64) ** 2)))
         return rms > self.speech_gate
 
     def _buffer(self, call_id: str, role: str) -> tuple[np.ndarray, int, int, list[dict]]:
-        """The channel's untranscribed audio (native rate, int16) and where it starts."""
+        """The channel's audio not yet handed out for decoding (native rate, int16) and where it starts."""
         key = f"{call_id}|{role}"
         channel = self.channels[key]
-        stored = [self.chunks.get(f"{key}|{s}") for s in range(channel["first_seq"], channel["next_seq"])]
-        stored = [c for c in stored if c]
+        origin = max(channel["buffer_start"], self.inflight.get(key, 0))
+        stored = [
+            self.chunks.get(f"{key}|{s}") for s in range(channel["first_seq"], channel["next_seq"])
+        ]
+        stored = [c for c in stored if c and c["offset"] + c["n"] > origin]
         if not stored:
-            return np.zeros(0, np.int16), channel["buffer_start"], channel["sample_rate"], []
-        start = channel["buffer_start"]
+            return np.zeros(0, np.int16), origin, channel["sample_rate"], []
         end = max(c["offset"] + c["n"] for c in stored)
-        audio = np.zeros(max(0, end - start), np.int16)  # holes stay silent
+        audio = np.zeros(max(0, end - origin), np.int16)  # holes stay silent
         for c in stored:
             samples = decode(base64.b64decode(c["payload"]), c["encoding"])
-            lo, hi = c["offset"] - start, c["offset"] + c["n"] - start
-            if hi <= 0:
-                continue
+            lo, hi = c["offset"] - origin, c["offset"] + c["n"] - origin
             audio[max(lo, 0) : hi] = samples[max(-lo, 0) :]
-        return audio, start, channel["sample_rate"], stored
+        return audio, origin, channel["sample_rate"], stored
 
-    def _cut(self, call_id: str, role: str, plan: Plan, flush: bool) -> None:
-        """Queue the channel's completed speech regions (all of them when flushing)."""
-        if f"{call_id}|{role}" not in self.channels:
-            return
+    def _cut(self, call_id: str, role: str, plan: Plan, flush: bool) -> bool:
+        """Queue the channel's completed speech regions (all of them when flushing).
+
+        Returns True when speech has started that is not complete yet.
+        """
+        key = f"{call_id}|{role}"
+        if key not in self.channels:
+            return False
         native, start, rate, stored = self._buffer(call_id, role)
         if native.size == 0:
-            return
+            return False
         audio = to_model_rate(native, rate)
         regions = self.vad(audio)
         min_silence = int(self.min_silence_s * MODEL_SAMPLE_RATE)
         n = len(audio)
         to_native = rate / MODEL_SAMPLE_RATE
         release = None
+        incomplete = False
         for lo, hi in regions:
             complete = flush or hi <= n - min_silence // 2
             if not complete:
-                release = start + int(max(0, lo) * to_native)
+                incomplete = True
                 break
             abs_start = start / rate + lo / MODEL_SAMPLE_RATE
             abs_end = start / rate + hi / MODEL_SAMPLE_RATE
             end_native = start + int(hi * to_native)
             plan.regions.append(
-                Region(call_id, role, abs_start, abs_end, audio[lo:hi], _wall_at(stored, end_native, rate),
-                       release_to=end_native)  # fmt: skip
+                Region(
+                    call_id,
+                    role,
+                    abs_start,
+                    abs_end,
+                    audio[lo:hi],
+                    _wall_at(stored, end_native, rate),
+                    release_to=end_native,
+                )  # fmt: skip
             )
-        if release is None and not regions and not flush:
+            self.inflight[key] = end_native
+            self.hypotheses.pop(key, None)  # the utterance is final; partials start afresh
+        if not regions and not flush:
             # No speech: keep only a little context so the buffer stays bounded.
             keep = int(self.keep_context_s * rate)
             if native.size > 2 * keep:
@@ -306,6 +377,75 @@ class StreamingAsr:
             release = start + native.size
         if release is not None:
             plan.releases[role] = max(plan.releases.get(role, 0), release)
+        return incomplete
+
+    def _plan_partial(self, call_id: str, role: str, plan: Plan) -> None:
+        """Ask for a partial decode of the utterance so far, once enough new audio came."""
+        key = f"{call_id}|{role}"
+        channel = self.channels[key]
+        rate = channel["sample_rate"]
+        origin = max(channel["buffer_start"], self.inflight.get(key, 0))
+        state = self.hypotheses.get(key)
+        if state is None or state["origin"] != origin:
+            state = {"origin": origin, "upto": origin, "last": "", "stable": "", "revision": 0}
+            self.hypotheses[key] = state
+        native, start, _, stored = self._buffer(call_id, role)
+        upto = start + native.size
+        if not stored or (upto - state["upto"]) < self.partial_interval_s * rate:
+            return
+        if not any(c.get("loud", True) for c in stored):
+            return
+        state["upto"] = upto
+        plan.partials.append(
+            Partial(
+                call_id,
+                role,
+                origin,
+                upto,
+                start / rate,
+                upto / rate,
+                to_model_rate(native, rate),
+                state["stable"],
+                _wall_at(stored, upto - 1, rate),
+            )  # fmt: skip
+        )
+
+    def commit_partial(
+        self, partial: Partial, transcript: Transcript, now: float | None = None
+    ) -> dict | None:
+        """A partial segment record, or None when it is stale (its utterance went final)."""
+        now = time.time() if now is None else now
+        key = f"{partial.call_id}|{partial.role}"
+        state = self.hypotheses.get(key)
+        if (
+            state is None
+            or state["origin"] != partial.origin
+            or transcript.dropped
+            or not transcript.text
+        ):
+            return None
+        stable = agreed_prefix(state["last"], transcript.text, state["stable"])
+        state.update(last=transcript.text, stable=stable, revision=state["revision"] + 1)
+        return {
+            "kind": "partial",
+            "call_id": partial.call_id,
+            "segment_id": f"{segment_id(partial.call_id, partial.role, partial.start)}:p",
+            "revision": state["revision"],
+            "role": partial.role,
+            "start": round(partial.start, 3),
+            "end": round(partial.end, 3),
+            "text": transcript.text,
+            "stable": stable,
+            "avg_logprob": transcript.avg_logprob,
+            "no_speech_prob": transcript.no_speech_prob,
+            "speech_end_wall": partial.speech_end_wall,
+            "emitted_at": now,
+        }
+
+    def abandon(self, plan: Plan) -> None:
+        """Decoding a plan failed: forget what it handed out so the audio is cut again."""
+        for region in plan.regions:
+            self.inflight.pop(f"{plan.call_id}|{region.role}", None)
 
     def _release(self, call_id: str, role: str, release_to: int) -> None:
         key = f"{call_id}|{role}"
@@ -313,6 +453,8 @@ class StreamingAsr:
         if channel is None or release_to <= channel["buffer_start"]:
             return
         channel["buffer_start"] = release_to
+        if self.inflight.get(key, 0) <= release_to:
+            self.inflight.pop(key, None)
         seq = channel["first_seq"]
         while seq < channel["next_seq"]:
             chunk = self.chunks.get(f"{key}|{seq}")
@@ -342,6 +484,8 @@ class StreamingAsr:
             for seq in range(channel["first_seq"], channel["next_seq"] + self.max_gap_chunks + 1):
                 self.chunks.pop(f"{key}|{seq}", None)
             del self.channels[key]
+            self.inflight.pop(key, None)
+            self.hypotheses.pop(key, None)
         duration = max((s.get("seconds", 0.0) for s in stats.values()), default=0.0)
         info = {
             "status": "completed" if call.get("end_reason") == "hangup" else call.get("end_reason"),
@@ -358,8 +502,29 @@ class StreamingAsr:
             "channel_stats": stats,
         }
         # Keep a small tombstone so late audio for this call is recognised, not restarted.
-        self.calls[call_id] = {"status": "ended", "ended_wall": info["ended_wall"], "roles": call.get("roles")}
+        self.calls[call_id] = {
+            "status": "ended",
+            "ended_wall": info["ended_wall"],
+            "roles": call.get("roles"),
+        }
         return {"kind": "end", "call_id": call_id, "call": info, "emitted_at": now}
+
+
+def agreed_prefix(previous: str, current: str, committed: str = "") -> str:
+    """LocalAgreement-2: the committed text grows to what two consecutive hypotheses share.
+
+    Committed text never shrinks; a hypothesis that contradicts it (possible only when
+    the decoder was not forced to start with it) leaves it as it is.
+    """
+    n = 0
+    for a, b in zip(previous, current, strict=False):
+        if a != b:
+            break
+        n += 1
+    agreed = current[:n]
+    if len(agreed) > len(committed) and agreed.startswith(committed):
+        return agreed
+    return committed
 
 
 def _wall_at(stored: list[dict], sample: int, rate: int) -> float:
@@ -372,7 +537,12 @@ def _wall_at(stored: list[dict], sample: int, rate: int) -> float:
 
 def _reject(event: dict, reason: str) -> dict:
     record = {k: v for k, v in event.items() if k != "payload"}
-    return {"stage": "asr", "reason": reason, "call_id": event.get("call_id") or "", "record": record}
+    return {
+        "stage": "asr",
+        "reason": reason,
+        "call_id": event.get("call_id") or "",
+        "record": record,
+    }
 
 
 def _empty_levels() -> dict:

@@ -96,7 +96,44 @@ class Scorer:
             "early": [],  # segments inside the post-call rules' window
             "segments": 0,
             "duplicates": 0,
+            "early_alerts": {},  # rule|role -> [[start, end]] of partials that already raised it
         }
+
+    def on_partial(self, partial: dict, now: float | None = None) -> list[dict]:
+        """Fast alerts from a partial result: the live phrase rules on the words so far.
+
+        Intent and risk models wait for the final segment; a forbidden phrase or an
+        explicit complaint threat is worth raising while the speaker is still talking.
+        The final segment of the same speech does not raise the same alert again.
+        """
+        now = time.time() if now is None else now
+        call_id = partial["call_id"]
+        call = self._call(call_id)
+        last = call["watermark"].get(partial["role"])
+        if last is not None and partial["end"] <= last:
+            return []  # its final was scored already
+        spans = call.setdefault("early_alerts", {})
+        assists = []
+        for hit in live_hits(self.models.rules, partial):
+            seen = spans.setdefault(f"{hit.rule_id}|{hit.role}", [])
+            if any(start == partial["start"] for start, _ in seen):
+                continue  # an earlier revision of this partial raised it
+            seen.append([partial["start"], partial["end"]])
+            if hit.rule_id != COMPLAINT_RULE:
+                assists.append(_assist("alert", partial, hit.rule_id, hit.name,
+                                       f"{hit.name}：「{hit.phrase}」", hit.severity, hit.text, now))  # fmt: skip
+            elif not call["alerted"]:
+                call["alerted"] = True
+                assists.append(_assist("alert", partial, "complaint-risk", "投诉风险上升",
+                                       f"客户提到「{hit.phrase}」。请安抚客户并及时升级处理。", "critical",
+                                       hit.text, now))  # fmt: skip
+        if assists:
+            self.state[call_id] = call
+        return assists
+
+    def _alerted_early(self, call: dict, hit: Hit, segment: dict) -> bool:
+        spans = call.get("early_alerts", {}).get(f"{hit.rule_id}|{hit.role}", [])
+        return any(start < segment["end"] and segment["start"] < end for start, end in spans)
 
     def on_segment(self, segment: dict, now: float | None = None) -> tuple[dict | None, list[dict]]:
         """Score one final segment: (scored record, assist events). None for a duplicate."""
@@ -115,7 +152,7 @@ class Scorer:
         hits = live_hits(self.models.rules, segment)
         call["hits"].extend(h.as_dict() for h in hits)
         for hit in hits:
-            if hit.rule_id != COMPLAINT_RULE:
+            if hit.rule_id != COMPLAINT_RULE and not self._alerted_early(call, hit, segment):
                 assists.append(_assist("alert", segment, hit.rule_id, hit.name,
                                        f"{hit.name}：「{hit.phrase}」", hit.severity, hit.text, now))  # fmt: skip
 
@@ -126,7 +163,9 @@ class Scorer:
             weight = 1.0
             if intent not in SECONDARY_INTENTS and not call.get("reason_seen"):
                 call["reason_seen"], weight = True, FIRST_INTENT_WEIGHT
-            call["intent_mass"][intent] = round(call["intent_mass"].get(intent, 0.0) + weight * confidence, 4)
+            call["intent_mass"][intent] = round(
+                call["intent_mass"].get(intent, 0.0) + weight * confidence, 4
+            )
             known = self.models.intents.get(intent)
             if (intent not in SECONDARY_INTENTS and confidence >= SUGGEST_CONFIDENCE and known
                     and intent not in call["suggested"]):  # fmt: skip
@@ -141,13 +180,17 @@ class Scorer:
             if call["risk"] >= ALERT_THRESHOLD and not call["alerted"]:
                 call["alerted"] = True
                 evidence = next((h.phrase for h in hits if h.rule_id == COMPLAINT_RULE), "")
-                message = f"客户投诉风险 {call['risk']:.2f}" + (f"，提到「{evidence}」" if evidence else "")
+                message = f"客户投诉风险 {call['risk']:.2f}" + (
+                    f"，提到「{evidence}」" if evidence else ""
+                )
                 assists.append(_assist("alert", segment, "complaint-risk", "投诉风险上升",
                                        message + "。请安抚客户并及时升级处理。", "critical",
                                        segment["text"], now))  # fmt: skip
 
         if segment["start"] < self.models.early_window_s:
-            call["early"].append({k: segment[k] for k in ("segment_id", "role", "start", "end", "text")})
+            call["early"].append(
+                {k: segment[k] for k in ("segment_id", "role", "start", "end", "text")}
+            )
         self.state[call_id] = call
         scored = {
             "kind": "segment",
@@ -199,7 +242,10 @@ class Scorer:
 
     def _risk_probabilities(self, text: str) -> dict[str, float]:
         pipeline = self.models.risk.pipeline
-        return {str(c): float(p) for c, p in zip(pipeline.classes_, pipeline.predict_proba([text])[0], strict=True)}
+        return {
+            str(c): float(p)
+            for c, p in zip(pipeline.classes_, pipeline.predict_proba([text])[0], strict=True)
+        }
 
 
 def primary_intent(mass: dict[str, float]) -> str:

@@ -1,0 +1,210 @@
+"""Streaming segmentation on real call audio: VAD cuts, partial requests, agreement
+policy, disorder in the chunk stream, a one-hour call in bounded memory, resampling.
+
+Decoding is not the subject here (tests/test_pipeline.py runs whisper end to end), so
+regions are "transcribed" into their own time span, which lets the tests check exactly
+what was cut.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from scipy.signal import resample_poly
+
+from streams.asr.engine import Transcript
+from streams.asr.streaming import StreamingAsr, agreed_prefix, silero_vad
+from streams.audio import decode, encode, read_wav, to_model_rate
+from streams.ingest.replay import call_events
+from streams.settings import PROJECT_ROOT
+
+CALLS = PROJECT_ROOT / "calls" / "audio"
+AISHELL = PROJECT_ROOT.parent / "shared" / "eval" / "asr" / "aishell1"
+
+
+def _asr(**kwargs) -> StreamingAsr:
+    return StreamingAsr({}, {}, {}, silero_vad(500, 15.0), **kwargs)
+
+
+def _run(asr: StreamingAsr, events, clock=None):
+    """Feed events; return (segments, partial requests) in order."""
+    segments, partials = [], []
+    for i, event in enumerate(events):
+        now = clock(i, event) if clock else event.get("produced_at", 0.0)
+        plan = asr.plan(event, now=now)
+        assert not plan.rejected, plan.rejected
+        partials += plan.partials
+        spans = [Transcript(f"{r.start:.2f}-{r.end:.2f}", -0.1, 0.0) for r in plan.regions]
+        segments += [r for r in asr.commit(plan, spans, now=now) if r["kind"] == "segment"]
+    return segments, partials
+
+
+def _call(name: str, chunk_seconds: float = 0.5):
+    wav = read_wav(CALLS / f"{name}.wav")
+    meta = json.loads((CALLS / f"{name}.json").read_text(encoding="utf-8"))
+    return _events(wav, name, chunk_seconds), meta
+
+
+def _events(wav, call_id: str, chunk_seconds: float = 0.5) -> list[dict]:
+    """The replay's events, stamped with the call time at which each was produced."""
+    return [
+        {**timed.event, "produced_at": timed.at}
+        for timed in call_events(wav, call_id, chunk_seconds)
+    ]
+
+
+def _covering(segments, utterance):
+    return [s for s in segments if s["role"] == utterance["role"]
+            and s["start"] < utterance["end"] and utterance["start"] < s["end"]]  # fmt: skip
+
+
+def _turns(utterances, pause):
+    """Scripted utterances, with a speaker's sentences less than `pause` apart joined."""
+    turns = []
+    for u in sorted(utterances, key=lambda u: (u["role"], u["start"])):
+        if turns and turns[-1]["role"] == u["role"] and u["start"] - turns[-1]["end"] < pause:
+            turns[-1] = {**turns[-1], "end": u["end"], "text": turns[-1]["text"] + u["text"]}
+        else:
+            turns.append(dict(u))
+    return turns
+
+
+# --- agreement policy -------------------------------------------------------------
+
+
+def test_local_agreement_commits_what_two_hypotheses_share():
+    assert agreed_prefix("", "我要投") == ""  # one hypothesis proves nothing
+    assert agreed_prefix("我要投", "我要投诉你们") == "我要投"
+    assert agreed_prefix("我要投诉你们", "我要投诉你们银行", "我要投") == "我要投诉你们"
+    # a later hypothesis that disagrees never takes back committed text
+    assert agreed_prefix("我要投诉你们", "我要头书", "我要投诉") == "我要投诉"
+    assert agreed_prefix("我要投诉", "你好", "我要投诉") == "我要投诉"
+
+
+def test_partials_grow_and_commit_the_agreed_prefix():
+    events, _ = _call("call-05-dispute-complaint")
+    asr = _asr(partial_interval_s=1.0)
+    partials = []
+    for event in events:
+        plan = asr.plan(event, now=0.0)
+        partials += plan.partials
+        asr.commit(plan, [Transcript("x", 0.0, 0.0)] * len(plan.regions), now=0.0)
+        if len(partials) >= 3:
+            break
+    first, second, third = partials[:3]
+    assert first.origin == second.origin == third.origin  # the same utterance, growing
+    assert first.upto < second.upto < third.upto
+    assert first.prefix == ""
+    # decode results come back: the agreed prefix becomes committed
+    asr_state = asr  # commit_partial uses the live hypothesis state for this channel
+    r1 = asr_state.commit_partial(first, Transcript("你好星海", -0.2, 0.0), now=1.0)
+    r2 = asr_state.commit_partial(second, Transcript("你好星海银行信", -0.2, 0.0), now=2.0)
+    assert (r1["stable"], r1["revision"]) == ("", 1)
+    assert (r2["stable"], r2["revision"]) == ("你好星海", 2)
+    assert r2["segment_id"] == r1["segment_id"] and r2["kind"] == "partial"
+    # the next partial request would be forced to start with the committed words
+    assert asr.hypotheses[f"{first.call_id}|{first.role}"]["stable"] == "你好星海"
+
+
+# --- VAD segmentation on real audio -------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["call-01-bill", "call-05-dispute-complaint"])
+def test_vad_cuts_every_scripted_utterance_once(name):
+    events, meta = _call(name)
+    segments, partials = _run(_asr(partial_interval_s=1.0), events)
+    for utterance in _turns(meta["utterances"], pause=0.5):
+        covering = _covering(segments, utterance)
+        assert covering, f"utterance lost: {utterance}"
+        # starts and ends within 0.5 s of the script (VAD pads speech by 0.2 s)
+        assert abs(covering[0]["start"] - utterance["start"]) < 0.5, (covering, utterance)
+        assert abs(covering[-1]["end"] - utterance["end"]) < 0.6, (covering, utterance)
+    for role in meta["channels"]:
+        mine = [s for s in segments if s["role"] == role]
+        assert all(a["end"] <= b["start"] for a, b in zip(mine, mine[1:], strict=False))
+    assert len(segments) <= len(meta["utterances"]) + 3  # a pause inside a sentence may split it
+    # partials were requested while people spoke: one per second of each longer utterance
+    long_ones = [u for u in meta["utterances"] if u["end"] - u["start"] > 3.0]
+    for utterance in long_ones:
+        inside = [
+            p
+            for p in partials
+            if p.role == utterance["role"] and utterance["start"] < p.end <= utterance["end"] + 0.5
+        ]
+        assert len(inside) >= int(utterance["end"] - utterance["start"]) - 2, utterance
+
+
+def test_out_of_order_and_duplicate_chunks_cut_the_same_segments():
+    events, _ = _call("call-03-limit")
+    reference, _ = _run(_asr(partial_interval_s=0), events)
+    shuffled = list(events)
+    rng = random.Random(7)
+    for i in range(1, len(shuffled) - 2, 5):  # swap neighbours and replay some chunks twice
+        shuffled[i], shuffled[i + 1] = shuffled[i + 1], shuffled[i]
+    shuffled[:-1] = [
+        e
+        for e in shuffled[:-1]
+        for _ in range(2 if e["kind"] == "chunk" and rng.random() < 0.1 else 1)
+    ]
+    asr = _asr(partial_interval_s=0)
+    segments, _ = _run(asr, shuffled)
+    key = lambda s: (s["role"], round(s["start"], 1))  # noqa: E731
+    assert sorted(map(key, segments)) == sorted(map(key, reference))
+
+
+@pytest.mark.parametrize("minutes", [10, pytest.param(60, marks=pytest.mark.slow)])
+def test_a_long_call_keeps_state_bounded(minutes):
+    """A long call (the sample call looped) through the segmenter: stored audio stays bounded."""
+    wav = read_wav(CALLS / "call-02-installment.wav")
+    meta = json.loads((CALLS / "call-02-installment.json").read_text(encoding="utf-8"))
+    repeats = int(minutes * 60 / wav.duration) + 1
+    long = type(wav)(
+        wav.path, wav.sample_rate, wav.encoding, tuple(c * repeats for c in wav.channels)
+    )
+    calls, channels, chunks = {}, {}, {}
+    asr = StreamingAsr(calls, channels, chunks, silero_vad(500, 15.0), partial_interval_s=1.0)
+    most_chunks, segments, seconds = 0, 0, 0.0
+    for event in _events(long, "long-call", 0.5):
+        plan = asr.plan(event, now=0.0)
+        records = asr.commit(plan, [Transcript("好", -0.1, 0.0)] * len(plan.regions), now=0.0)
+        segments += sum(r["kind"] == "segment" for r in records)
+        most_chunks = max(most_chunks, len(chunks))
+        if event["kind"] == "chunk":
+            seconds = max(seconds, (event["offset"] / event["sample_rate"]))
+    assert seconds >= minutes * 60 - 1
+    assert segments >= 0.9 * repeats * len(_turns(meta["utterances"], pause=0.5))  # cut all along
+    # never more than a max-length segment plus the pause and context, per channel
+    assert most_chunks <= 2 * (15 + 3) / 0.5
+    assert chunks == {} and channels == {}  # the end of the call frees everything
+    assert calls["long-call"]["status"] == "ended" and len(json.dumps(calls)) < 200
+    assert asr.inflight == {} and asr.hypotheses == {}
+
+
+# --- resampling of telephone audio ----------------------------------------------------
+
+
+def test_telephone_band_round_trip_on_real_speech():
+    """16 kHz speech -> 8 kHz G.711 -> 16 kHz: the voice band survives, nothing aliases."""
+    wav = read_wav(AISHELL / "BAC009S0150W0005.wav")
+    wide = decode(wav.channels[0], wav.encoding).astype(np.float64)
+    narrow = np.clip(resample_poly(wide, 1, 2), -32768, 32767).astype(np.int16)
+    back = to_model_rate(decode(encode(narrow, "ulaw"), "ulaw"), 8000)
+    assert back.dtype == np.float32 and abs(len(back) - len(wide)) <= 2
+
+    def band_energy(x, lo, hi, rate=16000):
+        spectrum = np.abs(np.fft.rfft(x)) ** 2
+        freqs = np.fft.rfftfreq(len(x), 1 / rate)
+        return spectrum[(freqs >= lo) & (freqs < hi)].sum()
+
+    reference = wide[: len(back)] / 32768
+    voice = band_energy(back, 300, 3400) / band_energy(reference, 300, 3400)
+    assert 0.8 < voice < 1.25  # level kept in the telephone band
+    assert band_energy(back, 4200, 8000) < 0.01 * band_energy(
+        back, 300, 3400
+    )  # no images above 4 kHz
+    # the waveform itself survives in the band (correlation after band-limiting the original)
+    limited = resample_poly(resample_poly(reference, 1, 2), 2, 1)[: len(back)]
+    assert np.corrcoef(limited, back[: len(limited)])[0, 1] > 0.95
