@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-all models calls lint bench-asr bench-search clean
+.PHONY: demo test test-all models calls lint bench-asr bench-latency bench-search clean
 
 demo: $(STAMP) models  ## set up and run the whole pipeline on the bundled calls (embedded Kafka + ES)
 	$(BIN)/callqa demo
@@ -40,6 +40,9 @@ $(VENV)-tts/.installed: tools/requirements-tts.txt
 
 bench-asr: $(STAMP)
 	$(BIN)/python bench/asr_accuracy.py
+
+bench-latency: $(STAMP) models  ## ASR latency and capacity at 1, 2, 4, 8 real-time calls (~10 min)
+	$(BIN)/python bench/asr_latency.py
 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_speed.py

@@ -13,6 +13,7 @@ re-processed records overwrite rather than duplicate.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -173,6 +174,12 @@ def build_app(settings: Settings) -> faust.App:
                 task = asyncio.ensure_future(finish(plan, finals, tails.get(plan.call_id)))
                 tails[plan.call_id] = task
                 task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))
+
+        @app.timer(interval=10.0)
+        async def report_decoding():
+            """One line of decoder load (bench/asr_latency.py reads it)."""
+            stats = {**scheduler.stats, "pending": scheduler.pending, "calls_decoding": len(tails), "at": time.time()}
+            log.info("asr decode stats %s", json.dumps(stats))
 
         @app.timer(interval=max(1.0, min(5.0, settings.call_timeout_s / 4)))
         async def close_idle_calls():

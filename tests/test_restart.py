@@ -1,4 +1,4 @@
-"""A worker killed (kill -9) in the middle of a call loses and duplicates nothing."""
+"""A worker killed (kill -9) in the middle of an utterance loses and duplicates nothing."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import time
 
 from streams.cli import wait_for_calls
 from streams.ingest.replay import replay_files
-from streams.settings import AUDIO_TOPIC, CALLS_INDEX, SEGMENTS_INDEX
+from streams.kafka_admin import json_consumer
+from streams.settings import AUDIO_TOPIC, CALLS_INDEX, SEGMENTS_INDEX, TRANSCRIPTS_TOPIC
 
 from .conftest import CALLS_DIR, uncovered
 
@@ -21,7 +22,7 @@ def _segments(stack, call_id):
     return [h["_source"] for h in result["hits"]["hits"]]
 
 
-def test_worker_killed_mid_call(stack):
+def test_worker_killed_mid_utterance(stack):
     call_id = f"restart-{int(time.time())}"
     replay = threading.Thread(
         target=replay_files,
@@ -29,12 +30,26 @@ def test_worker_killed_mid_call(stack):
               stack.settings.topic(AUDIO_TOPIC)),
         kwargs={"speed": 2.0, "call_ids": [call_id]},
     )  # fmt: skip
+    transcripts = json_consumer(stack.services.kafka_bootstrap_servers, stack.settings.topic(TRANSCRIPTS_TOPIC),
+                                from_beginning=True)  # fmt: skip
     replay.start()
     deadline = time.monotonic() + 120
-    while len(_segments(stack, call_id)) < 4:
-        assert time.monotonic() < deadline, "no segments before the kill"
-        time.sleep(0.5)
-    stack.restart_worker(kill=True)  # kill -9 mid-call, then a fresh worker process
+    finals, speaking = [], None
+    try:
+        # Kill when a speaker is mid-utterance: a partial newer than every final of that speaker.
+        while speaking is None:
+            assert time.monotonic() < deadline, "no partial after three finals before the kill"
+            for messages in transcripts.poll(timeout_ms=200).values():
+                for record in (m.value for m in messages if m.value.get("call_id") == call_id):
+                    if record["kind"] == "segment":
+                        finals.append(record)
+                    elif record["kind"] == "partial" and len(finals) >= 3:
+                        done = max((f["end"] for f in finals if f["role"] == record["role"]), default=0.0)
+                        if record["start"] >= done - 0.05:
+                            speaking = record
+    finally:
+        transcripts.close()
+    stack.restart_worker(kill=True)  # kill -9 while someone speaks, then a fresh worker process
     replay.join()
 
     docs = wait_for_calls(stack.es, stack.settings, [call_id], timeout=300)

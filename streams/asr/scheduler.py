@@ -6,9 +6,10 @@ Whisper is the bottleneck of the pipeline, so one scheduler owns it:
 * requests waiting at the same time are decoded as one batch (one encoder and one
   beam search over several streams), which is ~25-35% cheaper than one by one on CPU
   and much more on a GPU;
-* final segments go first, in arrival order; partials fill what room is left in a
-  batch, newest per channel only (a partial that was overtaken by newer audio from
-  the same speaker is dropped, never decoded);
+* final segments go first, in arrival order; partials are decoded when no final
+  waits, newest per channel only (a partial that was overtaken by newer audio from
+  the same speaker is dropped, never decoded), so under load partials thin out
+  before finals slow down;
 * finals are bounded (`max_finals` waiting or running): `reserve` blocks the caller,
   which stops consuming Kafka, so a backlog stays in the topic instead of memory.
 """
@@ -33,6 +34,7 @@ class DecodeScheduler:
     def __init__(self, decode: DecodeFn, max_batch: int = 4, max_finals: int = 32):
         self._decode = decode
         self.max_batch = max_batch
+        self.max_partial_batch = max(1, max_batch // 2)
         self._finals: deque[tuple[Request, asyncio.Future]] = deque()
         self._partials: OrderedDict[str, tuple[Request, asyncio.Future]] = OrderedDict()
         self._slots = asyncio.Semaphore(max_finals)
@@ -92,12 +94,17 @@ class DecodeScheduler:
         return len(self._finals) + len(self._partials)
 
     def _next_batch(self) -> list[tuple[Request, asyncio.Future, str]]:
+        """Finals if any wait, else partials: never both, so a final's result is not held
+        back by partials decoded with a different beam in the same round."""
         batch = []
         while self._finals and len(batch) < self.max_batch:
             request, future = self._finals.popleft()
             if not future.done():
                 batch.append((request, future, "finals"))
-        while self._partials and len(batch) < self.max_batch:
+        if batch:
+            return batch
+        # Small partial batches: a final that arrives meanwhile waits for at most this.
+        while self._partials and len(batch) < self.max_partial_batch:
             _, (request, future) = self._partials.popitem(last=False)
             if not future.done():
                 batch.append((request, future, "partials"))

@@ -384,7 +384,9 @@ class StreamingAsr:
         key = f"{call_id}|{role}"
         channel = self.channels[key]
         rate = channel["sample_rate"]
-        origin = max(channel["buffer_start"], self.inflight.get(key, 0))
+        if self.inflight.get(key, 0) > channel["buffer_start"]:
+            return  # this speaker's previous utterance is still being decoded; its final comes first
+        origin = channel["buffer_start"]
         state = self.hypotheses.get(key)
         if state is None or state["origin"] != origin:
             state = {"origin": origin, "upto": origin, "last": "", "stable": "", "revision": 0}
