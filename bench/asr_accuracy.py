@@ -32,7 +32,7 @@ import time
 import numpy as np
 from scipy.signal import resample_poly
 
-from streams.asr.engine import Transcriber
+from streams.asr.engine import Transcriber, lexicon_hotwords
 from streams.asr.metrics import corpus_cer
 from streams.audio import decode, encode, read_wav, to_model_rate
 from streams.settings import PROJECT_ROOT, Settings
@@ -62,10 +62,7 @@ def magicdata(n: int, domains=("finance", "insurance")) -> list[tuple[np.ndarray
 
 
 def hotwords(n: int = 40) -> str:
-    """The n most frequent terms of the jieba user dictionary, as a prompt."""
-    rows = [line.split() for line in (PROJECT_ROOT / "lexicons" / "userdict.txt").read_text("utf-8").splitlines()]
-    terms = sorted((r for r in rows if len(r) >= 2), key=lambda r: -int(r[1]))[:n]
-    return "、".join(r[0] for r in terms)
+    return lexicon_hotwords(PROJECT_ROOT / "lexicons" / "userdict.txt", n)
 
 
 def telephone(audio: np.ndarray) -> np.ndarray:

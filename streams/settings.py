@@ -51,6 +51,7 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "1.0",
         "decode a partial result every this much new speech; 0 = finals only",
     ),
+    "ASR_HOTWORDS": ("0", "prompt final decodes with this many top terms of lexicons/userdict.txt; 0 = none"),
     "ASR_MAX_BATCH": ("4", "most segments decoded in one batch across calls"),
     "VAD_MIN_SILENCE_MS": ("500", "pause that ends a speech segment"),
     "VAD_MAX_SEGMENT_S": ("15", "force-cut a segment longer than this"),
@@ -93,6 +94,7 @@ class Settings:
     asr_partial_interval_s: float = field(
         default_factory=lambda: float(env("ASR_PARTIAL_INTERVAL_S"))
     )
+    asr_hotwords: int = field(default_factory=lambda: int(env("ASR_HOTWORDS")))
     asr_max_batch: int = field(default_factory=lambda: int(env("ASR_MAX_BATCH")))
     vad_min_silence_ms: int = field(default_factory=lambda: int(env("VAD_MIN_SILENCE_MS")))
     vad_max_segment_s: float = field(default_factory=lambda: float(env("VAD_MAX_SEGMENT_S")))

@@ -96,7 +96,7 @@ def build_app(settings: Settings) -> faust.App:
     started_at = time.time()
 
     if "asr" in settings.stages:
-        from .asr.engine import Request, Transcriber
+        from .asr.engine import Request, Transcriber, lexicon_hotwords
         from .asr.scheduler import DecodeScheduler
         from .asr.streaming import StreamingAsr, silero_vad
 
@@ -111,6 +111,7 @@ def build_app(settings: Settings) -> faust.App:
             min_silence_s=settings.vad_min_silence_ms / 1000, max_segment_s=settings.vad_max_segment_s,
             partial_interval_s=settings.asr_partial_interval_s,
         )  # fmt: skip
+        hotwords = lexicon_hotwords(settings.lexicons_dir / "userdict.txt", settings.asr_hotwords)
         scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch)
         tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
 
@@ -123,6 +124,7 @@ def build_app(settings: Settings) -> faust.App:
                 transcripts = list(await asyncio.gather(*finals)) if finals else []
             except Exception:
                 asr.abandon(plan)
+                asr.closing.discard(plan.call_id)  # let the idle timer close it again
                 raise
             finally:
                 if previous is not None:
@@ -170,7 +172,7 @@ def build_app(settings: Settings) -> faust.App:
                 await scheduler.reserve(
                     len(plan.regions)
                 )  # back-pressure: stop consuming when full
-                finals = [scheduler.final(Request(region.audio)) for region in plan.regions]
+                finals = [scheduler.final(Request(region.audio, prompt=hotwords)) for region in plan.regions]
                 task = asyncio.ensure_future(finish(plan, finals, tails.get(plan.call_id)))
                 tails[plan.call_id] = task
                 task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))

@@ -208,3 +208,37 @@ def test_telephone_band_round_trip_on_real_speech():
     # the waveform itself survives in the band (correlation after band-limiting the original)
     limited = resample_poly(resample_poly(reference, 1, 2), 2, 1)[: len(back)]
     assert np.corrcoef(limited, back[: len(limited)])[0, 1] > 0.95
+
+
+# --- hallucination guards ------------------------------------------------------------
+
+
+def test_guards_drop_loops_doubled_phrases_and_prompt_echoes():
+    from streams.asr.engine import _echoes, _judge
+
+    assert _judge("一三一三一三一三一三一三一三", -0.3, 0.1).dropped == "repetition-loop"
+    assert _judge("我要投诉你们我要投诉你们", -0.3, 0.1).dropped == "repetition-loop"  # said twice
+    assert _judge("嗯", -1.5, 0.9).dropped == "no-speech"
+    assert _judge("我要办分期", -0.3, 0.1).dropped == ""
+    hotwords = "信用卡、信用卡中心、星海银行、分期、账单、额度"
+    assert _echoes("信用卡,分期,账单", "信用卡、分期、账单、额度")
+    assert _echoes("星海银行分期账单", hotwords)
+    assert not _echoes("星海银行信用卡中心", hotwords)  # two terms said naturally are speech
+    assert not _echoes("我想办分期", hotwords)
+    assert _echoes("我这个月的账单怎么这么多", "喂你好我这个月的账单怎么这么多啊")  # free-text prompt copied
+
+
+def test_a_second_end_while_closing_emits_one_call_end():
+    """A timeout end that races the hangup (or a re-sent end) closes the call once."""
+    events, _ = _call("call-04-lost-card")
+    asr = _asr(partial_interval_s=0)
+    for event in events[:-1]:
+        plan = asr.plan(event, now=0.0)
+        asr.commit(plan, [Transcript("好", -0.1, 0.0)] * len(plan.regions), now=0.0)
+    first = asr.plan(events[-1], now=1.0)  # the hangup: its finals are still decoding ...
+    second = asr.plan({"kind": "end", "call_id": "call-04-lost-card", "reason": "timeout"}, now=2.0)
+    assert first.ending is not None and second.ending is None
+    ends = [r for r in asr.commit(first, [Transcript("好", -0.1, 0.0)] * len(first.regions), now=3.0)
+            if r["kind"] == "end"]  # fmt: skip
+    assert len(ends) == 1 and ends[0]["call"]["end_reason"] == "hangup"
+    assert asr.commit(second, [], now=4.0) == []

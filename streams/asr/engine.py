@@ -190,6 +190,9 @@ class Transcriber:
                 indices, self._generate(batch, beam, self.min_window_s), strict=True
             ):
                 results[i] = transcript
+        for i, (request, transcript) in enumerate(zip(requests, results, strict=True)):
+            if request.prompt and not transcript.dropped and _echoes(transcript.text, request.prompt):
+                results[i] = Transcript(transcript.text, transcript.avg_logprob, transcript.no_speech_prob, "prompt-echo")
         retry = [i for i, t in enumerate(results) if t.dropped == "repetition-loop"]
         if retry and self.min_window_s < 30:
             for i in retry:
@@ -227,7 +230,7 @@ class Transcriber:
                 return_scores=True,
                 return_no_speech_prob=True,
                 # ~4 syllables/s; a bound well above that stops runaway repetition early
-                max_length=min(448, int(seconds * 12) + 16 + max(n for _, n in prompts)),
+                max_length=min(448, int(seconds * 12) + 16 + max(len(p) for p, _ in prompts)),
                 suppress_blank=True,
                 suppress_tokens=[-1],
             )
@@ -259,6 +262,15 @@ class Transcriber:
         return _judge(text, avg_logprob, float(max(s.no_speech_prob for s in segments)))
 
 
+def lexicon_hotwords(userdict: Path, n: int) -> str:
+    """The n most frequent terms of a jieba user dictionary, joined as a whisper prompt."""
+    if n <= 0 or not Path(userdict).is_file():
+        return ""
+    rows = [line.split() for line in Path(userdict).read_text(encoding="utf-8").splitlines()]
+    terms = sorted((r for r in rows if len(r) >= 2 and r[1].isdigit()), key=lambda r: -int(r[1]))[:n]
+    return "、".join(r[0] for r in terms)
+
+
 def _judge(text: str, avg_logprob: float, no_speech: float) -> Transcript:
     """Keep the text, or say why it is dropped (no speech, hallucinated repetition)."""
     dropped = ""
@@ -269,6 +281,17 @@ def _judge(text: str, avg_logprob: float, no_speech: float) -> Transcript:
     elif _repetition_loop(text) or _doubled(text):
         dropped = "repetition-loop"
     return Transcript(text, round(avg_logprob, 4), round(no_speech, 4), dropped)
+
+
+def _echoes(text: str, prompt: str) -> bool:
+    """Whisper regurgitating its prompt: three hotwords in prompt order, or, for a
+    free-text prompt, an output of 8+ characters copied from it."""
+    core = "".join(ch for ch in text if ch.isalnum())
+    terms = [t for t in prompt.split("、") if t]
+    if len(terms) >= 3:
+        return any("".join(terms[k : k + 3]) in core for k in range(len(terms) - 2))
+    source = "".join(ch for ch in prompt if ch.isalnum())
+    return len(core) >= 8 and core in source
 
 
 def _doubled(text: str) -> bool:

@@ -123,6 +123,7 @@ class StreamingAsr:
         # which speech has been handed out for final decoding; channel -> partial state.
         self.inflight: dict[str, int] = {}
         self.hypotheses: dict[str, dict] = {}
+        self.closing: set[str] = set()  # calls whose end this process has planned
 
     # --- events ---------------------------------------------------------------
 
@@ -144,6 +145,8 @@ class StreamingAsr:
         elif kind == "chunk":
             self._on_chunk(event, now, call, plan)
         elif kind == "end":
+            if call_id in self.closing:
+                return plan  # this process is closing the call already (a timeout raced the hangup)
             call = call or self._new_call(event, now, None, warning="call-end without call-start")
             call["status"] = "ending"
             call["end_reason"] = call.get("end_reason") or event.get("reason") or "hangup"
@@ -152,6 +155,7 @@ class StreamingAsr:
             for role in call.get("roles") or []:
                 self._cut(call_id, role, plan, flush=True)
             plan.ending = call
+            self.closing.add(call_id)
         else:
             plan.rejected.append(_reject(event, f"unknown event kind {kind!r}"))
         return plan
@@ -186,7 +190,9 @@ class StreamingAsr:
         for role, release_to in releases.items():
             self._release(plan.call_id, role, release_to)
         if plan.ending is not None:
-            out.append(self._close(plan.call_id, now))
+            self.closing.discard(plan.call_id)
+            if (self.calls.get(plan.call_id) or {}).get("status") == "ending":
+                out.append(self._close(plan.call_id, now))
         return out
 
     def idle_calls(self, now: float, timeout_s: float, busy: set[str] = frozenset()) -> list[str]:
@@ -201,6 +207,7 @@ class StreamingAsr:
             elif (
                 status == "ending"
                 and call_id not in busy
+                and call_id not in self.closing
                 and now - call.get("ended_wall", now) > 5.0
             ):
                 idle.append(call_id)
