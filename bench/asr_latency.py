@@ -33,22 +33,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from streams import embedded  # noqa: E402
+from streams.asr.metrics import speaker_turns  # noqa: E402
 from streams.cli import WorkerProcess  # noqa: E402
 from streams.ingest.replay import replay_files  # noqa: E402
 from streams.kafka_admin import ensure_topics, json_consumer, wait_assigned  # noqa: E402
 from streams.settings import AUDIO_TOPIC, PROJECT_ROOT, TRANSCRIPTS_TOPIC, Settings  # noqa: E402
 
 CALLS = PROJECT_ROOT / "calls" / "audio"
-
-
-def turns(meta: dict, pause: float = 0.5) -> list[dict]:
-    out = []
-    for u in sorted(meta["utterances"], key=lambda u: (u["role"], u["start"])):
-        if out and out[-1]["role"] == u["role"] and u["start"] - out[-1]["end"] < pause:
-            out[-1] = {**out[-1], "end": u["end"]}
-        else:
-            out.append(dict(u))
-    return out
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -102,7 +93,7 @@ def run_level(n: int, services, settings: Settings, worker_log: Path, chunk: flo
     for cid in ids:
         t0 = started  # replay_files starts every call together; chunk k is sent at t0 + (k+1)*chunk
         meta = metas[cid]
-        for turn in turns(meta):
+        for turn in speaker_turns(meta["utterances"]):
             end_wall = t0 + turn["end"]
             anything = [r for r in records[cid] if r["kind"] in ("partial", "segment") and covers(r, turn)]
             finals = [r for r in anything if r["kind"] == "segment"]

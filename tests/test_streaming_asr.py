@@ -16,6 +16,7 @@ import pytest
 from scipy.signal import resample_poly
 
 from streams.asr.engine import Transcript
+from streams.asr.metrics import speaker_turns
 from streams.asr.streaming import StreamingAsr, agreed_prefix, silero_vad
 from streams.audio import decode, encode, read_wav, to_model_rate
 from streams.ingest.replay import call_events
@@ -59,17 +60,6 @@ def _events(wav, call_id: str, chunk_seconds: float = 0.5) -> list[dict]:
 def _covering(segments, utterance):
     return [s for s in segments if s["role"] == utterance["role"]
             and s["start"] < utterance["end"] and utterance["start"] < s["end"]]  # fmt: skip
-
-
-def _turns(utterances, pause):
-    """Scripted utterances, with a speaker's sentences less than `pause` apart joined."""
-    turns = []
-    for u in sorted(utterances, key=lambda u: (u["role"], u["start"])):
-        if turns and turns[-1]["role"] == u["role"] and u["start"] - turns[-1]["end"] < pause:
-            turns[-1] = {**turns[-1], "end": u["end"], "text": turns[-1]["text"] + u["text"]}
-        else:
-            turns.append(dict(u))
-    return turns
 
 
 # --- agreement policy -------------------------------------------------------------
@@ -116,7 +106,7 @@ def test_partials_grow_and_commit_the_agreed_prefix():
 def test_vad_cuts_every_scripted_utterance_once(name):
     events, meta = _call(name)
     segments, partials = _run(_asr(partial_interval_s=1.0), events)
-    for utterance in _turns(meta["utterances"], pause=0.5):
+    for utterance in speaker_turns(meta["utterances"], pause=0.5):
         covering = _covering(segments, utterance)
         assert covering, f"utterance lost: {utterance}"
         # starts and ends within 0.5 s of the script (VAD pads speech by 0.2 s)
@@ -175,7 +165,7 @@ def test_a_long_call_keeps_state_bounded(minutes):
         if event["kind"] == "chunk":
             seconds = max(seconds, (event["offset"] / event["sample_rate"]))
     assert seconds >= minutes * 60 - 1
-    assert segments >= 0.9 * repeats * len(_turns(meta["utterances"], pause=0.5))  # cut all along
+    assert segments >= 0.9 * repeats * len(speaker_turns(meta["utterances"], pause=0.5))  # cut all along
     # never more than a max-length segment plus the pause and context, per channel
     assert most_chunks <= 2 * (15 + 3) / 0.5
     assert chunks == {} and channels == {}  # the end of the call frees everything

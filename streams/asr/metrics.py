@@ -25,3 +25,15 @@ def corpus_cer(pairs: list[tuple[str, str]]) -> float:
     hyps = [canonical(h) for _, h in pairs]
     keep = [i for i, r in enumerate(refs) if r]
     return float(jiwer.cer([refs[i] for i in keep], [hyps[i] for i in keep]))
+
+
+def speaker_turns(utterances: list[dict], pause: float = 0.5) -> list[dict]:
+    """Scripted utterances with one speaker's sentences less than `pause` s apart joined
+    (the VAD cannot split them), for comparing segments and latencies with a script."""
+    turns: list[dict] = []
+    for u in sorted(utterances, key=lambda u: (u["role"], u["start"])):
+        if turns and turns[-1]["role"] == u["role"] and u["start"] - turns[-1]["end"] < pause:
+            turns[-1] = {**turns[-1], "end": u["end"], "text": turns[-1]["text"] + u["text"]}
+        else:
+            turns.append(dict(u))
+    return turns
