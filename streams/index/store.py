@@ -36,15 +36,18 @@ def connect(url: str) -> Elasticsearch:
 
 
 def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
+    """Create the indices, or add fields a newer release maps to existing ones."""
     for name in (SEGMENTS_INDEX, CALLS_INDEX):
         index = settings.index(name)
-        if not es.indices.exists(index=index):
-            body = mapping(name)
-            try:
-                es.indices.create(index=index, settings=body["settings"], mappings=body["mappings"])
-            except ApiError as exc:
-                if "resource_already_exists" not in str(exc):
-                    raise
+        body = mapping(name)
+        if es.indices.exists(index=index):
+            es.indices.put_mapping(index=index, properties=body["mappings"]["properties"])
+            continue
+        try:
+            es.indices.create(index=index, settings=body["settings"], mappings=body["mappings"])
+        except ApiError as exc:
+            if "resource_already_exists" not in str(exc):
+                raise
 
 
 def _retryable(exc: Exception) -> bool:
@@ -122,6 +125,7 @@ def call_doc(call_id: str, summary: dict, segments: list[dict], now: float) -> d
         "counters": summary.get("counters") or {},
         "channel_stats": summary.get("channel_stats") or {},
         "risk_track": summary.get("risk_track") or [],
+        "facts": summary.get("facts") or {},
         "model_versions": summary.get("model_versions") or {},
     }
 

@@ -5,10 +5,12 @@ mapping (a changelogged faust table in the worker) and stays small — running
 intent mass, the risk track, hits, and only the early segments that post-call
 rules still need — so a long call does not grow it without bound.
 
-Complaint risk of one customer utterance is P(threat) + 0.5 * P(irritated) from the
-risk classifier, raised to at least 0.9 when a complaint-threat phrase (投诉, 12378,
-曝光 ...) matches. The call's risk rises at once with a risky utterance and decays
-slowly when the customer calms down: risk = max(r, 0.8 * previous + 0.2 * r).
+Intent: the calibrated intent model; below the version's `abstain_below` confidence
+the answer is `other` (low confidence) rather than a guess. Complaint risk: the
+call's risk track (models/risk.py) after each customer utterance — it rises with
+irritation, repetition and threats and falls when the caller calms down; an alert
+is raised once, when it first reaches the version's alert threshold. Every scored
+segment and call records the model versions that scored it.
 """
 
 from __future__ import annotations
@@ -18,19 +20,21 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from models import registry
+from models.facts import extract_facts
+from models.risk import THREAT_PHRASE_AGREEMENT, RiskModel, utterance_risk
 from models.text import normalize
+from models.train import predict_intents
 
 from .lexicon import Intent, load_intents
 from .rules import Hit, Rule, live_hits, load_rules, post_call_hits
 
-ALERT_THRESHOLD = 0.6
-THREAT_FLOOR = 0.9
-MIN_INTENT_CONFIDENCE = 0.4  # below this a customer utterance counts as "other"
+ALERT_THRESHOLD = 0.6  # used when a risk version does not carry its own
+MIN_INTENT_CONFIDENCE = 0.45  # used when an intent version does not carry its own
 SUGGEST_CONFIDENCE = 0.5
-SHORT_UTTERANCE_CHARS = 8
+MAX_FACTS_PER_KIND = 10
+FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期", "installments": "分期期数",
+              "merchant": "商户"}  # fmt: skip
 # The first business intent the customer states is the reason for the call; it
 # counts this many times more than later ones towards the primary intent.
 FIRST_INTENT_WEIGHT = 3.0
@@ -61,21 +65,16 @@ class ScoringModels:
         return {"intent": self.intent.version, "complaint_risk": self.risk.version}
 
     @property
+    def abstain_below(self) -> float:
+        return float(self.intent.card.get("thresholds", {}).get("abstain_below", MIN_INTENT_CONFIDENCE))
+
+    @property
+    def alert_threshold(self) -> float:
+        return float(self.risk.card.get("thresholds", {}).get("alert", ALERT_THRESHOLD))
+
+    @property
     def early_window_s(self) -> float:
         return max((r.within_seconds for r in self.rules if r.required), default=0.0)
-
-
-def utterance_risk(probabilities: dict[str, float], threat_phrase: bool, chars: int = 8) -> float:
-    """Risk of one utterance; very short ones (digits, 嗯好) carry less evidence."""
-    risk = probabilities.get("threat", 0.0) + 0.5 * probabilities.get("irritated", 0.0)
-    risk *= min(1.0, chars / SHORT_UTTERANCE_CHARS)
-    if threat_phrase:
-        risk = max(risk, THREAT_FLOOR)
-    return round(min(1.0, risk), 4)
-
-
-def next_call_risk(previous: float, utterance: float) -> float:
-    return round(max(utterance, 0.8 * previous + 0.2 * utterance), 4)
 
 
 class Scorer:
@@ -90,6 +89,7 @@ class Scorer:
             "suggested": [],
             "risk": 0.0,
             "risk_max": 0.0,
+            "risk_state": None,  # models.risk track state
             "risk_track": [],  # [start, call risk] per customer segment, for the index
             "alerted": False,
             "hits": [],
@@ -97,6 +97,7 @@ class Scorer:
             "segments": 0,
             "duplicates": 0,
             "early_alerts": {},  # rule|role -> [[start, end]] of partials that already raised it
+            "facts": {},  # kind -> distinct values the customer stated (card tail, amount, ...)
         }
 
     def on_partial(self, partial: dict, now: float | None = None) -> list[dict]:
@@ -122,7 +123,7 @@ class Scorer:
             if hit.rule_id != COMPLAINT_RULE:
                 assists.append(_assist("alert", partial, hit.rule_id, hit.name,
                                        f"{hit.name}：「{hit.phrase}」", hit.severity, hit.text, now))  # fmt: skip
-            elif not call["alerted"]:
+            elif not call["alerted"] and self._hears_threat(partial["text"]):
                 call["alerted"] = True
                 assists.append(_assist("alert", partial, "complaint-risk", "投诉风险上升",
                                        f"客户提到「{hit.phrase}」。请安抚客户并及时升级处理。", "critical",
@@ -173,11 +174,12 @@ class Scorer:
                 assists.append(_assist("suggestion", segment, intent, f"意图：{intent}",
                                        known.suggestion, "info", segment["text"], now))  # fmt: skip
             threat = any(h.rule_id == COMPLAINT_RULE for h in hits)
-            risk = utterance_risk(self._risk_probabilities(segment["text"]), threat, chars)
-            call["risk"] = next_call_risk(call["risk"], risk)
+            risk, call["risk"], call["risk_state"] = self._risk_model.step(
+                call.get("risk_state"), segment["text"], threat
+            )
             call["risk_max"] = max(call["risk_max"], call["risk"])
             call["risk_track"].append([segment["start"], call["risk"]])
-            if call["risk"] >= ALERT_THRESHOLD and not call["alerted"]:
+            if call["risk"] >= self.models.alert_threshold and not call["alerted"]:
                 call["alerted"] = True
                 evidence = next((h.phrase for h in hits if h.rule_id == COMPLAINT_RULE), "")
                 message = f"客户投诉风险 {call['risk']:.2f}" + (
@@ -186,6 +188,19 @@ class Scorer:
                 assists.append(_assist("alert", segment, "complaint-risk", "投诉风险上升",
                                        message + "。请安抚客户并及时升级处理。", "critical",
                                        segment["text"], now))  # fmt: skip
+
+        facts = []
+        if role in ("customer", "mixed") and chars:
+            facts = [f.as_dict() for f in extract_facts(segment["text"])]
+            known = call.setdefault("facts", {})
+            new = [f for f in facts if f["value"] not in known.get(f["kind"], [])]
+            for f in new:
+                known.setdefault(f["kind"], []).append(f["value"])
+                known[f["kind"]] = known[f["kind"]][-MAX_FACTS_PER_KIND:]
+            if new:
+                message = "；".join(f"{FACT_NAMES.get(f['kind'], f['kind'])} {f['value']}" for f in new)
+                assists.append(_assist("facts", segment, "key-facts", "客户提到的关键信息", message, "info",
+                                       "、".join(f["text"] for f in new), now))  # fmt: skip
 
         if segment["start"] < self.models.early_window_s:
             call["early"].append(
@@ -201,6 +216,7 @@ class Scorer:
             "complaint_risk": risk,
             "call_complaint_risk": call["risk"],
             "rule_hits": [h.as_dict() for h in hits],
+            "facts": facts,
             "model_versions": self.models.versions,
         }
         return scored, assists
@@ -221,6 +237,7 @@ class Scorer:
             "complaint_risk_final": call["risk"],
             "complaint_alert": call["alerted"],
             "risk_track": call["risk_track"],
+            "facts": call.get("facts", {}),
             "violations": hits,
             "qa_score": max(0.0, 100.0 - deductions),
             "segments_scored": call["segments"],
@@ -232,20 +249,15 @@ class Scorer:
         return {"kind": "end", "call_id": call_id, "summary": summary}
 
     def _intent(self, text: str) -> tuple[str, float]:
-        pipeline = self.models.intent.pipeline
-        probabilities = pipeline.predict_proba([text])[0]
-        best = int(np.argmax(probabilities))
-        label, confidence = str(pipeline.classes_[best]), float(probabilities[best])
-        if confidence < MIN_INTENT_CONFIDENCE:
-            return "other", round(1.0 - confidence, 4)
-        return label, round(confidence, 4)
+        return predict_intents(self.models.intent.pipeline, [text], self.models.abstain_below)[0]
 
-    def _risk_probabilities(self, text: str) -> dict[str, float]:
-        pipeline = self.models.risk.pipeline
-        return {
-            str(c): float(p)
-            for c, p in zip(pipeline.classes_, pipeline.predict_proba([text])[0], strict=True)
-        }
+    def _hears_threat(self, text: str) -> bool:
+        """Does the risk model agree that a complaint-threat phrase is meant as a threat?"""
+        return self._risk_model.probabilities([text])[0].get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT
+
+    @property
+    def _risk_model(self) -> RiskModel:
+        return self.models.risk.pipeline
 
 
 def primary_intent(mass: dict[str, float]) -> str:
@@ -273,4 +285,4 @@ def _assist(kind: str, segment: dict, code: str, title: str, message: str, sever
     }
 
 
-__all__ = ["Hit", "Scorer", "ScoringModels", "primary_intent", "utterance_risk", "next_call_risk"]
+__all__ = ["Hit", "Scorer", "ScoringModels", "primary_intent", "utterance_risk"]

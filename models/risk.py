@@ -1,0 +1,164 @@
+"""Complaint risk of a call as it goes: utterance stance plus the call's trajectory.
+
+Two learned parts, published together as one `complaint_risk` artifact:
+
+* the utterance model (a text pipeline like the intent model) gives
+  P(calm), P(irritated), P(threat) for one customer utterance;
+* the track model (a small logistic regression) reads a handful of running
+  features of the call so far and gives P(this call turns into a complaint).
+
+Track features after each customer utterance (`TRACK_FEATURES`):
+
+    p_threat, p_irritated   the utterance model on this utterance
+    irritation_ema          exponential average of P(irritated)+P(threat) over turns
+    irritated_turns         utterances so far with P(irritated)+P(threat) >= 0.5
+    calm_streak             consecutive calm utterances up to now (a good agent calms a caller)
+    repetition              how often the customer has repeated themself (char-bigram
+                            overlap with an earlier utterance, or 我再说一遍 / 说了好几遍)
+    emotion_words           negative-emotion words in this utterance (lexicons/risk.yaml)
+    turn                    customer utterances so far (log-scaled)
+
+The call risk is the track model's probability, floored at THREAT_FLOOR while an
+explicit threat (投诉, 12378, 曝光 ... the complaint-threat rule, when the utterance
+model agrees it is a threat) was heard in the last few utterances, so it rises with escalation and falls again when the caller
+calms down. The state is a small JSON-able dict, kept per call in the worker's table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from .text import LEXICONS_DIR, normalize
+
+TRACK_FEATURES = (
+    "p_threat",
+    "p_irritated",
+    "irritation_ema",
+    "irritated_turns",
+    "calm_streak",
+    "repetition",
+    "emotion_words",
+    "turn",
+)
+THREAT_FLOOR = 0.9
+# A threat phrase (投诉 ...) floors the risk only when the utterance model also hears a
+# threat: "之前投诉的那个事已经解决了" names the word without making the threat.
+THREAT_PHRASE_AGREEMENT = 0.2
+THREAT_MEMORY = 2  # customer utterances an explicit threat keeps the floor up
+EMA = 0.5
+SHORT_UTTERANCE_CHARS = 8
+REPEAT_OVERLAP = 0.5
+RECENT = 6  # earlier utterances kept for the repetition check
+
+
+@lru_cache(maxsize=4)
+def risk_lexicon(path: Path = LEXICONS_DIR / "risk.yaml") -> dict[str, tuple[str, ...]]:
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    return {k: tuple(normalize(w) for w in v or ()) for k, v in data.items()}
+
+
+def _bigrams(text: str) -> set[str]:
+    return {text[i : i + 2] for i in range(len(text) - 1)}
+
+
+def repeats(text: str, earlier: list[str]) -> bool:
+    """Does the customer say again what they said before (or say that they are repeating)?"""
+    chars = normalize(text)
+    if any(w in chars for w in risk_lexicon()["repetition"]):
+        return True
+    mine = _bigrams(chars)
+    if len(mine) < 4:
+        return False
+    return any(len(mine & _bigrams(e)) / len(mine) >= REPEAT_OVERLAP for e in earlier)
+
+
+def new_state() -> dict:
+    return {"ema": 0.0, "irritated": 0, "calm_streak": 0, "repetition": 0, "turn": 0,
+            "recent": [], "threat_ago": None, "risk": 0.0}  # fmt: skip
+
+
+def track_features(state: dict, probs: dict[str, float], text: str) -> tuple[list[float], dict]:
+    """Features after one more customer utterance, and the updated state (a new dict)."""
+    chars = normalize(text)
+    weight = min(1.0, len(chars) / SHORT_UTTERANCE_CHARS)  # 嗯 / 好的 carry little evidence
+    p_threat = probs.get("threat", 0.0) * weight
+    p_irritated = probs.get("irritated", 0.0) * weight
+    upset = p_threat + p_irritated
+    state = {**state, "recent": list(state["recent"])}
+    state["ema"] = EMA * state["ema"] + (1 - EMA) * upset
+    state["irritated"] += upset >= 0.5
+    state["calm_streak"] = 0 if upset >= 0.5 else state["calm_streak"] + (weight >= 1.0)
+    state["repetition"] += repeats(text, state["recent"])
+    state["recent"] = (state["recent"] + [chars])[-RECENT:]
+    state["turn"] += 1
+    emotion = sum(w in chars for w in risk_lexicon()["emotion"])
+    features = [
+        p_threat,
+        p_irritated,
+        state["ema"],
+        math.log1p(state["irritated"]),
+        math.log1p(state["calm_streak"]),
+        math.log1p(state["repetition"]),
+        float(min(emotion, 3)),
+        math.log1p(state["turn"]),
+    ]
+    return features, state
+
+
+@dataclass
+class RiskModel:
+    """What `complaint_risk` versions hold: the utterance pipeline and the track model."""
+
+    utterance: object  # sklearn pipeline, classes calm / irritated / threat
+    track: object  # sklearn classifier on TRACK_FEATURES, classes False / True
+
+    @property
+    def classes_(self):
+        return self.utterance.classes_
+
+    def probabilities(self, texts: list[str]) -> list[dict[str, float]]:
+        rows = self.utterance.predict_proba(texts)
+        return [{str(c): float(p) for c, p in zip(self.utterance.classes_, row, strict=True)} for row in rows]
+
+    def step(self, state: dict | None, text: str, threat_phrase: bool,
+             probs: dict[str, float] | None = None) -> tuple[float, float, dict]:  # fmt: skip
+        """(utterance risk, call risk, new state) after one customer utterance."""
+        state = state or new_state()
+        probs = probs or self.probabilities([text])[0]
+        features, state = track_features(state, probs, text)
+        call = float(self.track.predict_proba(np.array([features]))[0][1])
+        if threat_phrase and probs.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT:
+            state["threat_ago"] = 0
+        elif state["threat_ago"] is not None:
+            state["threat_ago"] += 1
+            if state["threat_ago"] >= THREAT_MEMORY:
+                state["threat_ago"] = None
+        if state["threat_ago"] is not None:
+            call = max(call, THREAT_FLOOR)
+        state["risk"] = round(call, 4)
+        return round(utterance_risk(probs, threat_phrase, len(normalize(text))), 4), state["risk"], state
+
+
+def utterance_risk(probs: dict[str, float], threat_phrase: bool, chars: int = 8) -> float:
+    """Risk of one utterance alone: P(threat) + 0.5 P(irritated), explicit threats at least 0.9."""
+    risk = probs.get("threat", 0.0) + 0.5 * probs.get("irritated", 0.0)
+    risk *= min(1.0, chars / SHORT_UTTERANCE_CHARS)
+    if threat_phrase:
+        risk = max(risk, THREAT_FLOOR)
+    return min(1.0, risk)
+
+
+def speech_times(turns: list[dict], chars_per_s: float = 4.0, gap_s: float = 0.8) -> list[tuple[float, float]]:
+    """Start/end times for a text-only call: Mandarin telephone speech is ~3.5-5 chars/s."""
+    times, t = [], 0.0
+    for turn in turns:
+        duration = max(0.6, len(normalize(turn["text"])) / chars_per_s)
+        times.append((t, t + duration))
+        t += duration + gap_s
+    return times
