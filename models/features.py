@@ -22,7 +22,9 @@ FEATURE_SETS = {
     "chars+pinyin": ("chars", "pinyin"),
     "chars+words+pinyin": ("chars", "words", "pinyin"),
 }
-DEFAULT_FEATURES = "chars+words+pinyin"
+# Measured (bench/RESULTS.md): chars+pinyin is as good as all three views on clean text
+# and clearly better through ASR noise, and fits faster.
+DEFAULT_FEATURES = "chars+pinyin"
 
 
 def _view(name: str) -> TfidfVectorizer:
@@ -39,12 +41,14 @@ def _view(name: str) -> TfidfVectorizer:
 
 
 def build_pipeline(features: str = DEFAULT_FEATURES, C: float = 4.0, calibration_cv=None) -> Pipeline:
-    """TF-IDF views + logistic regression; with `calibration_cv` (folds or split list),
-    the probabilities are calibrated by Platt scaling on out-of-fold predictions."""
+    """TF-IDF views + logistic regression; with `calibration_cv` (folds or split list), the
+    probabilities are calibrated by temperature scaling fitted on out-of-fold predictions
+    (one model on all the data; measured: expected calibration error 0.18 -> 0.03 on the
+    held-out split, macro-F1 unchanged; one-vs-rest Platt scaling did not help)."""
     if features not in FEATURE_SETS:
         raise ValueError(f"unknown feature set {features!r}; known: {sorted(FEATURE_SETS)}")
     union = FeatureUnion([(name, _view(name)) for name in FEATURE_SETS[features]])
     classifier = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
     if calibration_cv is not None:
-        classifier = CalibratedClassifierCV(classifier, method="sigmoid", cv=calibration_cv)
+        classifier = CalibratedClassifierCV(classifier, method="temperature", cv=calibration_cv, ensemble=False)
     return Pipeline([("features", union), ("classifier", classifier)])

@@ -49,7 +49,7 @@ ABSTAIN_BELOW = 0.45
 # training calls (out of fold) is at least this.
 ALERT_PRECISION = 0.85
 # Bump when the training recipe changes, so `--if-missing` retrains stale versions.
-RECIPE = "2"
+RECIPE = "3"
 
 
 @dataclass(frozen=True)
@@ -207,13 +207,13 @@ def evaluate_intent(pipeline, rows: list[Row], abstain_below: float = ABSTAIN_BE
 
 def threat_matcher(lexicons_dir: Path | None = None):
     """The complaint-threat phrase rule, as the scorer uses it: text -> bool."""
-    from streams.scoring.rules import load_rules
+    from streams.scoring.rules import RuleSet
     from streams.scoring.scorer import COMPLAINT_RULE
 
     from .text import LEXICONS_DIR
 
-    rules = [r for r in load_rules((lexicons_dir or LEXICONS_DIR) / "rules.yaml") if r.id == COMPLAINT_RULE]
-    return lambda text: any(rule.match(text) for rule in rules)
+    rules = RuleSet.load((lexicons_dir or LEXICONS_DIR) / "rules")
+    return lambda text: rules.phrase_match(COMPLAINT_RULE, text) is not None
 
 
 def call_track(model_or_pipeline, call: dict, threat, track=None) -> list[dict]:
@@ -378,7 +378,7 @@ def train(name: str, models_dir: Path, data_dir: Path = DATA_DIR, features: str 
         "task": name,
         "labels": sorted({r.label for r in rows}),
         "features": features,
-        "calibration": "sigmoid (Platt), out-of-fold by group",
+        "calibration": "temperature scaling, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "training_data": [p.name for p in files] + ([str(extra_labels)] if extra_labels else []),
         "training_data_sha256": data_digest(files, [extra_labels] if extra_labels else []),
