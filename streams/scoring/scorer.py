@@ -2,8 +2,9 @@
 
 Like the ASR stage, the logic is separate from Kafka: per-call state lives in one
 mapping (a changelogged faust table in the worker) and stays small — running
-intent mass, the risk track, hits, and only the early segments that post-call
-rules still need — so a long call does not grow it without bound.
+intent mass, the risk track, live hits, and the last few finals the live rules look
+back on — so a long call does not grow it without bound. The full rule set runs again
+on the whole transcript when the call ends (index stage: the post-call scorecard).
 
 Intent: the calibrated intent model; below the version's `abstain_below` confidence
 the answer is `other` (low confidence) rather than a guess. Complaint risk: the
@@ -27,7 +28,7 @@ from models.text import normalize
 from models.train import predict_intents
 
 from .lexicon import Intent, load_intents
-from .rules import Hit, Rule, live_hits, load_rules, post_call_hits
+from .rules import HISTORY, Hit, RuleSet
 
 ALERT_THRESHOLD = 0.6  # used when a risk version does not carry its own
 MIN_INTENT_CONFIDENCE = 0.45  # used when an intent version does not carry its own
@@ -39,6 +40,8 @@ FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期",
 # counts this many times more than later ones towards the primary intent.
 FIRST_INTENT_WEIGHT = 3.0
 COMPLAINT_RULE = "customer-complaint-threat"
+# Phrase rules also tried on partial results, so their alert comes while the words are said.
+PARTIAL_RULES = {"customer-complaint-threat": "customer", "agent-forbidden-phrase": "agent"}
 # Labels that describe the call's tone rather than its business; they never become
 # the primary intent when a business intent was seen.
 SECONDARY_INTENTS = ("other", "投诉")
@@ -49,7 +52,7 @@ class ScoringModels:
     intent: registry.LoadedModel
     risk: registry.LoadedModel
     intents: dict[str, Intent]
-    rules: list[Rule]
+    rules: RuleSet
 
     @classmethod
     def load(cls, models_dir: Path, lexicons_dir: Path) -> ScoringModels:
@@ -57,12 +60,16 @@ class ScoringModels:
             intent=registry.load(models_dir, "intent"),
             risk=registry.load(models_dir, "complaint_risk"),
             intents=load_intents(Path(lexicons_dir) / "intents.yaml"),
-            rules=load_rules(Path(lexicons_dir) / "rules.yaml"),
+            rules=RuleSet.load(Path(lexicons_dir) / "rules"),
         )
 
     @property
     def versions(self) -> dict[str, str]:
         return {"intent": self.intent.version, "complaint_risk": self.risk.version}
+
+    @property
+    def rule_ids(self) -> set[str]:
+        return {r.id for r in self.rules.rules}
 
     @property
     def abstain_below(self) -> float:
@@ -71,10 +78,6 @@ class ScoringModels:
     @property
     def alert_threshold(self) -> float:
         return float(self.risk.card.get("thresholds", {}).get("alert", ALERT_THRESHOLD))
-
-    @property
-    def early_window_s(self) -> float:
-        return max((r.within_seconds for r in self.rules if r.required), default=0.0)
 
 
 class Scorer:
@@ -93,7 +96,7 @@ class Scorer:
             "risk_track": [],  # [start, call risk] per customer segment, for the index
             "alerted": False,
             "hits": [],
-            "early": [],  # segments inside the post-call rules' window
+            "history": [],  # the last finals (both roles) that live rules look back on
             "segments": 0,
             "duplicates": 0,
             "early_alerts": {},  # rule|role -> [[start, end]] of partials that already raised it
@@ -115,19 +118,26 @@ class Scorer:
             return []  # its final was scored already
         spans = call.setdefault("early_alerts", {})
         assists = []
-        for hit in live_hits(self.models.rules, partial):
-            seen = spans.setdefault(f"{hit.rule_id}|{hit.role}", [])
+        for rule_id, role in PARTIAL_RULES.items():
+            if partial["role"] not in (role, "mixed") or rule_id not in self.models.rule_ids:
+                continue
+            found = self.models.rules.phrase_match(rule_id, partial["text"])
+            if not found:
+                continue
+            rule = self.models.rules.get(rule_id)
+            seen = spans.setdefault(f"{rule_id}|{partial['role']}", [])
             if any(start == partial["start"] for start, _ in seen):
                 continue  # an earlier revision of this partial raised it
-            seen.append([partial["start"], partial["end"]])
-            if hit.rule_id != COMPLAINT_RULE:
-                assists.append(_assist("alert", partial, hit.rule_id, hit.name,
-                                       f"{hit.name}：「{hit.phrase}」", hit.severity, hit.text, now))  # fmt: skip
+            if rule_id != COMPLAINT_RULE:
+                seen.append([partial["start"], partial["end"]])
+                assists.append(_assist("alert", partial, rule_id, rule.name, f"{rule.name}：「{found[0]}」",
+                                       rule.severity, partial["text"], now))  # fmt: skip
             elif not call["alerted"] and self._hears_threat(partial["text"]):
+                seen.append([partial["start"], partial["end"]])
                 call["alerted"] = True
                 assists.append(_assist("alert", partial, "complaint-risk", "投诉风险上升",
-                                       f"客户提到「{hit.phrase}」。请安抚客户并及时升级处理。", "critical",
-                                       hit.text, now))  # fmt: skip
+                                       f"客户提到「{found[0]}」。请安抚客户并及时升级处理。", "critical",
+                                       partial["text"], now))  # fmt: skip
         if assists:
             self.state[call_id] = call
         return assists
@@ -150,12 +160,14 @@ class Scorer:
         call["segments"] += 1
         assists: list[dict] = []
 
-        hits = live_hits(self.models.rules, segment)
+        final = {k: segment[k] for k in ("segment_id", "role", "start", "end", "text")}
+        hits = self.models.rules.live(final, call.setdefault("history", []))
+        call["history"] = (call["history"] + [final])[-HISTORY:]
         call["hits"].extend(h.as_dict() for h in hits)
         for hit in hits:
             if hit.rule_id != COMPLAINT_RULE and not self._alerted_early(call, hit, segment):
-                assists.append(_assist("alert", segment, hit.rule_id, hit.name,
-                                       f"{hit.name}：「{hit.phrase}」", hit.severity, hit.text, now))  # fmt: skip
+                assists.append(_assist("alert", segment, hit.rule_id, hit.name, f"{hit.name}：{hit.evidence}",
+                                       hit.severity, hit.text, now))  # fmt: skip
 
         intent, confidence, risk = "", 0.0, 0.0
         chars = len(normalize(segment["text"]))
@@ -181,7 +193,7 @@ class Scorer:
             call["risk_track"].append([segment["start"], call["risk"]])
             if call["risk"] >= self.models.alert_threshold and not call["alerted"]:
                 call["alerted"] = True
-                evidence = next((h.phrase for h in hits if h.rule_id == COMPLAINT_RULE), "")
+                evidence = next((h.phrase or h.text for h in hits if h.rule_id == COMPLAINT_RULE), "")
                 message = f"客户投诉风险 {call['risk']:.2f}" + (
                     f"，提到「{evidence}」" if evidence else ""
                 )
@@ -202,10 +214,6 @@ class Scorer:
                 assists.append(_assist("facts", segment, "key-facts", "客户提到的关键信息", message, "info",
                                        "、".join(f["text"] for f in new), now))  # fmt: skip
 
-        if segment["start"] < self.models.early_window_s:
-            call["early"].append(
-                {k: segment[k] for k in ("segment_id", "role", "start", "end", "text")}
-            )
         self.state[call_id] = call
         scored = {
             "kind": "segment",
@@ -226,8 +234,7 @@ class Scorer:
         now = time.time() if now is None else now
         call_id = end["call_id"]
         call = self._call(call_id)
-        hits = list(call["hits"])
-        hits += [h.as_dict() for h in post_call_hits(self.models.rules, call["early"])]
+        hits = list(call["hits"])  # live hits; the index stage adds the post-call pass
         deductions = sum(h["deduction"] for h in hits)
         summary = {
             **(end.get("call") or {}),

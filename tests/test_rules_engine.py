@@ -1,0 +1,794 @@
+"""The QA rules engine: every operator on small hand-made calls, rule-file validation, and the
+starter pack (lexicons/rules/) on the six sample calls, post-call and live."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from streams.scoring.rules import HISTORY, Hit, RuleError, RuleSet
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACK = PROJECT_ROOT / "lexicons" / "rules"
+CALLS = sorted((PROJECT_ROOT / "calls" / "audio").glob("*.json"))
+
+
+def rule(when: dict, **fields) -> dict:
+    return {"id": "r", "name": "测试规则", "description": "测试用的规则。", "severity": "major",
+            "deduction": 5, "role": "agent", "mode": "live", "when": when, **fields}  # fmt: skip
+
+
+def ruleset(when: dict, **fields) -> RuleSet:
+    return RuleSet.from_dicts([rule(when, **fields)])
+
+
+def conversation(*turns) -> list[dict]:
+    """(role, text, start[, end]) turns as final segments t:0, t:1, ... (2 s long by default)."""
+    return [{"segment_id": f"t:{i}", "role": turn[0], "text": turn[1], "start": float(turn[2]),
+             "end": float(turn[3] if len(turn) > 3 else turn[2] + 2)} for i, turn in enumerate(turns)]  # fmt: skip
+
+
+def fired(rules: RuleSet, segments, call=None) -> list[tuple[str, tuple[str, ...]]]:
+    return [(h.rule_id, h.segment_ids) for h in rules.post_call(segments, call)]
+
+
+def one(rules: RuleSet, role: str, text: str) -> Hit | None:
+    hits = rules.post_call(conversation((role, text, 20.0)))
+    assert len(hits) <= 1
+    return hits[0] if hits else None
+
+
+# ---------------------------------------------------------------- keywords
+
+
+def test_keywords_match_on_characters_and_on_pinyin():
+    rules = ruleset({"keywords": {"any": ["投诉", "银保监"]}}, role="customer")
+    hit = one(rules, "customer", "我要投诉你们")
+    assert (hit.matched_by, hit.phrase, hit.evidence) == ("chars", "投诉", "关键词「投诉」")
+    hit = one(rules, "customer", "我要头诉你们")  # ASR homophone
+    assert (hit.matched_by, hit.phrase, hit.evidence) == (
+        "pinyin",
+        "投诉",
+        "关键词「投诉」（拼音匹配：头诉）",
+    )
+    assert one(rules, "agent", "我要投诉你们") is None  # customer sentences only
+    assert one(rules, "customer", "我想办个分期") is None
+
+
+def test_pinyin_false_turns_the_sound_match_off():
+    assert one(ruleset({"keywords": {"any": ["投诉"]}}, pinyin=False), "agent", "我要头诉") is None
+    assert (
+        one(ruleset({"keywords": {"any": ["投诉"]}}, pinyin=False), "agent", "我要投诉").matched_by
+        == "chars"
+    )
+    # per condition, overriding the rule
+    assert (
+        one(ruleset({"keywords": {"any": ["投诉"], "pinyin": False}}), "agent", "我要头诉") is None
+    )
+    # one-syllable keywords never match on sound (对 would match 队, 兑 ...)
+    assert one(ruleset({"keywords": {"any": ["对"]}}), "agent", "排队") is None
+
+
+def test_digits_and_spoken_numbers_are_one_form():
+    rules = ruleset(
+        {
+            "keywords": {"any": ["12378"]},
+        },
+        pinyin=False,
+    )
+    assert one(rules, "agent", "我去打一二三七八").phrase == "12378"
+    assert one(rules, "agent", "我去打幺二三七八").phrase == "12378"
+    assert one(rules, "agent", "我去打１２３７８").phrase == "12378"  # full width
+
+
+def test_keywords_all_at_least_and_none_in_one_sentence():
+    every = ruleset({"keywords": {"all": ["手续费", "年化"]}})
+    assert (
+        one(every, "agent", "每期手续费七十二，年化百分之十三").evidence
+        == "关键词「手续费」「年化」"
+    )
+    assert one(every, "agent", "每期手续费七十二") is None
+    two = ruleset({"keywords": {"at_least": {"n": 2, "of": ["账单", "额度", "还款"]}}})
+    assert one(two, "agent", "您的账单和额度如下").evidence == "命中 2/3 个关键词：「账单」「额度」"
+    assert one(two, "agent", "您的账单如下") is None
+    none = ruleset(
+        {"all": [{"keywords": {"any": ["分期"]}}, {"keywords": {"none": ["手续费", "费率"]}}]}
+    )
+    assert one(none, "agent", "可以帮您办分期").evidence == "关键词「分期」"
+    assert one(none, "agent", "分期手续费是每期零点六") is None
+
+
+def test_keywords_across_the_call():
+    segments = conversation(("agent", "您好，请问有什么可以帮您", 0), ("customer", "我想问账单", 3),
+                            ("agent", "好的，请稍等", 6), ("agent", "您好，工号一二三", 9))  # fmt: skip
+    across = ruleset({"keywords": {"all": ["请问", "工号"], "scope": "call"}})
+    [hit] = across.post_call(segments)
+    assert (hit.segment_ids, hit.start, hit.end) == (("t:0", "t:3"), 0.0, 11.0)
+    # scope call, any: once per call, at the first sentence that has one
+    once = ruleset({"keywords": {"any": ["您好"], "scope": "call"}})
+    assert fired(once, segments) == [("r", ("t:0",))]
+    every_time = ruleset({"keywords": {"any": ["您好"]}})
+    assert fired(every_time, segments) == [("r", ("t:0",)), ("r", ("t:3",))]
+    # the customer's 账单 does not count for an agent rule
+    assert fired(ruleset({"keywords": {"any": ["账单"], "scope": "call"}}), segments) == []
+    two = ruleset(
+        {"keywords": {"at_least": {"n": 2, "of": ["请问", "稍等", "工号"]}, "scope": "call"}}
+    )
+    assert fired(two, segments) == [("r", ("t:0", "t:2"))]
+    never = ruleset({"keywords": {"none": ["感谢来电"], "scope": "call"}}, mode="post_call")
+    [hit] = never.post_call(segments, {"duration": 12.5})
+    assert (hit.segment_ids, hit.matched_by, hit.evidence) == (
+        (),
+        "absence",
+        "整通电话未出现「感谢来电」",
+    )
+    assert (hit.start, hit.end, hit.hit_id) == (0.0, 11.0, "r@0")
+    assert fired(never, segments + conversation(("agent", "感谢来电", 12))[:0]) == [("r", ())]
+
+
+# ---------------------------------------------------------------- regex, similar
+
+
+def test_regex_with_exclusion():
+    rules = ruleset({"regex": {"pattern": "保证|一定|稳赚", "exclude": "保证金|一定要按时"}})
+    hit = one(rules, "agent", "我保证您的额度能批下来")
+    assert (hit.matched_by, hit.phrase) == ("regex", "保证")
+    assert one(rules, "agent", "您的保证金已经退回") is None
+    assert one(rules, "agent", "请您一定要按时还款") is None
+    assert (
+        one(rules, "agent", "保证金已退，这个产品稳赚不赔").phrase == "稳赚"
+    )  # outside the exclusion
+    assert one(rules, "agent", "保证金已退，我保证能批").phrase == "保证"
+
+
+def test_similar_sentence_above_and_below_the_threshold():
+    when = {"similar": {"references": ["我已经说得很清楚了", "你到底听明白没有"], "threshold": 0.5}}
+    rules = ruleset(when)
+    hit = one(rules, "agent", "我已经说得非常清楚了")
+    assert (hit.matched_by, hit.phrase) == ("similar", "我已经说得很清楚了")
+    score = rules.similarity.similarity("我已经说得非常清楚了", "我已经说得很清楚了")
+    assert 0.5 <= score < 1 and hit.evidence == f"与「我已经说得很清楚了」相似度 {score:.2f}"
+    assert one(rules, "agent", "我帮您查一下账单") is None
+    assert rules.similarity.similarity("我帮您查一下账单", "我已经说得很清楚了") < 0.2
+    strict = ruleset({"similar": {**when["similar"], "threshold": 0.95}})
+    assert one(strict, "agent", "我已经说得非常清楚了") is None
+    assert (
+        one(strict, "agent", "我已经说得很清楚了").evidence == "与「我已经说得很清楚了」相似度 1.00"
+    )
+
+
+def test_similarity_is_sklearns_tfidf_with_unseen_terms_kept():
+    rules = ruleset({"similar": {"references": ["我已经说得很清楚了", "你到底听明白没有"]}})
+    model = rules.similarity
+    for reference in ("我已经说得很清楚了", "你到底听明白没有"):  # every term seen: as sklearn
+        row = model.vectorizer.transform([reference])
+        expected = {
+            term: row[0, col] for term, col in model.vectorizer.vocabulary_.items() if row[0, col]
+        }
+        assert model.vector(reference) == pytest.approx(expected)
+    # sklearn would drop 查账单's terms and call this sentence identical to the reference
+    assert model.similarity("我已经说得很清楚了", "我已经说得很清楚了") == pytest.approx(1.0)
+    assert model.similarity("我已经说得很清楚了查账单", "我已经说得很清楚了") < 0.9
+    assert model.similarity("我要投诉", "我要头诉") > 0.5  # pinyin n-grams bridge the homophone
+
+
+# ---------------------------------------------------------------- position
+
+
+def test_position_by_sentences_and_by_seconds():
+    segments = conversation(("agent", "您好", 1), ("customer", "您好", 4), ("agent", "您好", 8),
+                            ("customer", "好的", 20), ("agent", "您好", 40))  # fmt: skip
+    hello = {"keywords": {"any": ["您好"]}}
+    first_two = ruleset({"position": {"first_sentences": 2, "condition": hello}}, role="any")
+    assert fired(first_two, segments) == [("r", ("t:0",)), ("r", ("t:1",))]
+    first_ten_s = ruleset({"position": {"first_seconds": 10, "condition": hello}})
+    assert fired(first_ten_s, segments) == [("r", ("t:0",)), ("r", ("t:2",))]
+    last_two = ruleset({"position": {"last_sentences": 2, "condition": hello}}, mode="post_call")
+    assert fired(last_two, segments) == [("r", ("t:4",))]
+    last_30_s = ruleset(
+        {"position": {"last_seconds": 30, "condition": hello}}, mode="post_call", role="any"
+    )
+    assert fired(last_30_s, segments, {"duration": 50.0}) == [("r", ("t:4",))]
+    assert fired(last_30_s, segments, {"duration": 45.0}) == [("r", ("t:4",))]
+    assert fired(last_30_s, segments, {"duration": 75.0}) == []  # 40-42 s is not in 45-75 s
+    last_45_s = ruleset(
+        {"position": {"last_seconds": 45, "condition": hello}}, mode="post_call", role="any"
+    )
+    assert fired(last_45_s, segments, {"duration": 50.0}) == [
+        ("r", ("t:1",)),
+        ("r", ("t:2",)),
+        ("r", ("t:4",)),
+    ]
+
+
+# ---------------------------------------------------------------- timing
+
+
+def test_silence_only_when_the_customer_is_waiting():
+    waiting = ruleset({"silence": {"longer_than": 10, "after": "customer"}})
+    unanswered = conversation(("agent", "您好", 0), ("customer", "我的额度是多少", 3, 5.5),
+                              ("agent", "您的额度是两万", 18))  # fmt: skip
+    [hit] = waiting.post_call(unanswered)
+    assert (hit.segment_ids, hit.start, hit.end, hit.matched_by) == (
+        ("t:1", "t:2"),
+        5.5,
+        18.0,
+        "timing",
+    )
+    assert hit.evidence == "客户说完后无人应答，静音 12.5 秒"
+    assert hit.hit_id == "r@t:1"
+    # the agent spoke last: the customer is not waiting
+    agent_last = conversation(
+        ("customer", "我想问一下", 0), ("agent", "您请说", 3, 5.5), ("customer", "额度", 18)
+    )
+    assert fired(waiting, agent_last) == []
+    assert fired(ruleset({"silence": {"longer_than": 10}}), agent_last) == [("r", ("t:1", "t:2"))]
+    # an announced hold is not dead air; it is a hold
+    hold = conversation(("customer", "帮我查一下这笔交易", 0), ("agent", "好的，请稍等", 3, 5.0),
+                        ("customer", "好", 5.5, 6.0), ("agent", "感谢您的耐心等待", 70))  # fmt: skip
+    assert fired(waiting, hold) == []
+    long_hold = ruleset({"silence": {"longer_than": 60, "after": "hold"}})
+    [hit] = long_hold.post_call(hold)
+    assert (hit.segment_ids, hit.phrase) == (("t:2", "t:3"), "请稍等")
+    assert hit.evidence == "坐席说「请稍等」后静音 64.0 秒未回线"
+    short = [
+        dict(s, start=s["start"] - 30, end=s["end"] - 30) if s["segment_id"] == "t:3" else s
+        for s in hold
+    ]
+    assert fired(long_hold, short) == []
+    # overlapping speech is not silence: the long customer sentence covers the gap
+    covered = conversation(("agent", "请说", 0), ("customer", "这笔钱我没花过……", 3, 20), ("agent", "嗯", 15, 15.5),
+                           ("agent", "明白了", 21))  # fmt: skip
+    assert fired(waiting, covered) == []
+
+
+def test_speech_rate_per_sentence_and_over_the_call():
+    fast = ruleset({"speech_rate": {"above": 300, "min_seconds": 3}})
+    segments = conversation(("agent", "一二三四五六七八九十" * 2, 0, 3.0),  # 20 chars in 3 s = 400/min
+                            ("agent", "一二三四五六七八九十", 4, 7.0),  # 200/min
+                            ("agent", "一二三四五六七八九十", 8, 9.0))  # 1 s: too short to judge  # fmt: skip
+    [hit] = fast.post_call(segments)
+    assert (hit.segment_ids, hit.evidence) == (("t:0",), "语速 400 字/分钟，高于 300")
+    slow = ruleset({"speech_rate": {"below": 250, "min_seconds": 3}})
+    assert fired(slow, segments) == [("r", ("t:1",))]
+    whole = ruleset({"speech_rate": {"above": 280, "scope": "call"}}, mode="post_call")
+    [hit] = whole.post_call(segments)  # 30 chars in 6 s = 300/min, the 1 s sentence left out
+    assert (hit.segment_ids, hit.start, hit.end) == ((), 0.0, 7.0)
+    assert hit.evidence == "坐席全程平均语速 300 字/分钟，高于 280（6 秒）"
+    assert (
+        fired(ruleset({"speech_rate": {"above": 300, "scope": "call"}}, mode="post_call"), segments)
+        == []
+    )
+
+
+def test_interruption_ignores_backchannels_and_short_overlaps():
+    rules = ruleset({"interruption": {}})
+    segments = conversation(
+        ("customer", "我上个月在网上买了一台电脑但是", 0, 6), ("agent", "您先别说了听我说", 4, 7)
+    )
+    [hit] = rules.post_call(segments)
+    assert (hit.segment_ids, hit.start, hit.end, hit.matched_by) == (
+        ("t:1", "t:0"),
+        4.0,
+        6.0,
+        "timing",
+    )
+    assert hit.evidence == "坐席在客户说话时插话（客户开口 4.0 秒后，重叠 2.0 秒）"
+    backchannel = conversation(
+        ("customer", "我上个月在网上买了一台电脑", 0, 6), ("agent", "嗯，好的", 4, 5)
+    )
+    assert fired(rules, backchannel) == []
+    brief = conversation(
+        ("customer", "我上个月在网上买了一台电脑", 0, 6), ("agent", "您是说电脑吗", 5.7, 8)
+    )
+    assert fired(rules, brief) == []  # 0.3 s overlap
+    assert fired(ruleset({"interruption": {"min_overlap": 0.2}}), brief) == [("r", ("t:1", "t:0"))]
+    mine = ruleset({"interruption": {"backchannels": ["嗯", "好的", "您是说"]}})
+    assert (
+        fired(mine, conversation(("customer", "我买了一台电脑", 0, 6), ("agent", "您是说", 4, 5)))
+        == []
+    )
+    # the customer cutting in on the agent is not the agent's fault
+    reverse = conversation(
+        ("agent", "我跟您说一下这个流程", 0, 6), ("customer", "我不想听这些", 4, 7)
+    )
+    assert fired(rules, reverse) == []
+    assert fired(ruleset({"interruption": {}}, role="customer"), reverse) == [("r", ("t:1", "t:0"))]
+
+
+def test_repetition_of_the_same_request():
+    rules = ruleset({"repetition": {"times": 3, "threshold": 0.5}}, role="customer")
+    asks = conversation(("customer", "这笔钱不是我花的，你们帮我查一下", 0), ("agent", "您先去问商户", 3),
+                        ("customer", "我说了这笔钱不是我花的，你们帮我查", 6), ("agent", "这个要问商户", 9),
+                        ("customer", "这笔钱真不是我花的，帮我查一下", 12), ("agent", "好的", 15),
+                        ("customer", "这笔钱不是我花的，帮我查一下行吗", 18))  # fmt: skip
+    [hit] = rules.post_call(asks)
+    assert (hit.segment_ids, hit.start, hit.end, hit.matched_by) == (
+        ("t:0", "t:2", "t:4"),
+        0.0,
+        14.0,
+        "similar",
+    )
+    assert hit.evidence.startswith("客户第 3 次提出相同诉求（相似度 ≥ 0.")
+    assert fired(rules, asks[:4]) == []  # said twice
+    assert fired(ruleset({"repetition": {"times": 2}}, role="customer"), asks[:4]) == [
+        ("r", ("t:0", "t:2"))
+    ]
+    different = conversation(("customer", "这笔钱不是我花的，你们帮我查一下", 0), ("customer", "我的额度能不能提高一点", 3),
+                             ("customer", "年费可以免吗", 6))  # fmt: skip
+    assert fired(rules, different) == []
+
+
+# ---------------------------------------------------------------- sensitive disclosure
+
+
+@pytest.mark.parametrize(
+    "text, evidence",
+    [
+        ("您的卡号是六二二五幺八八零二三四五六七八九", "读出完整卡号（16 位：6225********6789）"),
+        ("卡号 6225 8801 2345 6789 对吗", "读出完整卡号（16 位：6225********6789）"),
+        (
+            "卡号是六二二五，八八洞幺，两三四五，六七八九，幺二三",
+            "读出完整卡号（19 位：6225***********9123）",
+        ),
+        ("您的身份证号是11010519900307123X", "读出完整身份证号（18 位：1101**********123x）"),
+        (
+            "身份证号幺幺零幺零五幺九九零零三零七幺二三四",
+            "读出完整身份证号（18 位：1101**********1234）",
+        ),
+        ("您卡背面的安全码是四五六", "读出安全码（「安全码」附近的 3 位数字）"),
+        ("CVV是123", "读出安全码（「cvv」附近的 3 位数字）"),
+    ],
+)
+def test_the_agent_reading_out_sensitive_numbers(text, evidence):
+    hit = one(ruleset({"disclosure": {}}), "agent", text)
+    assert (hit.evidence, hit.matched_by) == (evidence, "pattern")
+    assert hit.phrase in hit.text and "*" in hit.text  # the hit carries the number masked
+
+
+def test_a_disclosure_hit_masks_the_number():
+    hit = one(ruleset({"disclosure": {}}), "agent", "您的卡号是 6225 8801 2345 6789，对吗？")
+    assert (hit.text, hit.phrase) == ("您的卡号是6225********6789对吗", "6225********6789")
+    hit = one(ruleset({"disclosure": {}}), "agent", "背面安全码是四五六")
+    assert hit.text == "背面安全码是***"
+
+
+@pytest.mark.parametrize(
+    "role, text",
+    [
+        ("agent", "您卡号后四位是六六八八吗"),  # a tail is how cards are named
+        ("agent", "身份证后六位二一零零三八"),
+        ("agent", "您本期账单是八千二百块，最低还款八百二十"),
+        ("agent", "请您提供一下卡背面的信息"),
+        ("agent", "您的额度是三万五，有效期一个月，编号一二三"),  # 3 digits but no CVV cue
+        ("customer", "我的卡号是六二二五幺八八零二三四五六七八九零"),  # the agent's rule
+    ],
+)
+def test_what_is_not_a_disclosure(role, text):
+    assert one(ruleset({"disclosure": {}}), role, text) is None
+
+
+# ---------------------------------------------------------------- required script
+
+
+VERIFY = {"require": {"label": "身份核实", "step": {"keywords": {"any": ["身份证后四位", "卡号后四位"]}},
+                      "before": {"keywords": {"any": ["账单", "额度"]}}}}  # fmt: skip
+
+
+def test_required_step_before_another():
+    in_order = conversation(
+        ("agent", "请提供卡号后四位", 0),
+        ("customer", "六六八八", 3),
+        ("agent", "您本期账单八千", 6),
+    )
+    assert fired(ruleset(VERIFY), in_order) == []
+    out_of_order = conversation(("agent", "您本期账单八千", 0), ("agent", "请提供卡号后四位", 3),
+                                ("agent", "您的额度两万", 6))  # fmt: skip
+    [hit] = ruleset(VERIFY).post_call(out_of_order)
+    assert (hit.segment_ids, hit.matched_by, hit.phrase) == (("t:0",), "absence", "账单")
+    assert hit.evidence == "未找到：身份核实（在「账单」之前）"
+    never_discussed = conversation(("agent", "您好", 0), ("customer", "我的账单多少", 3))
+    assert fired(ruleset(VERIFY), never_discussed) == []  # the customer said 账单, not the agent
+
+
+def test_required_step_that_never_happens():
+    closing = {"require": {"label": "结束语", "step": {"position": {"last_sentences": 2, "condition": {
+        "keywords": {"any": ["感谢您的来电"]}}}}}}  # fmt: skip
+    rules = ruleset(closing, mode="post_call")
+    present = conversation(
+        ("agent", "您好", 0), ("customer", "好的谢谢", 3), ("agent", "感谢您的来电，再见", 6)
+    )
+    assert fired(rules, present) == []
+    too_early = conversation(
+        ("agent", "感谢您的来电", 0), ("customer", "嗯", 3), ("agent", "再见", 6)
+    )
+    [hit] = rules.post_call(too_early, {"duration": 9.0})
+    assert (hit.segment_ids, hit.text, hit.matched_by, hit.start, hit.end) == (
+        (),
+        "",
+        "absence",
+        3.0,
+        8.0,
+    )
+    assert (hit.evidence, hit.hit_id) == ("未找到：结束语（通话最后 2 句内）", "r@3000")
+    greeting = {
+        "require": {
+            "step": {
+                "position": {"first_seconds": 15, "condition": {"keywords": {"any": ["工号"]}}}
+            }
+        }
+    }
+    late = conversation(("agent", "喂", 0), ("agent", "您好，工号三三八五", 16))
+    [hit] = ruleset(greeting, mode="post_call").post_call(late)
+    assert (hit.evidence, hit.start, hit.end) == ("未找到：测试规则（通话前 15 秒内）", 0.0, 15.0)
+
+
+def test_instalment_disclosure_before_the_customer_agrees():
+    rules = RuleSet.load(PACK)
+    told = conversation(("agent", "可以帮您办理十二期分期", 0), ("agent", "每期手续费七十二块", 3),
+                        ("agent", "折算年化利率约百分之十三", 6), ("customer", "好，那就办吧", 9))  # fmt: skip
+    assert [h for h in rules.post_call(told) if h.rule_id == "agent-instalment-disclosure"] == []
+    untold = conversation(("agent", "可以帮您办理十二期分期", 0), ("agent", "每期手续费七十二块", 3),
+                          ("customer", "好，那就办吧", 6), ("agent", "折算年化利率约百分之十三", 9))  # fmt: skip
+    [hit] = [h for h in rules.post_call(untold) if h.rule_id == "agent-instalment-disclosure"]
+    assert (hit.rule_id, hit.segment_ids, hit.matched_by) == (
+        "agent-instalment-disclosure",
+        ("t:2",),
+        "absence",
+    )
+    assert hit.evidence == "未找到：每期手续费和年化利率（在「办吧」之前）"
+    refused = conversation(("agent", "临时额度不能办理分期", 0), ("customer", "那就办吧", 3))
+    assert [h for h in rules.post_call(refused) if h.rule_id == "agent-instalment-disclosure"] == []
+
+
+# ---------------------------------------------------------------- combinators
+
+
+def test_all_any_not():
+    both = ruleset(
+        {"all": [{"keywords": {"any": ["分期"]}}, {"not": {"keywords": {"any": ["不能"]}}}]}
+    )
+    assert one(both, "agent", "可以办分期").phrase == "分期"
+    assert one(both, "agent", "不能办分期") is None
+    either = ruleset({"any": [{"regex": {"pattern": "稳赚"}}, {"keywords": {"any": ["零风险"]}}]})
+    assert one(either, "agent", "零风险").matched_by == "chars"
+    assert one(either, "agent", "稳赚").matched_by == "regex"
+    # call level: the call holds both a greeting and a silence; one hit from their first evidence
+    mixed = ruleset({"all": [{"keywords": {"any": ["您好"]}}, {"silence": {"longer_than": 10}}]})
+    segments = conversation(("agent", "您好", 0), ("customer", "嗯", 3), ("agent", "您好", 20))
+    [hit] = mixed.post_call(segments)
+    assert (hit.segment_ids, hit.evidence) == (
+        ("t:0", "t:1", "t:2"),
+        "关键词「您好」；客户说完后无人应答，静音 15.0 秒",
+    )
+
+
+# ---------------------------------------------------------------- rule files
+
+
+def write(directory: Path, name: str, rules: list) -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump({"rules": rules}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+GOOD = rule({"keywords": {"any": ["没办法"]}}, id="agent-no-way")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"when": {"keywordz": {"any": ["x"]}}},
+            "field 'when' has unknown operator 'keywordz' (use one of: all, any, not, keywords,",
+        ),
+        (
+            {"severity": "huge"},
+            "field 'severity' must be one of 'minor', 'major' or 'critical' (got 'huge')",
+        ),
+        ({"deduction": -5}, "field 'deduction' must be >= 0 (got -5)"),
+        ({"deduction": "ten"}, "field 'deduction' must be a number (got 'ten')"),
+        ({"pinyin": "yes"}, "field 'pinyin' must be true or false (got 'yes')"),
+        (
+            {"role": "robot"},
+            "field 'role' must be one of 'agent', 'customer' or 'any' (got 'robot')",
+        ),
+        (
+            {"when": {"regex": {"pattern": "保证(金"}}},
+            "field 'when.regex.pattern' is not a valid regular expression (missing ), unterminated subpattern",
+        ),
+        (
+            {"when": {"keywords": {"any": []}}},
+            "field 'when.keywords.any' must be a non-empty list of strings (quote numbers: \"12378\")",
+        ),
+        (
+            {"when": {"keywords": {"any": ["投诉", 12378]}}},
+            "field 'when.keywords.any' must be a non-empty list",
+        ),
+        (
+            {"when": {"keywords": {"any": "投诉"}}},
+            "field 'when.keywords.any' must be a non-empty list",
+        ),
+        (
+            {"when": {"all": [{"keywords": {"any": ["a"]}}, {"silence": {"longer_than": "ten"}}]}},
+            "field 'when.all[1].silence.longer_than' must be a number (got 'ten')",
+        ),
+        (
+            {"when": {"keywords": {"any": ["a"], "all": ["b"]}}},
+            "field 'when.keywords' must set exactly one of any / all / none / at_least (got any, all)",
+        ),
+        (
+            {"when": {"keywords": {"any": ["a"]}, "regex": {"pattern": "b"}}},
+            "field 'when' must hold exactly one operator, got keywords, regex",
+        ),
+        (
+            {"when": {"position": {"condition": {"keywords": {"any": ["a"]}}}}},
+            "field 'when.position' must set exactly one of first_sentences",
+        ),
+        (
+            {"colour": "red"},
+            "field 'colour' is not a known field (known fields: id, name, description,",
+        ),
+        ({"description": "no Chinese here"}, "field 'description' must be one line of Chinese"),
+        (
+            {"when": {"require": {"step": {"keywords": {"any": ["感谢来电"]}}}}},
+            "field 'mode' must be post_call: 'when.require' has no 'before'",
+        ),
+        (
+            {
+                "when": {
+                    "position": {"last_sentences": 3, "condition": {"keywords": {"any": ["a"]}}}
+                }
+            },
+            "field 'mode' must be post_call: 'when.position.last_sentences' (the end of the call)",
+        ),
+    ],
+)
+def test_a_broken_rule_names_file_rule_and_field(tmp_path, change, message):
+    path = write(tmp_path, "agent.yaml", [{**GOOD, **change}])
+    with pytest.raises(RuleError) as excinfo:
+        RuleSet.load(tmp_path)
+    assert str(excinfo.value).startswith(f"{path}: rule 'agent-no-way': ")
+    assert message in str(excinfo.value)
+
+
+def test_missing_field_duplicates_and_bad_files(tmp_path):
+    path = write(tmp_path, "a.yaml", [{k: v for k, v in GOOD.items() if k != "name"}])
+    with pytest.raises(RuleError, match="rule 'agent-no-way': field 'name' is missing") as excinfo:
+        RuleSet.load(path)
+    assert str(excinfo.value).startswith(str(path))
+    first = write(tmp_path, "a.yaml", [GOOD])
+    second = write(tmp_path, "b.yaml", [{**GOOD, "name": "另一条"}])
+    with pytest.raises(RuleError) as excinfo:
+        RuleSet.load(tmp_path)
+    assert (
+        str(excinfo.value)
+        == f"{second}: rule 'agent-no-way': field 'id' is already used by a rule in {first}"
+    )
+    second.unlink()
+    (tmp_path / "c.yaml").write_text("rules:\n  - id: x\n    id: y\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="c.yaml: not valid YAML: .*key 'id' appears twice"):
+        RuleSet.load(tmp_path)
+    (tmp_path / "c.yaml").write_text("- id: x\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="c.yaml: expected a top-level 'rules:' list"):
+        RuleSet.load(tmp_path)
+    (tmp_path / "c.yaml").write_text("rules:\n  - just a string\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"c.yaml: rule #1: must be a mapping"):
+        RuleSet.load(tmp_path)
+    with pytest.raises(RuleError, match="nothing: no such rule file or directory"):
+        RuleSet.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RuleError, match="empty: no \\*.yaml rule files"):
+        RuleSet.load(tmp_path / "empty")
+
+
+def test_files_load_in_sorted_order(tmp_path):
+    write(tmp_path, "b.yaml", [{**GOOD, "id": "second"}])
+    write(tmp_path, "a.yaml", [{**GOOD, "id": "first"}, {**GOOD, "id": "also-first"}])
+    rules = RuleSet.load(tmp_path)
+    assert [r.id for r in rules.rules] == ["first", "also-first", "second"]
+    assert rules.get("second").source == str(tmp_path / "b.yaml")
+    with pytest.raises(KeyError, match="no rule with id 'third'"):
+        rules.get("third")
+
+
+# ---------------------------------------------------------------- the API
+
+
+def test_hit_id_and_dict():
+    rules = ruleset({"keywords": {"any": ["没办法"]}})
+    [hit] = rules.live(conversation(("agent", "这个我们也没办法", 3.25))[0], [])
+    assert hit.hit_id == "r@t:0"
+    as_dict = hit.as_dict()
+    assert json.loads(json.dumps(as_dict, ensure_ascii=False)) == as_dict
+    assert as_dict == {"hit_id": "r@t:0", "rule_id": "r", "name": "测试规则", "severity": "major",
+                       "deduction": 5.0, "role": "agent", "mode": "live", "start": 3.25, "end": 5.25,
+                       "segment_ids": ["t:0"], "text": "这个我们也没办法", "evidence": "关键词「没办法」",
+                       "matched_by": "chars", "phrase": "没办法"}  # fmt: skip
+
+
+def test_phrase_match_for_partial_results():
+    rules = RuleSet.load(PACK)
+    assert rules.phrase_match("customer-complaint-threat", "我要头诉") == ("投诉", "pinyin")
+    assert rules.phrase_match("customer-complaint-threat", "我就打一二三七八") == ("12378", "chars")
+    assert (
+        rules.phrase_match("customer-complaint-threat", "我记着呢") is None
+    )  # 记者 by characters only
+    assert rules.phrase_match("customer-complaint-threat", "我去找记者") == ("记者", "chars")
+    assert rules.phrase_match("agent-forbidden-phrase", "这不归我们管") == ("这不归我们管", "chars")
+    assert rules.phrase_match("agent-forbidden-phrase", "好的我帮您查") is None
+    assert (
+        rules.phrase_match("agent-forbidden-phrase", "我都说了好几遍了") is None
+    )  # similar, not a keyword
+    assert (
+        rules.phrase_match("agent-misleading-promise", "这个分期我保证稳赚") is None
+    )  # regex rule
+    assert rules.phrase_match("agent-greeting", "您好，工号三三八五") == ("您好", "chars")
+
+
+def test_live_sees_only_the_last_history_finals():
+    rules = ruleset(VERIFY)
+    verified = conversation(("agent", "请提供卡号后四位", 0))
+    filler = [dict(s, segment_id=f"f:{i}", start=3.0 + 3 * i, end=5.0 + 3 * i)
+              for i, s in enumerate(conversation(*[("customer", "嗯", 0)] * HISTORY))]  # fmt: skip
+    account = dict(
+        conversation(("agent", "您本期账单八千", 0))[0], segment_id="late", start=200.0, end=202.0
+    )
+    # the verification has left the window: a live rule cannot tell, so it stays silent
+    assert rules.live(account, verified + filler) == []
+    assert [h.segment_ids for h in rules.live(account, filler[:5])] == [("late",)]
+    assert rules.live(account, verified + filler[:5]) == []
+
+
+# ---------------------------------------------------------------- the starter pack
+
+
+def sample_call(path: Path) -> tuple[str, list[dict], dict]:
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    segments = [{"segment_id": f"{meta['call_id']}:{i}", "role": u["role"], "start": u["start"],
+                 "end": u["end"], "text": u["text"]} for i, u in enumerate(meta["utterances"])]  # fmt: skip
+    return meta["call_id"], segments, {"duration": meta["duration"]}
+
+
+# (rule id, sentence index) per call; None for a step that never happened.
+EXPECTED = {
+    "call-01-bill": set(),
+    "call-02-installment": set(),
+    "call-03-limit": set(),
+    "call-04-lost-card": set(),
+    "call-05-dispute-complaint": {
+        ("agent-forbidden-phrase", 4),  # 这个我们也没办法，您自己去问商户吧
+        ("agent-forbidden-phrase", 6),  # 这不归我们管
+        ("customer-complaint-threat", 9),  # 投诉 / 一二三七八 / 银保监会
+        ("customer-complaint-threat", 10),  # 找媒体曝光
+        ("agent-closing", None),  # ends on an apology, no closing courtesy
+    },
+    "call-06-cancel-retention": set(),
+}
+
+
+def test_the_starter_pack_loads():
+    rules = RuleSet.load(PACK)
+    assert {r.id for r in rules.rules} >= {"customer-complaint-threat", "agent-forbidden-phrase"}
+    threat = rules.get("customer-complaint-threat")
+    assert (threat.role, threat.mode, threat.deduction, threat.severity) == (
+        "customer",
+        "live",
+        0.0,
+        "critical",
+    )
+    assert (
+        rules.get("agent-forbidden-phrase").role == "agent"
+        and rules.get("agent-forbidden-phrase").live
+    )
+
+
+@pytest.mark.parametrize("path", CALLS, ids=lambda p: p.stem)
+def test_post_call_hits_on_the_sample_calls(path):
+    call_id, segments, call = sample_call(path)
+    hits = RuleSet.load(PACK).post_call(segments, call)
+    got = {
+        (h.rule_id, int(h.segment_ids[0].rsplit(":", 1)[1]) if h.segment_ids else None)
+        for h in hits
+    }
+    assert got == EXPECTED[call_id]
+    assert len(hits) == len(EXPECTED[call_id])
+    assert hits == sorted(hits, key=lambda h: (h.start, h.rule_id))
+    assert hits == RuleSet.load(PACK).post_call(segments, call)  # deterministic
+
+
+def test_call_05_evidence():
+    _, segments, call = sample_call(
+        PROJECT_ROOT / "calls" / "audio" / "call-05-dispute-complaint.json"
+    )
+    hits = {h.hit_id: h for h in RuleSet.load(PACK).post_call(segments, call)}
+    assert hits["agent-forbidden-phrase@call-05-dispute-complaint:4"].phrase == "这个我们也没办法"
+    assert (
+        hits["agent-forbidden-phrase@call-05-dispute-complaint:6"].evidence
+        == "关键词「这不归我们管」"
+    )
+    assert hits["customer-complaint-threat@call-05-dispute-complaint:10"].phrase == "曝光"
+    closing = hits["agent-closing@63580"]  # the last 3 sentences
+    assert (closing.start, closing.end, closing.evidence) == (
+        63.58,
+        76.72,
+        "未找到：结束语（通话最后 3 句内）",
+    )
+
+
+@pytest.mark.parametrize("path", CALLS, ids=lambda p: p.stem)
+def test_live_equals_the_live_part_of_post_call(path):
+    _, segments, call = sample_call(path)
+    rules = RuleSet.load(PACK)
+    raised, history = [], []
+    for segment in segments:  # as a worker receives the finals
+        for hit in rules.live(segment, history[-HISTORY:]):
+            assert segment["segment_id"] in hit.segment_ids
+            raised.append(hit)
+        history.append(segment)
+    after = [h for h in rules.post_call(segments, call) if h.mode == "live"]
+    assert sorted(raised, key=lambda h: (h.start, h.rule_id)) == after
+
+
+PACK_CASES = [
+    ("agent", "您的卡号是六二二五八八零一二三四五六七八九", "agent-sensitive-disclosure"),
+    ("agent", "这个分期我保证您稳赚不赔", "agent-misleading-promise"),
+    ("agent", "您的保证金已经退回，分期请一定要按时还款", None),
+    ("agent", "我一定尽快帮您处理", None),  # a promise of service, not of a financial outcome
+    ("agent", "你听不懂吗", "agent-forbidden-phrase"),
+    ("agent", "我都说了好几遍了", "agent-forbidden-phrase"),  # similar to a reference sentence
+    ("agent", "这个事情我们帮您登记一下", None),
+    ("customer", "我都说了好几遍了", None),
+    ("customer", "你们这样我就去找记者", "customer-complaint-threat"),
+    ("customer", "好的我记着了", None),
+    ("customer", "我要到金管局举报你们", "customer-complaint-threat"),
+]
+
+
+@pytest.mark.parametrize("role, text, rule_id", PACK_CASES)
+def test_pack_rules_on_single_sentences(role, text, rule_id):
+    rules = RuleSet.load(PACK)
+    segment = conversation((role, text, 30.0))[0]
+    assert [h.rule_id for h in rules.live(segment, [])] == ([rule_id] if rule_id else [])
+
+
+def test_pack_timing_rules():
+    rules = RuleSet.load(PACK)
+    segments = conversation(("agent", "您好，星海银行，工号一二三四，很高兴为您服务", 0, 5),
+                            ("customer", "我想问一下我这张卡的年费怎么收", 5.5, 9),
+                            ("agent", "好的，我帮您查一下，请稍等", 9.5, 11),
+                            ("agent", "感谢您的耐心等待，年费是六百", 80, 83),
+                            ("customer", "那能免吗，我平时用得不多，就是想问问看能不能", 83.5, 90),
+                            ("agent", "可以免的", 88, 89),
+                            ("agent", "刷满六次就能免", 92, 94),
+                            ("customer", "好的", 94.5, 95),
+                            ("agent", "请问还有其他可以帮您的吗", 108, 110))  # fmt: skip
+    got = [(h.rule_id, h.segment_ids) for h in rules.post_call(segments)]
+    assert got == [("agent-long-hold", ("t:2", "t:3")), ("agent-interrupts-customer", ("t:5", "t:4")),
+                   ("agent-dead-air", ("t:7", "t:8"))]  # fmt: skip
+
+
+def test_pack_identity_greeting_and_repetition():
+    rules = RuleSet.load(PACK)
+    segments = conversation(("agent", "喂，你好", 0), ("customer", "我这个月账单怎么这么多", 3),
+                            ("agent", "您本期账单是八千二", 6), ("agent", "请问您的工号是多少……我是说身份证后四位", 16),
+                            ("customer", "这笔钱不是我花的，你们帮我查一下", 19),
+                            ("customer", "我说了这笔钱不是我花的，你们帮我查", 22),
+                            ("customer", "这笔钱不是我花的，你们帮我查一下行吗", 25),
+                            ("agent", "感谢您的来电", 28))  # fmt: skip
+    hits = rules.post_call(segments)
+    assert [(h.rule_id, h.segment_ids, h.matched_by) for h in hits] == [
+        ("agent-greeting", (), "absence"),  # 工号 said, but after 15 s
+        ("agent-identity-verification", ("t:2",), "absence"),  # 账单 before any verification
+        ("customer-repetition", ("t:4", "t:5", "t:6"), "similar"),
+    ]
+    assert hits[1].evidence == "未找到：身份核实（在「账单」之前）"
+    assert hits[0].evidence == "未找到：问候语和工号（通话前 15 秒内）"
+    assert (hits[2].role, hits[2].deduction, hits[2].phrase) == (
+        "customer",
+        0.0,
+        "这笔钱不是我花的，你们帮我查一下",
+    )
