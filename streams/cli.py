@@ -5,9 +5,14 @@
     callqa replay    produce call recordings to Kafka as live calls
     callqa assist    print live suggestions and alerts as they arrive
     callqa search    search indexed calls
+    callqa report    hot issues (热点) of a date range: report.md with charts
     callqa train     train and publish the classifiers
     callqa label     an analyst's intent / risk label on an indexed segment
     callqa export-labels   analysts' labels as training rows for `callqa train --labels`
+    callqa review    an analyst's verdict on a rule hit (confirmed / false_positive / appealed)
+    callqa export-verdicts   reviewed hits with their verdicts, as TSV
+    callqa serve     HTTP endpoints for scorecards and reviews
+    callqa coverage  calls started vs fully inspected, and what is missing and why
     callqa init      create topics and indices
     callqa up/down   start/stop the embedded noida-db in the background
 """
@@ -183,6 +188,39 @@ def cmd_search(args) -> int:
     return 0
 
 
+def _report_time(text: str, option: str) -> float:
+    """An ISO date or time; without a UTC offset it is UTC (the report's days are UTC dates)."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"{option}: expected an ISO date or time such as 2026-11-01, got {text!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def cmd_report(args) -> int:
+    from . import embedded
+    from .index.store import connect
+    from .report import hot_issues, iso, summary_line, write_report
+
+    since = _report_time(args.since, "--since")
+    until = _report_time(args.until, "--until") if args.until else time.time()
+    if until <= since:
+        raise SystemExit("--until must be later than --since")
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        data = hot_issues(connect(services.elasticsearch_url), settings, since, until, top=args.top)
+    stamp = "_".join(iso(t).replace(" ", "T").replace(":", "") for t in (since, until))
+    path = write_report(data, Path(args.out) if args.out else settings.data_dir / "reports" / stamp)
+    if args.json:
+        print(json.dumps({**data, "report": str(path)}, ensure_ascii=False, indent=2))
+    else:
+        print(f"report: {path}")
+        print(summary_line(data))
+    return 0
+
+
 def _since(text: str | None) -> float | None:
     if not text:
         return None
@@ -224,6 +262,77 @@ def cmd_export_labels(args) -> int:
     write_rows(rows, Path(args.out), args.task)
     print(f"{len(rows)} labelled {args.task} rows -> {args.out}  (callqa train --only {args.task} --labels {args.out})")
     return 0
+
+
+def cmd_review(args) -> int:
+    from . import embedded
+    from .index.review import ReviewError, review_hit
+    from .index.store import connect
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        try:
+            card = review_hit(connect(services.elasticsearch_url), settings, args.call_id, args.hit_id,
+                              args.verdict, args.analyst, args.note or "")  # fmt: skip
+        except ReviewError as exc:
+            print(f"callqa review: {exc}", file=sys.stderr)
+            return 2
+    print(f"{args.call_id}: QA {card['score']:.0f} (deductions {card['deductions']:.0f}, "
+          f"{card['reviewed']} reviewed, {card['pending']} pending)")  # fmt: skip
+    for hit in card["hits"]:
+        print(f"  {hit['hit_id']:<48} {hit['verdict']:<15} -{hit['counted']:<4g} {hit['name']}  「{hit.get('text', '')}」")
+    return 0
+
+
+def cmd_export_verdicts(args) -> int:
+    import csv
+
+    from . import embedded
+    from .index.review import export_verdicts
+    from .index.store import connect
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        rows = export_verdicts(connect(services.elasticsearch_url), settings, _since(args.since))
+    with open(args.out, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["call_id", "hit_id", "rule_id", "role", "text", "verdict", "analyst",
+                                               "at", "note"], delimiter="\t", lineterminator="\n")  # fmt: skip
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{len(rows)} reviewed hits -> {args.out}")
+    return 0
+
+
+def cmd_serve(args) -> int:
+    from aiohttp import web
+
+    from . import embedded
+    from .api import make_app
+    from .index.store import connect, ensure_indices
+
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        es = connect(services.elasticsearch_url)
+        ensure_indices(es, settings)
+        print(f"callqa API on http://{args.host}:{args.port}  (GET /calls/ID/scorecard, "
+              "POST /calls/ID/hits/HIT/review, GET /reviews)", flush=True)  # fmt: skip
+        web.run_app(make_app(es, settings), host=args.host, port=args.port, print=None)
+    return 0
+
+
+def cmd_coverage(args) -> int:
+    from . import embedded
+    from .coverage import coverage, format_coverage
+    from .index.store import connect
+
+    since = _since(args.since)
+    until = _since(args.until) if args.until else time.time()
+    with embedded.services() as services:
+        settings = _settings_with(services)
+        report = coverage(connect(services.elasticsearch_url), settings, since, until,
+                          bootstrap_servers=services.kafka_bootstrap_servers, stale_after_s=args.stale_after)  # fmt: skip
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_coverage(report))
+    return 0 if not report["missing"] else 1
 
 
 class WorkerProcess:
@@ -268,7 +377,8 @@ class WorkerProcess:
 
 
 def wait_for_calls(es, settings: Settings, call_ids: list[str], timeout: float) -> dict[str, dict]:
-    """Poll Elasticsearch until every call has its document (or the timeout passes)."""
+    """Poll Elasticsearch until every call is inspected or failed (or the timeout passes);
+    a call still `live` (announced at its start, not finished) does not count."""
     index = settings.index(CALLS_INDEX)
     found: dict[str, dict] = {}
     deadline = time.monotonic() + timeout
@@ -276,7 +386,7 @@ def wait_for_calls(es, settings: Settings, call_ids: list[str], timeout: float) 
         with contextlib.suppress(Exception):
             result = es.search(index=index, query={"ids": {"values": call_ids}}, size=len(call_ids),
                                source_excludes=["transcript", "risk_track"])  # fmt: skip
-            found = {h["_id"]: h["_source"] for h in result["hits"]["hits"]}
+            found = {h["_id"]: h["_source"] for h in result["hits"]["hits"] if h["_source"].get("status") != "live"}
         if len(found) < len(call_ids):
             time.sleep(1.0)
     return found
@@ -385,6 +495,14 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument("--json", action="store_true", help="print the documents as JSON")
     search.set_defaults(func=cmd_search)
 
+    report = sub.add_parser("report", help="hot issues of a date range: report.md with charts")
+    report.add_argument("--since", required=True, help="ISO date or time, UTC unless it has an offset")
+    report.add_argument("--until", help="ISO date or time, exclusive (default: now)")
+    report.add_argument("--out", help="directory (default: .callqa/reports/<since>_<until>/)")
+    report.add_argument("--top", type=int, default=20, help="phrases, bigrams and rising phrases to list")
+    report.add_argument("--json", action="store_true", help="print the report's data as JSON")
+    report.set_defaults(func=cmd_report)
+
     sub.add_parser("train", help="train and publish the classifiers (callqa train --help)")
 
     label = sub.add_parser("label", help="label an indexed customer segment (intent and/or risk)")
@@ -401,6 +519,32 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--out", required=True, help="TSV file to write")
     export.add_argument("--since", help="only labels given since this ISO date/time")
     export.set_defaults(func=cmd_export_labels)
+
+    review = sub.add_parser("review", help="an analyst's verdict on a rule hit; recomputes the scorecard")
+    review.add_argument("call_id")
+    review.add_argument("hit_id", help="as shown on the scorecard, e.g. agent-forbidden-phrase@CALL:agent:21400")
+    review.add_argument("--verdict", required=True, choices=["confirmed", "false_positive", "appealed"])
+    review.add_argument("--analyst", required=True, help="who reviews")
+    review.add_argument("--note")
+    review.set_defaults(func=cmd_review)
+
+    verdicts = sub.add_parser("export-verdicts", help="reviewed hits with their latest verdicts (TSV)")
+    verdicts.add_argument("--out", required=True)
+    verdicts.add_argument("--since", help="only verdicts given since this ISO date/time")
+    verdicts.set_defaults(func=cmd_export_verdicts)
+
+    serve = sub.add_parser("serve", help="HTTP endpoints for scorecards and reviews")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8780)
+    serve.set_defaults(func=cmd_serve)
+
+    cover = sub.add_parser("coverage", help="calls started vs fully inspected; what is missing and why")
+    cover.add_argument("--since", required=True, help="ISO date or time, e.g. 2026-11-23 or 2026-11-23T08:00")
+    cover.add_argument("--until", help="ISO date or time (default: now)")
+    cover.add_argument("--stale-after", type=float, default=900.0,
+                       help="a call still live after this many seconds counts as missing (default 900)")
+    cover.add_argument("--json", action="store_true")
+    cover.set_defaults(func=cmd_coverage)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")

@@ -159,6 +159,8 @@ def build_app(settings: Settings) -> faust.App:
                 plan = asr.plan(event)
                 for rejected in plan.rejected:
                     await dead_letter("asr", rejected)
+                if plan.started:  # the call exists from now on: coverage counts it
+                    await send_transcript(plan.started)
                 for partial in plan.partials:
                     future = scheduler.partial(f"{partial.call_id}|{partial.role}",
                                                Request(partial.audio, prefix=partial.prefix, beam_size=1))  # fmt: skip
@@ -220,6 +222,8 @@ def build_app(settings: Settings) -> faust.App:
                 elif kind == "end":
                     out = scorer.on_end(record)
                     await scored_topic.send(key=_key(record["call_id"]), value=out)
+                elif kind == "start":
+                    await scored_topic.send(key=_key(record["call_id"]), value=record)
                 elif kind == "segment":
                     scored, assists = scorer.on_segment(record)
                     if scored is None:
@@ -259,7 +263,8 @@ def build_app(settings: Settings) -> faust.App:
         if not settings.elasticsearch_url:
             raise SystemExit("ELASTICSEARCH_URL is not set")
         es = connect(settings.elasticsearch_url)
-        writer = IndexWriter(es, settings)
+        rules = RulesWatch(settings.lexicons_dir / "rules")
+        writer = IndexWriter(es, settings, rules=rules.current)
 
         with_retry(lambda: ensure_indices(es, settings), "create indices")
 
@@ -268,16 +273,32 @@ def build_app(settings: Settings) -> faust.App:
             loop = asyncio.get_running_loop()
             async for record in stream:
                 kind = record.get("kind") if isinstance(record, dict) else None
-                if kind == "segment":
-                    await loop.run_in_executor(None, writer.write_segment, record)
-                elif kind == "end":
-                    doc = await loop.run_in_executor(None, writer.write_call, record)
-                    log.info("index: call %s indexed (%d segments, QA %.0f)", record["call_id"],
-                             doc["segment_count"], doc["qa_score"] or 0)  # fmt: skip
-                else:
-                    await dead_letter(
-                        "index", {"reason": f"unknown scored record {kind!r}", "call_id": ""}
-                    )
+                call_id = str((record or {}).get("call_id", "")) if isinstance(record, dict) else ""
+                try:
+                    if kind == "segment":
+                        await loop.run_in_executor(None, writer.write_segment, record)
+                    elif kind == "start":
+                        await loop.run_in_executor(None, writer.write_started, record)
+                    elif kind == "end":
+                        writer.rules = rules.current
+                        doc = await loop.run_in_executor(None, writer.write_call, record)
+                        log.info("index: call %s inspected (%d segments, QA %.0f, %d hits)", call_id,
+                                 doc["segment_count"], doc["qa_score"] or 0, doc["violation_count"])  # fmt: skip
+                    else:
+                        await dead_letter("index", {"reason": f"unknown scored record {kind!r}", "call_id": call_id})
+                except Exception as exc:  # noqa: BLE001 - Elasticsearch outages are retried inside
+                    # A record Elasticsearch refuses, or a bug on one call, must not stop the
+                    # others: the call is marked failed (coverage reports it) and dead-lettered.
+                    reason = f"{type(exc).__name__}: {exc}"
+                    log.exception("index: call %s failed", call_id)
+                    await dead_letter("index", {"reason": reason, "call_id": call_id, "record": _slim(record)})
+                    if call_id:
+                        await loop.run_in_executor(None, writer.write_failed, call_id, reason)
+
+        @app.timer(interval=settings.model_reload_s)
+        async def reload_rules():
+            """Serve edited rule files without a restart (a broken edit is logged and skipped)."""
+            rules.refresh()
 
     ready_file = worker_ready_file(settings.data_dir, os.getpid())
 
@@ -294,6 +315,41 @@ def build_app(settings: Settings) -> faust.App:
                 return
 
     return app
+
+
+class RulesWatch:
+    """The rule set in a directory, reloaded when a file in it changes."""
+
+    def __init__(self, path):
+        from .scoring.rules import RuleSet
+
+        self.path, self._load = path, RuleSet.load
+        self.stamp = self._stamp()
+        self.current = RuleSet.load(path)
+
+    def _stamp(self):
+        return sorted((p.name, p.stat().st_mtime_ns) for p in self.path.glob("*.yaml"))
+
+    def refresh(self) -> bool:
+        stamp = self._stamp()
+        if stamp == self.stamp:
+            return False
+        self.stamp = stamp
+        try:
+            self.current = self._load(self.path)
+        except ValueError as exc:  # RuleError: names file, rule and field
+            log.error("rules: keeping the previous rule set, the edited one does not load: %s", exc)
+            return False
+        log.info("rules: reloaded %d rules from %s", len(self.current.rules), self.path)
+        return True
+
+
+def _slim(record) -> dict:
+    if not isinstance(record, dict):
+        return {"value": str(record)[:200]}
+    return {k: v for k, v in record.items() if k not in ("summary", "segment")} | (
+        {"segment_id": record["segment"].get("segment_id")} if isinstance(record.get("segment"), dict) else {}
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -71,6 +71,7 @@ class Plan:
     regions: list[Region] = field(default_factory=list)
     partials: list[Partial] = field(default_factory=list)
     releases: dict[str, int] = field(default_factory=dict)  # role -> buffer start without speech
+    started: dict | None = None  # call info when this event starts a new call
     ending: dict | None = None  # call info when this event ends the call
     rejected: list[dict] = field(default_factory=list)  # dead letters
     event: object = None  # the caller may keep its source event here (see streams/worker.py)
@@ -142,6 +143,11 @@ class StreamingAsr:
             return plan
         if kind == "start":
             self.calls[call_id] = self._new_call(event, now, call)
+            if call is None:
+                new = self.calls[call_id]
+                plan.started = {"kind": "start", "call_id": call_id, "emitted_at": now,
+                                "call": {k: new.get(k) for k in ("started_wall", "roles", "metadata",
+                                                                 "encoding", "sample_rate")}}  # fmt: skip
         elif kind == "chunk":
             self._on_chunk(event, now, call, plan)
         elif kind == "end":

@@ -2,7 +2,8 @@
 
 An analyst who reads a call in the index can say what a customer segment really
 was — its intent, its stance (calm / irritated / threat) — and the verdict is stored
-on the call document (`labels`: segment, text, who, when). `export_labels` turns them
+on the call document (`labels`: segment, text, who, when). Complaint-threat rule hits
+an analyst confirmed (`callqa review`) also export as `threat` rows. `export_labels` turns them
 into rows `callqa train --labels FILE` reads, so the notebooks retrain on them. The
 latest verdict of an analyst on a segment replaces their earlier one.
 """
@@ -71,6 +72,15 @@ def export_labels(es: Elasticsearch, settings: Settings, task: str, since: float
             if x.get(field) and (since is None or x["at"] >= since):
                 rows[x["segment_id"]] = {"text": x["text"], column: x[field], "group": f"review-{x['segment_id']}",
                                          "source": f"review:{x['analyst']}"}  # fmt: skip
+    if task == "complaint_risk":
+        # A complaint-threat hit an analyst confirmed is a labelled threat utterance too.
+        from .review import export_verdicts
+
+        for verdict in export_verdicts(es, settings, since):
+            if verdict["rule_id"] == "customer-complaint-threat" and verdict["verdict"] == "confirmed" and verdict["text"]:
+                key = f"{verdict['call_id']}/{verdict['hit_id']}"
+                rows.setdefault(key, {"text": verdict["text"], column: "threat", "group": f"review-{key}",
+                                      "source": f"verdict:{verdict['analyst']}"})  # fmt: skip
     return list(rows.values())
 
 

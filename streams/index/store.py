@@ -18,9 +18,10 @@ from collections.abc import Callable
 from importlib.resources import files
 from typing import TypeVar
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError
 
 from ..settings import CALLS_INDEX, SEGMENTS_INDEX, Settings
+from .review import scorecard
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -131,8 +132,10 @@ def call_doc(call_id: str, summary: dict, segments: list[dict], now: float) -> d
 
 
 class IndexWriter:
-    def __init__(self, es: Elasticsearch, settings: Settings, give_up_after: float | None = None):
+    def __init__(self, es: Elasticsearch, settings: Settings, give_up_after: float | None = None,
+                 rules=None):  # fmt: skip
         self.es, self.settings, self.give_up_after = es, settings, give_up_after
+        self.rules = rules  # a streams.scoring.rules.RuleSet: post-call QA at call end
         self.segments_index = settings.index(SEGMENTS_INDEX)
         self.calls_index = settings.index(CALLS_INDEX)
 
@@ -153,12 +156,53 @@ class IndexWriter:
 
         return self._retry(fetch, f"segments of {call_id}")
 
+    def write_started(self, start: dict) -> None:
+        """A call has begun: a `live` document, so coverage counts it before it ends.
+        Never overwrites: a re-delivered start after the call was indexed changes nothing."""
+        info = start.get("call") or {}
+        doc = {"call_id": start["call_id"], "status": "live", "started_at": info.get("started_wall"),
+               "metadata": info.get("metadata") or {}, "encoding": info.get("encoding"),
+               "sample_rate": info.get("sample_rate"), "indexed_at": round(time.time(), 3)}  # fmt: skip
+
+        def create():
+            try:
+                self.es.create(index=self.calls_index, id=start["call_id"], document=doc)
+            except ConflictError:
+                pass
+
+        self._retry(create, f"call {start['call_id']} (start)")
+
+    def _existing(self, call_id: str) -> dict:
+        def fetch():
+            found = self.es.options(ignore_status=404).get(index=self.calls_index, id=call_id,
+                                                           source=["reviews", "labels", "started_at"])  # fmt: skip
+            return found.get("_source") or {} if found.get("found") else {}
+
+        return self._retry(fetch, f"call {call_id}")
+
     def write_call(self, end: dict) -> dict:
+        """The inspected call: transcript, post-call rule hits and scorecard (analysts'
+        verdicts and labels given earlier are kept and still count)."""
         call_id = end["call_id"]
-        doc = call_doc(call_id, end.get("summary") or {}, self.call_segments(call_id), time.time())
+        summary = dict(end.get("summary") or {})
+        segments = self.call_segments(call_id)
+        existing = self._existing(call_id)
+        if self.rules is not None:
+            summary["violations"] = [h.as_dict() for h in self.rules.post_call(segments, {"duration": summary.get("duration")})]
+        summary.setdefault("started_wall", existing.get("started_at"))
+        doc = call_doc(call_id, summary, segments, time.time())
+        card = scorecard(doc["violations"], existing.get("reviews"))
+        doc.update(scorecard=card, qa_score=card["score"], reviews=existing.get("reviews") or [],
+                   labels=existing.get("labels") or [])  # fmt: skip
         self._retry(lambda: self.es.index(index=self.calls_index, id=call_id, document=doc, refresh=True),
                     f"call {call_id}")  # fmt: skip
         return doc
+
+    def write_failed(self, call_id: str, reason: str) -> None:
+        """Make a call whose processing failed visible as failed, never silently missing."""
+        doc = {"status": "failed", "failure": reason[:2000], "indexed_at": round(time.time(), 3), "call_id": call_id}
+        self._retry(lambda: self.es.update(index=self.calls_index, id=call_id, doc=doc, doc_as_upsert=True,
+                                           refresh=True), f"call {call_id} (failed)")  # fmt: skip
 
 
 def search_calls(es: Elasticsearch, settings: Settings, text: str = "", intent: str | None = None,

@@ -1,0 +1,112 @@
+"""QA scorecards and the analysts' review loop on rule hits.
+
+A call's scorecard is 100 minus the deductions of its rule hits. An analyst marks a
+hit `confirmed`, `false_positive` or `appealed` (the agent disputes it; it still
+counts until someone confirms or rejects it); the verdict is stored on the call
+document with who and when, the latest verdict per hit wins, and the scorecard is
+recomputed: a false positive deducts nothing. `export_verdicts` turns verdicts into
+labelled rows (rule, words, verdict) for tuning rules and for the notebooks.
+"""
+
+from __future__ import annotations
+
+import time
+
+from elasticsearch import ConflictError, Elasticsearch, NotFoundError
+
+from streams.settings import CALLS_INDEX, Settings
+
+VERDICTS = ("confirmed", "false_positive", "appealed")
+SEVERITIES = ("critical", "major", "minor")
+
+
+class ReviewError(ValueError):
+    """The call, the hit or the verdict does not exist; the message says which."""
+
+
+def latest_verdicts(reviews: list[dict]) -> dict[str, dict]:
+    latest: dict[str, dict] = {}
+    for review in sorted(reviews or [], key=lambda r: r["at"]):
+        latest[review["hit_id"]] = review
+    return latest
+
+
+def scorecard(hits: list[dict], reviews: list[dict] | None = None) -> dict:
+    """Score 100 minus deductions, each hit with its verdict; false positives deduct nothing."""
+    verdicts = latest_verdicts(reviews or [])
+    lines, deductions = [], 0.0
+    for hit in sorted(hits, key=lambda h: (h.get("start", 0.0), h["rule_id"])):
+        review = verdicts.get(hit["hit_id"])
+        verdict = review["verdict"] if review else "pending"
+        counted = 0.0 if verdict == "false_positive" else float(hit.get("deduction") or 0.0)
+        deductions += counted
+        lines.append({**hit, "verdict": verdict, "counted": counted,
+                      "reviewed_by": review["analyst"] if review else None,
+                      "reviewed_at": review["at"] if review else None})  # fmt: skip
+    return {
+        "score": round(max(0.0, 100.0 - deductions), 2),
+        "deductions": round(deductions, 2),
+        "hits": lines,
+        "by_severity": {s: sum(1 for h in lines if h["severity"] == s and h["verdict"] != "false_positive")
+                        for s in SEVERITIES},  # fmt: skip
+        "reviewed": sum(1 for h in lines if h["verdict"] != "pending"),
+        "pending": sum(1 for h in lines if h["verdict"] == "pending" and h.get("deduction")),
+    }
+
+
+def review_hit(es: Elasticsearch, settings: Settings, call_id: str, hit_id: str, verdict: str, analyst: str,
+               note: str = "", now: float | None = None, attempts: int = 5) -> dict:  # fmt: skip
+    """Store a verdict on a hit of an indexed call and recompute its scorecard; returns it."""
+    if verdict not in VERDICTS:
+        raise ReviewError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    if not analyst or not analyst.strip():
+        raise ReviewError("say who reviews (analyst)")
+    index = settings.index(CALLS_INDEX)
+    for _ in range(attempts):  # optimistic concurrency: two analysts at once both land
+        try:
+            doc = es.get(index=index, id=call_id)
+        except NotFoundError:
+            raise ReviewError(f"no indexed call {call_id!r}") from None
+        source = doc["_source"]
+        hits = source.get("violations") or []
+        hit = next((h for h in hits if h.get("hit_id") == hit_id), None)
+        if hit is None:
+            known = ", ".join(h.get("hit_id", "?") for h in hits) or "none"
+            raise ReviewError(f"call {call_id!r} has no hit {hit_id!r} (its hits: {known})")
+        review = {"hit_id": hit_id, "rule_id": hit["rule_id"], "verdict": verdict, "analyst": analyst,
+                  "note": note, "at": round(time.time() if now is None else now, 3)}  # fmt: skip
+        reviews = [*(source.get("reviews") or []), review]
+        card = scorecard(hits, reviews)
+        try:
+            es.update(index=index, id=call_id, refresh=True, if_seq_no=doc["_seq_no"],
+                      if_primary_term=doc["_primary_term"],
+                      doc={"reviews": reviews, "scorecard": card, "qa_score": card["score"]})  # fmt: skip
+            return card
+        except ConflictError:
+            continue
+    raise ReviewError(f"call {call_id!r} kept changing while the verdict was stored; try again")
+
+
+def export_verdicts(es: Elasticsearch, settings: Settings, since: float | None = None,
+                    size: int = 1000) -> list[dict]:  # fmt: skip
+    """One row per reviewed hit (its latest verdict): call, hit, rule, role, words, verdict, who, when."""
+    index = settings.index(CALLS_INDEX)
+    es.indices.refresh(index=index)
+    query = {"nested": {"path": "reviews", "query": {"range": {"reviews.at": {"gte": since or 0}}}}}
+    rows, after = [], None
+    while True:
+        page = es.search(index=index, query=query, size=size, sort=[{"call_id": "asc"}], search_after=after,
+                         source=["call_id", "violations", "reviews"])["hits"]["hits"]  # fmt: skip
+        for hit_doc in page:
+            source = hit_doc["_source"]
+            hits = {h.get("hit_id"): h for h in source.get("violations") or []}
+            for hit_id, review in sorted(latest_verdicts(source.get("reviews") or []).items()):
+                if since is not None and review["at"] < since:
+                    continue
+                hit = hits.get(hit_id, {})
+                rows.append({"call_id": source["call_id"], "hit_id": hit_id, "rule_id": review["rule_id"],
+                             "role": hit.get("role", ""), "text": hit.get("text", ""), "verdict": review["verdict"],
+                             "analyst": review["analyst"], "at": review["at"], "note": review.get("note", "")})  # fmt: skip
+        if len(page) < size:
+            return rows
+        after = page[-1]["sort"]
