@@ -43,11 +43,16 @@ MAGICDATA = EVAL / "customer_service_magicdata"
 
 
 def aishell(n: int) -> list[tuple[np.ndarray, str]]:
-    rows = [line.split("\t") for line in (AISHELL / "transcripts.tsv").read_text(encoding="utf-8").splitlines()]
+    rows = [
+        line.split("\t")
+        for line in (AISHELL / "transcripts.tsv").read_text(encoding="utf-8").splitlines()
+    ]
     items = []
     for name, text in rows[:n]:
         wav = read_wav(AISHELL / name)
-        items.append((to_model_rate(decode(wav.channels[0], wav.encoding), wav.sample_rate), text.strip()))
+        items.append(
+            (to_model_rate(decode(wav.channels[0], wav.encoding), wav.sample_rate), text.strip())
+        )
     return items
 
 
@@ -57,7 +62,9 @@ def magicdata(n: int, domains=("finance", "insurance")) -> list[tuple[np.ndarray
     items = []
     for row in [r for r in rows if r[2] in domains][:n]:
         wav = read_wav(MAGICDATA / row[0])
-        items.append((to_model_rate(decode(wav.channels[0], wav.encoding), wav.sample_rate), row[1].strip()))
+        items.append(
+            (to_model_rate(decode(wav.channels[0], wav.encoding), wav.sample_rate), row[1].strip())
+        )
     return items
 
 
@@ -98,10 +105,16 @@ def run(transcriber: Transcriber, items, prompt: str = "none") -> tuple[float, f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--aishell", type=int, default=60, help="number of AISHELL files (0 = skip)")
-    parser.add_argument("--magicdata", type=int, default=60, help="number of MagicData finance/insurance lines")
+    parser.add_argument(
+        "--aishell", type=int, default=60, help="number of AISHELL files (0 = skip)"
+    )
+    parser.add_argument(
+        "--magicdata", type=int, default=60, help="number of MagicData finance/insurance lines"
+    )
     parser.add_argument("--windows", default="30,10", help="encoder windows in seconds")
-    parser.add_argument("--prompts", default="none,hotwords,context", help="prompt modes tried with the last window")
+    parser.add_argument(
+        "--prompts", default="none,hotwords,context", help="prompt modes tried with the last window"
+    )
     parser.add_argument("--beam", type=int, default=5)
     args = parser.parse_args()
     settings = Settings()
@@ -113,9 +126,13 @@ def main() -> None:
     if args.magicdata and MAGICDATA.is_dir():
         lines = magicdata(args.magicdata)
         sets[f"magicdata finance+insurance {len(lines)} (16 kHz)"] = lines
-        sets[f"magicdata finance+insurance {len(lines)} (8 kHz u-law)"] = [(telephone(a), t) for a, t in lines]
+        sets[f"magicdata finance+insurance {len(lines)} (8 kHz u-law)"] = [
+            (telephone(a), t) for a, t in lines
+        ]
     sets["sample calls, scripted utterances"] = sample_calls()
-    print(f"machine: {platform.machine()}, {os.cpu_count()} cores; whisper {settings.whisper_model}, beam {args.beam}")
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores; whisper {settings.whisper_model}, beam {args.beam}"
+    )
     print(f"{'set':<44} {'window':>6} {'prompt':>8} {'CER':>6} {'RTF':>6}")
     windows = [float(w) for w in args.windows.split(",")]
     for window in windows:

@@ -50,7 +50,11 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def covers(record: dict, turn: dict) -> bool:
-    return record["role"] == turn["role"] and record["start"] < turn["end"] and record["end"] >= turn["end"] - 0.3
+    return (
+        record["role"] == turn["role"]
+        and record["start"] < turn["end"]
+        and record["end"] >= turn["end"] - 0.3
+    )
 
 
 def decode_stats(log_path: Path) -> list[dict]:
@@ -58,11 +62,16 @@ def decode_stats(log_path: Path) -> list[dict]:
     return [json.loads(m.group(1)) for m in pattern.finditer(log_path.read_text(errors="replace"))]
 
 
-def run_level(n: int, services, settings: Settings, worker_log: Path, chunk: float, tag: str) -> dict:
+def run_level(
+    n: int, services, settings: Settings, worker_log: Path, chunk: float, tag: str
+) -> dict:
     wavs = sorted(CALLS.glob("*.wav"))
     files = [wavs[i % len(wavs)] for i in range(n)]
     ids = [f"{tag}-{n}-{i}-{f.stem}" for i, f in enumerate(files)]
-    metas = {cid: json.loads(f.with_suffix(".json").read_text(encoding="utf-8")) for cid, f in zip(ids, files, strict=True)}
+    metas = {
+        cid: json.loads(f.with_suffix(".json").read_text(encoding="utf-8"))
+        for cid, f in zip(ids, files, strict=True)
+    }
     consumer = json_consumer(services.kafka_bootstrap_servers, settings.topic(TRANSCRIPTS_TOPIC))
     wait_assigned(consumer)
     consumer.poll(timeout_ms=500)  # resolve the 'latest' position before the calls start
@@ -95,7 +104,9 @@ def run_level(n: int, services, settings: Settings, worker_log: Path, chunk: flo
         meta = metas[cid]
         for turn in speaker_turns(meta["utterances"]):
             end_wall = t0 + turn["end"]
-            anything = [r for r in records[cid] if r["kind"] in ("partial", "segment") and covers(r, turn)]
+            anything = [
+                r for r in records[cid] if r["kind"] in ("partial", "segment") and covers(r, turn)
+            ]
             finals = [r for r in anything if r["kind"] == "segment"]
             if not finals:
                 missed += 1
@@ -103,7 +114,13 @@ def run_level(n: int, services, settings: Settings, worker_log: Path, chunk: flo
             final = min(r["emitted_at"] for r in finals) - end_wall
             final_lat.append(final)
             partial_lat.append(min(r["emitted_at"] for r in anything) - end_wall)
-            (early if turn["end"] < meta["duration"] / 3 else late if turn["end"] > 2 * meta["duration"] / 3 else []).append(final)
+            (
+                early
+                if turn["end"] < meta["duration"] / 3
+                else late
+                if turn["end"] > 2 * meta["duration"] / 3
+                else []
+            ).append(final)
     audio_s = sum(m["duration"] for m in metas.values())
     busy = after.get("busy_s", 0.0) - before.get("busy_s", 0.0)
     partials = after.get("partials", 0) - before.get("partials", 0)
@@ -117,7 +134,9 @@ def run_level(n: int, services, settings: Settings, worker_log: Path, chunk: flo
         "final_p50": percentile(final_lat, 0.5),
         "final_p95": percentile(final_lat, 0.95),
         "final_max": max(final_lat, default=float("nan")),
-        "growth": (statistics.mean(late) - statistics.mean(early)) if early and late else float("nan"),
+        "growth": (statistics.mean(late) - statistics.mean(early))
+        if early and late
+        else float("nan"),
         "partials_decoded": partials,
         "partials_dropped": dropped,
         "decoder_busy": busy / max(1e-9, time.time() - started - 11),
@@ -129,7 +148,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,2,4,8")
     parser.add_argument("--stages", default="asr", help="worker stages (asr = the ASR stage alone)")
-    parser.add_argument("--chunk", type=float, default=0.5, help="seconds of audio per Kafka record")
+    parser.add_argument(
+        "--chunk", type=float, default=0.5, help="seconds of audio per Kafka record"
+    )
     args = parser.parse_args()
     os.environ["CALLQA_STAGES"] = args.stages
     os.environ.setdefault("CALLQA_TOPIC_PREFIX", "bench")

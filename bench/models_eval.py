@@ -78,17 +78,38 @@ def sample_call_asr(models, threshold: float) -> dict:
     asr_s = time.perf_counter() - started
     customer = [u for u in items if u["role"] == "customer"]
     truth = [u["intent"] for u in customer]
-    on_asr = [label for label, _ in predict_intents(models["intent"].pipeline, [u["asr"] for u in customer], threshold)]
-    on_ref = [label for label, _ in predict_intents(models["intent"].pipeline, [u["text"] for u in customer], threshold)]
+    on_asr = [
+        label
+        for label, _ in predict_intents(
+            models["intent"].pipeline, [u["asr"] for u in customer], threshold
+        )
+    ]
+    on_ref = [
+        label
+        for label, _ in predict_intents(
+            models["intent"].pipeline, [u["text"] for u in customer], threshold
+        )
+    ]
     out = {
         "utterances": len(customer),
         "asr_seconds": round(asr_s, 1),
-        "intent_macro_f1_asr": round(float(f1_score(truth, on_asr, average="macro", zero_division=0)), 4),
-        "intent_accuracy_asr": round(float(np.mean([a == t for a, t in zip(on_asr, truth, strict=True)])), 4),
-        "intent_macro_f1_reference_text": round(float(f1_score(truth, on_ref, average="macro", zero_division=0)), 4),
-        "intent_accuracy_reference_text": round(float(np.mean([a == t for a, t in zip(on_ref, truth, strict=True)])), 4),
-        "errors_asr": [{"asr": u["asr"], "truth": t, "predicted": p}
-                       for u, t, p in zip(customer, truth, on_asr, strict=True) if t != p],  # fmt: skip
+        "intent_macro_f1_asr": round(
+            float(f1_score(truth, on_asr, average="macro", zero_division=0)), 4
+        ),
+        "intent_accuracy_asr": round(
+            float(np.mean([a == t for a, t in zip(on_asr, truth, strict=True)])), 4
+        ),
+        "intent_macro_f1_reference_text": round(
+            float(f1_score(truth, on_ref, average="macro", zero_division=0)), 4
+        ),
+        "intent_accuracy_reference_text": round(
+            float(np.mean([a == t for a, t in zip(on_ref, truth, strict=True)])), 4
+        ),
+        "errors_asr": [
+            {"asr": u["asr"], "truth": t, "predicted": p}
+            for u, t, p in zip(customer, truth, on_asr, strict=True)
+            if t != p
+        ],  # fmt: skip
         "calls": [],
     }
     scoring = ScoringModels.load(settings.models_dir, settings.lexicons_dir)
@@ -126,7 +147,9 @@ def real_text(models, n: int) -> dict:
     if not heimao.is_file() or not bq.is_file():
         return {"skipped": f"{TEXT_EVAL} not found"}
     with open(heimao, encoding="utf-8", newline="") as f:
-        complaints = [first_sentence(r[0]) for r in csv.reader(f) if len(r) == 2 and r[1] != "1"]  # 1 = 其他类
+        complaints = [
+            first_sentence(r[0]) for r in csv.reader(f) if len(r) == 2 and r[1] != "1"
+        ]  # 1 = 其他类
     questions = []
     for line in bq.read_text(encoding="utf-8").splitlines():
         for text in line.split("\t")[:2]:
@@ -158,7 +181,10 @@ def main() -> None:
     parser.add_argument("--real-text", type=int, default=500, help="texts per side (0 = skip)")
     parser.add_argument("--json", help="also write every figure here")
     args = parser.parse_args()
-    report: dict = {"machine": f"{platform.node()} {os.cpu_count()} cpu", "python": platform.python_version()}
+    report: dict = {
+        "machine": f"{platform.node()} {os.cpu_count()} cpu",
+        "python": platform.python_version(),
+    }
     models = {name: registry.load(args.models_dir, name) for name in TASKS}
     report["versions"] = {name: m.version for name, m in models.items()}
     print("versions:", report["versions"])
@@ -189,10 +215,14 @@ def main() -> None:
     report["risk_held_out"] = {
         "utterances": evaluate_utterances(risk.pipeline, risk_rows),
         "utterances_asr_noise": evaluate_utterances(risk.pipeline, with_noise(risk_rows)),
-        "calls": evaluate_calls(risk.pipeline, test_calls, threat_matcher(), alert) if test_calls else {},
+        "calls": evaluate_calls(risk.pipeline, test_calls, threat_matcher(), alert)
+        if test_calls
+        else {},
     }
     u, c = report["risk_held_out"]["utterances"], report["risk_held_out"]["calls"]
-    print(f"\n## complaint risk, held-out split ({len(risk_rows)} utterances, {len(test_calls)} calls)\n")
+    print(
+        f"\n## complaint risk, held-out split ({len(risk_rows)} utterances, {len(test_calls)} calls)\n"
+    )
     print(f"utterances: macro-F1 {u['macro_f1']}  threat recall@P>=0.8 {u['threat_recall_at_precision_0.8']}"
           f"  AP {u['threat_average_precision']}")  # fmt: skip
     if c:
@@ -202,7 +232,9 @@ def main() -> None:
     if not args.no_asr:
         asr = sample_call_asr(models, threshold)
         report["sample_calls_asr"] = asr
-        print(f"\n## sample calls through ASR ({asr['utterances']} customer utterances, ASR {asr['asr_seconds']} s)\n")
+        print(
+            f"\n## sample calls through ASR ({asr['utterances']} customer utterances, ASR {asr['asr_seconds']} s)\n"
+        )
         print(f"intent macro-F1 {asr['intent_macro_f1_asr']} accuracy {asr['intent_accuracy_asr']}"
               f"  (reference text: {asr['intent_macro_f1_reference_text']} / {asr['intent_accuracy_reference_text']})")  # fmt: skip
         for e in asr["errors_asr"]:
@@ -214,7 +246,9 @@ def main() -> None:
     if args.real_text:
         real = real_text(models, args.real_text)
         report["real_text"] = real
-        print("\n## real text: complaint posts vs bank questions (utterance model, P(irritated)+P(threat))\n")
+        print(
+            "\n## real text: complaint posts vs bank questions (utterance model, P(irritated)+P(threat))\n"
+        )
         print(json.dumps(real, ensure_ascii=False))
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:

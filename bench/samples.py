@@ -23,15 +23,21 @@ def sample_calls(pad_s: float = 0.2) -> list[dict]:
     items = []
     for meta_path in sorted((CALLS / "audio").glob("*.json")):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        script = yaml.safe_load((CALLS / "scripts" / f"{meta['call_id']}.yaml").read_text(encoding="utf-8"))
+        script = yaml.safe_load(
+            (CALLS / "scripts" / f"{meta['call_id']}.yaml").read_text(encoding="utf-8")
+        )
         if len(script["turns"]) != len(meta["utterances"]):
-            raise ValueError(f"{meta_path}: {len(meta['utterances'])} utterances, script has {len(script['turns'])}")
+            raise ValueError(
+                f"{meta_path}: {len(meta['utterances'])} utterances, script has {len(script['turns'])}"
+            )
         wav = read_wav(meta_path.with_suffix(".wav"))
         channels = {r: to_model_rate(decode(c, wav.encoding), wav.sample_rate)
                     for r, c in zip(meta["channels"], wav.channels, strict=True)}  # fmt: skip
         for u, turn in zip(meta["utterances"], script["turns"], strict=True):
             if turn["text"] != u["text"]:
-                raise ValueError(f"{meta_path}: utterance {u['text']!r} is not the script's {turn['text']!r}")
+                raise ValueError(
+                    f"{meta_path}: utterance {u['text']!r} is not the script's {turn['text']!r}"
+                )
             lo, hi = int(max(0, u["start"] - pad_s) * 16000), int((u["end"] + pad_s) * 16000)
             items.append({**u, "audio": np.asarray(channels[u["role"]][lo:hi]), "call_id": meta["call_id"],
                           "intent": turn.get("intent"), "stance": turn.get("stance"),

@@ -93,7 +93,13 @@ class Fact:
     end: int
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "value": self.value, "text": self.text, "start": self.start, "end": self.end}
+        return {
+            "kind": self.kind,
+            "value": self.value,
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+        }
 
 
 # --- numbers -------------------------------------------------------------------------

@@ -124,7 +124,10 @@ class RiskModel:
 
     def probabilities(self, texts: list[str]) -> list[dict[str, float]]:
         rows = self.utterance.predict_proba(texts)
-        return [{str(c): float(p) for c, p in zip(self.utterance.classes_, row, strict=True)} for row in rows]
+        return [
+            {str(c): float(p) for c, p in zip(self.utterance.classes_, row, strict=True)}
+            for row in rows
+        ]
 
     def step(self, state: dict | None, text: str, threat_phrase: bool,
              probs: dict[str, float] | None = None) -> tuple[float, float, dict]:  # fmt: skip
@@ -142,7 +145,11 @@ class RiskModel:
         if state["threat_ago"] is not None:
             call = max(call, THREAT_FLOOR)
         state["risk"] = round(call, 4)
-        return round(utterance_risk(probs, threat_phrase, len(normalize(text))), 4), state["risk"], state
+        return (
+            round(utterance_risk(probs, threat_phrase, len(normalize(text))), 4),
+            state["risk"],
+            state,
+        )
 
 
 def utterance_risk(probs: dict[str, float], threat_phrase: bool, chars: int = 8) -> float:
@@ -154,7 +161,9 @@ def utterance_risk(probs: dict[str, float], threat_phrase: bool, chars: int = 8)
     return min(1.0, risk)
 
 
-def speech_times(turns: list[dict], chars_per_s: float = 4.0, gap_s: float = 0.8) -> list[tuple[float, float]]:
+def speech_times(
+    turns: list[dict], chars_per_s: float = 4.0, gap_s: float = 0.8
+) -> list[tuple[float, float]]:
     """Start/end times for a text-only call: Mandarin telephone speech is ~3.5-5 chars/s."""
     times, t = [], 0.0
     for turn in turns:

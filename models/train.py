@@ -69,7 +69,12 @@ def read_rows(path: Path, label_column: str) -> list[Row]:
     if missing:
         raise ValueError(f"{path}: missing columns {sorted(missing)}")
     return [
-        Row(r["text"], r[label_column], r.get("group") or "t-" + _hash(r["text"])[:10], r.get("source", ""))
+        Row(
+            r["text"],
+            r[label_column],
+            r.get("group") or "t-" + _hash(r["text"])[:10],
+            r.get("source", ""),
+        )
         for r in raw
         if r["text"].strip()
     ]
@@ -78,7 +83,9 @@ def read_rows(path: Path, label_column: str) -> list[Row]:
 def read_calls(path: Path) -> list[dict]:
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def _hash(key: str) -> str:
@@ -89,7 +96,9 @@ def held_out(key: str) -> bool:
     return int(_hash(key)[:8], 16) % 100 < HELD_OUT_PERCENT
 
 
-def split_rows(rows: list[Row], also_held_out: set[str] = frozenset()) -> tuple[list[Row], list[Row]]:
+def split_rows(
+    rows: list[Row], also_held_out: set[str] = frozenset()
+) -> tuple[list[Row], list[Row]]:
     train, test = [], []
     for row in rows:
         (test if held_out(row.group) or row.text in also_held_out else train).append(row)
@@ -162,11 +171,17 @@ def predict_intents(pipeline, texts: list[str], abstain_below: float) -> list[tu
     for row in probabilities:
         best = int(np.argmax(row))
         label, confidence = str(pipeline.classes_[best]), float(row[best])
-        out.append(("other", round(1 - confidence, 4)) if confidence < abstain_below else (label, round(confidence, 4)))
+        out.append(
+            ("other", round(1 - confidence, 4))
+            if confidence < abstain_below
+            else (label, round(confidence, 4))
+        )
     return out
 
 
-def expected_calibration_error(confidences: np.ndarray, correct: np.ndarray, bins: int = 10) -> float:
+def expected_calibration_error(
+    confidences: np.ndarray, correct: np.ndarray, bins: int = 10
+) -> float:
     edges = np.linspace(0, 1, bins + 1)
     total, error = len(confidences), 0.0
     for lo, hi in zip(edges[:-1], edges[1:], strict=True):
@@ -180,9 +195,12 @@ def classification_metrics(truth: list[str], predicted: list[str]) -> dict:
     report = classification_report(truth, predicted, output_dict=True, zero_division=0)
     return {
         "macro_f1": round(float(f1_score(truth, predicted, average="macro", zero_division=0)), 4),
-        "accuracy": round(float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)])), 4),
+        "accuracy": round(
+            float(np.mean([p == t for p, t in zip(predicted, truth, strict=True)])), 4
+        ),
         "per_label": {
-            label: {k: round(v, 4) for k, v in s.items() if k != "support"} | {"support": int(s["support"])}
+            label: {k: round(v, 4) for k, v in s.items() if k != "support"}
+            | {"support": int(s["support"])}
             for label, s in report.items()
             if isinstance(s, dict) and label not in ("macro avg", "weighted avg")
         },
@@ -222,7 +240,11 @@ def call_track(model_or_pipeline, call: dict, threat, track=None) -> list[dict]:
     turns = call["turns"]
     times = speech_times(turns)
     customer = [i for i, t in enumerate(turns) if t["role"] == "customer"]
-    probabilities = RiskModel(utterance, track).probabilities([turns[i]["text"] for i in customer]) if customer else []
+    probabilities = (
+        RiskModel(utterance, track).probabilities([turns[i]["text"] for i in customer])
+        if customer
+        else []
+    )
     state, points = new_state(), []
     for i, probs in zip(customer, probabilities, strict=True):
         text = turns[i]["text"]
@@ -240,7 +262,11 @@ def escalating(call: dict, turn: int) -> bool:
     if not call["complaint"]:
         return False
     first_upset = next(
-        (i for i, t in enumerate(call["turns"]) if t["role"] == "customer" and t.get("stance") in ("irritated", "threat")),
+        (
+            i
+            for i, t in enumerate(call["turns"])
+            if t["role"] == "customer" and t.get("stance") in ("irritated", "threat")
+        ),
         call["threat_turn"],
     )
     return turn >= first_upset
@@ -275,7 +301,9 @@ def _track_lr() -> LogisticRegression:
     return LogisticRegression(C=1.0, max_iter=1000)
 
 
-def recall_at_precision(truth: np.ndarray, scores: np.ndarray, precision: float = 0.8) -> tuple[float, float]:
+def recall_at_precision(
+    truth: np.ndarray, scores: np.ndarray, precision: float = 0.8
+) -> tuple[float, float]:
     """Best recall over thresholds whose precision is >= `precision`, and that threshold."""
     best = (0.0, 1.0)
     for t in np.unique(scores):
@@ -312,11 +340,15 @@ def evaluate_calls(model: RiskModel, calls: list[dict], threat, alert: float) ->
         "alert_threshold": alert,
         "precision_at_alert": round(float(truth[flagged].mean()) if flagged.any() else 0.0, 4),
         "recall_at_alert": round(float(truth[flagged].sum() / max(1, truth.sum())), 4),
-        "average_precision": round(float(average_precision_score(truth, scores)), 4) if truth.any() else 0.0,
+        "average_precision": round(float(average_precision_score(truth, scores)), 4)
+        if truth.any()
+        else 0.0,
         "lead_time_s": {
             "median": round(float(np.median(lead)), 2) if lead else None,
             "mean": round(float(np.mean(lead)), 2) if lead else None,
-            "before_threat_share": round(float(np.mean([x > 0 for x in lead])), 4) if lead else None,
+            "before_threat_share": round(float(np.mean([x > 0 for x in lead])), 4)
+            if lead
+            else None,
             "missed": missed,
         },
     }
@@ -350,7 +382,9 @@ def data_digest(files: list[Path], extra: list[Path] = ()) -> str:
     return digest.hexdigest()
 
 
-def datasets(name: str, data_dir: Path = DATA_DIR, small: int | None = None, extra_labels: Path | None = None):
+def datasets(
+    name: str, data_dir: Path = DATA_DIR, small: int | None = None, extra_labels: Path | None = None
+):
     """(train rows, held-out rows, train calls, held-out calls) exactly as `train` uses them."""
     filename, label_column = TASKS[name]
     rows = read_rows(data_dir / filename, label_column)
@@ -361,7 +395,10 @@ def datasets(name: str, data_dir: Path = DATA_DIR, small: int | None = None, ext
     test_calls = [c for c in calls if held_out(c["call_id"])]
     train_rows, test_rows = split_rows(rows, customer_texts(test_calls))
     if small:
-        train_rows, test_rows = subsample(train_rows, small), subsample(test_rows, max(4, small // 2))
+        train_rows, test_rows = (
+            subsample(train_rows, small),
+            subsample(test_rows, max(4, small // 2)),
+        )
         train_calls, test_calls = train_calls[: small * 2], test_calls[:small]
     return train_rows, test_rows, train_calls, test_calls
 
@@ -403,7 +440,10 @@ def train(name: str, models_dir: Path, data_dir: Path = DATA_DIR, features: str 
         artifact = RiskModel(pipeline, track)
         card["thresholds"] = {"alert": alert}
         card["track_features"] = list(TRACK_FEATURES)
-        card["rows"]["calls_train"], card["rows"]["calls_held_out"] = len(train_calls), len(test_calls)
+        card["rows"]["calls_train"], card["rows"]["calls_held_out"] = (
+            len(train_calls),
+            len(test_calls),
+        )
         metrics = {
             "held_out": evaluate_utterances(artifact, test_rows),
             "held_out_asr_noise": evaluate_utterances(artifact, with_noise(test_rows)),
@@ -427,8 +467,14 @@ def compare_features(name: str = "intent", data_dir: Path = DATA_DIR, sets=tuple
         started = time.time()
         pipeline = fit_text_model(train_rows, features, calibrate=False)
         fit_s = time.time() - started
-        clean_f1 = f1_score([r.label for r in test_rows], pipeline.predict([r.text for r in test_rows]), average="macro")
-        noisy_f1 = f1_score([r.label for r in noisy], pipeline.predict([r.text for r in noisy]), average="macro")
+        clean_f1 = f1_score(
+            [r.label for r in test_rows],
+            pipeline.predict([r.text for r in test_rows]),
+            average="macro",
+        )
+        noisy_f1 = f1_score(
+            [r.label for r in noisy], pipeline.predict([r.text for r in noisy]), average="macro"
+        )
         out.append({"features": features, "macro_f1": round(float(clean_f1), 4),
                     "macro_f1_asr_noise": round(float(noisy_f1), 4), "fit_s": round(fit_s, 1)})  # fmt: skip
     return out
@@ -464,7 +510,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=sorted(TASKS))
     parser.add_argument("--features", choices=sorted(FEATURE_SETS), default=DEFAULT_FEATURES)
     parser.add_argument("--small", type=int, help="at most N training rows per label (quick runs)")
-    parser.add_argument("--labels", type=Path, help="extra labelled rows (TSV as exported by `callqa review export`)")
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="extra labelled rows (TSV as exported by `callqa review export`)",
+    )
     parser.add_argument("--if-missing", action="store_true",
                         help="only train models with no version trained by this recipe on the current data")  # fmt: skip
     args = parser.parse_args(argv)
@@ -472,7 +522,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.if_missing and is_current(args.models_dir, name, args.data_dir):
             print(f"{name}: {registry.versions(args.models_dir, name)[-1]} is current")
             continue
-        version, metrics = train(name, args.models_dir, args.data_dir, args.features, args.small, args.labels)
+        version, metrics = train(
+            name, args.models_dir, args.data_dir, args.features, args.small, args.labels
+        )
         held = metrics["held_out"]
         print(f"{name}: published {version}  held-out macro-F1 {held['macro_f1']:.3f}"
               f"  (through ASR noise {metrics['held_out_asr_noise']['macro_f1']:.3f})")  # fmt: skip

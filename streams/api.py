@@ -56,7 +56,7 @@ async def post_review(request: web.Request) -> web.Response:
     try:
         body = await request.json()
     except ValueError:
-        return _error(400, "body must be JSON: {\"verdict\": ..., \"analyst\": ...}")
+        return _error(400, 'body must be JSON: {"verdict": ..., "analyst": ...}')
     if not isinstance(body, dict):
         return _error(400, "body must be a JSON object")
     try:
@@ -64,7 +64,13 @@ async def post_review(request: web.Request) -> web.Response:
                           str(body.get("verdict", "")), str(body.get("analyst", "")), str(body.get("note", "")))  # fmt: skip
     except ReviewError as exc:
         message = str(exc)
-        status = 409 if "kept changing" in message else 404 if message.startswith(("no indexed call", "call ")) else 400
+        status = (
+            409
+            if "kept changing" in message
+            else 404
+            if message.startswith(("no indexed call", "call "))
+            else 400
+        )
         return _error(status, message)
     return web.json_response(card)
 

@@ -77,7 +77,9 @@ def parse_wav(data: bytes, name: str = "<bytes>") -> WavAudio:
             audio = data[body_start : body_start + size]
             break
         if body_start + size > len(data):
-            raise AudioFormatError(f"{name}: truncated inside the '{chunk_id.decode('latin-1')}' chunk")
+            raise AudioFormatError(
+                f"{name}: truncated inside the '{chunk_id.decode('latin-1')}' chunk"
+            )
         if chunk_id == b"fmt ":
             fmt = data[body_start : body_start + size]
         pos = body_start + size + (size & 1)
@@ -97,12 +99,18 @@ def parse_wav(data: bytes, name: str = "<bytes>") -> WavAudio:
         )
     expected_bits = BYTES_PER_SAMPLE[encoding] * 8
     if bits != expected_bits:
-        raise AudioFormatError(f"{name}: {encoding} with {bits} bits per sample; expected {expected_bits}")
+        raise AudioFormatError(
+            f"{name}: {encoding} with {bits} bits per sample; expected {expected_bits}"
+        )
     if num_channels < 1 or not 4000 <= sample_rate <= 48000:
-        raise AudioFormatError(f"{name}: implausible header: {num_channels} channels at {sample_rate} Hz")
+        raise AudioFormatError(
+            f"{name}: implausible header: {num_channels} channels at {sample_rate} Hz"
+        )
     width = BYTES_PER_SAMPLE[encoding]
     if block_align != width * num_channels:
-        raise AudioFormatError(f"{name}: corrupt WAV: block align {block_align} for {num_channels} channels")
+        raise AudioFormatError(
+            f"{name}: corrupt WAV: block align {block_align} for {num_channels} channels"
+        )
     if len(audio) % block_align:
         raise AudioFormatError(
             f"{name}: truncated: {len(audio)} bytes of audio is not a whole number of {block_align}-byte frames"
@@ -114,7 +122,9 @@ def parse_wav(data: bytes, name: str = "<bytes>") -> WavAudio:
     return WavAudio(name, sample_rate, encoding, channels)
 
 
-def write_wav(path: str | Path, channels: list[np.ndarray], sample_rate: int, encoding: str = "pcm16") -> None:
+def write_wav(
+    path: str | Path, channels: list[np.ndarray], sample_rate: int, encoding: str = "pcm16"
+) -> None:
     """Write int16 channels as a PCM16, μ-law or A-law WAV (used by tests and tools)."""
     encoded = [encode(np.asarray(c, dtype=np.int16), encoding) for c in channels]
     width = BYTES_PER_SAMPLE[encoding]

@@ -1,20 +1,20 @@
 """The `callqa` command line.
 
-    callqa demo      run the whole pipeline on the bundled calls and print what happens
-    callqa worker    run a faust worker (stages from CALLQA_STAGES)
-    callqa replay    produce call recordings to Kafka as live calls
-    callqa assist    print live suggestions and alerts as they arrive
-    callqa search    search indexed calls
-    callqa report    hot issues (热点) of a date range: report.md with charts
-    callqa train     train and publish the classifiers
-    callqa label     an analyst's intent / risk label on an indexed segment
-    callqa export-labels   analysts' labels as training rows for `callqa train --labels`
-    callqa review    an analyst's verdict on a rule hit (confirmed / false_positive / appealed)
-    callqa export-verdicts   reviewed hits with their verdicts, as TSV
-    callqa serve     HTTP endpoints for scorecards and reviews
-    callqa coverage  calls started vs fully inspected, and what is missing and why
-    callqa init      create topics and indices
-    callqa up/down   start/stop the embedded noida-db in the background
+callqa demo      run the whole pipeline on the bundled calls and print what happens
+callqa worker    run a faust worker (stages from CALLQA_STAGES)
+callqa replay    produce call recordings to Kafka as live calls
+callqa assist    print live suggestions and alerts as they arrive
+callqa search    search indexed calls
+callqa report    hot issues (热点) of a date range: report.md with charts
+callqa train     train and publish the classifiers
+callqa label     an analyst's intent / risk label on an indexed segment
+callqa export-labels   analysts' labels as training rows for `callqa train --labels`
+callqa review    an analyst's verdict on a rule hit (confirmed / false_positive / appealed)
+callqa export-verdicts   reviewed hits with their verdicts, as TSV
+callqa serve     HTTP endpoints for scorecards and reviews
+callqa coverage  calls started vs fully inspected, and what is missing and why
+callqa init      create topics and indices
+callqa up/down   start/stop the embedded noida-db in the background
 """
 
 from __future__ import annotations
@@ -195,7 +195,9 @@ def _report_time(text: str, option: str) -> float:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"{option}: expected an ISO date or time such as 2026-11-01, got {text!r}") from None
+        raise SystemExit(
+            f"{option}: expected an ISO date or time such as 2026-11-01, got {text!r}"
+        ) from None
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
@@ -229,7 +231,9 @@ def _since(text: str | None) -> float | None:
     try:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
-        raise SystemExit(f"--since: expected an ISO date or time such as 2026-11-01, got {text!r}") from None
+        raise SystemExit(
+            f"--since: expected an ISO date or time such as 2026-11-01, got {text!r}"
+        ) from None
 
 
 def cmd_label(args) -> int:
@@ -258,9 +262,13 @@ def cmd_export_labels(args) -> int:
 
     with embedded.services() as services:
         settings = _settings_with(services)
-        rows = export_labels(connect(services.elasticsearch_url), settings, args.task, _since(args.since))
+        rows = export_labels(
+            connect(services.elasticsearch_url), settings, args.task, _since(args.since)
+        )
     write_rows(rows, Path(args.out), args.task)
-    print(f"{len(rows)} labelled {args.task} rows -> {args.out}  (callqa train --only {args.task} --labels {args.out})")
+    print(
+        f"{len(rows)} labelled {args.task} rows -> {args.out}  (callqa train --only {args.task} --labels {args.out})"
+    )
     return 0
 
 
@@ -280,7 +288,9 @@ def cmd_review(args) -> int:
     print(f"{args.call_id}: QA {card['score']:.0f} (deductions {card['deductions']:.0f}, "
           f"{card['reviewed']} reviewed, {card['pending']} pending)")  # fmt: skip
     for hit in card["hits"]:
-        print(f"  {hit['hit_id']:<48} {hit['verdict']:<15} -{hit['counted']:<4g} {hit['name']}  「{hit.get('text', '')}」")
+        print(
+            f"  {hit['hit_id']:<48} {hit['verdict']:<15} -{hit['counted']:<4g} {hit['name']}  「{hit.get('text', '')}」"
+        )
     return 0
 
 
@@ -331,7 +341,9 @@ def cmd_coverage(args) -> int:
         settings = _settings_with(services)
         report = coverage(connect(services.elasticsearch_url), settings, since, until,
                           bootstrap_servers=services.kafka_bootstrap_servers, stale_after_s=args.stale_after)  # fmt: skip
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_coverage(report))
+    print(
+        json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_coverage(report)
+    )
     return 0 if not report["missing"] else 1
 
 
@@ -354,10 +366,14 @@ class WorkerProcess:
         deadline = time.monotonic() + ready_timeout
         while not ready.exists():
             if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.process.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"worker exited with {self.process.returncode}; see {self.log_path}"
+                )
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"worker not ready after {ready_timeout:.0f}s; see {self.log_path}")
+                raise RuntimeError(
+                    f"worker not ready after {ready_timeout:.0f}s; see {self.log_path}"
+                )
             time.sleep(0.3)
 
     def kill(self) -> None:
@@ -386,7 +402,11 @@ def wait_for_calls(es, settings: Settings, call_ids: list[str], timeout: float) 
         with contextlib.suppress(Exception):
             result = es.search(index=index, query={"ids": {"values": call_ids}}, size=len(call_ids),
                                source_excludes=["transcript", "risk_track"])  # fmt: skip
-            found = {h["_id"]: h["_source"] for h in result["hits"]["hits"] if h["_source"].get("status") != "live"}
+            found = {
+                h["_id"]: h["_source"]
+                for h in result["hits"]["hits"]
+                if h["_source"].get("status") != "live"
+            }
         if len(found) < len(call_ids):
             time.sleep(1.0)
     return found
@@ -402,16 +422,22 @@ def cmd_demo(args) -> int:
 
     files = [str(p) for p in (args.files or sorted(CALLS_DIR.glob("*.wav")))]
     started = time.monotonic()
-    print(f"callqa demo: {len(files)} calls at {args.speed}x real time, {args.concurrency or len(files)} at once")
+    print(
+        f"callqa demo: {len(files)} calls at {args.speed}x real time, {args.concurrency or len(files)} at once"
+    )
     with embedded.services(fresh=True) as services:
         where = "embedded noida-db" if services.embedded else "configured cluster"
-        print(f"  Kafka {services.kafka_bootstrap_servers}, Elasticsearch {services.elasticsearch_url} ({where})")
+        print(
+            f"  Kafka {services.kafka_bootstrap_servers}, Elasticsearch {services.elasticsearch_url} ({where})"
+        )
         settings = _settings_with(services)
         ensure_topics(services.kafka_bootstrap_servers, settings)
         es = connect(services.elasticsearch_url)
         ensure_indices(es, settings)
         ensure_models(settings.models_dir)
-        worker = WorkerProcess({**os.environ, **services.environ()}, settings.data_dir / "demo-worker.log")
+        worker = WorkerProcess(
+            {**os.environ, **services.environ()}, settings.data_dir / "demo-worker.log"
+        )
         print(f"  starting worker (stages {','.join(settings.stages)}; log {worker.log_path}) ...")
         worker.start()
         stop, ready = threading.Event(), threading.Event()
@@ -421,7 +447,9 @@ def cmd_demo(args) -> int:
         ready.wait(30)
         try:
             ids = _call_ids(files, None)
-            print(f"  worker ready after {time.monotonic() - started:.0f}s; replaying calls — live assist:\n")
+            print(
+                f"  worker ready after {time.monotonic() - started:.0f}s; replaying calls — live assist:\n"
+            )
             results = replay_files(files, services.kafka_bootstrap_servers, settings.topic(AUDIO_TOPIC),
                                    speed=args.speed, chunk_seconds=settings.chunk_seconds, call_ids=ids,
                                    max_concurrent=args.concurrency)  # fmt: skip
@@ -438,7 +466,9 @@ def cmd_demo(args) -> int:
         for call_id in ids:
             doc = docs.get(call_id)
             if doc is None:
-                print(f"{call_id:<42} {'':<8} {'':>5} {'':>5} {'':>10} {'':>5} {'':>4}  no ({results.get(call_id)})")
+                print(
+                    f"{call_id:<42} {'':<8} {'':>5} {'':>5} {'':>10} {'':>5} {'':>4}  no ({results.get(call_id)})"
+                )
                 continue
             intent = doc.get("primary_intent") or "-"
             print(f"{call_id:<42} {intent:<{8 - _wide(intent)}} {doc['complaint_risk']:>5.2f} "
@@ -447,7 +477,9 @@ def cmd_demo(args) -> int:
         query = "投诉"
         print(f"\nexample search: callqa search {query} --risk-min 0.5")
         print_calls(search_calls(es, settings, query, risk_min=0.5))
-    print(f"\ndemo finished in {time.monotonic() - started:.0f}s; everything it started is stopped.")
+    print(
+        f"\ndemo finished in {time.monotonic() - started:.0f}s; everything it started is stopped."
+    )
     return 0 if len(docs) == len(ids) else 1
 
 
@@ -468,23 +500,37 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run the pipeline on the bundled calls")
     demo.add_argument("files", nargs="*", help="WAV files (default: calls/audio/*.wav)")
     demo.add_argument("--speed", type=float, default=1.0, help="replay speed (1 = real time)")
-    demo.add_argument("--concurrency", type=int, default=2,
-                      help="calls live at once (2 cores keep up with about 2 with whisper-base)")
+    demo.add_argument(
+        "--concurrency",
+        type=int,
+        default=2,
+        help="calls live at once (2 cores keep up with about 2 with whisper-base)",
+    )
     demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the index")
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser("worker", help="run a faust worker").set_defaults(func=cmd_worker)
     sub.add_parser("init", help="create topics and indices").set_defaults(func=cmd_init)
-    sub.add_parser("up", help="start the embedded noida-db in the background").set_defaults(func=cmd_up)
+    sub.add_parser("up", help="start the embedded noida-db in the background").set_defaults(
+        func=cmd_up
+    )
     sub.add_parser("down", help="stop the embedded noida-db").set_defaults(func=cmd_down)
     sub.add_parser("assist", help="print live suggestions and alerts").set_defaults(func=cmd_assist)
 
     replay = sub.add_parser("replay", help="produce recordings to Kafka as live calls")
-    replay.add_argument("files", nargs="+", help="WAV files: mono or stereo, PCM16 / G.711 u-law / A-law")
-    replay.add_argument("--speed", type=float, default=1.0, help="1 = real time, 0 = as fast as possible")
-    replay.add_argument("--call-id", action="append", help="call id per file (default: file stem + time)")
+    replay.add_argument(
+        "files", nargs="+", help="WAV files: mono or stereo, PCM16 / G.711 u-law / A-law"
+    )
+    replay.add_argument(
+        "--speed", type=float, default=1.0, help="1 = real time, 0 = as fast as possible"
+    )
+    replay.add_argument(
+        "--call-id", action="append", help="call id per file (default: file stem + time)"
+    )
     replay.add_argument("--roles", help="channel roles, comma-separated (default agent,customer)")
-    replay.add_argument("--chunk-seconds", type=float, help="chunk length (default CALLQA_CHUNK_SECONDS)")
+    replay.add_argument(
+        "--chunk-seconds", type=float, help="chunk length (default CALLQA_CHUNK_SECONDS)"
+    )
     replay.set_defaults(func=cmd_replay)
 
     search = sub.add_parser("search", help="search indexed calls")
@@ -496,10 +542,14 @@ def main(argv: list[str] | None = None) -> int:
     search.set_defaults(func=cmd_search)
 
     report = sub.add_parser("report", help="hot issues of a date range: report.md with charts")
-    report.add_argument("--since", required=True, help="ISO date or time, UTC unless it has an offset")
+    report.add_argument(
+        "--since", required=True, help="ISO date or time, UTC unless it has an offset"
+    )
     report.add_argument("--until", help="ISO date or time, exclusive (default: now)")
     report.add_argument("--out", help="directory (default: .callqa/reports/<since>_<until>/)")
-    report.add_argument("--top", type=int, default=20, help="phrases, bigrams and rising phrases to list")
+    report.add_argument(
+        "--top", type=int, default=20, help="phrases, bigrams and rising phrases to list"
+    )
     report.add_argument("--json", action="store_true", help="print the report's data as JSON")
     report.set_defaults(func=cmd_report)
 
@@ -509,7 +559,9 @@ def main(argv: list[str] | None = None) -> int:
     label.add_argument("call_id")
     label.add_argument("segment_id")
     label.add_argument("--intent", help="the segment's true intent (lexicons/intents.yaml)")
-    label.add_argument("--risk", choices=["calm", "irritated", "threat"], help="the customer's stance")
+    label.add_argument(
+        "--risk", choices=["calm", "irritated", "threat"], help="the customer's stance"
+    )
     label.add_argument("--analyst", required=True, help="who labels")
     label.add_argument("--note")
     label.set_defaults(func=cmd_label)
@@ -520,15 +572,23 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--since", help="only labels given since this ISO date/time")
     export.set_defaults(func=cmd_export_labels)
 
-    review = sub.add_parser("review", help="an analyst's verdict on a rule hit; recomputes the scorecard")
+    review = sub.add_parser(
+        "review", help="an analyst's verdict on a rule hit; recomputes the scorecard"
+    )
     review.add_argument("call_id")
-    review.add_argument("hit_id", help="as shown on the scorecard, e.g. agent-forbidden-phrase@CALL:agent:21400")
-    review.add_argument("--verdict", required=True, choices=["confirmed", "false_positive", "appealed"])
+    review.add_argument(
+        "hit_id", help="as shown on the scorecard, e.g. agent-forbidden-phrase@CALL:agent:21400"
+    )
+    review.add_argument(
+        "--verdict", required=True, choices=["confirmed", "false_positive", "appealed"]
+    )
     review.add_argument("--analyst", required=True, help="who reviews")
     review.add_argument("--note")
     review.set_defaults(func=cmd_review)
 
-    verdicts = sub.add_parser("export-verdicts", help="reviewed hits with their latest verdicts (TSV)")
+    verdicts = sub.add_parser(
+        "export-verdicts", help="reviewed hits with their latest verdicts (TSV)"
+    )
     verdicts.add_argument("--out", required=True)
     verdicts.add_argument("--since", help="only verdicts given since this ISO date/time")
     verdicts.set_defaults(func=cmd_export_verdicts)
@@ -538,11 +598,19 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8780)
     serve.set_defaults(func=cmd_serve)
 
-    cover = sub.add_parser("coverage", help="calls started vs fully inspected; what is missing and why")
-    cover.add_argument("--since", required=True, help="ISO date or time, e.g. 2026-11-23 or 2026-11-23T08:00")
+    cover = sub.add_parser(
+        "coverage", help="calls started vs fully inspected; what is missing and why"
+    )
+    cover.add_argument(
+        "--since", required=True, help="ISO date or time, e.g. 2026-11-23 or 2026-11-23T08:00"
+    )
     cover.add_argument("--until", help="ISO date or time (default: now)")
-    cover.add_argument("--stale-after", type=float, default=900.0,
-                       help="a call still live after this many seconds counts as missing (default 900)")
+    cover.add_argument(
+        "--stale-after",
+        type=float,
+        default=900.0,
+        help="a call still live after this many seconds counts as missing (default 900)",
+    )
     cover.add_argument("--json", action="store_true")
     cover.set_defaults(func=cmd_coverage)
 

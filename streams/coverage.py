@@ -24,10 +24,21 @@ from elasticsearch import Elasticsearch
 
 from .settings import CALLS_INDEX, DEAD_LETTER_TOPIC, Settings
 
-FIELDS = ["call_id", "status", "end_reason", "started_at", "failure", "scorecard.score", "qa_score", "warnings"]
+FIELDS = [
+    "call_id",
+    "status",
+    "end_reason",
+    "started_at",
+    "failure",
+    "scorecard.score",
+    "qa_score",
+    "warnings",
+]
 
 
-def _calls(es: Elasticsearch, settings: Settings, since: float, until: float, page: int = 1000) -> list[dict]:
+def _calls(
+    es: Elasticsearch, settings: Settings, since: float, until: float, page: int = 1000
+) -> list[dict]:
     index = settings.index(CALLS_INDEX)
     if not es.indices.exists(index=index):
         return []
@@ -48,7 +59,9 @@ def dead_letters(bootstrap_servers: str, settings: Settings, since: float, until
     """Dead letters created in [since, until), read from the start of the topic."""
     from .kafka_admin import json_consumer, wait_assigned
 
-    consumer = json_consumer(bootstrap_servers, settings.topic(DEAD_LETTER_TOPIC), from_beginning=True)
+    consumer = json_consumer(
+        bootstrap_servers, settings.topic(DEAD_LETTER_TOPIC), from_beginning=True
+    )
     letters, idle = [], 0
     try:
         wait_assigned(consumer)
@@ -57,7 +70,11 @@ def dead_letters(bootstrap_servers: str, settings: Settings, since: float, until
             batch = consumer.poll(timeout_ms=500)
             got = [m.value for msgs in batch.values() for m in msgs]
             idle = 0 if got else idle + 1
-            letters += [v for v in got if isinstance(v, dict) and since <= float(v.get("created_at") or 0) < until]
+            letters += [
+                v
+                for v in got
+                if isinstance(v, dict) and since <= float(v.get("created_at") or 0) < until
+            ]
     finally:
         consumer.close()
     return letters
@@ -70,7 +87,9 @@ def coverage(es: Elasticsearch, settings: Settings, since: float, until: float, 
     letters = dead_letters(bootstrap_servers, settings, since, until) if bootstrap_servers else []
     rejected: dict[str, list[str]] = {}
     for letter in letters:
-        rejected.setdefault(letter.get("call_id") or "", []).append(f"{letter.get('stage')}: {letter.get('reason')}")
+        rejected.setdefault(letter.get("call_id") or "", []).append(
+            f"{letter.get('stage')}: {letter.get('reason')}"
+        )
     inspected, in_progress, missing, partial = [], [], [], []
     for call_id, call in sorted(calls.items()):
         status = call.get("status")
@@ -123,7 +142,10 @@ def format_coverage(report: dict) -> str:
         for item in report["inspected_with_problems"]:
             lines.append(f"  {item['call_id']}: " + "; ".join(item["reasons"]))
     if report["unattributed_dead_letters"]:
-        lines.append("rejected events without a call id: " + "; ".join(report["unattributed_dead_letters"][:5]))
+        lines.append(
+            "rejected events without a call id: "
+            + "; ".join(report["unattributed_dead_letters"][:5])
+        )
     return "\n".join(lines)
 
 

@@ -57,7 +57,9 @@ def free_port() -> int:
 def _binary() -> str:
     path = files("noida_db").joinpath("noida-db")
     if not path.is_file():
-        raise RuntimeError(f"noida-db binary not found at {path}; is the noida-db package installed?")
+        raise RuntimeError(
+            f"noida-db binary not found at {path}; is the noida-db package installed?"
+        )
     os.chmod(str(path), 0o755)
     return str(path)
 

@@ -19,7 +19,9 @@ def admin(bootstrap_servers: str, timeout: float = 60.0) -> KafkaAdminClient:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return KafkaAdminClient(bootstrap_servers=bootstrap_servers.split(","), client_id="callqa-admin")
+            return KafkaAdminClient(
+                bootstrap_servers=bootstrap_servers.split(","), client_id="callqa-admin"
+            )
         except KafkaError:
             if time.monotonic() > deadline:
                 raise

@@ -106,7 +106,9 @@ def _by_day(es: Elasticsearch) -> tuple[dict, float]:
 
     if "noida" in json.dumps(dict(es.info())).lower():
         return {"histogram": {"field": "started_at", "interval": DAY}}, 1.0
-    return {"date_histogram": {"field": "started_at", "calendar_interval": "1d", "time_zone": "UTC"}}, 0.001
+    return {
+        "date_histogram": {"field": "started_at", "calendar_interval": "1d", "time_zone": "UTC"}
+    }, 0.001
 
 
 def _aggregate(es: Elasticsearch, index: str, query: dict) -> dict:

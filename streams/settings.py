@@ -55,7 +55,10 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "1.0",
         "decode a partial result every this much new speech; 0 = finals only",
     ),
-    "ASR_HOTWORDS": ("0", "prompt final decodes with this many top terms of lexicons/userdict.txt; 0 = none"),
+    "ASR_HOTWORDS": (
+        "0",
+        "prompt final decodes with this many top terms of lexicons/userdict.txt; 0 = none",
+    ),
     "ASR_MAX_BATCH": ("4", "most segments decoded in one batch across calls"),
     "VAD_MIN_SILENCE_MS": ("500", "pause that ends a speech segment"),
     "VAD_MAX_SEGMENT_S": ("15", "force-cut a segment longer than this"),

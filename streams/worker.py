@@ -174,7 +174,10 @@ def build_app(settings: Settings) -> faust.App:
                 await scheduler.reserve(
                     len(plan.regions)
                 )  # back-pressure: stop consuming when full
-                finals = [scheduler.final(Request(region.audio, prompt=hotwords)) for region in plan.regions]
+                finals = [
+                    scheduler.final(Request(region.audio, prompt=hotwords))
+                    for region in plan.regions
+                ]
                 task = asyncio.ensure_future(finish(plan, finals, tails.get(plan.call_id)))
                 tails[plan.call_id] = task
                 task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))
@@ -182,7 +185,12 @@ def build_app(settings: Settings) -> faust.App:
         @app.timer(interval=10.0)
         async def report_decoding():
             """One line of decoder load (bench/asr_latency.py reads it)."""
-            stats = {**scheduler.stats, "pending": scheduler.pending, "calls_decoding": len(tails), "at": time.time()}
+            stats = {
+                **scheduler.stats,
+                "pending": scheduler.pending,
+                "calls_decoding": len(tails),
+                "at": time.time(),
+            }
             log.info("asr decode stats %s", json.dumps(stats))
 
         @app.timer(interval=max(1.0, min(5.0, settings.call_timeout_s / 4)))
@@ -285,13 +293,18 @@ def build_app(settings: Settings) -> faust.App:
                         log.info("index: call %s inspected (%d segments, QA %.0f, %d hits)", call_id,
                                  doc["segment_count"], doc["qa_score"] or 0, doc["violation_count"])  # fmt: skip
                     else:
-                        await dead_letter("index", {"reason": f"unknown scored record {kind!r}", "call_id": call_id})
+                        await dead_letter(
+                            "index",
+                            {"reason": f"unknown scored record {kind!r}", "call_id": call_id},
+                        )
                 except Exception as exc:  # noqa: BLE001 - Elasticsearch outages are retried inside
                     # A record Elasticsearch refuses, or a bug on one call, must not stop the
                     # others: the call is marked failed (coverage reports it) and dead-lettered.
                     reason = f"{type(exc).__name__}: {exc}"
                     log.exception("index: call %s failed", call_id)
-                    await dead_letter("index", {"reason": reason, "call_id": call_id, "record": _slim(record)})
+                    await dead_letter(
+                        "index", {"reason": reason, "call_id": call_id, "record": _slim(record)}
+                    )
                     if call_id:
                         await loop.run_in_executor(None, writer.write_failed, call_id, reason)
 
@@ -348,7 +361,9 @@ def _slim(record) -> dict:
     if not isinstance(record, dict):
         return {"value": str(record)[:200]}
     return {k: v for k, v in record.items() if k not in ("summary", "segment")} | (
-        {"segment_id": record["segment"].get("segment_id")} if isinstance(record.get("segment"), dict) else {}
+        {"segment_id": record["segment"].get("segment_id")}
+        if isinstance(record.get("segment"), dict)
+        else {}
     )
 
 

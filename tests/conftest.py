@@ -23,8 +23,12 @@ def call_meta(name: str) -> dict:
 def uncovered(name: str, transcript: list[dict]) -> list[dict]:
     """Scripted utterances of call `name` that no segment of the same channel overlaps."""
     return [
-        u for u in call_meta(name)["utterances"]
-        if not any(s["role"] == u["role"] and s["start"] < u["end"] and s["end"] > u["start"] for s in transcript)
+        u
+        for u in call_meta(name)["utterances"]
+        if not any(
+            s["role"] == u["role"] and s["start"] < u["end"] and s["end"] > u["start"]
+            for s in transcript
+        )
     ]
 
 

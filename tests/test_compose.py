@@ -14,7 +14,9 @@ def _env(service: str) -> dict:
 
 def test_stack_has_kafka_kraft_elasticsearch8_kibana_workers_and_replay():
     services = COMPOSE["services"]
-    assert {"kafka", "elasticsearch", "kibana", "asr", "scoring", "index", "replay", "init"} <= set(services)
+    assert {"kafka", "elasticsearch", "kibana", "asr", "scoring", "index", "replay", "init"} <= set(
+        services
+    )
     kafka = _env("kafka")
     assert "controller" in kafka["KAFKA_PROCESS_ROLES"] and "broker" in kafka["KAFKA_PROCESS_ROLES"]
     assert services["elasticsearch"]["image"].split(":")[-1].startswith("8.")

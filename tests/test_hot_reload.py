@@ -28,7 +28,9 @@ def _scored_until(stack, call_id: str, predicate, timeout: float = 60.0) -> list
         consumer.seek_to_end()
         deadline, i = time.monotonic() + timeout, len(seen)
         while time.monotonic() < deadline:
-            producer.send(stack.settings.topic(TRANSCRIPTS_TOPIC), key=call_id, value=_segment(call_id, i))
+            producer.send(
+                stack.settings.topic(TRANSCRIPTS_TOPIC), key=call_id, value=_segment(call_id, i)
+            )
             producer.flush()
             i += 1
             until = time.monotonic() + 2.0
@@ -37,7 +39,9 @@ def _scored_until(stack, call_id: str, predicate, timeout: float = 60.0) -> list
                     seen += [m.value for m in msgs if m.value.get("call_id") == call_id]
                 if seen and predicate(seen[-1]):
                     return seen
-        raise AssertionError(f"no scored record of {call_id} matched within {timeout}s; last: {seen[-1:]}")
+        raise AssertionError(
+            f"no scored record of {call_id} matched within {timeout}s; last: {seen[-1:]}"
+        )
     finally:
         consumer.close()
         producer.close()
@@ -52,7 +56,9 @@ def test_worker_picks_up_a_new_version_and_records_it_on_each_segment(stack):
     assert first[-1]["intent"] == "分期"
 
     # Publish a new version (the same pipeline, a new card) while the worker runs.
-    new_version = registry.publish(models_dir, "intent", old.pipeline, {**old.card, "note": "hot reload test"})
+    new_version = registry.publish(
+        models_dir, "intent", old.pipeline, {**old.card, "note": "hot reload test"}
+    )
     assert new_version != old.version and registry.latest(models_dir, "intent") == new_version
     later = _scored_until(stack, call_id, lambda r: r["model_versions"]["intent"] == new_version)
     assert later[-1]["intent"] == "分期"

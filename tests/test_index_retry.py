@@ -37,7 +37,14 @@ def test_a_request_error_is_not_retried():
 def test_writer_gives_up_only_when_told_to():
     writer = IndexWriter(connect(f"http://127.0.0.1:{free_port()}"), Settings(), give_up_after=1.0)
     started = time.monotonic()
-    segment = {"segment_id": "c:agent:0", "call_id": "c", "role": "agent", "start": 0, "end": 1, "text": "您好"}
+    segment = {
+        "segment_id": "c:agent:0",
+        "call_id": "c",
+        "role": "agent",
+        "start": 0,
+        "end": 1,
+        "text": "您好",
+    }
     with pytest.raises(EsConnectionError):
         writer.write_segment({"segment": segment})
     assert time.monotonic() - started >= 1.0

@@ -26,20 +26,34 @@ def _index_call(stack, call_id: str) -> None:
 def test_labels_are_stored_on_the_call_and_exported_as_training_rows(stack, tmp_path):
     ensure_indices(stack.es, stack.settings)  # again: adds new fields to the existing indices
     _index_call(stack, "lab-1")
-    first = label_segment(stack.es, stack.settings, "lab-1", "lab-1:customer:2500", "qa-wang", intent="销卡", now=10.0)
+    first = label_segment(
+        stack.es, stack.settings, "lab-1", "lab-1:customer:2500", "qa-wang", intent="销卡", now=10.0
+    )
     assert first["text"] == "我那张卡每个月扣的那个钱能不能不扣了"
     # The same analyst changes their mind: the later verdict replaces the earlier one.
-    label_segment(stack.es, stack.settings, "lab-1", "lab-1:customer:2500", "qa-wang", intent="年费", now=20.0)
-    label_segment(stack.es, stack.settings, "lab-1", "lab-1:customer:9000", "qa-li", risk="irritated", now=30.0)
+    label_segment(
+        stack.es, stack.settings, "lab-1", "lab-1:customer:2500", "qa-wang", intent="年费", now=20.0
+    )
+    label_segment(
+        stack.es,
+        stack.settings,
+        "lab-1",
+        "lab-1:customer:9000",
+        "qa-li",
+        risk="irritated",
+        now=30.0,
+    )
     stored = stack.es.get(index=stack.settings.index(CALLS_INDEX), id="lab-1")["_source"]["labels"]
     assert [(x["segment_id"], x["intent"], x["risk"], x["analyst"]) for x in stored] == [
         ("lab-1:customer:2500", "年费", None, "qa-wang"),
         ("lab-1:customer:9000", None, "irritated", "qa-li"),
     ]
     intents = export_labels(stack.es, stack.settings, "intent")
-    assert [(r["text"], r["intent"], r["source"]) for r in intents if r["group"].startswith("review-lab-1")] == [
-        ("我那张卡每个月扣的那个钱能不能不扣了", "年费", "review:qa-wang")
-    ]
+    assert [
+        (r["text"], r["intent"], r["source"])
+        for r in intents
+        if r["group"].startswith("review-lab-1")
+    ] == [("我那张卡每个月扣的那个钱能不能不扣了", "年费", "review:qa-wang")]
     risks = export_labels(stack.es, stack.settings, "complaint_risk", since=25.0)
     assert [(r["text"], r["risk"]) for r in risks if r["group"].startswith("review-lab-1")] == [
         ("你们到底管不管我已经打了三次了", "irritated")
@@ -58,7 +72,12 @@ def test_labels_are_stored_on_the_call_and_exported_as_training_rows(stack, tmp_
     "call_id, segment_id, kwargs, message",
     [
         ("no-such-call", "x", {"intent": "年费"}, "no indexed call 'no-such-call'"),
-        ("lab-2", "lab-2:customer:1", {"intent": "年费"}, "call 'lab-2' has no segment 'lab-2:customer:1'"),
+        (
+            "lab-2",
+            "lab-2:customer:1",
+            {"intent": "年费"},
+            "call 'lab-2' has no segment 'lab-2:customer:1'",
+        ),
         ("lab-2", "lab-2:customer:2500", {"intent": "办信用卡"}, "unknown intent '办信用卡'"),
         ("lab-2", "lab-2:customer:2500", {"risk": "angry"}, "risk must be one of"),
         ("lab-2", "lab-2:customer:2500", {}, "give an intent, a risk label, or both"),
@@ -67,4 +86,12 @@ def test_labels_are_stored_on_the_call_and_exported_as_training_rows(stack, tmp_
 def test_a_bad_label_is_refused_with_a_clear_message(stack, call_id, segment_id, kwargs, message):
     _index_call(stack, "lab-2")
     with pytest.raises(LabelError, match=message):
-        label_segment(stack.es, stack.settings, call_id, segment_id, "qa-wang", known_intents={"年费", "销卡"}, **kwargs)
+        label_segment(
+            stack.es,
+            stack.settings,
+            call_id,
+            segment_id,
+            "qa-wang",
+            known_intents={"年费", "销卡"},
+            **kwargs,
+        )

@@ -33,7 +33,9 @@ def published():
 def test_a_clear_request_gets_its_intent_with_calibrated_confidence(published):
     intent = published["intent"]
     threshold = intent.card["thresholds"]["abstain_below"]
-    [(label, confidence)] = predict_intents(intent.pipeline, ["我想把上个月那笔一万二的消费分十二期"], threshold)
+    [(label, confidence)] = predict_intents(
+        intent.pipeline, ["我想把上个月那笔一万二的消费分十二期"], threshold
+    )
     assert label == "分期" and confidence >= threshold
 
 
@@ -50,7 +52,9 @@ def test_low_confidence_answers_other_instead_of_guessing(published):
     texts = [r.text for r in held_out[:300]]
     tops = pipeline.predict_proba(texts).max(axis=1)
     answers = predict_intents(pipeline, texts, threshold)
-    assert any(p < threshold for p in tops), "no low-confidence utterance among 300: test is vacuous"
+    assert any(p < threshold for p in tops), (
+        "no low-confidence utterance among 300: test is vacuous"
+    )
     for (label, confidence), p in zip(answers, tops, strict=True):
         if p < threshold:
             assert label == "other" and confidence == round(1 - p, 4)
@@ -69,7 +73,12 @@ def _track(model, texts, threat):
 def test_call_risk_rises_with_escalation_and_falls_when_the_caller_calms_down(published):
     model, threat = published["complaint_risk"].pipeline, threat_matcher()
     alert = published["complaint_risk"].card["thresholds"]["alert"]
-    calm = ["你好我想查一下这个月的账单", "尾号六六八八", "好的那最低还款是多少", "行那我先还最低的吧谢谢"]
+    calm = [
+        "你好我想查一下这个月的账单",
+        "尾号六六八八",
+        "好的那最低还款是多少",
+        "行那我先还最低的吧谢谢",
+    ]
     assert max(_track(model, calm, threat)) < alert
 
     escalating = ["你好我有一笔扣款不认识", "什么叫没办法你们银行不管谁管啊", "我再说一遍这笔钱不是我花的你们到底查不查",
@@ -77,7 +86,12 @@ def test_call_risk_rises_with_escalation_and_falls_when_the_caller_calms_down(pu
     risks = _track(model, escalating, threat)
     assert risks[0] < risks[1] < risks[3]
     assert risks[3] >= THREAT_FLOOR
-    calmed = _track(model, escalating + ["好的那麻烦你们尽快处理", "嗯好的谢谢你", "行那我等你们电话", "好的没别的事了"], threat)
+    calmed = _track(
+        model,
+        escalating
+        + ["好的那麻烦你们尽快处理", "嗯好的谢谢你", "行那我等你们电话", "好的没别的事了"],
+        threat,
+    )
     assert calmed[-1] < THREAT_FLOOR and calmed[-1] < calmed[3]
 
 
@@ -86,7 +100,9 @@ def test_training_then_loading_a_version_reproduces_its_recorded_metrics(tmp_pat
         version, metrics = train(name, tmp_path, small=20)
         loaded = registry.load(tmp_path, name, version)
         assert loaded.card["metrics"] == json.loads(json.dumps(metrics))
-        assert loaded.card["training_data_sha256"] and loaded.card["labels"] and loaded.card["created"]
+        assert (
+            loaded.card["training_data_sha256"] and loaded.card["labels"] and loaded.card["created"]
+        )
         _, held_out, _, held_out_calls = datasets(name, small=20)
         if name == "intent":
             threshold = loaded.card["thresholds"]["abstain_below"]

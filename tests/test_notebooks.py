@@ -12,7 +12,11 @@ from models import registry
 from streams.settings import PROJECT_ROOT
 
 NOTEBOOKS = sorted((PROJECT_ROOT / "notebooks").glob("*.ipynb"))
-PUBLISHES = {"01_intent_model": ["intent"], "02_risk_model": ["complaint_risk"], "03_explore_calls": ["intent"]}
+PUBLISHES = {
+    "01_intent_model": ["intent"],
+    "02_risk_model": ["complaint_risk"],
+    "03_explore_calls": ["intent"],
+}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -23,11 +27,15 @@ def test_notebook_runs_and_publishes(path, tmp_path, monkeypatch):
     monkeypatch.setenv("CALLQA_DATA_DIR", str(tmp_path / "data"))
     for name in ("ELASTICSEARCH_URL", "KAFKA_BOOTSTRAP_SERVERS", "CALLQA_NB_LABELS"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("PYTHONPATH", str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv(
+        "PYTHONPATH", str(PROJECT_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    )
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(PROJECT_ROOT)}}).execute()  # fmt: skip
-    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    outputs = [
+        o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])
+    ]
     assert not [o for o in outputs if o.get("output_type") == "error"]
     assert any("image/png" in o.get("data", {}) for o in outputs), "no chart was drawn"
     text = "".join(o.get("text", "") for o in outputs)

@@ -115,14 +115,21 @@ def test_qa_scorecard_lists_each_deduction(indexed):
     assert "customer-complaint-threat" in rules
     assert set(rules) == {"agent-forbidden-phrase", "agent-closing", "customer-complaint-threat"}
     card = doc["scorecard"]
-    assert doc["qa_score"] == card["score"] == 100 - sum(v["deduction"] for v in doc["violations"]) == 77
+    assert (
+        doc["qa_score"]
+        == card["score"]
+        == 100 - sum(v["deduction"] for v in doc["violations"])
+        == 77
+    )
     for hit in card["hits"]:
         assert hit["hit_id"] and hit["evidence"] and hit["verdict"] == "pending"
         assert hit["text"] or hit["matched_by"] == "absence"
     forbidden = [h for h in card["hits"] if h["rule_id"] == "agent-forbidden-phrase"]
     assert all(h["role"] == "agent" and h["end"] > h["start"] for h in forbidden)
     calm = indexed["call-01-bill"]
-    assert calm["violations"] == [] and calm["qa_score"] == 100 and calm["scorecard"]["score"] == 100
+    assert (
+        calm["violations"] == [] and calm["qa_score"] == 100 and calm["scorecard"]["score"] == 100
+    )
 
 
 def test_search_finds_the_complaint_with_highlights(stack, indexed):

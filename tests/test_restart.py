@@ -44,7 +44,9 @@ def test_worker_killed_mid_utterance(stack):
                     if record["kind"] == "segment":
                         finals.append(record)
                     elif record["kind"] == "partial" and len(finals) >= 3:
-                        done = max((f["end"] for f in finals if f["role"] == record["role"]), default=0.0)
+                        done = max(
+                            (f["end"] for f in finals if f["role"] == record["role"]), default=0.0
+                        )
                         if record["start"] >= done - 0.05:
                             speaking = record
     finally:
@@ -54,10 +56,14 @@ def test_worker_killed_mid_utterance(stack):
 
     docs = wait_for_calls(stack.es, stack.settings, [call_id], timeout=300)
     assert call_id in docs
-    count = stack.es.count(index=stack.settings.index(CALLS_INDEX), query={"term": {"call_id": call_id}})
+    count = stack.es.count(
+        index=stack.settings.index(CALLS_INDEX), query={"term": {"call_id": call_id}}
+    )
     assert count["count"] == 1
 
-    transcript = stack.es.get(index=stack.settings.index(CALLS_INDEX), id=call_id)["_source"]["transcript"]
+    transcript = stack.es.get(index=stack.settings.index(CALLS_INDEX), id=call_id)["_source"][
+        "transcript"
+    ]
     ids = [s["segment_id"] for s in transcript]
     assert len(ids) == len(set(ids))
     assert len(_segments(stack, call_id)) == len(transcript)

@@ -57,7 +57,15 @@ def _index(stack, call_id: str, **extra) -> None:
 def test_review_updates_the_scorecard_and_exports_the_verdicts(stack):
     _index(stack, "rev-1")
     since = time.time()
-    card = review_hit(stack.es, stack.settings, "rev-1", HITS[0]["hit_id"], "false_positive", "qa-zhou", "商户确实不归我行")
+    card = review_hit(
+        stack.es,
+        stack.settings,
+        "rev-1",
+        HITS[0]["hit_id"],
+        "false_positive",
+        "qa-zhou",
+        "商户确实不归我行",
+    )
     assert card["score"] == 97.0
     stored = stack.es.get(index=stack.settings.index(CALLS_INDEX), id="rev-1")["_source"]
     assert stored["qa_score"] == 97.0 and stored["scorecard"]["reviewed"] == 1
@@ -117,19 +125,36 @@ def test_http_review_endpoint(stack):
     base, loop = _serve(stack)
     try:
         hit = HITS[1]["hit_id"]
-        status, card = _request(f"{base}/calls/rev-http/hits/{hit}/review", {"verdict": "appealed", "analyst": "agent-007"})
+        status, card = _request(
+            f"{base}/calls/rev-http/hits/{hit}/review",
+            {"verdict": "appealed", "analyst": "agent-007"},
+        )
         assert status == 200 and card["score"] == 87.0
         status, card = _request(f"{base}/calls/rev-http/hits/{hit}/review",
                                 {"verdict": "false_positive", "analyst": "qa-lead", "note": "结束语说了"})  # fmt: skip
         assert status == 200 and card["score"] == 90.0
         status, doc = _request(f"{base}/calls/rev-http/scorecard")
         assert status == 200 and doc["qa_score"] == 90.0
-        assert [h["verdict"] for h in doc["scorecard"]["hits"] if h["hit_id"] == hit] == ["false_positive"]
-        assert _request(f"{base}/calls/rev-http/hits/{hit}/review", {"verdict": "meh", "analyst": "x"})[0] == 400
-        assert _request(f"{base}/calls/rev-http/hits/nope/review", {"verdict": "confirmed", "analyst": "x"})[0] == 404
+        assert [h["verdict"] for h in doc["scorecard"]["hits"] if h["hit_id"] == hit] == [
+            "false_positive"
+        ]
+        assert (
+            _request(
+                f"{base}/calls/rev-http/hits/{hit}/review", {"verdict": "meh", "analyst": "x"}
+            )[0]
+            == 400
+        )
+        assert (
+            _request(
+                f"{base}/calls/rev-http/hits/nope/review", {"verdict": "confirmed", "analyst": "x"}
+            )[0]
+            == 404
+        )
         assert _request(f"{base}/calls/none-such/scorecard")[0] == 404
         status, rows = _request(f"{base}/reviews")
-        assert status == 200 and any(r["call_id"] == "rev-http" and r["verdict"] == "false_positive" for r in rows)
+        assert status == 200 and any(
+            r["call_id"] == "rev-http" and r["verdict"] == "false_positive" for r in rows
+        )
     finally:
         loop.call_soon_threadsafe(loop.stop)
 
@@ -155,7 +180,9 @@ def test_coverage_names_every_call_that_was_not_inspected(stack):
     producer.close()
     report = coverage(es, settings, since, now - 30, bootstrap_servers=stack.services.kafka_bootstrap_servers,
                       stale_after_s=600, now=now)  # fmt: skip
-    mine = {m["call_id"]: m["reasons"] for m in report["missing"] if m["call_id"].startswith("cov-")}
+    mine = {
+        m["call_id"]: m["reasons"] for m in report["missing"] if m["call_id"].startswith("cov-")
+    }
     assert set(mine) == {"cov-stuck", "cov-failed", "cov-ghost"}
     assert "never finished" in mine["cov-stuck"][0]
     assert mine["cov-failed"] == ["processing failed: BadRequestError: mapping"]
@@ -172,6 +199,10 @@ def test_a_confirmed_complaint_threat_becomes_a_risk_label(stack):
     _index(stack, "rev-threat")
     since = time.time()
     review_hit(stack.es, stack.settings, "rev-threat", HITS[2]["hit_id"], "confirmed", "qa-zhou")
-    rows = [r for r in export_labels(stack.es, stack.settings, "complaint_risk", since) if "rev-threat" in r["group"]]
+    rows = [
+        r
+        for r in export_labels(stack.es, stack.settings, "complaint_risk", since)
+        if "rev-threat" in r["group"]
+    ]
     assert rows == [{"text": "我要投诉你们", "risk": "threat", "group": f"review-rev-threat/{HITS[2]['hit_id']}",
                      "source": "verdict:qa-zhou"}]  # fmt: skip

@@ -25,9 +25,13 @@ def test_complaint_phrases_match_through_homophones_and_digits():
         return [(h.rule_id, h.matched_by) for h in rules.live(_segment(role, text), [])]
 
     assert ("customer-complaint-threat", "chars") in live("customer", "我要投诉你们")
-    assert ("customer-complaint-threat", "pinyin") in live("customer", "我要头诉你们")  # ASR error 投诉 -> 头诉
+    assert ("customer-complaint-threat", "pinyin") in live(
+        "customer", "我要头诉你们"
+    )  # ASR error 投诉 -> 头诉
     assert [r for r, _ in live("customer", "我就打12378")] == ["customer-complaint-threat"]
-    assert "customer-complaint-threat" not in [r for r, _ in live("agent", "我要投诉你们")]  # customer-only rule
+    assert "customer-complaint-threat" not in [
+        r for r, _ in live("agent", "我要投诉你们")
+    ]  # customer-only rule
     assert live("customer", "我想办个分期") == []
 
 
@@ -48,10 +52,14 @@ def test_scripts_score_as_expected_on_their_reference_text(models, name):
     scorer = Scorer(models, state)
     alerts = []
     for i, u in enumerate(meta["utterances"]):
-        scored, assists = scorer.on_segment({**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]})
+        scored, assists = scorer.on_segment(
+            {**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
+        )
         assert scored is not None
         alerts += [a for a in assists if a["code"] == "complaint-risk"]
-    duplicate, _ = scorer.on_segment(_segment(meta["utterances"][0]["role"], "重复", meta["utterances"][0]["start"]))
+    duplicate, _ = scorer.on_segment(
+        _segment(meta["utterances"][0]["role"], "重复", meta["utterances"][0]["start"])
+    )
     assert duplicate is None  # a re-emitted segment is not scored twice
     summary = scorer.on_end({"call_id": "c", "call": {"status": "completed"}})["summary"]
     assert summary["primary_intent"] == meta["expected"]["intent"]
@@ -66,9 +74,18 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
     scorer = Scorer(models, {})
     facts_events = []
     for i, u in enumerate(meta["utterances"]):
-        _, assists = scorer.on_segment({**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]})
+        _, assists = scorer.on_segment(
+            {**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
+        )
         facts_events += [a for a in assists if a["kind"] == "facts"]
     summary = scorer.on_end({"call_id": "c", "call": {}})["summary"]
-    assert summary["facts"] == {"amount": [2800.0], "merchant": ["网络科技公司"], "card_tail": ["7713"]}
-    assert [e["message"] for e in facts_events] == ["金额 2800.0；商户 网络科技公司", "卡号尾号 7713"]
+    assert summary["facts"] == {
+        "amount": [2800.0],
+        "merchant": ["网络科技公司"],
+        "card_tail": ["7713"],
+    }
+    assert [e["message"] for e in facts_events] == [
+        "金额 2800.0；商户 网络科技公司",
+        "卡号尾号 7713",
+    ]
     assert facts_events[0]["end"] == meta["utterances"][1]["end"]  # while the call is live

@@ -165,7 +165,9 @@ def test_a_long_call_keeps_state_bounded(minutes):
         if event["kind"] == "chunk":
             seconds = max(seconds, (event["offset"] / event["sample_rate"]))
     assert seconds >= minutes * 60 - 1
-    assert segments >= 0.9 * repeats * len(speaker_turns(meta["utterances"], pause=0.5))  # cut all along
+    assert segments >= 0.9 * repeats * len(
+        speaker_turns(meta["utterances"], pause=0.5)
+    )  # cut all along
     # never more than a max-length segment plus the pause and context, per channel
     assert most_chunks <= 2 * (15 + 3) / 0.5
     assert chunks == {} and channels == {}  # the end of the call frees everything
@@ -215,7 +217,9 @@ def test_guards_drop_loops_doubled_phrases_and_prompt_echoes():
     assert _echoes("星海银行分期账单", hotwords)
     assert not _echoes("星海银行信用卡中心", hotwords)  # two terms said naturally are speech
     assert not _echoes("我想办分期", hotwords)
-    assert _echoes("我这个月的账单怎么这么多", "喂你好我这个月的账单怎么这么多啊")  # free-text prompt copied
+    assert _echoes(
+        "我这个月的账单怎么这么多", "喂你好我这个月的账单怎么这么多啊"
+    )  # free-text prompt copied
 
 
 def test_a_second_end_while_closing_emits_one_call_end():

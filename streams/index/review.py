@@ -47,8 +47,10 @@ def scorecard(hits: list[dict], reviews: list[dict] | None = None) -> dict:
         "score": round(max(0.0, 100.0 - deductions), 2),
         "deductions": round(deductions, 2),
         "hits": lines,
-        "by_severity": {s: sum(1 for h in lines if h["severity"] == s and h["verdict"] != "false_positive")
-                        for s in SEVERITIES},  # fmt: skip
+        "by_severity": {
+            s: sum(1 for h in lines if h["severity"] == s and h["verdict"] != "false_positive")
+            for s in SEVERITIES
+        },  # fmt: skip
         "reviewed": sum(1 for h in lines if h["verdict"] != "pending"),
         "pending": sum(1 for h in lines if h["verdict"] == "pending" and h.get("deduction")),
     }

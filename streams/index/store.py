@@ -110,7 +110,10 @@ def call_doc(call_id: str, summary: dict, segments: list[dict], now: float) -> d
         "agent_text": "\n".join(s["text"] for s in segments if s["role"] == "agent"),
         "customer_text": "\n".join(s["text"] for s in segments if s["role"] != "agent"),
         "transcript": [
-            {k: s.get(k) for k in ("segment_id", "role", "start", "end", "text", "intent", "complaint_risk")}
+            {
+                k: s.get(k)
+                for k in ("segment_id", "role", "start", "end", "text", "intent", "complaint_risk")
+            }
             for s in segments
         ],
         "primary_intent": summary.get("primary_intent"),
@@ -188,7 +191,10 @@ class IndexWriter:
         segments = self.call_segments(call_id)
         existing = self._existing(call_id)
         if self.rules is not None:
-            summary["violations"] = [h.as_dict() for h in self.rules.post_call(segments, {"duration": summary.get("duration")})]
+            summary["violations"] = [
+                h.as_dict()
+                for h in self.rules.post_call(segments, {"duration": summary.get("duration")})
+            ]
         summary.setdefault("started_wall", existing.get("started_at"))
         doc = call_doc(call_id, summary, segments, time.time())
         card = scorecard(doc["violations"], existing.get("reviews"))
@@ -200,7 +206,12 @@ class IndexWriter:
 
     def write_failed(self, call_id: str, reason: str) -> None:
         """Make a call whose processing failed visible as failed, never silently missing."""
-        doc = {"status": "failed", "failure": reason[:2000], "indexed_at": round(time.time(), 3), "call_id": call_id}
+        doc = {
+            "status": "failed",
+            "failure": reason[:2000],
+            "indexed_at": round(time.time(), 3),
+            "call_id": call_id,
+        }
         self._retry(lambda: self.es.update(index=self.calls_index, id=call_id, doc=doc, doc_as_upsert=True,
                                            refresh=True), f"call {call_id} (failed)")  # fmt: skip
 

@@ -73,7 +73,9 @@ class ScoringModels:
 
     @property
     def abstain_below(self) -> float:
-        return float(self.intent.card.get("thresholds", {}).get("abstain_below", MIN_INTENT_CONFIDENCE))
+        return float(
+            self.intent.card.get("thresholds", {}).get("abstain_below", MIN_INTENT_CONFIDENCE)
+        )
 
     @property
     def alert_threshold(self) -> float:
@@ -193,7 +195,9 @@ class Scorer:
             call["risk_track"].append([segment["start"], call["risk"]])
             if call["risk"] >= self.models.alert_threshold and not call["alerted"]:
                 call["alerted"] = True
-                evidence = next((h.phrase or h.text for h in hits if h.rule_id == COMPLAINT_RULE), "")
+                evidence = next(
+                    (h.phrase or h.text for h in hits if h.rule_id == COMPLAINT_RULE), ""
+                )
                 message = f"客户投诉风险 {call['risk']:.2f}" + (
                     f"，提到「{evidence}」" if evidence else ""
                 )
@@ -210,7 +214,9 @@ class Scorer:
                 known.setdefault(f["kind"], []).append(f["value"])
                 known[f["kind"]] = known[f["kind"]][-MAX_FACTS_PER_KIND:]
             if new:
-                message = "；".join(f"{FACT_NAMES.get(f['kind'], f['kind'])} {f['value']}" for f in new)
+                message = "；".join(
+                    f"{FACT_NAMES.get(f['kind'], f['kind'])} {f['value']}" for f in new
+                )
                 assists.append(_assist("facts", segment, "key-facts", "客户提到的关键信息", message, "info",
                                        "、".join(f["text"] for f in new), now))  # fmt: skip
 
@@ -260,7 +266,9 @@ class Scorer:
 
     def _hears_threat(self, text: str) -> bool:
         """Does the risk model agree that a complaint-threat phrase is meant as a threat?"""
-        return self._risk_model.probabilities([text])[0].get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT
+        return (
+            self._risk_model.probabilities([text])[0].get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT
+        )
 
     @property
     def _risk_model(self) -> RiskModel:
