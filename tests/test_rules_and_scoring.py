@@ -85,7 +85,29 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
         "card_tail": ["7713"],
     }
     assert [e["message"] for e in facts_events] == [
-        "金额 2800.0；商户 网络科技公司",
+        "金额 2800；商户 网络科技公司",
         "卡号尾号 7713",
     ]
     assert facts_events[0]["end"] == meta["utterances"][1]["end"]  # while the call is live
+
+
+@pytest.mark.parametrize(
+    "greeting, missing",
+    [
+        (
+            "你好,星海鹰航信用卡中心,孤号208,很高兴为您服务。",
+            False,
+        ),  # 工号 heard as 孤号, a digit lost
+        ("你好,新海银行信用卡中心,功耗1056,很高兴为您服务。", False),  # 功耗 sounds like 工号
+        ("您好，工号三三八五，很高兴为您服务", False),
+        ("你好，请问有什么可以帮您", True),  # no self-identification
+    ],
+)
+def test_greeting_rule_survives_what_asr_made_of_the_greetings(greeting, missing):
+    """Greetings as the streaming ASR transcribed the sample calls (make demo, 2026-11-23)."""
+    segments = [
+        _segment("agent", greeting, start=0.8),
+        _segment("customer", "我想查一下账单", start=7.0, i=1),
+    ]
+    hits = [h.rule_id for h in RuleSet.load(RULES).post_call(segments)]
+    assert ("agent-greeting" in hits) is missing

@@ -215,7 +215,7 @@ class Scorer:
                 known[f["kind"]] = known[f["kind"]][-MAX_FACTS_PER_KIND:]
             if new:
                 message = "；".join(
-                    f"{FACT_NAMES.get(f['kind'], f['kind'])} {f['value']}" for f in new
+                    f"{FACT_NAMES.get(f['kind'], f['kind'])} {_fact_value(f['value'])}" for f in new
                 )
                 assists.append(_assist("facts", segment, "key-facts", "客户提到的关键信息", message, "info",
                                        "、".join(f["text"] for f in new), now))  # fmt: skip
@@ -273,6 +273,11 @@ class Scorer:
     @property
     def _risk_model(self) -> RiskModel:
         return self.models.risk.pipeline
+
+
+def _fact_value(value) -> str:
+    """3500.0 -> 3500 (an amount in yuan shown as the agent would say it)."""
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def primary_intent(mass: dict[str, float]) -> str:
