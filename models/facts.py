@@ -182,7 +182,8 @@ class _Claims:
 
 # --- card tails and numbers that are not card tails ----------------------------------
 
-_NOT_CARD = "身份证|证件|手机|电话|座机|护照|工号|验证码|密码|订单|快递|单号|车牌|邮编|分机"
+_NOT_CARD = "身份证|分证|证件|手机|电话|座机|护照|工号|验证码|密码|订单|快递|单号|车牌|邮编|分机"
+# 分证: ASR turns 身份证 into 学分证 / 宣分证 (seen in make demo); the ID's digits are no card tail.
 _NOT_CARD_RE = re.compile(_NOT_CARD)
 _GAP = r"(?:\s|是|为|呢|嗯|啊|呃|就是|的话|：|:|，|,){0,3}"
 _GAP_IN_CLAUSE = r"(?:\s|是|为|呢|嗯|啊|呃|就是|的话|：|:){0,3}"

@@ -245,3 +245,10 @@ def test_facts_summary():
 def test_empty_and_plain_text():
     assert extract_facts("") == []
     assert extract_facts("你好我想问一下") == []
+
+
+def test_id_digits_after_a_misheard_id_card_are_not_a_card_tail():
+    # what the streaming ASR made of call-02's verification turn (make demo, 2026-11-23)
+    facts = extract_facts("卡号尾号三四五七,学分证后四位是零八二六")
+    assert [(f.kind, f.value) for f in facts] == [("card_tail", "3457")]
+    assert extract_facts("法后委号三四五期,学分证后四位是零八二六") == []
