@@ -136,9 +136,7 @@ def main() -> None:
     print(f"{'set':<44} {'window':>6} {'prompt':>8} {'CER':>6} {'RTF':>6}")
     windows = [float(w) for w in args.windows.split(",")]
     for window in windows:
-        transcriber = Transcriber(settings.whisper_model, settings.data_dir / "models", settings.whisper_device,
-                                  settings.whisper_compute_type, args.beam, settings.whisper_cpu_threads,
-                                  min_window_s=window)  # fmt: skip
+        transcriber = Transcriber.from_settings(settings, beam_size=args.beam, min_window_s=window)
         transcriber.transcribe(np.zeros(16000, np.float32))  # warm-up
         prompts = args.prompts.split(",") if window == windows[-1] else ["none"]
         for prompt in prompts:

@@ -67,9 +67,7 @@ def sample_call_asr(models, threshold: float) -> dict:
     from streams.scoring.scorer import Scorer, ScoringModels
 
     settings = Settings()
-    transcriber = Transcriber(settings.whisper_model, settings.data_dir / "models", settings.whisper_device,
-                              settings.whisper_compute_type, settings.whisper_beam_size, settings.whisper_cpu_threads,
-                              settings.whisper_min_window_s)  # fmt: skip
+    transcriber = Transcriber.from_settings(settings)
     items = sample_calls()
     started = time.perf_counter()
     for item in items:

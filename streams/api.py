@@ -14,16 +14,14 @@ Errors are JSON {"error": "..."}: 400 for a bad verdict or body, 404 for an unkn
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
-from datetime import datetime
 from functools import partial
 
 from aiohttp import web
 from elasticsearch import Elasticsearch
 
-from .index.review import ReviewError, export_verdicts, review_hit
-from .settings import CALLS_INDEX, Settings
+from .index.review import ReviewError, export_verdicts, review_hit, write_verdicts
+from .settings import CALLS_INDEX, Settings, parse_time
 
 ES_KEY = web.AppKey("es", Elasticsearch)
 SETTINGS_KEY = web.AppKey("settings", Settings)
@@ -78,16 +76,13 @@ async def post_review(request: web.Request) -> web.Response:
 async def get_reviews(request: web.Request) -> web.Response:
     since = request.query.get("since")
     try:
-        since_ts = datetime.fromisoformat(since).timestamp() if since else None
-    except ValueError:
-        return _error(400, f"since: expected an ISO date or time, got {since!r}")
+        since_ts = parse_time(since) if since else None
+    except ValueError as exc:
+        return _error(400, f"since: {exc}")
     rows = await _run(request, export_verdicts, since_ts)
     if request.query.get("format") == "tsv":
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=["call_id", "hit_id", "rule_id", "role", "text", "verdict",
-                                                 "analyst", "at", "note"], delimiter="\t", lineterminator="\n")  # fmt: skip
-        writer.writeheader()
-        writer.writerows(rows)
+        write_verdicts(rows, out)
         return web.Response(text=out.getvalue(), content_type="text/tab-separated-values")
     return web.json_response(rows)
 

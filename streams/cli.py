@@ -188,17 +188,16 @@ def cmd_search(args) -> int:
     return 0
 
 
-def _report_time(text: str, option: str) -> float:
-    """An ISO date or time; without a UTC offset it is UTC (the report's days are UTC dates)."""
-    from datetime import UTC, datetime
+def _time(text: str | None, option: str) -> float | None:
+    """An ISO date or time option (UTC unless it carries an offset); None when not given."""
+    if not text:
+        return None
+    from .settings import parse_time
 
     try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise SystemExit(
-            f"{option}: expected an ISO date or time such as 2026-11-01, got {text!r}"
-        ) from None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+        return parse_time(text)
+    except ValueError as exc:
+        raise SystemExit(f"{option}: {exc}") from None
 
 
 def cmd_report(args) -> int:
@@ -206,8 +205,8 @@ def cmd_report(args) -> int:
     from .index.store import connect
     from .report import hot_issues, iso, summary_line, write_report
 
-    since = _report_time(args.since, "--since")
-    until = _report_time(args.until, "--until") if args.until else time.time()
+    since = _time(args.since, "--since")
+    until = _time(args.until, "--until") if args.until else time.time()
     if until <= since:
         raise SystemExit("--until must be later than --since")
     with embedded.services() as services:
@@ -221,19 +220,6 @@ def cmd_report(args) -> int:
         print(f"report: {path}")
         print(summary_line(data))
     return 0
-
-
-def _since(text: str | None) -> float | None:
-    if not text:
-        return None
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(text).timestamp()
-    except ValueError:
-        raise SystemExit(
-            f"--since: expected an ISO date or time such as 2026-11-01, got {text!r}"
-        ) from None
 
 
 def cmd_label(args) -> int:
@@ -263,7 +249,7 @@ def cmd_export_labels(args) -> int:
     with embedded.services() as services:
         settings = _settings_with(services)
         rows = export_labels(
-            connect(services.elasticsearch_url), settings, args.task, _since(args.since)
+            connect(services.elasticsearch_url), settings, args.task, _time(args.since, "--since")
         )
     write_rows(rows, Path(args.out), args.task)
     print(
@@ -295,20 +281,17 @@ def cmd_review(args) -> int:
 
 
 def cmd_export_verdicts(args) -> int:
-    import csv
-
     from . import embedded
-    from .index.review import export_verdicts
+    from .index.review import export_verdicts, write_verdicts
     from .index.store import connect
 
     with embedded.services() as services:
         settings = _settings_with(services)
-        rows = export_verdicts(connect(services.elasticsearch_url), settings, _since(args.since))
+        rows = export_verdicts(
+            connect(services.elasticsearch_url), settings, _time(args.since, "--since")
+        )
     with open(args.out, "w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=["call_id", "hit_id", "rule_id", "role", "text", "verdict", "analyst",
-                                               "at", "note"], delimiter="\t", lineterminator="\n")  # fmt: skip
-        writer.writeheader()
-        writer.writerows(rows)
+        write_verdicts(rows, f)
     print(f"{len(rows)} reviewed hits -> {args.out}")
     return 0
 
@@ -335,8 +318,8 @@ def cmd_coverage(args) -> int:
     from .coverage import coverage, format_coverage
     from .index.store import connect
 
-    since = _since(args.since)
-    until = _since(args.until) if args.until else time.time()
+    since = _time(args.since, "--since")
+    until = _time(args.until, "--until") if args.until else time.time()
     with embedded.services() as services:
         settings = _settings_with(services)
         report = coverage(connect(services.elasticsearch_url), settings, since, until,

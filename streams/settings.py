@@ -136,3 +136,15 @@ ALL_TOPICS = (AUDIO_TOPIC, TRANSCRIPTS_TOPIC, SCORED_TOPIC, ASSIST_TOPIC, DEAD_L
 # Elasticsearch indices (suffixes).
 CALLS_INDEX = "calls"
 SEGMENTS_INDEX = "segments"
+
+
+def parse_time(text: str) -> float:
+    """Epoch seconds of an ISO date or time (2026-11-01, 2026-11-01T08:00+08:00); without a
+    UTC offset it is UTC, like the days of `callqa report`. ValueError when it is not one."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise ValueError(f"expected an ISO date or time such as 2026-11-01, got {text!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()

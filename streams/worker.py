@@ -100,11 +100,7 @@ def build_app(settings: Settings) -> faust.App:
         from .asr.scheduler import DecodeScheduler
         from .asr.streaming import StreamingAsr, silero_vad
 
-        transcriber = Transcriber(
-            settings.whisper_model, settings.data_dir / "models", settings.whisper_device,
-            settings.whisper_compute_type, settings.whisper_beam_size, settings.whisper_cpu_threads,
-            settings.whisper_min_window_s,
-        )  # fmt: skip
+        transcriber = Transcriber.from_settings(settings)
         asr = StreamingAsr(
             table("asr-calls"), table("asr-channels"), table("asr-chunks"),
             silero_vad(settings.vad_min_silence_ms, settings.vad_max_segment_s),

@@ -144,6 +144,20 @@ class Request:
 class Transcriber:
     """One loaded whisper model; `transcribe`/`decode` are thread-safe and blocking."""
 
+    @classmethod
+    def from_settings(cls, settings, **overrides) -> Transcriber:
+        """The transcriber the settings describe (WHISPER_*); keyword overrides win."""
+        options = {
+            "model": settings.whisper_model,
+            "cache_dir": settings.data_dir / "models",
+            "device": settings.whisper_device,
+            "compute_type": settings.whisper_compute_type,
+            "beam_size": settings.whisper_beam_size,
+            "cpu_threads": settings.whisper_cpu_threads,
+            "min_window_s": settings.whisper_min_window_s,
+        }
+        return cls(**{**options, **overrides})
+
     def __init__(self, model: str, cache_dir: Path, device="auto", compute_type="auto",
                  beam_size=5, cpu_threads=0, min_window_s=10.0):  # fmt: skip
         from faster_whisper import WhisperModel

@@ -10,7 +10,9 @@ labelled rows (rule, words, verdict) for tuning rules and for the notebooks.
 
 from __future__ import annotations
 
+import csv
 import time
+from typing import TextIO
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
@@ -18,6 +20,17 @@ from streams.settings import CALLS_INDEX, Settings
 
 VERDICTS = ("confirmed", "false_positive", "appealed")
 SEVERITIES = ("critical", "major", "minor")
+VERDICT_COLUMNS = (
+    "call_id",
+    "hit_id",
+    "rule_id",
+    "role",
+    "text",
+    "verdict",
+    "analyst",
+    "at",
+    "note",
+)
 
 
 class ReviewError(ValueError):
@@ -112,3 +125,10 @@ def export_verdicts(es: Elasticsearch, settings: Settings, since: float | None =
         if len(page) < size:
             return rows
         after = page[-1]["sort"]
+
+
+def write_verdicts(rows: list[dict], out: TextIO) -> None:
+    """`export_verdicts` rows as TSV (the CLI's file and the HTTP endpoint's ?format=tsv)."""
+    writer = csv.DictWriter(out, fieldnames=VERDICT_COLUMNS, delimiter="\t", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
