@@ -13,6 +13,7 @@ re-processed records overwrite rather than duplicate.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import os
@@ -209,11 +210,29 @@ def build_app(settings: Settings) -> faust.App:
                 await audio_topic.send(key=_key(call_id), value={
                     "kind": "end", "call_id": call_id, "reason": "timeout", "produced_at": now})  # fmt: skip
 
+    # One watch on lexicons/rules/ serves both stages: live rules in scoring, the post-call
+    # pass in index; an edited rule file reaches both without a restart.
+    rules = (
+        RulesWatch(settings.lexicons_dir / "rules")
+        if {"scoring", "index"} & set(settings.stages)
+        else None
+    )
+    scorer = None
+
+    if rules is not None:
+
+        @app.timer(interval=settings.model_reload_s)
+        async def reload_rules():
+            """Serve edited rule files without a restart (a broken edit is logged and skipped)."""
+            if rules.refresh() and scorer is not None:
+                scorer.models = dataclasses.replace(scorer.models, rules=rules.current)
+
     if "scoring" in settings.stages:
         from .scoring.scorer import Scorer, ScoringModels
 
         scorer = Scorer(
-            ScoringModels.load(settings.models_dir, settings.lexicons_dir), table("scoring-calls")
+            ScoringModels.load(settings.models_dir, settings.lexicons_dir, rules.current),
+            table("scoring-calls"),
         )
 
         @app.agent(transcripts_topic, name="scoring")
@@ -252,7 +271,11 @@ def build_app(settings: Settings) -> faust.App:
                 return
             try:
                 models = await asyncio.get_running_loop().run_in_executor(
-                    None, ScoringModels.load, settings.models_dir, settings.lexicons_dir
+                    None,
+                    ScoringModels.load,
+                    settings.models_dir,
+                    settings.lexicons_dir,
+                    rules.current,
                 )
             except Exception as exc:  # a broken artifact must not stop scoring
                 log.error("scoring: cannot load models %s, keeping %s: %s", newest, current, exc)
@@ -267,7 +290,6 @@ def build_app(settings: Settings) -> faust.App:
         if not settings.elasticsearch_url:
             raise SystemExit("ELASTICSEARCH_URL is not set")
         es = connect(settings.elasticsearch_url)
-        rules = RulesWatch(settings.lexicons_dir / "rules")
         writer = IndexWriter(es, settings, rules=rules.current)
 
         with_retry(lambda: ensure_indices(es, settings), "create indices")
@@ -303,11 +325,6 @@ def build_app(settings: Settings) -> faust.App:
                     )
                     if call_id:
                         await loop.run_in_executor(None, writer.write_failed, call_id, reason)
-
-        @app.timer(interval=settings.model_reload_s)
-        async def reload_rules():
-            """Serve edited rule files without a restart (a broken edit is logged and skipped)."""
-            rules.refresh()
 
     ready_file = worker_ready_file(settings.data_dir, os.getpid())
 

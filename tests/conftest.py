@@ -72,6 +72,9 @@ def stack(tmp_path_factory):
     for name in TASKS:
         newest = registry.latest(project_models, name)
         shutil.copytree(project_models / name / newest, models_dir / name / newest)
+    # ... and a private copy of the lexicons, so a test may edit a rule file.
+    lexicons_dir = data_dir / "lexicons"
+    shutil.copytree(Settings().lexicons_dir, lexicons_dir)
     server = EmbeddedServer(data_dir / "noida-db")
     services = server.start()
     env = {
@@ -82,6 +85,7 @@ def stack(tmp_path_factory):
         "CALLQA_INDEX_PREFIX": "test",
         "CALLQA_CALL_TIMEOUT_S": "20",
         "CALLQA_MODELS_DIR": str(models_dir),
+        "CALLQA_LEXICONS_DIR": str(lexicons_dir),
         "CALLQA_MODEL_RELOAD_S": "1",
     }
     saved = dict(os.environ)

@@ -79,3 +79,43 @@ def test_a_broken_version_is_refused_and_scoring_goes_on(stack):
         assert "cannot load models" in (stack.data_dir / "worker.log").read_text(errors="replace")
     finally:
         shutil.rmtree(models_dir / "intent" / broken)
+
+
+RULE = """rules:
+  - id: test-hot-rule
+    name: 热更新测试规则
+    description: 客户说到「分十二期」时提醒（测试规则文件改动无需重启即可生效）。
+    severity: minor
+    deduction: 0
+    role: customer
+    mode: live
+    when:
+      keywords: {any: [分十二期]}
+"""
+
+
+def test_an_edited_rule_file_is_served_without_a_restart(stack):
+    rules_dir = stack.settings.lexicons_dir / "rules"
+    added = rules_dir / "zz-hot-reload-test.yaml"
+    log = stack.data_dir / "worker.log"
+
+    def fired(record):
+        return any(h["rule_id"] == "test-hot-rule" for h in record["rule_hits"])
+
+    try:
+        first = _scored_until(stack, f"rules-before-{int(time.time())}", lambda r: True)
+        assert not fired(first[-1])
+        added.write_text(RULE, encoding="utf-8")
+        seen = _scored_until(stack, f"rules-after-{int(time.time())}", fired)
+        hit = next(h for h in seen[-1]["rule_hits"] if h["rule_id"] == "test-hot-rule")
+        assert hit["matched_by"] == "chars" and hit["role"] == "customer"
+
+        # A broken edit is refused with its file and field; the rules in force stay.
+        added.write_text(RULE.replace("severity: minor", "severity: huge"), encoding="utf-8")
+        time.sleep(3)  # a few reload ticks
+        seen = _scored_until(stack, f"rules-broken-{int(time.time())}", lambda r: True)
+        assert fired(seen[-1])
+        text = log.read_text(errors="replace")
+        assert "keeping the previous rule set" in text and "zz-hot-reload-test.yaml" in text
+    finally:
+        added.unlink(missing_ok=True)

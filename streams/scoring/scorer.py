@@ -55,12 +55,15 @@ class ScoringModels:
     rules: RuleSet
 
     @classmethod
-    def load(cls, models_dir: Path, lexicons_dir: Path) -> ScoringModels:
+    def load(
+        cls, models_dir: Path, lexicons_dir: Path, rules: RuleSet | None = None
+    ) -> ScoringModels:
+        """The newest model versions; `rules` when the caller already holds the rule set."""
         return cls(
             intent=registry.load(models_dir, "intent"),
             risk=registry.load(models_dir, "complaint_risk"),
             intents=load_intents(Path(lexicons_dir) / "intents.yaml"),
-            rules=RuleSet.load(Path(lexicons_dir) / "rules"),
+            rules=rules or RuleSet.load(Path(lexicons_dir) / "rules"),
         )
 
     @property
