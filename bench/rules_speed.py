@@ -22,16 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from models.text import pinyin_syllables  # noqa: E402
-from streams.scoring import rules as engine  # noqa: E402
-from streams.scoring.rules import HISTORY, RuleSet  # noqa: E402
+from models.text import pinyin_syllables
+from streams.scoring import rules as engine
+from streams.scoring.rules import HISTORY, RuleSet
+from streams.settings import PROJECT_ROOT as ROOT
 
 PACK = ROOT / "lexicons" / "rules"
 CALLS = sorted((ROOT / "calls" / "audio").glob("*.json"))

@@ -4,7 +4,8 @@ A call's scorecard is 100 minus the deductions of its rule hits. An analyst mark
 hit `confirmed`, `false_positive` or `appealed` (the agent disputes it; it still
 counts until someone confirms or rejects it); the verdict is stored on the call
 document with who and when, the latest verdict per hit wins, and the scorecard is
-recomputed: a false positive deducts nothing. `export_verdicts` turns verdicts into
+recomputed: a false positive deducts nothing (`scorecard`, from streams.scoring.postcall,
+where the post-call QA of a finished call is made). `export_verdicts` turns verdicts into
 labelled rows (rule, words, verdict) for tuning rules and for the notebooks.
 """
 
@@ -16,10 +17,10 @@ from typing import TextIO
 
 from elasticsearch import ConflictError, Elasticsearch, NotFoundError
 
+from streams.scoring.postcall import latest_verdicts, scorecard
 from streams.settings import CALLS_INDEX, Settings
 
 VERDICTS = ("confirmed", "false_positive", "appealed")
-SEVERITIES = ("critical", "major", "minor")
 VERDICT_COLUMNS = (
     "call_id",
     "hit_id",
@@ -35,38 +36,6 @@ VERDICT_COLUMNS = (
 
 class ReviewError(ValueError):
     """The call, the hit or the verdict does not exist; the message says which."""
-
-
-def latest_verdicts(reviews: list[dict]) -> dict[str, dict]:
-    latest: dict[str, dict] = {}
-    for review in sorted(reviews or [], key=lambda r: r["at"]):
-        latest[review["hit_id"]] = review
-    return latest
-
-
-def scorecard(hits: list[dict], reviews: list[dict] | None = None) -> dict:
-    """Score 100 minus deductions, each hit with its verdict; false positives deduct nothing."""
-    verdicts = latest_verdicts(reviews or [])
-    lines, deductions = [], 0.0
-    for hit in sorted(hits, key=lambda h: (h.get("start", 0.0), h["rule_id"])):
-        review = verdicts.get(hit["hit_id"])
-        verdict = review["verdict"] if review else "pending"
-        counted = 0.0 if verdict == "false_positive" else float(hit.get("deduction") or 0.0)
-        deductions += counted
-        lines.append({**hit, "verdict": verdict, "counted": counted,
-                      "reviewed_by": review["analyst"] if review else None,
-                      "reviewed_at": review["at"] if review else None})  # fmt: skip
-    return {
-        "score": round(max(0.0, 100.0 - deductions), 2),
-        "deductions": round(deductions, 2),
-        "hits": lines,
-        "by_severity": {
-            s: sum(1 for h in lines if h["severity"] == s and h["verdict"] != "false_positive")
-            for s in SEVERITIES
-        },  # fmt: skip
-        "reviewed": sum(1 for h in lines if h["verdict"] != "pending"),
-        "pending": sum(1 for h in lines if h["verdict"] == "pending" and h.get("deduction")),
-    }
 
 
 def review_hit(es: Elasticsearch, settings: Settings, call_id: str, hit_id: str, verdict: str, analyst: str,

@@ -20,8 +20,8 @@ from typing import TypeVar
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError
 
+from ..scoring.postcall import inspect_call
 from ..settings import CALLS_INDEX, SEGMENTS_INDEX, Settings
-from .review import scorecard
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -190,16 +190,13 @@ class IndexWriter:
         summary = dict(end.get("summary") or {})
         segments = self.call_segments(call_id)
         existing = self._existing(call_id)
-        if self.rules is not None:
-            summary["violations"] = [
-                h.as_dict()
-                for h in self.rules.post_call(segments, {"duration": summary.get("duration")})
-            ]
+        reviews = existing.get("reviews") or []
+        inspected = inspect_call(self.rules, segments, summary, reviews)
+        summary["violations"] = inspected["violations"]
         summary.setdefault("started_wall", existing.get("started_at"))
         doc = call_doc(call_id, summary, segments, time.time())
-        card = scorecard(doc["violations"], existing.get("reviews"))
-        doc.update(scorecard=card, qa_score=card["score"], reviews=existing.get("reviews") or [],
-                   labels=existing.get("labels") or [])  # fmt: skip
+        doc.update(scorecard=inspected["scorecard"], qa_score=inspected["qa_score"],
+                   reviews=reviews, labels=existing.get("labels") or [])  # fmt: skip
         self._retry(lambda: self.es.index(index=self.calls_index, id=call_id, document=doc, refresh=True),
                     f"call {call_id}")  # fmt: skip
         return doc

@@ -1,0 +1,329 @@
+"""Operators that look across sentences: silence, interruption, repetition, and the
+structure of a condition: position in the call, all / any / not, a required step."""
+
+from __future__ import annotations
+
+from .conditions import HISTORY, ROLE_NAMES, Condition, _Evidence, _Match, _span, _View
+from .matching import _is_backchannel, _norm, _roles_match
+from .sentence_operators import Keywords
+from .similarity import SimilarityModel
+
+
+class Silence(Condition):
+    def __init__(self, path, longer_than, after, hold_phrases):
+        super().__init__(path)
+        self.longer_than = longer_than
+        self.after = after  # any | customer | hold | waiting
+        self.hold = Keywords(path + ".hold_phrases", "agent", "any", hold_phrases, None,
+                             "sentence", None)  # fmt: skip
+
+    def keywords(self):
+        return [self.hold]
+
+    def matches(self, view, indices, role, pinyin):
+        out = []
+        wanted = set(indices)
+        spoke_until, last, last_agent = None, None, None
+        for i, segment in enumerate(view.segments):
+            if i in wanted and spoke_until is not None:
+                gap = segment["start"] - spoke_until
+                if gap > self.longer_than:
+                    found = self._waiting(view, last, last_agent, pinyin)
+                    if found is not None:
+                        kind, phrase = found
+                        out.append(_Match((last, i), spoke_until, segment["start"],
+                                          self._describe(kind, gap, phrase), "timing", phrase))  # fmt: skip
+            if spoke_until is None or segment["end"] >= spoke_until:
+                spoke_until, last = segment["end"], i
+            if segment["role"] == "agent":
+                last_agent = i
+        return out
+
+    def _waiting(self, view, last, last_agent, pinyin) -> tuple[str, str] | None:
+        hold = None
+        if last_agent is not None:
+            found = self.hold.found(view.segments[last_agent]["text"], pinyin)
+            hold = found[0][0].text if found else None
+        customer_spoke = view.segments[last]["role"] == "customer"
+        if self.after == "any":
+            return ("hold", hold) if hold else ("customer" if customer_spoke else "any", "")
+        if self.after in ("hold", "waiting") and hold:
+            return "hold", hold
+        if self.after in ("customer", "waiting") and customer_spoke and not hold:
+            return "customer", ""
+        return None
+
+    @staticmethod
+    def _describe(kind: str, gap: float, phrase: str) -> str:
+        if kind == "hold":
+            return f"坐席说「{phrase}」后静音 {gap:.1f} 秒未回线"
+        if kind == "customer":
+            return f"客户说完后无人应答，静音 {gap:.1f} 秒"
+        return f"静音 {gap:.1f} 秒"
+
+
+class Interruption(Condition):
+    def __init__(self, path, role, min_overlap, backchannels):
+        super().__init__(path)
+        self.role = role
+        self.min_overlap = min_overlap
+        self.backchannels = tuple(sorted({_norm(b) for b in backchannels}, key=len, reverse=True))
+
+    def matches(self, view, indices, role, pinyin):
+        wanted = self.role or role
+        out = []
+        segments = view.segments
+        focus = view.focus
+        for i in indices:
+            talker = segments[i]
+            if not _roles_match(wanted, talker["role"]) or _is_backchannel(
+                talker["text"], self.backchannels
+            ):
+                continue
+            others = range(len(segments)) if focus is None or focus == i else (focus,)
+            for j in others:
+                other = segments[j]
+                if (
+                    other["role"] == talker["role"]
+                    or not other["start"] < talker["start"] < other["end"]
+                ):
+                    continue
+                overlap = min(talker["end"], other["end"]) - talker["start"]
+                if overlap < self.min_overlap or _is_backchannel(other["text"], self.backchannels):
+                    continue
+                who, whom = ROLE_NAMES.get(talker["role"]), ROLE_NAMES.get(other["role"])
+                evidence = (f"{who}在{whom}说话时插话（{whom}开口 {talker['start'] - other['start']:.1f} 秒后，"
+                            f"重叠 {overlap:.1f} 秒）")  # fmt: skip
+                out.append(
+                    _Match((i, j), talker["start"], talker["start"] + overlap, evidence, "timing")
+                )
+                break
+        return out
+
+
+class Repetition(Condition):
+    def __init__(self, path, role, times, threshold, min_chars):
+        super().__init__(path)
+        self.role = role
+        self.times = times
+        self.threshold = threshold
+        self.min_chars = min_chars
+        self.model: SimilarityModel | None = None
+
+    def bind(self, similarity):
+        self.model = similarity
+
+    def matches(self, view, indices, role, pinyin):
+        wanted = self.role or role
+        said = [i for i in indices if _roles_match(wanted, view.segments[i]["role"])
+                and len(_norm(view.segments[i]["text"])) >= self.min_chars]  # fmt: skip
+        if len(said) < self.times:
+            return []
+        texts = [view.segments[i]["text"] for i in said]
+        similarity = self.model.similarity
+        sims = [[similarity(texts[j], texts[k]) if j < k else 0.0 for k in range(len(said))]
+                for j in range(len(said))]  # fmt: skip
+        used: set[int] = set()
+        out = []
+        for k in range(len(said)):
+            earlier = [j for j in range(k) if sims[j][k] >= self.threshold]
+            if len(earlier) + 1 < self.times or used.intersection(earlier):
+                continue
+            group = tuple(said[j] for j in earlier) + (said[k],)
+            used.update(earlier + [k])
+            first, this = view.segments[group[0]], view.segments[said[k]]
+            lowest = min(sims[j][k] for j in earlier)
+            who = ROLE_NAMES.get(this["role"], this["role"])
+            evidence = f"{who}第 {len(group)} 次提出相同诉求（相似度 ≥ {lowest:.2f}）"
+            out.append(
+                _Match(group, first["start"], this["end"], evidence, "similar", first["text"])
+            )
+        return out
+
+
+class Position(Condition):
+    def __init__(self, path, which: str, amount: float, inner: Condition):
+        super().__init__(path)
+        self.which = which  # first_sentences | last_sentences | first_seconds | last_seconds
+        self.amount = amount
+        self.inner = inner
+
+    def whole_call(self):
+        if self.which.startswith("last_"):
+            return f"'{self.path}.{self.which}' (the end of the call)"
+        if self.which == "first_sentences" and self.amount > HISTORY:
+            return f"'{self.path}.first_sentences' above {HISTORY}"
+        return self.inner.whole_call()
+
+    def describe(self) -> str:
+        amount = f"{self.amount:g}"
+        return {"first_sentences": f"通话前 {amount} 句", "last_sentences": f"通话最后 {amount} 句",
+                "first_seconds": f"通话前 {amount} 秒", "last_seconds": f"通话最后 {amount} 秒"}[self.which]  # fmt: skip
+
+    def window(self, view: _View, indices: list[int]) -> list[int]:
+        n = len(view.segments)
+        if self.which == "first_sentences":
+            keep = set(range(min(n, int(self.amount)))) if view.complete else set()
+        elif self.which == "last_sentences":
+            keep = set(range(max(0, n - int(self.amount)), n))
+        elif self.which == "first_seconds":
+            keep = {i for i in range(n) if view.segments[i]["start"] < self.amount}
+        else:
+            keep = {i for i in range(n) if view.segments[i]["end"] > view.duration - self.amount}
+        return [i for i in indices if i in keep]
+
+    def bounds(self, view: _View) -> tuple[float, float]:
+        window = self.window(view, view.all)
+        if self.which == "first_seconds":
+            return 0.0, float(self.amount)
+        if self.which == "last_seconds":
+            return max(0.0, view.duration - self.amount), view.duration
+        return _span(view, window)
+
+    def matches(self, view, indices, role, pinyin):
+        return self.inner.matches(view, self.window(view, indices), role, pinyin)
+
+    def keywords(self):
+        return self.inner.keywords()
+
+    def references(self):
+        return self.inner.references()
+
+    def bind(self, similarity):
+        self.inner.bind(similarity)
+
+
+class Combinator(Condition):
+    def __init__(self, path, op: str, children: list[Condition]):
+        super().__init__(path)
+        self.op = op  # all | any | not
+        self.children = children
+        self.sentence_level = all(c.sentence_level for c in children)
+
+    def whole_call(self):
+        if self.op == "not" and not self.sentence_level:
+            return f"'{self.path}' (something never happening in the call)"
+        return next((r for r in (c.whole_call() for c in self.children) if r), None)
+
+    def keywords(self):
+        return [k for c in self.children if self.op != "not" for k in c.keywords()]
+
+    def references(self):
+        return [r for c in self.children for r in c.references()]
+
+    def bind(self, similarity):
+        for child in self.children:
+            child.bind(similarity)
+
+    def test(self, segment, role, pinyin):
+        if self.op == "not":
+            child = self.children[0]
+            # `not` holds for the sentences of the child's role (its own, or the inherited one)
+            if not _roles_match(child.role or role, segment["role"]):
+                return None
+            if child.test(segment, role, pinyin):
+                return None
+            return _Evidence("未满足否定条件", "absence", negative=True)
+        if self.op == "any":
+            for child in self.children:
+                found = child.test(segment, role, pinyin)
+                if found:
+                    return found
+            return None
+        found = []
+        for child in self.children:
+            result = child.test(segment, role, pinyin)
+            if not result:
+                return None
+            found.append(result)
+        lead = next((f for f in found if not f.negative), found[0])
+        evidence = "；".join(f.evidence for f in found if not f.negative) or lead.evidence
+        text = next((f.text for f in found if f.text is not None), None)
+        return _Evidence(evidence, lead.matched_by, lead.phrase, lead.negative, text)
+
+    def matches(self, view, indices, role, pinyin):
+        if self.sentence_level:
+            return super().matches(view, indices, role, pinyin)
+        if self.op == "not":
+            if self.children[0].matches(view, indices, role, pinyin):
+                return []
+            start, end = _span(view, indices)
+            child = self.children[0]
+            missing = child.describe() if isinstance(child, Keywords) else f"「{child.path}」"
+            return [_Match((), start, end, f"未出现{missing}", "absence")]
+        results = [child.matches(view, indices, role, pinyin) for child in self.children]
+        if self.op == "any":
+            seen, out = set(), []
+            for match in (m for result in results for m in result):
+                if (match.indices, match.start) not in seen:
+                    seen.add((match.indices, match.start))
+                    out.append(match)
+            return out
+        if not all(results):
+            return []
+        # Every child holds: one match from the earliest evidence of each child.
+        firsts = [min(result, key=lambda m: (m.start, m.indices)) for result in results]
+        merged = tuple(sorted({i for m in firsts for i in m.indices}))
+        lead = next((m for m in firsts if m.matched_by != "absence"), firsts[0])
+        return [_Match(merged, min(m.start for m in firsts), max(m.end for m in firsts),
+                       "；".join(m.evidence for m in firsts), lead.matched_by, lead.phrase)]  # fmt: skip
+
+
+class Require(Condition):
+    """A step that must happen (in a window, or after one thing and before another)."""
+
+    def __init__(self, path, label, step, before, after):
+        super().__init__(path)
+        self.label = label
+        self.step, self.before, self.after = step, before, after
+
+    def whole_call(self):
+        if self.before is None:
+            return f"'{self.path}' has no 'before' (a step never taken)"
+        return None
+
+    def keywords(self):
+        return self.step.keywords()
+
+    def references(self):
+        return [r for c in (self.step, self.before, self.after) if c for r in c.references()]
+
+    def bind(self, similarity):
+        for child in (self.step, self.before, self.after):
+            if child:
+                child.bind(similarity)
+
+    def matches(self, view, indices, role, pinyin):
+        if self.before is not None and not view.complete:
+            return []  # the step may have happened before the sentences this window holds
+        window = list(indices)
+        opened = None
+        if self.after is not None:
+            found = self.after.matches(view, indices, role, pinyin)
+            if not found:
+                return []
+            opened = min(found, key=lambda m: (m.start, m.indices))
+            window = [i for i in window if view.segments[i]["start"] >= opened.start]
+        due = None
+        if self.before is not None:
+            found = self.before.matches(view, window, role, pinyin)
+            if not found:
+                return []
+            due = min(found, key=lambda m: (m.start, m.indices))
+            window = [i for i in window if view.segments[i]["start"] <= due.start]
+        if self.step.matches(view, window, role, pinyin):
+            return []
+        if due is not None:
+            words = due.phrase or "".join(view.segments[i]["text"] for i in due.indices)[:20]
+            evidence = f"未找到：{self.label}（在「{words}」之前）"
+            return [_Match(due.indices, due.start, due.end, evidence, "absence", due.phrase)]
+        where = ""
+        if isinstance(self.step, Position):
+            where = f"（{self.step.describe()}内）"
+            start, end = self.step.bounds(view)
+        elif opened is not None:
+            where = "（在「" + (opened.phrase or "条件") + "」之后）"
+            start, end = opened.start, view.duration
+        else:
+            start, end = 0.0, view.duration
+        return [_Match((), start, end, f"未找到：{self.label}{where}", "absence")]

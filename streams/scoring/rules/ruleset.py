@@ -1,0 +1,348 @@
+"""Rules loaded from YAML and judged on calls: live on each new final, post-call on the whole call.
+
+`RuleSet.load` reads a directory of rule files (or one file), validates each rule against
+schema.py, builds its condition tree and refuses what cannot work (a live rule that needs the
+whole call). `RuleSet.live` and `RuleSet.post_call` evaluate; `Hit` is what they report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .call_operators import Combinator, Interruption, Position, Repetition, Require, Silence
+from .conditions import HISTORY, Condition, _Match, _View
+from .schema import (
+    POSITIONS,
+    WORDING,
+    ConditionSchema,
+    RuleError,
+    RuleSchema,
+    _short,
+    explain,
+)
+from .sentence_operators import Disclosure, Keywords, Regex, Similar, SpeechRate
+from .similarity import SimilarityModel
+
+
+@dataclass(frozen=True)
+class Hit:
+    rule_id: str
+    name: str
+    severity: str
+    deduction: float
+    role: str
+    mode: str  # live | post_call
+    start: float  # the span in the call that caused it
+    end: float
+    segment_ids: tuple[str, ...]  # the sentences (empty for something never said)
+    text: str  # the sentence(s) joined, "" when none
+    evidence: str  # why, for a person
+    matched_by: str  # chars | pinyin | regex | similar | pattern | timing | absence
+    phrase: str = ""  # the keyword / reference sentence that matched, if any
+
+    @property
+    def hit_id(self) -> str:
+        # round, not int(): 58.8 * 1000 is 58799.99...
+        where = self.segment_ids[0] if self.segment_ids else round(self.start * 1000)
+        return f"{self.rule_id}@{where}"
+
+    def as_dict(self) -> dict:
+        return {
+            "hit_id": self.hit_id,
+            "rule_id": self.rule_id,
+            "name": self.name,
+            "severity": self.severity,
+            "deduction": self.deduction,
+            "role": self.role,
+            "mode": self.mode,
+            "start": self.start,
+            "end": self.end,
+            "segment_ids": list(self.segment_ids),
+            "text": self.text,
+            "evidence": self.evidence,
+            "matched_by": self.matched_by,
+            "phrase": self.phrase,
+        }
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    description: str
+    severity: str
+    deduction: float
+    role: str
+    mode: str
+    pinyin: bool
+    condition: Condition = field(compare=False, repr=False)
+    source: str = ""
+    tags: tuple[str, ...] = ()  # as in the file; see schema.COMPLAINT_THREAT_TAG, ON_PARTIAL_TAG
+
+    @property
+    def live(self) -> bool:
+        return self.mode == "live"
+
+    def match(self, text: str) -> tuple[str, str] | None:
+        """(keyword, chars|pinyin) when this rule's keyword condition matches one text.
+
+        A sentence rule is judged whole (its exclusions and `not`s count) and answers only
+        when keywords made it match; for other rules, their keyword conditions are tried.
+        """
+        condition = self.condition
+        if condition.sentence_level:
+            found = condition.test({"role": "mixed", "text": text}, "any", self.pinyin)
+            if found and not found.negative and found.matched_by in ("chars", "pinyin"):
+                return found.phrase, found.matched_by
+            return None
+        for keywords in condition.keywords():
+            found = keywords.found(text, self.pinyin)
+            if keywords.needed() and len(found) >= keywords.needed():
+                return found[0][0].text, found[0][1]
+        return None
+
+
+def _build(schema: ConditionSchema, path: str) -> Condition:
+    """The condition tree of a validated `when:`; `path` is where each node sits, for messages."""
+    op, spec = schema.operator()
+    here = f"{path}.{op}"
+    if op in ("all", "any"):
+        return Combinator(here, op, [_build(c, f"{here}[{i}]") for i, c in enumerate(spec)])
+    if op == "not":
+        return Combinator(here, "not", [_build(spec, here)])
+    if op == "keywords":
+        mode = next(m for m in ("any_", "all_", "none", "at_least") if getattr(spec, m) is not None)
+        words = spec.at_least.of if mode == "at_least" else getattr(spec, mode)
+        n = spec.at_least.n if mode == "at_least" else None
+        return Keywords(here, spec.role, mode.rstrip("_"), words, n, spec.scope, spec.pinyin)
+    if op == "regex":
+        return Regex(here, spec.role, spec.pattern, spec.exclude)
+    if op == "similar":
+        return Similar(here, spec.role, spec.references, spec.threshold)
+    if op == "position":
+        which = next(k for k in POSITIONS if getattr(spec, k) is not None)
+        return Position(
+            here, which, getattr(spec, which), _build(spec.condition, f"{here}.condition")
+        )
+    if op == "silence":
+        return Silence(here, spec.longer_than, spec.after, spec.hold_phrases)
+    if op == "speech_rate":
+        return SpeechRate(here, spec.role, spec.above, spec.below, spec.min_seconds, spec.scope)
+    if op == "interruption":
+        return Interruption(here, spec.role, spec.min_overlap, spec.backchannels)
+    if op == "repetition":
+        return Repetition(here, spec.role, spec.times, spec.threshold, spec.min_chars)
+    if op == "disclosure":
+        return Disclosure(here, spec.role, spec.kinds, spec.cvv_cues)
+    before = _build(spec.before, f"{here}.before") if spec.before else None
+    after = _build(spec.after, f"{here}.after") if spec.after else None
+    return Require(here, spec.label or "", _build(spec.step, f"{here}.step"), before, after)
+
+
+def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
+    """One rule from its YAML mapping; a RuleError names `source`, the rule and the field."""
+    rule_id = raw.get("id") if isinstance(raw, dict) else None
+    where = (
+        f"{source}: rule '{rule_id}'"
+        if isinstance(rule_id, str)
+        else f"{source}: rule #{position + 1}"
+    )
+    if not isinstance(raw, dict):
+        raise RuleError(
+            f"{where}: must be a mapping with id, name, description, ... (got {_short(raw)})"
+        )
+    try:
+        schema = RuleSchema.model_validate(raw)
+    except ValidationError as exc:
+        problems = [explain(e) for e in exc.errors(include_url=False)]
+        raise RuleError(f"{where}: " + "; ".join(dict.fromkeys(problems))) from None
+    condition = _build(schema.when, "when")
+    if schema.mode == "live":
+        reason = condition.whole_call()
+        if reason:
+            raise RuleError(
+                f"{where}: " + WORDING["whole_call"].format(where="mode", reason=reason)
+            )
+    _label_requires(condition, schema.name)
+    return Rule(schema.id, schema.name, schema.description.strip(), schema.severity,
+                float(schema.deduction), schema.role, schema.mode, schema.pinyin, condition, source,
+                tuple(schema.tags))  # fmt: skip
+
+
+def _label_requires(condition: Condition, name: str) -> None:
+    if isinstance(condition, Require) and not condition.label:
+        condition.label = name
+    inner = getattr(condition, "inner", None)
+    for child in [*getattr(condition, "children", ()), *([inner] if inner else [])]:
+        _label_requires(child, name)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML that refuses a key given twice in one mapping (the second would silently win)."""
+
+
+def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False):
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key '{key}' appears twice in one mapping", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _read(path: Path) -> list:
+    try:
+        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        raise RuleError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
+        raise RuleError(f"{path}: expected a top-level 'rules:' list")
+    extra = [k for k in document if k != "rules"]
+    if extra:
+        raise RuleError(f"{path}: unknown top-level key '{extra[0]}' (only 'rules:')")
+    return document["rules"]
+
+
+class RuleSet:
+    """The loaded rules; `live` for each final segment, `post_call` for the finished call."""
+
+    def __init__(self, rules: Iterable[Rule]):
+        self.rules: tuple[Rule, ...] = tuple(rules)
+        self._by_id = {r.id: r for r in self.rules}
+        self.similarity = SimilarityModel(
+            r for rule in self.rules for r in rule.condition.references()
+        )
+        for rule in self.rules:
+            rule.condition.bind(self.similarity)
+        self._live = [r for r in self.rules if r.live]
+
+    @classmethod
+    def load(cls, path) -> RuleSet:
+        """A directory of *.yaml (sorted by name; ids unique across files), or one file."""
+        path = Path(path)
+        if path.is_dir():
+            files = sorted(path.glob("*.yaml"))
+            if not files:
+                raise RuleError(f"{path}: no *.yaml rule files")
+        elif path.is_file():
+            files = [path]
+        else:
+            raise RuleError(f"{path}: no such rule file or directory")
+        rules: list[Rule] = []
+        defined: dict[str, str] = {}
+        for file in files:
+            for position, raw in enumerate(_read(file)):
+                rule = parse_rule(raw, str(file), position)
+                if rule.id in defined:
+                    raise RuleError(f"{file}: rule '{rule.id}': field 'id' is already used by a rule in "
+                                    f"{defined[rule.id]}")  # fmt: skip
+                defined[rule.id] = str(file)
+                rules.append(rule)
+        return cls(rules)
+
+    @classmethod
+    def from_dicts(cls, raw_rules: Sequence[dict], source: str = "<rules>") -> RuleSet:
+        """Rules given as parsed YAML mappings (tests, tools)."""
+        rules = [parse_rule(raw, source, i) for i, raw in enumerate(raw_rules)]
+        ids = [r.id for r in rules]
+        duplicate = next((i for i in ids if ids.count(i) > 1), None)
+        if duplicate:
+            raise RuleError(f"{source}: rule '{duplicate}': field 'id' is used twice")
+        return cls(rules)
+
+    def get(self, rule_id: str) -> Rule:
+        try:
+            return self._by_id[rule_id]
+        except KeyError:
+            raise KeyError(f"no rule with id '{rule_id}'") from None
+
+    def tagged(self, tag: str) -> list[Rule]:
+        """The rules that carry `tag`, in file order (files by name, rules as written)."""
+        return [r for r in self.rules if tag in r.tags]
+
+    def __iter__(self):
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def live(self, segment: dict, history: list[dict]) -> list[Hit]:
+        """Live rules that fire on this new final `segment`, given the call's earlier finals."""
+        earlier = [s for s in history[-HISTORY:] if s["segment_id"] != segment["segment_id"]]
+        complete = len(history) < HISTORY
+        view = None
+        hits: list[Hit] = []
+        for rule in self._live:
+            condition = rule.condition
+            if condition.sentence_level:
+                found = condition.test(segment, rule.role, rule.pinyin)
+                if found:
+                    hits.append(_hit(rule, [segment], found.evidence, found.matched_by, found.phrase,
+                                     segment["start"], segment["end"], found.text))  # fmt: skip
+                continue
+            if view is None:
+                segments = sorted(earlier + [segment], key=lambda s: s["start"])
+                duration = max(s["end"] for s in segments)
+                view = _View(segments, complete, duration)
+                current = next(i for i, s in enumerate(segments) if s is segment)
+                view.focus = current
+            for match in condition.matches(view, view.all, rule.role, rule.pinyin):
+                if current in match.indices:
+                    hits.append(_from_match(rule, view, match))
+        return hits
+
+    def post_call(self, segments: list[dict], call: dict | None = None) -> list[Hit]:
+        """Every rule over the finished call, sorted by (start, rule_id).
+
+        Live rules are replayed final by final (in the order the finals end, as a worker
+        receives them) so their hits are exactly those live evaluation raised.
+        """
+        ordered = sorted(segments, key=lambda s: (s["start"], s["end"]))
+        hits: list[Hit] = []
+        if self._live:
+            arrived: list[dict] = []
+            for segment in sorted(segments, key=lambda s: (s["end"], s["start"])):
+                hits.extend(self.live(segment, arrived[-HISTORY:]))
+                arrived.append(segment)
+        duration = max([float((call or {}).get("duration") or 0.0)] + [s["end"] for s in ordered])
+        view = _View(ordered, True, duration)
+        for rule in self.rules:
+            if rule.live:
+                continue
+            for match in rule.condition.matches(view, view.all, rule.role, rule.pinyin):
+                hits.append(_from_match(rule, view, match))
+        return sorted(hits, key=lambda h: (h.start, h.rule_id, h.end, h.segment_ids))
+
+    def phrase_match(self, rule_id: str, text: str) -> tuple[str, str] | None:
+        """(phrase, chars|pinyin|regex|...) when the rule's keyword condition matches this text."""
+        return self.get(rule_id).match(text)
+
+
+def _hit(rule: Rule, segments: list[dict], evidence: str, matched_by: str, phrase: str,
+         start: float, end: float, text: str | None = None) -> Hit:  # fmt: skip
+    role = rule.role
+    if role == "any" and segments:
+        role = segments[0]["role"]
+    if text is None:
+        text = " / ".join(s["text"] for s in segments)
+    return Hit(rule.id, rule.name, rule.severity, rule.deduction, role, rule.mode, float(start),
+               float(end), tuple(s["segment_id"] for s in segments), text, evidence, matched_by,
+               phrase)  # fmt: skip
+
+
+def _from_match(rule: Rule, view: _View, match: _Match) -> Hit:
+    segments = [view.segments[i] for i in match.indices]
+    return _hit(rule, segments, match.evidence, match.matched_by, match.phrase, match.start,
+                match.end, match.text)  # fmt: skip

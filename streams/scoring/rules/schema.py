@@ -1,0 +1,338 @@
+"""What a rule file may say (pydantic models) and how its mistakes are worded for a QA lead.
+
+The models are strict and refuse unknown fields. A validation error becomes one line per
+problem through WORDING, a table from the error's type — or its type and field, where one
+field needs other words — to a template, so a loader can say
+"file: rule 'id': field 'when.any[0].keywords.any' must be a non-empty list of strings".
+The schema's own checks raise their errors with the same table (`_invalid`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from .matching import regex_problem
+from .sentence_operators import Disclosure
+
+SEVERITIES = ("minor", "major", "critical")
+ROLES = ("agent", "customer", "any")
+MODES = ("live", "post_call")
+DEFAULT_HOLD_PHRASES = ("请稍等", "请您稍等", "稍等一下", "请稍候", "请您稍候", "我帮您查一下",
+                        "帮您查询一下", "我查一下", "请不要挂机", "请别挂机")  # fmt: skip
+DEFAULT_BACKCHANNELS = ("嗯", "嗯嗯", "对", "对对", "是", "是的", "好", "好的", "哦", "噢", "啊",
+                        "行", "可以", "明白", "知道了", "没问题", "喂", "对的")  # fmt: skip
+DEFAULT_CVV_CUES = ("安全码", "cvv", "cvn", "校验码", "背面三位", "背面的三位", "背面后三位",
+                    "背面最后三位", "卡背面")  # fmt: skip
+
+# Tags the code acts on (any other tag is a label for people and reports).
+COMPLAINT_THREAT_TAG = "complaint-threat"  # its phrases are an explicit complaint threat
+ON_PARTIAL_TAG = "on-partial"  # also tried on partial ASR results, to alert mid-sentence
+
+
+class RuleError(ValueError):
+    """A rule file is invalid; the message names the file, the rule and the field."""
+
+
+# error type, or (error type, field), -> the words. {where} is the field's path in the rule,
+# {got} the value given (shortened); the other names come from the error's context.
+WORDING: dict[str | tuple[str, str], str] = {
+    # pydantic's own errors
+    "missing": "field '{where}' is missing",
+    "extra_forbidden": "field '{where}' is not a known field{known}",
+    "literal_error": "field '{where}' must be one of {expected} (got {got})",
+    "greater_than_equal": "field '{where}' must be >= {ge:g} (got {got})",
+    "greater_than": "field '{where}' must be > {gt:g} (got {got})",
+    "less_than_equal": "field '{where}' must be <= {le:g} (got {got})",
+    "less_than": "field '{where}' must be < {lt:g} (got {got})",
+    "float_type": "field '{where}' must be a number (got {got})",
+    "float_parsing": "field '{where}' must be a number (got {got})",
+    "int_type": "field '{where}' must be a whole number (got {got})",
+    "int_parsing": "field '{where}' must be a whole number (got {got})",
+    "int_from_float": "field '{where}' must be a whole number (got {got})",
+    "bool_type": "field '{where}' must be true or false (got {got})",
+    "string_type": "field '{where}' must be a string (got {got})",
+    "list_type": "field '{where}' must be a list (got {got})",
+    "model_type": "field '{where}' must be a mapping (got {got})",
+    "dict_type": "field '{where}' must be a mapping (got {got})",
+    "model_attributes_type": "field '{where}' must be a mapping (got {got})",
+    "too_short": "field '{where}' must not be empty",
+    "string_too_short": "field '{where}' must not be empty",
+    "string_too_long": "field '{where}' must be at most {max_length} characters (got {got})",
+    "string_pattern_mismatch": "field '{where}' must be lowercase letters, digits and '-' (got {got})",
+    ("string_pattern_mismatch", "tags"):
+        "field '{where}' must be a lowercase word, or words joined by '-' (got {got})",
+    # this schema's own checks
+    "phrases": "field '{where}' must be a non-empty list of strings (quote numbers: \"12378\")",
+    "regex_type": "field '{where}' must be a non-empty regular expression string",
+    "regex": "field '{where}' is not a valid regular expression ({error})",
+    "regex_unsupported":
+        "field '{where}': 不支持的正则 (RE2 线性时间引擎不支持回溯引用/环视等): {error}",
+    "at_least": "field '{where}' asks for n={n} of {m} keywords",
+    "keywords": "field '{where}' must set exactly one of any / all / none / at_least (got {given})",
+    "position": "field '{where}' must set exactly one of first_sentences / last_sentences / "
+                "first_seconds / last_seconds (got {given})",
+    "speech_rate": "field '{where}' must set above and/or below (characters per minute)",
+    "condition": "field '{where}' must be a mapping with one operator ({ops})",
+    "operator_unknown": "field '{where}' has unknown operator '{op}' (use one of: {ops})",
+    "operator_count": "field '{where}' must hold exactly one operator, got {keys} "
+                      "(combine several with all / any)",
+    "description": "field '{where}' must be one line of Chinese for QA leads",
+    "on_partial": "field '{where}': '{tag}' needs mode: live (partial results exist only "
+                  "while the call goes on)",
+    # checks made once the rule is built (streams.scoring.rules.ruleset)
+    "whole_call": "field '{where}' must be post_call: {reason} can only be judged after the call",
+}  # fmt: skip
+
+
+def _invalid(kind: str, **context) -> PydanticCustomError:
+    """A schema check failed; `explain` words it with WORDING[kind]."""
+    return PydanticCustomError(kind, WORDING[kind], context)
+
+
+def _loc(loc: Sequence) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def explain(error: dict) -> str:
+    """One pydantic error (from `ValidationError.errors()`) in the words of WORDING."""
+    kind, loc = error["type"], error["loc"]
+    field = next((part for part in reversed(loc) if isinstance(part, str)), "")
+    template = WORDING.get((kind, field)) or WORDING.get(kind)
+    where = _loc(loc)
+    if template is not None:
+        known = f" (known fields: {', '.join(RULE_FIELDS)})" if len(loc) == 1 else ""
+        context = {**(error.get("ctx") or {}), "where": where, "got": _short(error.get("input")),
+                   "known": known}  # fmt: skip
+        try:
+            return template.format(**context)
+        except (KeyError, IndexError, ValueError):  # a context pydantic words differently
+            pass
+    return f"field '{where}' {error['msg']}" if where else error["msg"]
+
+
+def _phrase_list(value):
+    if (not isinstance(value, list) or not value
+            or not all(isinstance(v, str) and v.strip() for v in value)):  # fmt: skip
+        raise _invalid("phrases")
+    return value
+
+
+def _regex(value):
+    if not isinstance(value, str) or not value:
+        raise _invalid("regex_type")
+    problem = regex_problem(value)
+    if problem:
+        kind, error = problem
+        raise _invalid("regex" if kind == "invalid" else "regex_unsupported", error=error)
+    return value
+
+
+Phrases = Annotated[list[str], BeforeValidator(_phrase_list)]
+Pattern = Annotated[str, BeforeValidator(_regex)]
+Seconds = Annotated[float, Field(gt=0)]
+RoleName = Literal["agent", "customer", "any"]
+Tag = Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$", max_length=32)]
+
+
+class _Schema(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+
+class AtLeastSchema(_Schema):
+    n: Annotated[int, Field(ge=1)]
+    of: Phrases
+
+    @model_validator(mode="after")
+    def _fits(self):
+        if self.n > len(self.of):
+            raise _invalid("at_least", n=self.n, m=len(self.of))
+        return self
+
+
+class KeywordsSchema(_Schema):
+    any_: Phrases | None = Field(None, alias="any")
+    all_: Phrases | None = Field(None, alias="all")
+    none: Phrases | None = None
+    at_least: AtLeastSchema | None = None
+    scope: Literal["sentence", "call"] = "sentence"
+    role: RoleName | None = None
+    pinyin: bool | None = None
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k, v in (("any", self.any_), ("all", self.all_), ("none", self.none),
+                                ("at_least", self.at_least)) if v is not None]  # fmt: skip
+        if len(given) != 1:
+            raise _invalid("keywords", given=", ".join(given) or "none of them")
+        return self
+
+
+class RegexSchema(_Schema):
+    pattern: Pattern
+    exclude: Pattern | None = None
+    role: RoleName | None = None
+
+
+class SimilarSchema(_Schema):
+    references: Phrases
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.6
+    role: RoleName | None = None
+
+
+POSITIONS = ("first_sentences", "last_sentences", "first_seconds", "last_seconds")
+
+
+class PositionSchema(_Schema):
+    first_sentences: Annotated[int, Field(ge=1)] | None = None
+    last_sentences: Annotated[int, Field(ge=1)] | None = None
+    first_seconds: Seconds | None = None
+    last_seconds: Seconds | None = None
+    condition: ConditionSchema
+
+    @model_validator(mode="after")
+    def _one(self):
+        given = [k for k in POSITIONS if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise _invalid("position", given=", ".join(given) or "none")
+        return self
+
+
+class SilenceSchema(_Schema):
+    longer_than: Seconds
+    after: Literal["any", "customer", "hold", "waiting"] = "any"
+    hold_phrases: Phrases = list(DEFAULT_HOLD_PHRASES)
+
+
+class SpeechRateSchema(_Schema):
+    above: Annotated[float, Field(gt=0)] | None = None
+    below: Annotated[float, Field(gt=0)] | None = None
+    min_seconds: Annotated[float, Field(ge=0)] = 3.0
+    scope: Literal["sentence", "call"] = "sentence"
+    role: RoleName | None = None
+
+    @model_validator(mode="after")
+    def _bound(self):
+        if self.above is None and self.below is None:
+            raise _invalid("speech_rate")
+        return self
+
+
+class InterruptionSchema(_Schema):
+    min_overlap: Annotated[float, Field(ge=0)] = 0.5
+    backchannels: Phrases = list(DEFAULT_BACKCHANNELS)
+    role: RoleName | None = None
+
+
+class RepetitionSchema(_Schema):
+    times: Annotated[int, Field(ge=2)] = 3
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    min_chars: Annotated[int, Field(ge=1)] = 4
+    role: RoleName | None = None
+
+
+class DisclosureSchema(_Schema):
+    kinds: list[Literal["card_number", "id_number", "cvv"]] = Field(
+        default_factory=lambda: list(Disclosure.KINDS), min_length=1
+    )
+    cvv_cues: Phrases = list(DEFAULT_CVV_CUES)
+    role: RoleName | None = None
+
+
+class RequireSchema(_Schema):
+    step: ConditionSchema
+    before: ConditionSchema | None = None
+    after: ConditionSchema | None = None
+    label: Annotated[str, Field(min_length=1)] | None = None
+
+
+OPERATORS = ("all", "any", "not", "keywords", "regex", "similar", "position", "silence",
+             "speech_rate", "interruption", "repetition", "disclosure", "require")  # fmt: skip
+
+
+class ConditionSchema(_Schema):
+    all_: Annotated[list[ConditionSchema], Field(min_length=1)] | None = Field(None, alias="all")
+    any_: Annotated[list[ConditionSchema], Field(min_length=1)] | None = Field(None, alias="any")
+    not_: ConditionSchema | None = Field(None, alias="not")
+    keywords: KeywordsSchema | None = None
+    regex: RegexSchema | None = None
+    similar: SimilarSchema | None = None
+    position: PositionSchema | None = None
+    silence: SilenceSchema | None = None
+    speech_rate: SpeechRateSchema | None = None
+    interruption: InterruptionSchema | None = None
+    repetition: RepetitionSchema | None = None
+    disclosure: DisclosureSchema | None = None
+    require: RequireSchema | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_operator(cls, data):
+        ops = ", ".join(OPERATORS)
+        if not isinstance(data, dict) or not data:
+            raise _invalid("condition", ops=ops)
+        unknown = [str(k) for k in data if k not in OPERATORS]
+        if unknown:
+            raise _invalid("operator_unknown", op=unknown[0], ops=ops)
+        if len(data) != 1:
+            raise _invalid("operator_count", keys=", ".join(map(str, data)))
+        return data
+
+    def operator(self) -> tuple[str, object]:
+        """(the operator's name as written, its settings)."""
+        attribute = {"all": "all_", "any": "any_", "not": "not_"}
+        op = next(k for k in OPERATORS if getattr(self, attribute.get(k, k)) is not None)
+        return op, getattr(self, attribute.get(op, op))
+
+
+class RuleSchema(_Schema):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+    name: Annotated[str, Field(min_length=1)]
+    description: str
+    severity: Literal["minor", "major", "critical"]
+    deduction: Annotated[float, Field(ge=0)]
+    role: RoleName
+    mode: Literal["live", "post_call"]
+    pinyin: bool = True
+    tags: list[Tag] = []  # after `mode`: the check below reads it
+    when: ConditionSchema
+
+    @field_validator("description")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\n" in value.strip() or not re.search(r"[\u4e00-\u9fff]", value):
+            raise _invalid("description")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags_fit(cls, tags: list[str], info: ValidationInfo) -> list[str]:
+        if ON_PARTIAL_TAG in tags and info.data.get("mode") == "post_call":
+            raise _invalid("on_partial", tag=ON_PARTIAL_TAG)
+        return list(dict.fromkeys(tags))  # a tag given twice is one tag
+
+
+for _model in (PositionSchema, RequireSchema, ConditionSchema, RuleSchema):
+    _model.model_rebuild()
+
+RULE_FIELDS = tuple(RuleSchema.model_fields)

@@ -1,0 +1,248 @@
+"""Operators judged one sentence at a time: keywords, regex, similar, disclosure, speech rate.
+
+`keywords` and `speech_rate` also have a `scope: call` form that looks across the sentences of
+the window (keywords said anywhere in the call, the average rate over the call).
+"""
+
+from __future__ import annotations
+
+from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
+from .matching import (
+    Keyword,
+    _chars,
+    _digit_runs,
+    _keyword_evidence,
+    _looks_like_id,
+    _mask,
+    _norm,
+    _roles_match,
+    compile_regex,
+)
+from .similarity import SimilarityModel
+
+
+class Keywords(Condition):
+    def __init__(self, path, role, mode, words, n, scope, pinyin):
+        super().__init__(path)
+        self.role = role
+        self.mode = mode  # any | all | at_least | none
+        self.words = tuple(Keyword.of(w) for w in words)
+        self.n = n
+        self.scope = scope
+        self.pinyin = pinyin  # None: the rule's setting
+        self.sentence_level = scope == "sentence"
+        self._memo: dict[tuple[str, bool, bool], list] = {}
+
+    def whole_call(self):
+        if self.scope == "call" and self.mode == "none":
+            return f"'{self.path}' (none of the keywords in the whole call)"
+        return None
+
+    def keywords(self):
+        return [self]
+
+    def describe(self) -> str:
+        listed = "」「".join(k.text for k in self.words[:3])
+        return f"「{listed}」" + ("等" if len(self.words) > 3 else "")
+
+    def found(self, text: str, pinyin: bool, every: bool = False) -> list[tuple[Keyword, str, str]]:
+        """(keyword, chars|pinyin, words) found in `text`; only the first for `any`."""
+        pinyin = self.pinyin if self.pinyin is not None else pinyin
+        every = every or self.mode != "any"
+        key = (text, pinyin, every)
+        if key not in self._memo:
+            if len(self._memo) > 20000:
+                self._memo.clear()
+            hits = []
+            chars = _chars(text)
+            for keyword in self.words:  # characters first: an exact word beats a homophone
+                if keyword.chars and keyword.chars in chars:
+                    hits.append((keyword, "chars", keyword.text))
+                    if not every:
+                        break
+            if pinyin and (every or not hits):
+                seen = {h[0].text for h in hits}
+                for keyword in self.words:
+                    result = None if keyword.text in seen else keyword.sounds_in(text)
+                    if result:
+                        hits.append((keyword, *result))
+                        if not every:
+                            break
+                order = {k.text: n for n, k in enumerate(self.words)}
+                hits.sort(key=lambda h: order[h[0].text])
+            self._memo[key] = hits
+        return self._memo[key]
+
+    def needed(self) -> int:
+        """How many distinct keywords make a match (0 for `none`)."""
+        return {"any": 1, "all": len(self.words), "at_least": self.n or 1}.get(self.mode, 0)
+
+    def _summary(self, found) -> _Evidence:
+        keyword, how, _ = found[0]
+        evidence = _keyword_evidence(found)
+        if self.mode == "at_least":
+            evidence = f"命中 {len(found)}/{len(self.words)} 个关键词：" + evidence[3:]
+        return _Evidence(evidence, how, keyword.text)
+
+    def test(self, segment, role, pinyin):
+        if not _roles_match(self.role or role, segment["role"]):
+            return None
+        found = self.found(segment["text"], pinyin)
+        if self.mode == "none":
+            return (
+                None if found else _Evidence(f"未出现{self.describe()}", "absence", negative=True)
+            )
+        return self._summary(found) if len(found) >= self.needed() else None
+
+    def matches(self, view, indices, role, pinyin):
+        if self.scope == "sentence":
+            return super().matches(view, indices, role, pinyin)
+        wanted, needed = self.role or role, self.needed()
+        first: dict[str, tuple[int, Keyword, str, str]] = {}  # keyword -> where it was first said
+        for i in indices:
+            segment = view.segments[i]
+            if not _roles_match(wanted, segment["role"]):
+                continue
+            for keyword, how, words in self.found(segment["text"], pinyin, every=True):
+                first.setdefault(keyword.text, (i, keyword, how, words))
+            if needed and len(first) >= needed:
+                chosen = sorted(first.values(), key=lambda f: f[0])[:needed]
+                where = tuple(sorted({f[0] for f in chosen}))
+                summary = self._summary([f[1:] for f in chosen])
+                return [_Match(where, view.segments[where[0]]["start"], view.segments[where[-1]]["end"],
+                               summary.evidence, summary.matched_by, summary.phrase)]  # fmt: skip
+        if self.mode == "none" and not first:
+            start, end = _span(view, indices)
+            return [_Match((), start, end, f"整通电话未出现{self.describe()}", "absence")]
+        return []
+
+
+class Regex(_SentenceCondition):
+    """A pattern (RE2: linear time in the sentence, whatever the pattern) minus exclusions."""
+
+    def __init__(self, path, role, pattern: str, exclude: str | None):
+        super().__init__(path, role)
+        self.pattern = compile_regex(pattern)
+        self.exclude = compile_regex(exclude) if exclude else None
+
+    def _check(self, text, pinyin):
+        words = _norm(text)
+        excluded = [m.span() for m in self.exclude.finditer(words)] if self.exclude else []
+        for match in self.pattern.finditer(words):
+            a, b = match.span()
+            if any(a < y and x < b for x, y in excluded) or a == b:
+                continue  # inside an exclusion (保证金, 一定要按时还款)
+            return _Evidence(f"正则匹配「{match.group()}」", "regex", match.group())
+        return None
+
+
+class Similar(_SentenceCondition):
+    def __init__(self, path, role, references: list[str], threshold: float):
+        super().__init__(path, role)
+        self.refs = list(references)
+        self.threshold = threshold
+        self.model: SimilarityModel | None = None
+        self.vectors: list[dict[str, float]] = []
+
+    def references(self):
+        return self.refs
+
+    def bind(self, similarity):
+        self.model = similarity
+        self.vectors = [similarity.vector(r) for r in self.refs]  # vectorised once, at load
+
+    def score(self, text: str) -> tuple[float, str]:
+        """(best similarity, its reference sentence)."""
+        query = self.model.vector(text)
+        scores = [SimilarityModel.cosine(query, ref) for ref in self.vectors]
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return scores[best], self.refs[best]
+
+    def _check(self, text, pinyin):
+        if not _norm(text):
+            return None
+        score, reference = self.score(text)
+        if score >= self.threshold:
+            return _Evidence(f"与「{reference}」相似度 {score:.2f}", "similar", reference)
+        return None
+
+
+class Disclosure(_SentenceCondition):
+    KINDS = ("card_number", "id_number", "cvv")
+
+    def __init__(self, path, role, kinds: list[str], cvv_cues: list[str]):
+        super().__init__(path, role)
+        self.kinds = tuple(kinds)
+        self.cvv_cues = tuple(_norm(c) for c in cvv_cues)
+
+    def _check(self, text, pinyin):
+        words = _norm(text)
+        for start, end, run in _digit_runs(words):
+            masked = _mask(run)
+            if "id_number" in self.kinds and _looks_like_id(run):
+                evidence = f"读出完整身份证号（18 位：{masked}）"
+            elif "card_number" in self.kinds and run.isdigit() and 16 <= len(run) <= 19:
+                evidence = f"读出完整卡号（{len(run)} 位：{masked}）"
+            elif "cvv" in self.kinds and run.isdigit() and len(run) == 3:
+                before, after = words[max(0, start - 12) : start], words[end : end + 6]
+                cue = next((c for c in self.cvv_cues if c in before or c in after), None)
+                if not cue:
+                    continue
+                evidence, masked = f"读出安全码（「{cue}」附近的 3 位数字）", "***"
+            else:
+                continue
+            # The hit must not carry the number it flags: its text is the sentence, masked.
+            return _Evidence(evidence, "pattern", masked, text=words[:start] + masked + words[end:])
+        return None
+
+
+class SpeechRate(Condition):
+    def __init__(self, path, role, above, below, min_seconds, scope):
+        super().__init__(path)
+        self.role = role
+        self.above, self.below = above, below
+        self.min_seconds = min_seconds
+        self.scope = scope
+        self.sentence_level = scope == "sentence"
+
+    def whole_call(self):
+        return f"'{self.path}' (speech rate over the call)" if self.scope == "call" else None
+
+    def _judge(self, chars: int, seconds: float) -> str | None:
+        rate = chars / seconds * 60
+        if self.above is not None and rate > self.above:
+            return f"语速 {rate:.0f} 字/分钟，高于 {self.above:g}"
+        if self.below is not None and rate < self.below:
+            return f"语速 {rate:.0f} 字/分钟，低于 {self.below:g}"
+        return None
+
+    def test(self, segment, role, pinyin):
+        if not _roles_match(self.role or role, segment["role"]):
+            return None
+        seconds = segment["end"] - segment["start"]
+        if seconds < self.min_seconds:
+            return None
+        verdict = self._judge(len(_norm(segment["text"])), seconds)
+        return _Evidence(verdict, "timing") if verdict else None
+
+    def matches(self, view, indices, role, pinyin):
+        if self.scope == "sentence":
+            return super().matches(view, indices, role, pinyin)
+        wanted = self.role or role
+        chars = seconds = 0.0
+        start, end = None, 0.0
+        for i in indices:
+            segment = view.segments[i]
+            length = segment["end"] - segment["start"]
+            if _roles_match(wanted, segment["role"]) and length >= self.min_seconds:
+                chars += len(_norm(segment["text"]))
+                seconds += length
+                start = segment["start"] if start is None else start
+                end = max(end, segment["end"])
+        if not seconds:
+            return []
+        verdict = self._judge(int(chars), seconds)
+        if not verdict:
+            return []
+        who = ROLE_NAMES.get(wanted, wanted)
+        return [_Match((), start, end, f"{who}全程平均{verdict}（{seconds:.0f} 秒）", "timing")]

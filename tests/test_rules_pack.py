@@ -1,0 +1,418 @@
+"""Rule files (validation with messages naming file, rule and field), the engine's API, tags,
+linear-time regexes, and the starter pack (lexicons/rules/) on the six sample calls."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from streams.scoring.rules import (
+    COMPLAINT_THREAT_TAG,
+    HISTORY,
+    ON_PARTIAL_TAG,
+    RuleError,
+    RuleSet,
+    compile_regex,
+)
+
+from .rulekit import CALLS, PACK, PROJECT_ROOT, VERIFY, conversation, one, rule, ruleset
+
+# ---------------------------------------------------------------- rule files
+
+
+def write(directory: Path, name: str, rules: list) -> Path:
+    path = directory / name
+    path.write_text(yaml.safe_dump({"rules": rules}, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+GOOD = rule({"keywords": {"any": ["没办法"]}}, id="agent-no-way")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"when": {"keywordz": {"any": ["x"]}}},
+            "field 'when' has unknown operator 'keywordz' (use one of: all, any, not, keywords,",
+        ),
+        (
+            {"severity": "huge"},
+            "field 'severity' must be one of 'minor', 'major' or 'critical' (got 'huge')",
+        ),
+        ({"deduction": -5}, "field 'deduction' must be >= 0 (got -5)"),
+        ({"deduction": "ten"}, "field 'deduction' must be a number (got 'ten')"),
+        ({"pinyin": "yes"}, "field 'pinyin' must be true or false (got 'yes')"),
+        (
+            {"role": "robot"},
+            "field 'role' must be one of 'agent', 'customer' or 'any' (got 'robot')",
+        ),
+        (
+            {"when": {"regex": {"pattern": "保证(金"}}},
+            "field 'when.regex.pattern' is not a valid regular expression (missing ), unterminated subpattern",
+        ),
+        (
+            {"when": {"regex": {"pattern": "保证(?!金)"}}},
+            "field 'when.regex.pattern': 不支持的正则 (RE2 线性时间引擎不支持回溯引用/环视等): "
+            "invalid perl operator: (?!",
+        ),
+        (
+            {"when": {"regex": {"pattern": "保证", "exclude": "(一定)\\1"}}},
+            "field 'when.regex.exclude': 不支持的正则 (RE2 线性时间引擎不支持回溯引用/环视等): "
+            "invalid escape sequence: \\1",
+        ),
+        (
+            {"tags": ["Complaint Threat"]},
+            "field 'tags[0]' must be a lowercase word, or words joined by '-' (got 'Complaint Threat')",
+        ),
+        ({"tags": "on-partial"}, "field 'tags' must be a list (got 'on-partial')"),
+        (
+            {"mode": "post_call", "tags": ["on-partial"]},
+            "field 'tags': 'on-partial' needs mode: live",
+        ),
+        (
+            {"when": {"keywords": {"any": []}}},
+            "field 'when.keywords.any' must be a non-empty list of strings (quote numbers: \"12378\")",
+        ),
+        (
+            {"when": {"keywords": {"any": ["投诉", 12378]}}},
+            "field 'when.keywords.any' must be a non-empty list",
+        ),
+        (
+            {"when": {"keywords": {"any": "投诉"}}},
+            "field 'when.keywords.any' must be a non-empty list",
+        ),
+        (
+            {"when": {"all": [{"keywords": {"any": ["a"]}}, {"silence": {"longer_than": "ten"}}]}},
+            "field 'when.all[1].silence.longer_than' must be a number (got 'ten')",
+        ),
+        (
+            {"when": {"keywords": {"any": ["a"], "all": ["b"]}}},
+            "field 'when.keywords' must set exactly one of any / all / none / at_least (got any, all)",
+        ),
+        (
+            {"when": {"keywords": {"any": ["a"]}, "regex": {"pattern": "b"}}},
+            "field 'when' must hold exactly one operator, got keywords, regex",
+        ),
+        (
+            {"when": {"position": {"condition": {"keywords": {"any": ["a"]}}}}},
+            "field 'when.position' must set exactly one of first_sentences",
+        ),
+        (
+            {"colour": "red"},
+            "field 'colour' is not a known field (known fields: id, name, description,",
+        ),
+        ({"description": "no Chinese here"}, "field 'description' must be one line of Chinese"),
+        (
+            {"when": {"require": {"step": {"keywords": {"any": ["感谢来电"]}}}}},
+            "field 'mode' must be post_call: 'when.require' has no 'before'",
+        ),
+        (
+            {
+                "when": {
+                    "position": {"last_sentences": 3, "condition": {"keywords": {"any": ["a"]}}}
+                }
+            },
+            "field 'mode' must be post_call: 'when.position.last_sentences' (the end of the call)",
+        ),
+    ],
+)
+def test_a_broken_rule_names_file_rule_and_field(tmp_path, change, message):
+    path = write(tmp_path, "agent.yaml", [{**GOOD, **change}])
+    with pytest.raises(RuleError) as excinfo:
+        RuleSet.load(tmp_path)
+    assert str(excinfo.value).startswith(f"{path}: rule 'agent-no-way': ")
+    assert message in str(excinfo.value)
+
+
+def test_missing_field_duplicates_and_bad_files(tmp_path):
+    path = write(tmp_path, "a.yaml", [{k: v for k, v in GOOD.items() if k != "name"}])
+    with pytest.raises(RuleError, match="rule 'agent-no-way': field 'name' is missing") as excinfo:
+        RuleSet.load(path)
+    assert str(excinfo.value).startswith(str(path))
+    first = write(tmp_path, "a.yaml", [GOOD])
+    second = write(tmp_path, "b.yaml", [{**GOOD, "name": "另一条"}])
+    with pytest.raises(RuleError) as excinfo:
+        RuleSet.load(tmp_path)
+    assert (
+        str(excinfo.value)
+        == f"{second}: rule 'agent-no-way': field 'id' is already used by a rule in {first}"
+    )
+    second.unlink()
+    (tmp_path / "c.yaml").write_text("rules:\n  - id: x\n    id: y\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="c.yaml: not valid YAML: .*key 'id' appears twice"):
+        RuleSet.load(tmp_path)
+    (tmp_path / "c.yaml").write_text("- id: x\n", encoding="utf-8")
+    with pytest.raises(RuleError, match="c.yaml: expected a top-level 'rules:' list"):
+        RuleSet.load(tmp_path)
+    (tmp_path / "c.yaml").write_text("rules:\n  - just a string\n", encoding="utf-8")
+    with pytest.raises(RuleError, match=r"c.yaml: rule #1: must be a mapping"):
+        RuleSet.load(tmp_path)
+    with pytest.raises(RuleError, match="nothing: no such rule file or directory"):
+        RuleSet.load(tmp_path / "nothing")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RuleError, match="empty: no \\*.yaml rule files"):
+        RuleSet.load(tmp_path / "empty")
+
+
+def test_files_load_in_sorted_order(tmp_path):
+    write(tmp_path, "b.yaml", [{**GOOD, "id": "second"}])
+    write(tmp_path, "a.yaml", [{**GOOD, "id": "first"}, {**GOOD, "id": "also-first"}])
+    rules = RuleSet.load(tmp_path)
+    assert [r.id for r in rules.rules] == ["first", "also-first", "second"]
+    assert rules.get("second").source == str(tmp_path / "b.yaml")
+    with pytest.raises(KeyError, match="no rule with id 'third'"):
+        rules.get("third")
+
+
+# ---------------------------------------------------------------- the API
+
+
+def test_hit_id_and_dict():
+    rules = ruleset({"keywords": {"any": ["没办法"]}})
+    [hit] = rules.live(conversation(("agent", "这个我们也没办法", 3.25))[0], [])
+    assert hit.hit_id == "r@t:0"
+    as_dict = hit.as_dict()
+    assert json.loads(json.dumps(as_dict, ensure_ascii=False)) == as_dict
+    assert as_dict == {"hit_id": "r@t:0", "rule_id": "r", "name": "测试规则", "severity": "major",
+                       "deduction": 5.0, "role": "agent", "mode": "live", "start": 3.25, "end": 5.25,
+                       "segment_ids": ["t:0"], "text": "这个我们也没办法", "evidence": "关键词「没办法」",
+                       "matched_by": "chars", "phrase": "没办法"}  # fmt: skip
+
+
+def test_phrase_match_for_partial_results():
+    rules = RuleSet.load(PACK)
+    assert rules.phrase_match("customer-complaint-threat", "我要头诉") == ("投诉", "pinyin")
+    assert rules.phrase_match("customer-complaint-threat", "我就打一二三七八") == ("12378", "chars")
+    assert (
+        rules.phrase_match("customer-complaint-threat", "我记着呢") is None
+    )  # 记者 by characters only
+    assert rules.phrase_match("customer-complaint-threat", "我去找记者") == ("记者", "chars")
+    assert rules.phrase_match("agent-forbidden-phrase", "这不归我们管") == ("这不归我们管", "chars")
+    assert rules.phrase_match("agent-forbidden-phrase", "好的我帮您查") is None
+    assert (
+        rules.phrase_match("agent-forbidden-phrase", "我都说了好几遍了") is None
+    )  # similar, not a keyword
+    assert (
+        rules.phrase_match("agent-misleading-promise", "这个分期我保证稳赚") is None
+    )  # regex rule
+    assert rules.phrase_match("agent-greeting", "您好，工号三三八五") == ("您好", "chars")
+
+
+def test_live_sees_only_the_last_history_finals():
+    rules = ruleset(VERIFY)
+    verified = conversation(("agent", "请提供卡号后四位", 0))
+    filler = [dict(s, segment_id=f"f:{i}", start=3.0 + 3 * i, end=5.0 + 3 * i)
+              for i, s in enumerate(conversation(*[("customer", "嗯", 0)] * HISTORY))]  # fmt: skip
+    account = dict(
+        conversation(("agent", "您本期账单八千", 0))[0], segment_id="late", start=200.0, end=202.0
+    )
+    # the verification has left the window: a live rule cannot tell, so it stays silent
+    assert rules.live(account, verified + filler) == []
+    assert [h.segment_ids for h in rules.live(account, filler[:5])] == [("late",)]
+    assert rules.live(account, verified + filler[:5]) == []
+
+
+# ---------------------------------------------------------------- the starter pack
+
+
+def sample_call(path: Path) -> tuple[str, list[dict], dict]:
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    segments = [{"segment_id": f"{meta['call_id']}:{i}", "role": u["role"], "start": u["start"],
+                 "end": u["end"], "text": u["text"]} for i, u in enumerate(meta["utterances"])]  # fmt: skip
+    return meta["call_id"], segments, {"duration": meta["duration"]}
+
+
+# (rule id, sentence index) per call; None for a step that never happened.
+EXPECTED = {
+    "call-01-bill": set(),
+    "call-02-installment": set(),
+    "call-03-limit": set(),
+    "call-04-lost-card": set(),
+    "call-05-dispute-complaint": {
+        ("agent-forbidden-phrase", 4),  # 这个我们也没办法，您自己去问商户吧
+        ("agent-forbidden-phrase", 6),  # 这不归我们管
+        ("customer-complaint-threat", 9),  # 投诉 / 一二三七八 / 银保监会
+        ("customer-complaint-threat", 10),  # 找媒体曝光
+        ("agent-closing", None),  # ends on an apology, no closing courtesy
+    },
+    "call-06-cancel-retention": set(),
+}
+
+
+def test_the_starter_pack_loads():
+    rules = RuleSet.load(PACK)
+    assert {r.id for r in rules.rules} >= {"customer-complaint-threat", "agent-forbidden-phrase"}
+    threat = rules.get("customer-complaint-threat")
+    assert (threat.role, threat.mode, threat.deduction, threat.severity) == (
+        "customer",
+        "live",
+        0.0,
+        "critical",
+    )
+    assert (
+        rules.get("agent-forbidden-phrase").role == "agent"
+        and rules.get("agent-forbidden-phrase").live
+    )
+
+
+@pytest.mark.parametrize("path", CALLS, ids=lambda p: p.stem)
+def test_post_call_hits_on_the_sample_calls(path):
+    call_id, segments, call = sample_call(path)
+    hits = RuleSet.load(PACK).post_call(segments, call)
+    got = {
+        (h.rule_id, int(h.segment_ids[0].rsplit(":", 1)[1]) if h.segment_ids else None)
+        for h in hits
+    }
+    assert got == EXPECTED[call_id]
+    assert len(hits) == len(EXPECTED[call_id])
+    assert hits == sorted(hits, key=lambda h: (h.start, h.rule_id))
+    assert hits == RuleSet.load(PACK).post_call(segments, call)  # deterministic
+
+
+def test_call_05_evidence():
+    _, segments, call = sample_call(
+        PROJECT_ROOT / "calls" / "audio" / "call-05-dispute-complaint.json"
+    )
+    hits = {h.hit_id: h for h in RuleSet.load(PACK).post_call(segments, call)}
+    assert hits["agent-forbidden-phrase@call-05-dispute-complaint:4"].phrase == "这个我们也没办法"
+    assert (
+        hits["agent-forbidden-phrase@call-05-dispute-complaint:6"].evidence
+        == "关键词「这不归我们管」"
+    )
+    assert hits["customer-complaint-threat@call-05-dispute-complaint:10"].phrase == "曝光"
+    closing = hits["agent-closing@63580"]  # the last 3 sentences
+    assert (closing.start, closing.end, closing.evidence) == (
+        63.58,
+        76.72,
+        "未找到：结束语（通话最后 3 句内）",
+    )
+
+
+@pytest.mark.parametrize("path", CALLS, ids=lambda p: p.stem)
+def test_live_equals_the_live_part_of_post_call(path):
+    _, segments, call = sample_call(path)
+    rules = RuleSet.load(PACK)
+    raised, history = [], []
+    for segment in segments:  # as a worker receives the finals
+        for hit in rules.live(segment, history[-HISTORY:]):
+            assert segment["segment_id"] in hit.segment_ids
+            raised.append(hit)
+        history.append(segment)
+    after = [h for h in rules.post_call(segments, call) if h.mode == "live"]
+    assert sorted(raised, key=lambda h: (h.start, h.rule_id)) == after
+
+
+PACK_CASES = [
+    ("agent", "您的卡号是六二二五八八零一二三四五六七八九", "agent-sensitive-disclosure"),
+    ("agent", "这个分期我保证您稳赚不赔", "agent-misleading-promise"),
+    ("agent", "您的保证金已经退回，分期请一定要按时还款", None),
+    ("agent", "我一定尽快帮您处理", None),  # a promise of service, not of a financial outcome
+    ("agent", "你听不懂吗", "agent-forbidden-phrase"),
+    ("agent", "我都说了好几遍了", "agent-forbidden-phrase"),  # similar to a reference sentence
+    ("agent", "这个事情我们帮您登记一下", None),
+    ("customer", "我都说了好几遍了", None),
+    ("customer", "你们这样我就去找记者", "customer-complaint-threat"),
+    ("customer", "好的我记着了", None),
+    ("customer", "我要到金管局举报你们", "customer-complaint-threat"),
+]
+
+
+@pytest.mark.parametrize("role, text, rule_id", PACK_CASES)
+def test_pack_rules_on_single_sentences(role, text, rule_id):
+    rules = RuleSet.load(PACK)
+    segment = conversation((role, text, 30.0))[0]
+    assert [h.rule_id for h in rules.live(segment, [])] == ([rule_id] if rule_id else [])
+
+
+def test_pack_timing_rules():
+    rules = RuleSet.load(PACK)
+    segments = conversation(("agent", "您好，星海银行，工号一二三四，很高兴为您服务", 0, 5),
+                            ("customer", "我想问一下我这张卡的年费怎么收", 5.5, 9),
+                            ("agent", "好的，我帮您查一下，请稍等", 9.5, 11),
+                            ("agent", "感谢您的耐心等待，年费是六百", 80, 83),
+                            ("customer", "那能免吗，我平时用得不多，就是想问问看能不能", 83.5, 90),
+                            ("agent", "可以免的", 88, 89),
+                            ("agent", "刷满六次就能免", 92, 94),
+                            ("customer", "好的", 94.5, 95),
+                            ("agent", "请问还有其他可以帮您的吗", 108, 110))  # fmt: skip
+    got = [(h.rule_id, h.segment_ids) for h in rules.post_call(segments)]
+    assert got == [("agent-long-hold", ("t:2", "t:3")), ("agent-interrupts-customer", ("t:5", "t:4")),
+                   ("agent-dead-air", ("t:7", "t:8"))]  # fmt: skip
+
+
+def test_pack_identity_greeting_and_repetition():
+    rules = RuleSet.load(PACK)
+    segments = conversation(("agent", "喂，你好", 0), ("customer", "我这个月账单怎么这么多", 3),
+                            ("agent", "您本期账单是八千二", 6), ("agent", "请问您的工号是多少……我是说身份证后四位", 16),
+                            ("customer", "这笔钱不是我花的，你们帮我查一下", 19),
+                            ("customer", "我说了这笔钱不是我花的，你们帮我查", 22),
+                            ("customer", "这笔钱不是我花的，你们帮我查一下行吗", 25),
+                            ("agent", "感谢您的来电", 28))  # fmt: skip
+    hits = rules.post_call(segments)
+    assert [(h.rule_id, h.segment_ids, h.matched_by) for h in hits] == [
+        ("agent-greeting", (), "absence"),  # 工号 said, but after 15 s
+        ("agent-identity-verification", ("t:2",), "absence"),  # 账单 before any verification
+        ("customer-repetition", ("t:4", "t:5", "t:6"), "similar"),
+    ]
+    assert hits[1].evidence == "未找到：身份核实（在「账单」之前）"
+    assert hits[0].evidence == "未找到：问候语和工号（通话前 15 秒内）"
+    assert (hits[2].role, hits[2].deduction, hits[2].phrase) == (
+        "customer",
+        0.0,
+        "这笔钱不是我花的，你们帮我查一下",
+    )
+
+
+# ---------------------------------------------------------------- tags and RE2
+
+
+def test_tags_are_read_and_tagged_keeps_file_order(tmp_path):
+    write(tmp_path, "b.yaml", [{**GOOD, "id": "late", "tags": ["on-partial"]}])
+    write(tmp_path, "a.yaml", [{**GOOD, "id": "plain"},
+                               {**GOOD, "id": "early", "tags": ["on-partial", "pci-dss", "on-partial"]}])  # fmt: skip
+    rules = RuleSet.load(tmp_path)
+    assert rules.get("plain").tags == ()
+    assert rules.get("early").tags == ("on-partial", "pci-dss")  # a tag given twice is one tag
+    assert [r.id for r in rules.tagged("on-partial")] == ["early", "late"]
+    assert [r.id for r in rules.tagged("pci-dss")] == ["early"]
+    assert rules.tagged("complaint-threat") == []
+
+
+def test_the_starter_pack_tags_the_rules_the_code_acts_on():
+    rules = RuleSet.load(PACK)
+    assert [r.id for r in rules.tagged(COMPLAINT_THREAT_TAG)] == ["customer-complaint-threat"]
+    # conduct.yaml is read before customer.yaml
+    partial = rules.tagged(ON_PARTIAL_TAG)
+    assert [(r.id, r.role) for r in partial] == [("agent-forbidden-phrase", "agent"),
+                                                 ("customer-complaint-threat", "customer")]  # fmt: skip
+    assert all(r.live for r in partial)
+
+
+def test_a_nested_quantifier_regex_runs_in_linear_time():
+    # `(哈+)+呢` backtracks exponentially on Python's re (over a second at 24 characters)
+    rules = ruleset({"regex": {"pattern": "(哈+)+呢"}})
+    [hit] = rules.live(conversation(("agent", "哈哈哈呢", 0))[0], [])  # also warms OpenCC
+    assert hit.phrase == "哈哈哈呢"
+    long = conversation(("agent", "哈" * 2000 + "吗", 0))[0]
+    started = time.perf_counter()
+    assert rules.live(long, []) == []
+    assert time.perf_counter() - started < 0.05
+    pattern = compile_regex("(哈+)+呢")
+    started = time.perf_counter()
+    assert pattern.search("哈" * 100_000 + "吗") is None
+    assert time.perf_counter() - started < 0.05
+
+
+def test_regexes_keep_their_meaning_on_re2():
+    rules = ruleset({"regex": {"pattern": "CVV|号[0-9零幺一二三四五六七八九]{3,5}",
+                               "exclude": "工号一二三四五"}})  # fmt: skip
+    assert one(rules, "agent", "我的工号三三八五").phrase == "号三三八五"
+    assert one(rules, "agent", "请报一下背面的cvv").phrase == "cvv"  # case-insensitive
+    assert one(rules, "agent", "工号一二三四五") is None  # inside the exclusion
+    han = ruleset({"regex": {"pattern": r"保证\p{Han}{2}"}})  # RE2 syntax Python's re lacks
+    assert one(han, "agent", "我保证稳赚").phrase == "保证稳赚"
