@@ -7,10 +7,12 @@ COPY streams ./streams
 COPY models ./models
 COPY lexicons ./lexicons
 COPY calls ./calls
-RUN pip install --no-cache-dir . \
- && python -m models.train --if-missing
+RUN pip install --no-cache-dir .
+# The installed package reads its lexicons and models from these directories (it never
+# looks next to its own source files), and the training data from --data-dir.
 ENV CALLQA_DATA_DIR=/var/lib/callqa \
     CALLQA_MODELS_DIR=/app/models/artifacts \
     CALLQA_LEXICONS_DIR=/app/lexicons
+RUN callqa train --if-missing --data-dir /app/models/data
 ENTRYPOINT ["callqa"]
 CMD ["worker"]

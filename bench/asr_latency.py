@@ -25,19 +25,16 @@ import os
 import platform
 import re
 import statistics
-import sys
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from streams import embedded  # noqa: E402
-from streams.asr.metrics import speaker_turns  # noqa: E402
-from streams.cli import WorkerProcess  # noqa: E402
-from streams.ingest.replay import replay_files  # noqa: E402
-from streams.kafka_admin import ensure_topics, json_consumer, wait_assigned  # noqa: E402
-from streams.settings import AUDIO_TOPIC, PROJECT_ROOT, TRANSCRIPTS_TOPIC, Settings  # noqa: E402
+from streams import embedded
+from streams.asr.metrics import speaker_turns
+from streams.ingest.replay import replay_files
+from streams.kafka_admin import ensure_topics, json_consumer, wait_assigned
+from streams.process import WorkerProcess
+from streams.settings import AUDIO_TOPIC, PROJECT_ROOT, TRANSCRIPTS_TOPIC, Settings
 
 CALLS = PROJECT_ROOT / "calls" / "audio"
 

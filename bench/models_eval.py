@@ -34,6 +34,7 @@ from samples import sample_calls
 from sklearn.metrics import f1_score
 
 from models import registry
+from models.predict import predict_intents
 from models.train import (
     TASKS,
     compare_features,
@@ -41,11 +42,10 @@ from models.train import (
     evaluate_calls,
     evaluate_intent,
     evaluate_utterances,
-    predict_intents,
     recall_at_precision,
-    threat_matcher,
     with_noise,
 )
+from streams.scoring.models import training_context
 from streams.settings import PROJECT_ROOT, Settings
 
 TEXT_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "text"
@@ -64,7 +64,8 @@ def table(rows: list[dict], columns: list[str]) -> str:
 
 def sample_call_asr(models, threshold: float) -> dict:
     from streams.asr.engine import Transcriber
-    from streams.scoring.scorer import Scorer, ScoringModels
+    from streams.scoring.models import ScoringModels
+    from streams.scoring.scorer import Scorer
 
     settings = Settings()
     transcriber = Transcriber.from_settings(settings)
@@ -184,12 +185,14 @@ def main() -> None:
         "python": platform.python_version(),
     }
     models = {name: registry.load(args.models_dir, name) for name in TASKS}
+    context = training_context(Settings().lexicons_dir)
+    lexicons = context.lexicons
     report["versions"] = {name: m.version for name, m in models.items()}
     print("versions:", report["versions"])
 
     if not args.no_compare:
         for name in TASKS:
-            rows = compare_features(name)
+            rows = compare_features(lexicons, name)
             report[f"compare_{name}"] = rows
             print(f"\n## feature sets, {name} (held-out, uncalibrated)\n")
             print(table(rows, ["features", "macro_f1", "macro_f1_asr_noise", "fit_s"]))
@@ -197,7 +200,7 @@ def main() -> None:
     threshold = models["intent"].card.get("thresholds", {}).get("abstain_below", 0.45)
     rows, _ = held_out_rows("intent")
     intent = {"clean": evaluate_intent(models["intent"].pipeline, rows, threshold),
-              "asr_noise": evaluate_intent(models["intent"].pipeline, with_noise(rows), threshold)}  # fmt: skip
+              "asr_noise": evaluate_intent(models["intent"].pipeline, with_noise(rows, lexicons), threshold)}  # fmt: skip
     report["intent_held_out"] = intent
     print(f"\n## intent, held-out split ({len(rows)} utterances)\n")
     print(f"macro-F1 {intent['clean']['macro_f1']}  (through ASR noise {intent['asr_noise']['macro_f1']})"
@@ -212,8 +215,8 @@ def main() -> None:
     alert = risk.card.get("thresholds", {}).get("alert", 0.6)
     report["risk_held_out"] = {
         "utterances": evaluate_utterances(risk.pipeline, risk_rows),
-        "utterances_asr_noise": evaluate_utterances(risk.pipeline, with_noise(risk_rows)),
-        "calls": evaluate_calls(risk.pipeline, test_calls, threat_matcher(), alert)
+        "utterances_asr_noise": evaluate_utterances(risk.pipeline, with_noise(risk_rows, lexicons)),
+        "calls": evaluate_calls(risk.pipeline, test_calls, context.threat, alert)
         if test_calls
         else {},
     }

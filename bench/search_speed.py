@@ -52,13 +52,11 @@ from pathlib import Path
 import yaml
 from elasticsearch import helpers
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from streams.embedded import EmbeddedServer  # noqa: E402
-from streams.index.review import scorecard  # noqa: E402
-from streams.index.store import call_doc, connect, ensure_indices, search_calls  # noqa: E402
-from streams.scoring.lexicon import load_intents  # noqa: E402
-from streams.settings import CALLS_INDEX, PROJECT_ROOT, SEGMENTS_INDEX, Settings  # noqa: E402
+from streams.embedded import EmbeddedServer
+from streams.index.review import scorecard
+from streams.index.store import call_doc, connect, ensure_indices, search_calls
+from streams.scoring.lexicon import load_intents
+from streams.settings import CALLS_INDEX, PROJECT_ROOT, SEGMENTS_INDEX, Settings
 
 CALLS = PROJECT_ROOT / "calls" / "audio"
 DAY = 86_400

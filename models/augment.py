@@ -33,6 +33,8 @@ from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 
+from .text import WordTokenizer
+
 TABLE_SIZE = 3000  # most frequent characters that make up the homophone table
 FILLERS = ("嗯", "那个", "就是")
 
@@ -178,15 +180,13 @@ def _switch_numbers(text: str, rng: random.Random, p: float) -> str:
     return _NUMBER.sub(switch, text)
 
 
-def asr_noise(
-    text: str, rng: random.Random, rate: float = 0.15, *, weights: dict[str, float] | None = None
-) -> str:
+def asr_noise(text: str, rng: random.Random, rate: float = 0.15, *, tokenizer: WordTokenizer,
+              weights: dict[str, float] | None = None) -> str:  # fmt: skip
     """`text` as whisper-base might have transcribed it; roughly `rate` of its characters
-    change (see the module docstring for the error model). `weights` overrides entries of
-    `DEFAULT_WEIGHTS`, e.g. {"drop": 0, ...} to switch an error kind off."""
+    change (see the module docstring for the error model). `tokenizer` finds the word
+    boundaries (jieba with the lexicons' user dictionary: `Lexicons.tokenizer`). `weights`
+    overrides entries of `DEFAULT_WEIGHTS`, e.g. {"drop": 0, ...} to switch an error kind off."""
     from pypinyin import Style, lazy_pinyin
-
-    from .text import _tokenizer
 
     if not text:
         return text or ""
@@ -196,7 +196,7 @@ def asr_noise(
     p_repeat = p_drop + w["repeat"] * rate
     text = _switch_numbers(text, rng, min(1.0, w["number"] * rate))
     out: list[str] = []
-    for i, word in enumerate(_tokenizer().lcut(text)):
+    for i, word in enumerate(tokenizer.lcut(text)):
         if i and _HAN.match(word) and rng.random() < w["filler"] * rate:
             out.append(rng.choice(FILLERS))
         syllables = lazy_pinyin(word, style=Style.NORMAL, errors=lambda s: [""] * len(s))
@@ -221,7 +221,8 @@ def asr_noise(
     return noisy
 
 
-def augment(rows: list[tuple[str, str]], copies: int, seed: int) -> list[tuple[str, str]]:
+def augment(rows: list[tuple[str, str]], copies: int, seed: int,
+            tokenizer: WordTokenizer) -> list[tuple[str, str]]:  # fmt: skip
     """Up to `copies` noisy variants of each (text, label) row, label kept.
 
     Returns only the new rows: never a source text itself nor any text already among
@@ -236,7 +237,7 @@ def augment(rows: list[tuple[str, str]], copies: int, seed: int) -> list[tuple[s
         for _ in range(copies * 4):  # a few retries for short rows
             if made == copies:
                 break
-            noisy = asr_noise(text, rng)
+            noisy = asr_noise(text, rng, tokenizer=tokenizer)
             if noisy and noisy not in seen:
                 seen.add(noisy)
                 out.append((noisy, label))

@@ -79,7 +79,8 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .text import LEXICONS_DIR
+from .lexicons import Lexicons
+from .text import to_simplified
 
 KINDS = ("card_tail", "amount", "date", "installments", "merchant")
 
@@ -154,8 +155,6 @@ def _prepare(text: str) -> str:
         n = unicodedata.normalize("NFKC", c).lower()
         chars.append(n if len(n) == 1 else c)
     out = "".join(chars)
-    from streams.asr.engine import to_simplified
-
     simplified = to_simplified(out)
     return simplified if len(simplified) == len(out) else out
 
@@ -410,26 +409,21 @@ def resolve_date(fact: Fact, today: dt.date) -> dt.date | None:
 # --- merchants -----------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def merchant_lexicon() -> dict[str, str]:
-    """Alias (lower case) -> canonical name, from lexicons/merchants.txt."""
+@lru_cache(maxsize=4)
+def merchant_lexicon(lexicons: Lexicons) -> dict[str, str]:
+    """Alias (prepared form) -> canonical name, from the lexicons' merchants.txt."""
     aliases: dict[str, str] = {}
-    path = LEXICONS_DIR / "merchants.txt"
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        names = [n.strip() for n in line.split("|") if n.strip()]
+    for names in lexicons.merchant_names:
         for name in names:
             aliases.setdefault(_prepare(name), names[0])
     return aliases
 
 
-@lru_cache(maxsize=1)
-def _merchant_matchers() -> tuple[re.Pattern, dict[tuple[str, ...], str]]:
+@lru_cache(maxsize=4)
+def _merchant_matchers(lexicons: Lexicons) -> tuple[re.Pattern, dict[tuple[str, ...], str]]:
     from pypinyin import Style, lazy_pinyin
 
-    lexicon = merchant_lexicon()
+    lexicon = merchant_lexicon(lexicons)
     exact = re.compile("|".join(re.escape(a) for a in sorted(lexicon, key=len, reverse=True)))
     by_sound = {
         tuple(lazy_pinyin(alias, style=Style.NORMAL)): name
@@ -446,9 +440,10 @@ def _syllables(text: str) -> list[str]:
     return out if len(out) == len(text) else [lazy_pinyin(c, style=Style.NORMAL)[0] for c in text]
 
 
-def _lexicon_merchants(text: str, claims: _Claims) -> list[Fact]:
-    exact, by_sound = _merchant_matchers()
-    found = [(m.start(), m.end(), merchant_lexicon()[m.group()]) for m in exact.finditer(text)]
+def _lexicon_merchants(text: str, claims: _Claims, lexicons: Lexicons) -> list[Fact]:
+    exact, by_sound = _merchant_matchers(lexicons)
+    names = merchant_lexicon(lexicons)
+    found = [(m.start(), m.end(), names[m.group()]) for m in exact.finditer(text)]
     if by_sound:
         syllables = _syllables(text)
         for sound, name in sorted(by_sound.items(), key=lambda kv: -len(kv[0])):
@@ -476,10 +471,8 @@ _STOP_WORDS = frozenset(
 _NOT_MERCHANT = re.compile(r"催收|银行|律师|外包|客服|信用卡|^(?:你们|我们|他们|贵|该|这|那)")
 
 
-def _company_merchants(text: str, claims: _Claims) -> list[Fact]:
-    from .text import _tokenizer
-
-    words = list(_tokenizer().tokenize(text))
+def _company_merchants(text: str, claims: _Claims, lexicons: Lexicons) -> list[Fact]:
+    words = lexicons.tokenizer.spans(text)
     facts = []
     for i, (word, _, end) in enumerate(words):
         if not word.endswith(_COMPANY_SUFFIX):
@@ -568,9 +561,10 @@ def _amounts(text: str, claims: _Claims, money_topic: bool) -> list[Fact]:
 # --- API -----------------------------------------------------------------------------
 
 
-def extract_facts(text: str) -> list[Fact]:
+def extract_facts(text: str, lexicons: Lexicons) -> list[Fact]:
     """Card tails, amounts, dates, installment counts and merchants in one customer turn,
-    in the order they were said (see the module docstring for the rules)."""
+    in the order they were said (see the module docstring for the rules); merchant names
+    come from the lexicons' merchants.txt."""
     if not text:
         return []
     prepared = _prepare(text)
@@ -578,12 +572,12 @@ def extract_facts(text: str) -> list[Fact]:
     facts = _card_tails(prepared, claims)
     facts += _installments(prepared, claims)
     facts += _dates(prepared, claims)
-    facts += _lexicon_merchants(prepared, claims)
+    facts += _lexicon_merchants(prepared, claims, lexicons)
     money_topic = bool(_MONEY_TOPIC.search(prepared)) or any(
         f.kind == "installments" for f in facts
     )
     facts += _amounts(prepared, claims, money_topic)
-    facts += _company_merchants(prepared, claims)
+    facts += _company_merchants(prepared, claims, lexicons)
     facts.sort(key=lambda f: (f.start, f.end))
     # Spans as the caller wrote them (the prepared text has the same length).
     return [Fact(f.kind, f.value, text[f.start : f.end], f.start, f.end) for f in facts]

@@ -27,14 +27,11 @@ calms down. The state is a small JSON-able dict, kept per call in the worker's t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import numpy as np
-import yaml
 
-from .text import LEXICONS_DIR, normalize
+from .text import normalize
 
 TRACK_FEATURES = (
     "p_threat",
@@ -57,20 +54,15 @@ REPEAT_OVERLAP = 0.5
 RECENT = 6  # earlier utterances kept for the repetition check
 
 
-@lru_cache(maxsize=4)
-def risk_lexicon(path: Path = LEXICONS_DIR / "risk.yaml") -> dict[str, tuple[str, ...]]:
-    data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-    return {k: tuple(normalize(w) for w in v or ()) for k, v in data.items()}
-
-
 def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1)}
 
 
-def repeats(text: str, earlier: list[str]) -> bool:
-    """Does the customer say again what they said before (or say that they are repeating)?"""
+def repeats(text: str, earlier: list[str], words: dict[str, tuple[str, ...]]) -> bool:
+    """Does the customer say again what they said before (or say that they are repeating)?
+    `words`: the risk lexicon (Lexicons.risk_words)."""
     chars = normalize(text)
-    if any(w in chars for w in risk_lexicon()["repetition"]):
+    if any(w in chars for w in words.get("repetition", ())):
         return True
     mine = _bigrams(chars)
     if len(mine) < 4:
@@ -83,8 +75,10 @@ def new_state() -> dict:
             "recent": [], "threat_ago": None, "risk": 0.0}  # fmt: skip
 
 
-def track_features(state: dict, probs: dict[str, float], text: str) -> tuple[list[float], dict]:
-    """Features after one more customer utterance, and the updated state (a new dict)."""
+def track_features(state: dict, probs: dict[str, float], text: str,
+                   words: dict[str, tuple[str, ...]]) -> tuple[list[float], dict]:  # fmt: skip
+    """Features after one more customer utterance, and the updated state (a new dict);
+    `words` is the risk lexicon (repetition and emotion words)."""
     chars = normalize(text)
     weight = min(1.0, len(chars) / SHORT_UTTERANCE_CHARS)  # 嗯 / 好的 carry little evidence
     p_threat = probs.get("threat", 0.0) * weight
@@ -94,10 +88,10 @@ def track_features(state: dict, probs: dict[str, float], text: str) -> tuple[lis
     state["ema"] = EMA * state["ema"] + (1 - EMA) * upset
     state["irritated"] += upset >= 0.5
     state["calm_streak"] = 0 if upset >= 0.5 else state["calm_streak"] + (weight >= 1.0)
-    state["repetition"] += repeats(text, state["recent"])
+    state["repetition"] += repeats(text, state["recent"], words)
     state["recent"] = (state["recent"] + [chars])[-RECENT:]
     state["turn"] += 1
-    emotion = sum(w in chars for w in risk_lexicon()["emotion"])
+    emotion = sum(w in chars for w in words.get("emotion", ()))
     features = [
         p_threat,
         p_irritated,
@@ -113,10 +107,12 @@ def track_features(state: dict, probs: dict[str, float], text: str) -> tuple[lis
 
 @dataclass
 class RiskModel:
-    """What `complaint_risk` versions hold: the utterance pipeline and the track model."""
+    """What `complaint_risk` versions hold: the utterance pipeline, the track model and the
+    risk lexicon it was trained with (so a version serves as it was trained)."""
 
     utterance: object  # sklearn pipeline, classes calm / irritated / threat
     track: object  # sklearn classifier on TRACK_FEATURES, classes False / True
+    words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lexicons' risk.yaml
 
     @property
     def classes_(self):
@@ -134,7 +130,7 @@ class RiskModel:
         """(utterance risk, call risk, new state) after one customer utterance."""
         state = state or new_state()
         probs = probs or self.probabilities([text])[0]
-        features, state = track_features(state, probs, text)
+        features, state = track_features(state, probs, text, self.words)
         call = float(self.track.predict_proba(np.array([features]))[0][1])
         if threat_phrase and probs.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT:
             state["threat_ago"] = 0

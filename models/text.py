@@ -1,13 +1,19 @@
-"""Text normalisation and the tokenisers shared by training, scoring and rules.
+"""Text normalisation and the tokenisers shared by ASR output, training, scoring and rules.
+
+This is the bottom of the import graph: it imports nothing else of callqa, and everything
+that reads Chinese text (the ASR stage, the classifiers, the rules engine, key facts) takes
+its normal forms from here, so one sentence looks the same to all of them.
 
 Whisper-base's errors on telephone Mandarin are mostly homophones (投诉 -> 头诉,
 额度 -> 鹅度), so every matcher and classifier also sees toneless pinyin.
-These functions are referenced by the saved scikit-learn pipelines: keep their
-names and module stable, or old model versions stop loading.
+The functions and classes referenced by saved scikit-learn pipelines (`canonical`,
+`canonical_pinyin`, `WordTokenizer`) must keep their names and module, or saved model
+versions stop loading.
 """
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import unicodedata
@@ -15,17 +21,26 @@ import warnings
 from functools import lru_cache
 from pathlib import Path
 
-LEXICONS_DIR = Path(__file__).resolve().parent.parent / "lexicons"
 _DIGITS = str.maketrans("0123456789", "零一二三四五六七八九")
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
-_jieba_lock = threading.Lock()
-_jieba = None
+_opencc_lock = threading.Lock()
+_to_simplified = None
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified characters (whisper writes either)."""
+    global _to_simplified
+    if _to_simplified is None:
+        with _opencc_lock:
+            if _to_simplified is None:
+                import opencc
+
+                _to_simplified = opencc.OpenCC("t2s").convert
+    return _to_simplified(text)
 
 
 def normalize(text: str) -> str:
     """Width, case, traditional -> simplified, punctuation and spaces removed."""
-    from streams.asr.engine import to_simplified
-
     text = unicodedata.normalize("NFKC", text or "").lower()
     return _PUNCT.sub("", to_simplified(text))
 
@@ -68,37 +83,79 @@ def pinyin_text(text: str) -> str:
     return " ".join(pinyin_syllables(text))
 
 
-def _tokenizer():
-    global _jieba
-    with _jieba_lock:
-        if _jieba is None:
-            import logging
-
-            import jieba
-
-            jieba.setLogLevel(logging.WARNING)
-            tokenizer = jieba.Tokenizer()
-            userdict = LEXICONS_DIR / "userdict.txt"
-            if userdict.is_file():
-                tokenizer.load_userdict(str(userdict))
-            tokenizer.initialize()
-            _jieba = tokenizer
-    return _jieba
-
-
-def jieba_words(text: str) -> list[str]:
-    """jieba words of the normalised text, with the domain user dictionary."""
-    return [w for w in _tokenizer().lcut(normalize(text)) if w.strip()]
-
-
-def pinyin_tokens(text: str) -> list[str]:
-    return list(pinyin_syllables(text))
-
-
-# Tokenisers of the classifier pipelines: the same views of the text, on its canonical form.
-def canonical_words(text: str) -> list[str]:
-    return [w for w in _tokenizer().lcut(canonical(text)) if w.strip()]
-
-
 def canonical_pinyin(text: str) -> list[str]:
+    """Tokeniser of the pinyin view of the classifier pipelines."""
     return list(pinyin_syllables(canonical(text)))
+
+
+# --- jieba words --------------------------------------------------------------------------
+
+_jieba_lock = threading.Lock()
+_jieba_by_dictionary: dict[tuple[str, ...], object] = {}
+
+
+class WordTokenizer:
+    """jieba with a domain user dictionary (lexicons/userdict.txt).
+
+    The dictionary's lines are held by the object, not a path: a pipeline that tokenises
+    with it pickles the dictionary it was trained with, so a model version serves exactly
+    as it was trained whatever directory the worker reads its lexicons from. The jieba
+    instance itself is built on first use and shared by tokenizers with the same lines.
+    With `canonical`, words are cut from `canonical(text)` (the classifiers' word view);
+    otherwise from `normalize(text)`.
+    """
+
+    def __init__(self, userdict_lines: tuple[str, ...] = (), canonical: bool = False):
+        self.userdict_lines = tuple(userdict_lines)
+        self.canonical = canonical
+
+    @classmethod
+    def from_file(cls, userdict: Path, canonical: bool = False) -> WordTokenizer:
+        path = Path(userdict)
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+        return cls(tuple(line for line in lines if line.strip()), canonical)
+
+    def with_canonical(self) -> WordTokenizer:
+        return WordTokenizer(self.userdict_lines, canonical=True)
+
+    def jieba(self):
+        """The jieba Tokenizer with this dictionary loaded (built once per dictionary)."""
+        with _jieba_lock:
+            tokenizer = _jieba_by_dictionary.get(self.userdict_lines)
+            if tokenizer is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tokenizer = jieba.Tokenizer()
+                if self.userdict_lines:
+                    tokenizer.load_userdict(io.StringIO("\n".join(self.userdict_lines)))
+                tokenizer.initialize()
+                _jieba_by_dictionary[self.userdict_lines] = tokenizer
+        return tokenizer
+
+    def lcut(self, text: str) -> list[str]:
+        """jieba's cut of the text as it is."""
+        return self.jieba().lcut(text)
+
+    def spans(self, text: str) -> list[tuple[str, int, int]]:
+        """(word, start, end) of the text as it is."""
+        return list(self.jieba().tokenize(text))
+
+    def __call__(self, text: str) -> list[str]:
+        prepared = canonical(text) if self.canonical else normalize(text)
+        return [w for w in self.jieba().lcut(prepared) if w.strip()]
+
+    def __getstate__(self) -> dict:
+        return {"userdict_lines": self.userdict_lines, "canonical": self.canonical}
+
+    def __setstate__(self, state: dict) -> None:
+        self.userdict_lines = tuple(state["userdict_lines"])
+        self.canonical = bool(state["canonical"])
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, WordTokenizer) and self.__getstate__() == other.__getstate__()
+
+    def __hash__(self) -> int:
+        return hash((self.userdict_lines, self.canonical))

@@ -1,7 +1,10 @@
 """Train, evaluate and publish the intent and complaint-risk models from models/data/.
 
-    callqa train [--models-dir DIR] [--only intent|complaint_risk] [--if-missing]
+    callqa train [--only intent|complaint_risk] [--if-missing] [--data-dir DIR]
                  [--features chars+words+pinyin] [--small N] [--labels FILE]
+
+(the command lives in streams/cli.py, which hands in the models directory and a
+TrainingContext built from the settings: lexicons and the rule pack's threat phrases).
 
 Held-out split: a row is held out when the hash of its `group` (template siblings
 share a group, each handwritten row is its own) falls in the bottom 20 %; a call of
@@ -16,7 +19,6 @@ label set, thresholds, features, training-data hash and created time.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
@@ -24,6 +26,7 @@ import platform
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,6 +38,8 @@ from sklearn.model_selection import GroupKFold
 
 from . import registry
 from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline
+from .lexicons import Lexicons
+from .predict import predict_intents
 from .risk import TRACK_FEATURES, RiskModel, new_state, speech_times, track_features
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -49,7 +54,18 @@ ABSTAIN_BELOW = 0.45
 # training calls (out of fold) is at least this.
 ALERT_PRECISION = 0.85
 # Bump when the training recipe changes, so `--if-missing` retrains stale versions.
-RECIPE = "3"
+RECIPE = "4"  # 4: risk words and the user dictionary travel inside the artifact
+# Lexicon files a version depends on (hashed into its card: an edit retrains it).
+LEXICON_FILES = ("userdict.txt", "risk.yaml")
+
+
+@dataclass(frozen=True)
+class TrainingContext:
+    """What training reads from outside models/, handed in by the caller (the CLI, the
+    notebooks, the tests: `streams.scoring.models.training_context(settings)`)."""
+
+    lexicons: Lexicons  # user dictionary (augmentation, word view), risk words
+    threat: Callable[[str], bool]  # the rule pack's complaint-threat phrase match
 
 
 @dataclass(frozen=True)
@@ -121,15 +137,19 @@ def subsample(rows: list[Row], per_label: int | None) -> list[Row]:
     return out
 
 
-def with_noise(rows: list[Row], seed: int = SEED) -> list[Row]:
+def with_noise(rows: list[Row], lexicons: Lexicons, seed: int = SEED) -> list[Row]:
     """The same rows as whisper might have heard them (models/augment.py)."""
     from .augment import asr_noise
 
     rng = random.Random(seed)
-    return [Row(asr_noise(r.text, rng), r.label, r.group, "asr-noise") for r in rows]
+    return [
+        Row(asr_noise(r.text, rng, tokenizer=lexicons.tokenizer), r.label, r.group, "asr-noise")
+        for r in rows
+    ]
 
 
-def augmented(rows: list[Row], copies: int = AUGMENT_COPIES, seed: int = SEED) -> list[Row]:
+def augmented(rows: list[Row], lexicons: Lexicons, copies: int = AUGMENT_COPIES,
+              seed: int = SEED) -> list[Row]:  # fmt: skip
     """The rows plus `copies` ASR-noise variants of each; a variant keeps its source's group,
     so it always falls on the same side of every split as its source."""
     from .augment import asr_noise
@@ -137,46 +157,26 @@ def augmented(rows: list[Row], copies: int = AUGMENT_COPIES, seed: int = SEED) -
     rng, seen, out = random.Random(seed), {r.text for r in rows}, list(rows)
     for row in rows:
         for _ in range(copies):
-            text = asr_noise(row.text, rng)
+            text = asr_noise(row.text, rng, tokenizer=lexicons.tokenizer)
             if text and text not in seen:
                 seen.add(text)
                 out.append(Row(text, row.label, row.group, "augmented"))
     return out
 
 
-def fit_text_model(rows: list[Row], features: str = DEFAULT_FEATURES, calibrate: bool = True,
-                   augment_copies: int = AUGMENT_COPIES):  # fmt: skip
-    rows = augmented(rows, augment_copies)
+def fit_text_model(rows: list[Row], lexicons: Lexicons, features: str = DEFAULT_FEATURES,
+                   calibrate: bool = True, augment_copies: int = AUGMENT_COPIES):  # fmt: skip
+    rows = augmented(rows, lexicons, augment_copies)
     texts, labels, groups = [r.text for r in rows], [r.label for r in rows], [r.group for r in rows]
     folds = None
     if calibrate:
         n = min(3, min(Counter(labels).values()), len(set(groups)))
         folds = list(GroupKFold(n_splits=max(2, n)).split(texts, labels, groups))
-    pipeline = build_pipeline(features, calibration_cv=folds)
+    pipeline = build_pipeline(features, calibration_cv=folds, words=lexicons.tokenizer)
     pipeline.fit(texts, labels)
     if calibrate:
         pipeline[-1].cv = len(folds)  # the fold indices are not needed to serve
     return pipeline
-
-
-def predict_intents(pipeline, texts: list[str], abstain_below: float) -> list[tuple[str, float]]:
-    """(label, confidence) per text; `other` when the best label is not confident enough.
-
-    A low-confidence answer is `other` with the confidence that it is none of the known
-    intents (1 - best), never a forced guess."""
-    if not texts:
-        return []
-    probabilities = pipeline.predict_proba(texts)
-    out = []
-    for row in probabilities:
-        best = int(np.argmax(row))
-        label, confidence = str(pipeline.classes_[best]), float(row[best])
-        out.append(
-            ("other", round(1 - confidence, 4))
-            if confidence < abstain_below
-            else (label, round(confidence, 4))
-        )
-    return out
 
 
 def expected_calibration_error(
@@ -223,25 +223,18 @@ def evaluate_intent(pipeline, rows: list[Row], abstain_below: float = ABSTAIN_BE
 # --- complaint risk ---------------------------------------------------------------------------
 
 
-def threat_matcher(lexicons_dir: Path | None = None):
-    """The complaint-threat phrase rule, as the scorer uses it: text -> bool."""
-    from streams.scoring.rules import RuleSet
-    from streams.scoring.scorer import COMPLAINT_RULE
-
-    from .text import LEXICONS_DIR
-
-    rules = RuleSet.load((lexicons_dir or LEXICONS_DIR) / "rules")
-    return lambda text: rules.phrase_match(COMPLAINT_RULE, text) is not None
-
-
-def call_track(model_or_pipeline, call: dict, threat, track=None) -> list[dict]:
-    """Run a text call through the risk track: one point per customer turn."""
+def call_track(model_or_pipeline, call: dict, threat, track=None,
+               words: dict | None = None) -> list[dict]:  # fmt: skip
+    """Run a text call through the risk track: one point per customer turn. `words`: the
+    risk lexicon (default: the one a RiskModel carries)."""
     utterance = getattr(model_or_pipeline, "utterance", model_or_pipeline)
+    words = getattr(model_or_pipeline, "words", None) if words is None else words
+    words = words or {}
     turns = call["turns"]
     times = speech_times(turns)
     customer = [i for i, t in enumerate(turns) if t["role"] == "customer"]
     probabilities = (
-        RiskModel(utterance, track).probabilities([turns[i]["text"] for i in customer])
+        RiskModel(utterance, track, words).probabilities([turns[i]["text"] for i in customer])
         if customer
         else []
     )
@@ -249,10 +242,12 @@ def call_track(model_or_pipeline, call: dict, threat, track=None) -> list[dict]:
     for i, probs in zip(customer, probabilities, strict=True):
         text = turns[i]["text"]
         if track is None:
-            features, state = track_features(state, probs, text)
+            features, state = track_features(state, probs, text, words)
             points.append({"turn": i, "features": features, "time": times[i][0]})
         else:
-            _, risk, state = RiskModel(utterance, track).step(state, text, threat(text), probs)
+            _, risk, state = RiskModel(utterance, track, words).step(
+                state, text, threat(text), probs
+            )
             points.append({"turn": i, "risk": risk, "time": times[i][0], "end": times[i][1]})
     return points
 
@@ -272,11 +267,13 @@ def escalating(call: dict, turn: int) -> bool:
     return turn >= first_upset
 
 
-def fit_track(utterance, calls: list[dict], threat) -> tuple[LogisticRegression, float]:
+def fit_track(
+    utterance, calls: list[dict], threat, words: dict
+) -> tuple[LogisticRegression, float]:
     """The track model and its alert threshold (out-of-fold precision >= ALERT_PRECISION)."""
     X, y, owner = [], [], []
     for k, call in enumerate(calls):
-        for point in call_track(utterance, call, threat):
+        for point in call_track(utterance, call, threat, words=words):
             X.append(point["features"])
             y.append(escalating(call, point["turn"]))
             owner.append(k)
@@ -318,7 +315,7 @@ def recall_at_precision(
 def evaluate_calls(model: RiskModel, calls: list[dict], threat, alert: float) -> dict:
     truth, scores, lead, missed = [], [], [], 0
     for call in calls:
-        points = call_track(model.utterance, call, threat, model.track)
+        points = call_track(model, call, threat, model.track)
         risk = max((p["risk"] for p in points), default=0.0)
         truth.append(bool(call["complaint"]))
         scores.append(risk)
@@ -403,14 +400,21 @@ def datasets(
     return train_rows, test_rows, train_calls, test_calls
 
 
-def train(name: str, models_dir: Path, data_dir: Path = DATA_DIR, features: str = DEFAULT_FEATURES,
-          small: int | None = None, extra_labels: Path | None = None) -> tuple[str, dict]:  # fmt: skip
+def lexicon_files(context: TrainingContext) -> list[Path]:
+    """The lexicon files a version is trained with (user dictionary, risk words)."""
+    return [context.lexicons.file(n) for n in LEXICON_FILES if context.lexicons.file(n).is_file()]
+
+
+def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path = DATA_DIR,
+          features: str = DEFAULT_FEATURES, small: int | None = None,
+          extra_labels: Path | None = None) -> tuple[str, dict]:  # fmt: skip
     """Train `name` on `data_dir` (plus analysts' labels from `extra_labels`), publish it."""
     started = time.time()
+    lexicons = context.lexicons
     files = data_files(name, data_dir)
     train_rows, test_rows, train_calls, test_calls = datasets(name, data_dir, small, extra_labels)
     rows = train_rows + test_rows
-    pipeline = fit_text_model(train_rows, features)
+    pipeline = fit_text_model(train_rows, lexicons, features)
     card = {
         "task": name,
         "labels": sorted({r.label for r in rows}),
@@ -419,6 +423,7 @@ def train(name: str, models_dir: Path, data_dir: Path = DATA_DIR, features: str 
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "training_data": [p.name for p in files] + ([str(extra_labels)] if extra_labels else []),
         "training_data_sha256": data_digest(files, [extra_labels] if extra_labels else []),
+        "lexicons_sha256": data_digest(lexicon_files(context)),
         "rows": {"train": len(train_rows), "held_out": len(test_rows)},
         "split": {"held_out_percent": HELD_OUT_PERCENT, "by": "sha1(group)", "seed": SEED},
         "recipe": RECIPE,
@@ -432,12 +437,14 @@ def train(name: str, models_dir: Path, data_dir: Path = DATA_DIR, features: str 
         card["thresholds"] = {"abstain_below": ABSTAIN_BELOW}
         metrics = {
             "held_out": evaluate_intent(pipeline, test_rows),
-            "held_out_asr_noise": evaluate_intent(pipeline, with_noise(test_rows)),
+            "held_out_asr_noise": evaluate_intent(pipeline, with_noise(test_rows, lexicons)),
         }
     else:
-        threat = threat_matcher()
-        track, alert = fit_track(pipeline, train_calls, threat) if train_calls else (None, 0.6)
-        artifact = RiskModel(pipeline, track)
+        threat, words = context.threat, dict(lexicons.risk_words)
+        track, alert = (
+            fit_track(pipeline, train_calls, threat, words) if train_calls else (None, 0.6)
+        )
+        artifact = RiskModel(pipeline, track, words)
         card["thresholds"] = {"alert": alert}
         card["track_features"] = list(TRACK_FEATURES)
         card["rows"]["calls_train"], card["rows"]["calls_held_out"] = (
@@ -446,7 +453,7 @@ def train(name: str, models_dir: Path, data_dir: Path = DATA_DIR, features: str 
         )
         metrics = {
             "held_out": evaluate_utterances(artifact, test_rows),
-            "held_out_asr_noise": evaluate_utterances(artifact, with_noise(test_rows)),
+            "held_out_asr_noise": evaluate_utterances(artifact, with_noise(test_rows, lexicons)),
         }
         if track is not None and test_calls:
             metrics["held_out_calls"] = evaluate_calls(artifact, test_calls, threat, alert)
@@ -456,16 +463,16 @@ def train(name: str, models_dir: Path, data_dir: Path = DATA_DIR, features: str 
     return version, metrics
 
 
-def compare_features(name: str = "intent", data_dir: Path = DATA_DIR, sets=tuple(FEATURE_SETS),
-                     small: int | None = None) -> list[dict]:  # fmt: skip
+def compare_features(lexicons: Lexicons, name: str = "intent", data_dir: Path = DATA_DIR,
+                     sets=tuple(FEATURE_SETS), small: int | None = None) -> list[dict]:  # fmt: skip
     """Held-out macro-F1 (clean and through ASR noise) of each feature set, uncalibrated."""
     train_rows, test_rows, _, _ = datasets(name, data_dir)
     train_rows = subsample(train_rows, small)
-    noisy = with_noise(test_rows)
+    noisy = with_noise(test_rows, lexicons)
     out = []
     for features in sets:
         started = time.time()
-        pipeline = fit_text_model(train_rows, features, calibrate=False)
+        pipeline = fit_text_model(train_rows, lexicons, features, calibrate=False)
         fit_s = time.time() - started
         clean_f1 = f1_score(
             [r.label for r in test_rows],
@@ -480,13 +487,17 @@ def compare_features(name: str = "intent", data_dir: Path = DATA_DIR, sets=tuple
     return out
 
 
-def is_current(models_dir: Path, name: str, data_dir: Path = DATA_DIR) -> bool:
-    """Is the newest published version trained by this recipe on the data as it is now?"""
+def is_current(models_dir: Path, name: str, context: TrainingContext,
+               data_dir: Path = DATA_DIR) -> bool:  # fmt: skip
+    """Is the newest published version trained by this recipe on the data and lexicons as
+    they are now?"""
     available = registry.versions(models_dir, name)
     if not available:
         return False
     card = registry.read_card(models_dir, name, available[-1])
     if card.get("small") or card.get("recipe") != RECIPE:
+        return False
+    if card.get("lexicons_sha256") != data_digest(lexicon_files(context)):
         return False
     files = data_files(name, data_dir)
     if len(card.get("training_data", [])) != len(files):
@@ -494,47 +505,25 @@ def is_current(models_dir: Path, name: str, data_dir: Path = DATA_DIR) -> bool:
     return card.get("training_data_sha256") == data_digest(files)
 
 
-def ensure_models(models_dir: Path) -> None:
+def ensure_models(models_dir: Path, context: TrainingContext, data_dir: Path = DATA_DIR,
+                  log: Callable[[str], None] = print) -> None:  # fmt: skip
     """Train any model that has no current version (used by demo, tests and `make models`)."""
     for name in TASKS:
-        if not is_current(models_dir, name):
-            train(name, models_dir)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from streams.settings import Settings
-
-    parser = argparse.ArgumentParser(prog="callqa train", description=__doc__.splitlines()[0])
-    parser.add_argument("--models-dir", type=Path, default=Settings().models_dir)
-    parser.add_argument("--data-dir", type=Path, default=DATA_DIR)
-    parser.add_argument("--only", choices=sorted(TASKS))
-    parser.add_argument("--features", choices=sorted(FEATURE_SETS), default=DEFAULT_FEATURES)
-    parser.add_argument("--small", type=int, help="at most N training rows per label (quick runs)")
-    parser.add_argument(
-        "--labels",
-        type=Path,
-        help="extra labelled rows (TSV as exported by `callqa review export`)",
-    )
-    parser.add_argument("--if-missing", action="store_true",
-                        help="only train models with no version trained by this recipe on the current data")  # fmt: skip
-    args = parser.parse_args(argv)
-    for name in [args.only] if args.only else list(TASKS):
-        if args.if_missing and is_current(args.models_dir, name, args.data_dir):
-            print(f"{name}: {registry.versions(args.models_dir, name)[-1]} is current")
+        if is_current(models_dir, name, context, data_dir):
+            log(f"{name}: {registry.versions(models_dir, name)[-1]} is current")
             continue
-        version, metrics = train(
-            name, args.models_dir, args.data_dir, args.features, args.small, args.labels
-        )
-        held = metrics["held_out"]
-        print(f"{name}: published {version}  held-out macro-F1 {held['macro_f1']:.3f}"
-              f"  (through ASR noise {metrics['held_out_asr_noise']['macro_f1']:.3f})")  # fmt: skip
-        if "held_out_calls" in metrics:
-            calls = metrics["held_out_calls"]
-            print(f"  calls: recall@P>=0.8 {calls['recall_at_precision_0.8']:.3f}"
-                  f"  at alert {calls['alert_threshold']}: P {calls['precision_at_alert']:.3f}"
-                  f" R {calls['recall_at_alert']:.3f}  lead time median {calls['lead_time_s']['median']} s")  # fmt: skip
-    return 0
+        version, metrics = train(name, models_dir, context, data_dir)
+        log(summary(name, version, metrics))
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+def summary(name: str, version: str, metrics: dict) -> str:
+    """What `callqa train` prints about a published version."""
+    held = metrics["held_out"]
+    lines = [f"{name}: published {version}  held-out macro-F1 {held['macro_f1']:.3f}"
+             f"  (through ASR noise {metrics['held_out_asr_noise']['macro_f1']:.3f})"]  # fmt: skip
+    if "held_out_calls" in metrics:
+        calls = metrics["held_out_calls"]
+        lines.append(f"  calls: recall@P>=0.8 {calls['recall_at_precision_0.8']:.3f}"
+                     f"  at alert {calls['alert_threshold']}: P {calls['precision_at_alert']:.3f}"
+                     f" R {calls['recall_at_alert']:.3f}  lead time median {calls['lead_time_s']['median']} s")  # fmt: skip
+    return "\n".join(lines)

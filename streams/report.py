@@ -27,6 +27,8 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
+from models.lexicons import load_lexicons
+
 from .settings import CALLS_INDEX, Settings
 
 DAY = 86_400
@@ -55,17 +57,16 @@ def load_stopwords(path: Path) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65536)
-def _clause_words(clause: str) -> tuple[str, ...]:
-    from models.text import jieba_words
-
-    return tuple(jieba_words(clause))
+def _clause_words(tokenizer, clause: str) -> tuple[str, ...]:
+    return tuple(tokenizer(clause))
 
 
-def phrases_of(text: str, stopwords: frozenset[str]) -> tuple[list[str], list[str]]:
+def phrases_of(text: str, stopwords: frozenset[str], tokenizer) -> tuple[list[str], list[str]]:
     """Content words (2+ characters, not stopwords, not numbers) and adjacent-word bigrams.
 
     Each clause (a line or a stretch between punctuation) is tokenised separately, so
-    no bigram spans two utterances.
+    no bigram spans two utterances. `tokenizer`: jieba with the lexicons' user dictionary
+    (models.lexicons.Lexicons.tokenizer).
     """
     words: list[str] = []
     bigrams: list[str] = []
@@ -73,7 +74,7 @@ def phrases_of(text: str, stopwords: frozenset[str]) -> tuple[list[str], list[st
         if not clause:
             continue
         previous = None
-        for word in _clause_words(clause):
+        for word in _clause_words(tokenizer, clause):
             keep = (
                 len(word) >= 2 and word not in stopwords and _CJK_OR_LETTER.search(word) is not None
             )
@@ -172,7 +173,8 @@ def _aggregate(es: Elasticsearch, index: str, query: dict) -> dict:
     }
 
 
-def _scan_phrases(es: Elasticsearch, index: str, query: dict, stopwords: frozenset[str]):
+def _scan_phrases(es: Elasticsearch, index: str, query: dict, stopwords: frozenset[str],
+                  tokenizer):  # fmt: skip
     """Phrase counts over every call in the range, paged with search_after."""
     counts, calls, bigram_counts, bigram_calls = Counter(), Counter(), Counter(), Counter()
     calls_by_day: dict[str, Counter] = {}
@@ -185,7 +187,7 @@ def _scan_phrases(es: Elasticsearch, index: str, query: dict, stopwords: frozens
         for hit in page:
             source = hit["_source"]
             day = day_of(float(source["started_at"]))
-            words, bigrams = phrases_of(source.get("customer_text") or "", stopwords)
+            words, bigrams = phrases_of(source.get("customer_text") or "", stopwords, tokenizer)
             counts.update(words)
             calls.update(set(words))
             bigram_counts.update(bigrams)
@@ -275,7 +277,7 @@ def hot_issues(es: Elasticsearch, settings: Settings, since: float, until: float
     if not agg["total"]:
         return data
     counts, calls, bigram_counts, bigram_calls, calls_by_day, total_by_day = _scan_phrases(
-        es, index, query, stopwords
+        es, index, query, stopwords, load_lexicons(settings.lexicons_dir).tokenizer
     )
     empty = {
         "calls": 0,

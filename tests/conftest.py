@@ -32,6 +32,24 @@ def uncovered(name: str, transcript: list[dict]) -> list[dict]:
     ]
 
 
+@pytest.fixture(scope="session")
+def lexicons():
+    """The project's lexicons (what settings name by default)."""
+    from models.lexicons import load_lexicons
+    from streams.settings import Settings
+
+    return load_lexicons(Settings().lexicons_dir)
+
+
+@pytest.fixture(scope="session")
+def training():
+    """What models.train reads from outside models/: lexicons and the threat phrases."""
+    from streams.scoring.models import training_context
+    from streams.settings import Settings
+
+    return training_context(Settings().lexicons_dir)
+
+
 @dataclass
 class Stack:
     services: object
@@ -42,7 +60,7 @@ class Stack:
     worker: object = None
 
     def restart_worker(self, kill: bool = False) -> None:
-        from streams.cli import WorkerProcess
+        from streams.process import WorkerProcess
 
         if kill:
             self.worker.kill()
@@ -56,18 +74,19 @@ class Stack:
 def stack(tmp_path_factory):
     """noida-db on free ports, topics and indices, published models, and one worker."""
     from models import registry
-    from models.train import TASKS, ensure_models
-    from streams.cli import WorkerProcess
+    from models.train import TASKS
     from streams.embedded import EmbeddedServer
     from streams.index.store import connect, ensure_indices
     from streams.kafka_admin import ensure_topics
+    from streams.process import WorkerProcess
+    from streams.scoring.models import ensure_models
     from streams.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("callqa")
     # The worker serves a private copy of the newest published versions, so a test may
     # publish into it (hot reload) without touching the project's models/artifacts.
     project_models = Settings().models_dir
-    ensure_models(project_models)
+    ensure_models(project_models, Settings().lexicons_dir)
     models_dir = data_dir / "models"
     for name in TASKS:
         newest = registry.latest(project_models, name)

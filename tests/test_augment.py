@@ -11,8 +11,21 @@ import jiwer
 import pytest
 from pypinyin import Style, lazy_pinyin, pinyin
 
-from models.augment import asr_noise, augment, homophone, homophone_table
-from streams.settings import PROJECT_ROOT
+from models import augment as augment_module
+from models.augment import homophone, homophone_table
+from models.lexicons import load_lexicons
+from streams.settings import PROJECT_ROOT, Settings
+
+TOKENIZER = load_lexicons(Settings().lexicons_dir).tokenizer
+
+
+def asr_noise(text, rng, rate=0.15, **kwargs):
+    return augment_module.asr_noise(text, rng, rate, tokenizer=TOKENIZER, **kwargs)
+
+
+def augment(rows, copies, seed):
+    return augment_module.augment(rows, copies, seed, TOKENIZER)
+
 
 HAN = re.compile(r"[\u4e00-\u9fff]")
 

@@ -3,7 +3,7 @@
 import yaml
 
 from streams.settings import ENVIRONMENT, PROJECT_ROOT
-from streams.worker import STAGES
+from streams.stages import STAGES
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 

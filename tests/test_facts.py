@@ -6,7 +6,16 @@ import datetime as dt
 
 import pytest
 
-from models.facts import Fact, extract_facts, facts_summary, merchant_lexicon, resolve_date
+from models.facts import Fact, facts_summary, merchant_lexicon, resolve_date
+from models.facts import extract_facts as extract_with
+from models.lexicons import load_lexicons
+from streams.settings import Settings
+
+LEXICONS = load_lexicons(Settings().lexicons_dir)
+
+
+def extract_facts(text: str) -> list[Fact]:
+    return extract_with(text, LEXICONS)
 
 
 def kv(text: str) -> list[tuple[str, object]]:
@@ -194,7 +203,7 @@ def test_not_a_merchant(text):
 
 
 def test_merchant_lexicon_file():
-    lexicon = merchant_lexicon()
+    lexicon = merchant_lexicon(LEXICONS)
     assert len(set(lexicon.values())) >= 60
     assert {"美团", "京东", "淘宝", "拼多多", "携程", "滴滴", "支付宝", "财付通", "饿了么"} <= set(
         lexicon.values()

@@ -23,7 +23,7 @@ def _index_call(stack, call_id: str) -> None:
     stack.es.index(index=stack.settings.index(CALLS_INDEX), id=call_id, document=doc, refresh=True)
 
 
-def test_labels_are_stored_on_the_call_and_exported_as_training_rows(stack, tmp_path):
+def test_labels_are_stored_on_the_call_and_exported_as_training_rows(stack, tmp_path, training):
     ensure_indices(stack.es, stack.settings)  # again: adds new fields to the existing indices
     _index_call(stack, "lab-1")
     first = label_segment(
@@ -63,7 +63,7 @@ def test_labels_are_stored_on_the_call_and_exported_as_training_rows(stack, tmp_
     assert any(r.text == "我那张卡每个月扣的那个钱能不能不扣了" and r.label == "年费" for r in rows)
 
     # Retraining with the analysts' rows records them in the new version's card.
-    version, _ = train("intent", tmp_path / "models", small=10, extra_labels=path)
+    version, _ = train("intent", tmp_path / "models", training, small=10, extra_labels=path)
     card = registry.load(tmp_path / "models", "intent", version).card
     assert str(path) in card["training_data"]
 

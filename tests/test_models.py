@@ -7,26 +7,24 @@ import json
 import pytest
 
 from models import registry
+from models.predict import predict_intents
 from models.risk import THREAT_FLOOR
 from models.train import (
     datasets,
     evaluate_calls,
     evaluate_intent,
     evaluate_utterances,
-    predict_intents,
-    threat_matcher,
     train,
     with_noise,
 )
+from streams.scoring.models import ensure_models
 from streams.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def published():
-    from models.train import ensure_models
-
     settings = Settings()
-    ensure_models(settings.models_dir)
+    ensure_models(settings.models_dir, settings.lexicons_dir)
     return {name: registry.load(settings.models_dir, name) for name in ("intent", "complaint_risk")}
 
 
@@ -70,8 +68,8 @@ def _track(model, texts, threat):
     return risks
 
 
-def test_call_risk_rises_with_escalation_and_falls_when_the_caller_calms_down(published):
-    model, threat = published["complaint_risk"].pipeline, threat_matcher()
+def test_call_risk_rises_with_escalation_and_falls_when_the_caller_calms_down(published, training):
+    model, threat = published["complaint_risk"].pipeline, training.threat
     alert = published["complaint_risk"].card["thresholds"]["alert"]
     calm = [
         "你好我想查一下这个月的账单",
@@ -95,9 +93,10 @@ def test_call_risk_rises_with_escalation_and_falls_when_the_caller_calms_down(pu
     assert calmed[-1] < THREAT_FLOOR and calmed[-1] < calmed[3]
 
 
-def test_training_then_loading_a_version_reproduces_its_recorded_metrics(tmp_path):
+def test_training_then_loading_a_version_reproduces_its_recorded_metrics(tmp_path, training):
+    lexicons = training.lexicons
     for name in ("intent", "complaint_risk"):
-        version, metrics = train(name, tmp_path, small=20)
+        version, metrics = train(name, tmp_path, training, small=20)
         loaded = registry.load(tmp_path, name, version)
         assert loaded.card["metrics"] == json.loads(json.dumps(metrics))
         assert (
@@ -107,12 +106,12 @@ def test_training_then_loading_a_version_reproduces_its_recorded_metrics(tmp_pat
         if name == "intent":
             threshold = loaded.card["thresholds"]["abstain_below"]
             again = {"held_out": evaluate_intent(loaded.pipeline, held_out, threshold),
-                     "held_out_asr_noise": evaluate_intent(loaded.pipeline, with_noise(held_out), threshold)}  # fmt: skip
+                     "held_out_asr_noise": evaluate_intent(loaded.pipeline, with_noise(held_out, lexicons), threshold)}  # fmt: skip
         else:
             again = {"held_out": evaluate_utterances(loaded.pipeline, held_out),
-                     "held_out_asr_noise": evaluate_utterances(loaded.pipeline, with_noise(held_out))}  # fmt: skip
+                     "held_out_asr_noise": evaluate_utterances(loaded.pipeline, with_noise(held_out, lexicons))}  # fmt: skip
             if held_out_calls:
-                again["held_out_calls"] = evaluate_calls(loaded.pipeline, held_out_calls, threat_matcher(),
+                again["held_out_calls"] = evaluate_calls(loaded.pipeline, held_out_calls, training.threat,
                                                          loaded.card["thresholds"]["alert"])  # fmt: skip
         assert json.loads(json.dumps(again)) == loaded.card["metrics"]
 

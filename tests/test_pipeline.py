@@ -13,10 +13,10 @@ import time
 import pytest
 
 from streams.asr.metrics import corpus_cer
-from streams.cli import wait_for_calls
 from streams.index.store import search_calls
 from streams.ingest.replay import replay_files
 from streams.kafka_admin import json_consumer
+from streams.process import wait_for_calls
 from streams.settings import ASSIST_TOPIC, AUDIO_TOPIC, CALLS_INDEX, PROJECT_ROOT
 
 from .conftest import CALLS_DIR, SAMPLE_CALLS, call_meta, uncovered
@@ -157,3 +157,31 @@ def test_corrupt_wav_is_reported_and_the_other_call_goes_through(stack, tmp_path
     assert f"{good_id}: ok" in result.stdout
     docs = wait_for_calls(stack.es, stack.settings, [good_id], timeout=300)
     assert docs[good_id]["primary_intent"] == "挂失补卡"
+
+
+def test_every_record_on_every_topic_fits_the_schema(stack, indexed):
+    """What the pipeline really sent, read back from the topics, validates against
+    streams/records.py (the single definition of every topic's records)."""
+    from streams.records import TOPIC_RECORDS, validate
+
+    ours = {cid(n) for n in SAMPLE_CALLS}
+    seen: dict[str, set[str]] = {}
+    for topic in TOPIC_RECORDS:
+        consumer = json_consumer(stack.services.kafka_bootstrap_servers, stack.settings.topic(topic),
+                                 from_beginning=True)  # fmt: skip
+        idle = 0
+        try:
+            while idle < 4:
+                batch = consumer.poll(timeout_ms=500)
+                records = [m.value for msgs in batch.values() for m in msgs]
+                idle = 0 if records else idle + 1
+                for record in records:
+                    if record.get("call_id") in ours:
+                        validate(topic, record)  # raises RecordError naming the field
+                        seen.setdefault(topic, set()).add(record.get("kind", "-"))
+        finally:
+            consumer.close()
+    assert seen["audio"] == {"start", "chunk", "end"}
+    assert {"start", "segment", "end"} <= seen["transcripts"]
+    assert seen["scored"] == {"start", "segment", "end"}
+    assert {"suggestion", "alert", "facts"} <= seen["agent-assist"]

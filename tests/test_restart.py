@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 import time
 
-from streams.cli import wait_for_calls
 from streams.ingest.replay import replay_files
 from streams.kafka_admin import json_consumer
+from streams.process import wait_for_calls
 from streams.settings import AUDIO_TOPIC, CALLS_INDEX, SEGMENTS_INDEX, TRANSCRIPTS_TOPIC
 
 from .conftest import CALLS_DIR, uncovered

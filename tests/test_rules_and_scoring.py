@@ -37,10 +37,10 @@ def test_complaint_phrases_match_through_homophones_and_digits():
 
 @pytest.fixture(scope="module")
 def models():
-    from models.train import ensure_models
+    from streams.scoring.models import ensure_models
 
     settings = Settings()
-    ensure_models(settings.models_dir)
+    ensure_models(settings.models_dir, settings.lexicons_dir)
     return ScoringModels.load(settings.models_dir, settings.lexicons_dir)
 
 

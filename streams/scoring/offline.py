@@ -6,7 +6,8 @@ after its rules or models changed. Segments are scored in time order, as live.
 
 from __future__ import annotations
 
-from .scorer import Scorer, ScoringModels
+from .models import ScoringModels
+from .scorer import Scorer
 
 
 def score_transcript(models: ScoringModels, call_id: str, utterances: list[dict],

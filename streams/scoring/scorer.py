@@ -18,20 +18,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import MutableMapping
-from dataclasses import dataclass
-from pathlib import Path
 
-from models import registry
 from models.facts import extract_facts
+from models.predict import predict_intents
 from models.risk import THREAT_PHRASE_AGREEMENT, RiskModel, utterance_risk
 from models.text import normalize
-from models.train import predict_intents
 
-from .lexicon import Intent, load_intents
-from .rules import HISTORY, Hit, RuleSet
+from .models import ScoringModels
+from .rules import HISTORY, ON_PARTIAL_TAG, Hit
 
-ALERT_THRESHOLD = 0.6  # used when a risk version does not carry its own
-MIN_INTENT_CONFIDENCE = 0.45  # used when an intent version does not carry its own
 SUGGEST_CONFIDENCE = 0.5
 MAX_FACTS_PER_KIND = 10
 FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期", "installments": "分期期数",
@@ -39,50 +34,9 @@ FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期",
 # The first business intent the customer states is the reason for the call; it
 # counts this many times more than later ones towards the primary intent.
 FIRST_INTENT_WEIGHT = 3.0
-COMPLAINT_RULE = "customer-complaint-threat"
-# Phrase rules also tried on partial results, so their alert comes while the words are said.
-PARTIAL_RULES = {"customer-complaint-threat": "customer", "agent-forbidden-phrase": "agent"}
 # Labels that describe the call's tone rather than its business; they never become
 # the primary intent when a business intent was seen.
 SECONDARY_INTENTS = ("other", "投诉")
-
-
-@dataclass
-class ScoringModels:
-    intent: registry.LoadedModel
-    risk: registry.LoadedModel
-    intents: dict[str, Intent]
-    rules: RuleSet
-
-    @classmethod
-    def load(
-        cls, models_dir: Path, lexicons_dir: Path, rules: RuleSet | None = None
-    ) -> ScoringModels:
-        """The newest model versions; `rules` when the caller already holds the rule set."""
-        return cls(
-            intent=registry.load(models_dir, "intent"),
-            risk=registry.load(models_dir, "complaint_risk"),
-            intents=load_intents(Path(lexicons_dir) / "intents.yaml"),
-            rules=rules or RuleSet.load(Path(lexicons_dir) / "rules"),
-        )
-
-    @property
-    def versions(self) -> dict[str, str]:
-        return {"intent": self.intent.version, "complaint_risk": self.risk.version}
-
-    @property
-    def rule_ids(self) -> set[str]:
-        return {r.id for r in self.rules.rules}
-
-    @property
-    def abstain_below(self) -> float:
-        return float(
-            self.intent.card.get("thresholds", {}).get("abstain_below", MIN_INTENT_CONFIDENCE)
-        )
-
-    @property
-    def alert_threshold(self) -> float:
-        return float(self.risk.card.get("thresholds", {}).get("alert", ALERT_THRESHOLD))
 
 
 class Scorer:
@@ -123,17 +77,18 @@ class Scorer:
             return []  # its final was scored already
         spans = call.setdefault("early_alerts", {})
         assists = []
-        for rule_id, role in PARTIAL_RULES.items():
-            if partial["role"] not in (role, "mixed") or rule_id not in self.models.rule_ids:
+        threat_rules = self.models.threat_rule_ids
+        for rule in self.models.rules.tagged(ON_PARTIAL_TAG):
+            rule_id = rule.id
+            if rule.role != "any" and partial["role"] not in (rule.role, "mixed"):
                 continue
             found = self.models.rules.phrase_match(rule_id, partial["text"])
             if not found:
                 continue
-            rule = self.models.rules.get(rule_id)
             seen = spans.setdefault(f"{rule_id}|{partial['role']}", [])
             if any(start == partial["start"] for start, _ in seen):
                 continue  # an earlier revision of this partial raised it
-            if rule_id != COMPLAINT_RULE:
+            if rule_id not in threat_rules:
                 seen.append([partial["start"], partial["end"]])
                 assists.append(_assist("alert", partial, rule_id, rule.name, f"{rule.name}：「{found[0]}」",
                                        rule.severity, partial["text"], now))  # fmt: skip
@@ -169,8 +124,9 @@ class Scorer:
         hits = self.models.rules.live(final, call.setdefault("history", []))
         call["history"] = (call["history"] + [final])[-HISTORY:]
         call["hits"].extend(h.as_dict() for h in hits)
+        threat_rules = self.models.threat_rule_ids
         for hit in hits:
-            if hit.rule_id != COMPLAINT_RULE and not self._alerted_early(call, hit, segment):
+            if hit.rule_id not in threat_rules and not self._alerted_early(call, hit, segment):
                 assists.append(_assist("alert", segment, hit.rule_id, hit.name, f"{hit.name}：{hit.evidence}",
                                        hit.severity, hit.text, now))  # fmt: skip
 
@@ -190,7 +146,7 @@ class Scorer:
                 call["suggested"].append(intent)
                 assists.append(_assist("suggestion", segment, intent, f"意图：{intent}",
                                        known.suggestion, "info", segment["text"], now))  # fmt: skip
-            threat = any(h.rule_id == COMPLAINT_RULE for h in hits)
+            threat = any(h.rule_id in threat_rules for h in hits)
             risk, call["risk"], call["risk_state"] = self._risk_model.step(
                 call.get("risk_state"), segment["text"], threat
             )
@@ -198,9 +154,7 @@ class Scorer:
             call["risk_track"].append([segment["start"], call["risk"]])
             if call["risk"] >= self.models.alert_threshold and not call["alerted"]:
                 call["alerted"] = True
-                evidence = next(
-                    (h.phrase or h.text for h in hits if h.rule_id == COMPLAINT_RULE), ""
-                )
+                evidence = next((h.phrase or h.text for h in hits if h.rule_id in threat_rules), "")
                 message = f"客户投诉风险 {call['risk']:.2f}" + (
                     f"，提到「{evidence}」" if evidence else ""
                 )
@@ -210,7 +164,7 @@ class Scorer:
 
         facts = []
         if role in ("customer", "mixed") and chars:
-            facts = [f.as_dict() for f in extract_facts(segment["text"])]
+            facts = [f.as_dict() for f in extract_facts(segment["text"], self.models.lexicons)]
             known = call.setdefault("facts", {})
             new = [f for f in facts if f["value"] not in known.get(f["kind"], [])]
             for f in new:

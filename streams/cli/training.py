@@ -1,0 +1,44 @@
+"""`callqa train`: train and publish the classifiers with the configured directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..settings import Settings
+
+
+def cmd_train(args) -> int:
+    from models import registry
+    from models.train import DATA_DIR, TASKS, is_current, summary, train
+
+    from ..scoring.models import training_context
+
+    settings = Settings()
+    models_dir = args.models_dir or settings.models_dir
+    data_dir = args.data_dir or DATA_DIR
+    context = training_context(settings.lexicons_dir)
+    for name in [args.only] if args.only else list(TASKS):
+        if args.if_missing and is_current(models_dir, name, context, data_dir):
+            print(f"{name}: {registry.versions(models_dir, name)[-1]} is current")
+            continue
+        version, metrics = train(name, models_dir, context, data_dir, args.features, args.small,
+                                 args.labels)  # fmt: skip
+        print(summary(name, version, metrics))
+    return 0
+
+
+def add_commands(sub) -> None:
+    from models.features import DEFAULT_FEATURES, FEATURE_SETS
+    from models.train import TASKS
+
+    train = sub.add_parser("train", help="train and publish the classifiers")
+    train.add_argument("--models-dir", type=Path, help="default CALLQA_MODELS_DIR")
+    train.add_argument("--data-dir", type=Path, help="training data (default models/data)")
+    train.add_argument("--only", choices=sorted(TASKS))
+    train.add_argument("--features", choices=sorted(FEATURE_SETS), default=DEFAULT_FEATURES)
+    train.add_argument("--small", type=int, help="at most N training rows per label (quick runs)")
+    train.add_argument("--labels", type=Path,
+                       help="extra labelled rows (TSV as written by `callqa export-labels`)")  # fmt: skip
+    train.add_argument("--if-missing", action="store_true",
+                       help="only train models with no version trained by this recipe on the current data")  # fmt: skip
+    train.set_defaults(func=cmd_train)

@@ -1,0 +1,79 @@
+"""Worker child processes and waiting for their results: for the demo, the tests and the
+benches, which run a real `callqa worker` beside themselves."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .settings import CALLS_INDEX, PROJECT_ROOT, Settings, worker_ready_file
+
+
+class WorkerProcess:
+    """A `callqa worker` child process in its own process group (stopped as a whole)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path):
+        self.env, self.log_path = env, log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self, ready_timeout: float = 180.0) -> None:
+        settings_dir = Path(self.env.get("CALLQA_DATA_DIR") or Settings().data_dir)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as log_file:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streams.cli", "worker"], env=self.env, cwd=PROJECT_ROOT,
+                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        ready = worker_ready_file(settings_dir, self.process.pid)
+        deadline = time.monotonic() + ready_timeout
+        while not ready.exists():
+            if self.process.poll() is not None:
+                raise RuntimeError(
+                    f"worker exited with {self.process.returncode}; see {self.log_path}"
+                )
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(
+                    f"worker not ready after {ready_timeout:.0f}s; see {self.log_path}"
+                )
+            time.sleep(0.3)
+
+    def kill(self) -> None:
+        """Kill -9, as a crash would."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        if not self.process or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+def wait_for_calls(es, settings: Settings, call_ids: list[str], timeout: float) -> dict[str, dict]:
+    """Poll Elasticsearch until every call is inspected or failed (or the timeout passes);
+    a call still `live` (announced at its start, not finished) does not count."""
+    index = settings.index(CALLS_INDEX)
+    found: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and len(found) < len(call_ids):
+        with contextlib.suppress(Exception):
+            result = es.search(index=index, query={"ids": {"values": call_ids}}, size=len(call_ids),
+                               source_excludes=["transcript", "risk_track"])  # fmt: skip
+            found = {
+                h["_id"]: h["_source"]
+                for h in result["hits"]["hits"]
+                if h["_source"].get("status") != "live"
+            }
+        if len(found) < len(call_ids):
+            time.sleep(1.0)
+    return found

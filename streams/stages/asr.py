@@ -1,0 +1,120 @@
+"""ASR stage: audio events -> transcript records (start, partial, segment, end).
+
+The logic is `StreamingAsr` (streams/asr/streaming.py: VAD cuts, LocalAgreement partials,
+per-call state in changelogged tables) and the `DecodeScheduler` that owns the whisper
+model (streams/asr/scheduler.py). This module only wires them to the topics: plan on each
+audio event, decode the planned regions off the event loop, commit in call order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import faust
+
+from ..asr.engine import Request, Transcriber, lexicon_hotwords
+from ..asr.scheduler import DecodeScheduler
+from ..asr.streaming import StreamingAsr, silero_vad
+from ..settings import AUDIO_TOPIC, TRANSCRIPTS_TOPIC
+from .pipeline import Pipeline
+
+log = logging.getLogger("callqa.worker")
+
+
+def register(pipeline: Pipeline) -> None:
+    settings, app = pipeline.settings, pipeline.app
+    transcriber = Transcriber.from_settings(settings)
+    asr = StreamingAsr(
+        pipeline.table("asr-calls"), pipeline.table("asr-channels"), pipeline.table("asr-chunks"),
+        silero_vad(settings.vad_min_silence_ms, settings.vad_max_segment_s),
+        min_silence_s=settings.vad_min_silence_ms / 1000, max_segment_s=settings.vad_max_segment_s,
+        partial_interval_s=settings.asr_partial_interval_s,
+    )  # fmt: skip
+    hotwords = lexicon_hotwords(settings.lexicons_dir / "userdict.txt", settings.asr_hotwords)
+    scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch)
+    tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
+
+    async def send_transcript(record: dict) -> None:
+        await pipeline.send(TRANSCRIPTS_TOPIC, record)
+
+    async def finish(plan, finals, previous):
+        """Commit a plan once its finals are decoded, after the call's earlier plans."""
+        try:
+            transcripts = list(await asyncio.gather(*finals)) if finals else []
+        except Exception:
+            asr.abandon(plan)
+            asr.closing.discard(plan.call_id)  # let the idle timer close it again
+            raise
+        finally:
+            if previous is not None:
+                await asyncio.wait([previous])
+        for record in asr.commit(plan, transcripts):
+            await send_transcript(record)
+        if plan.ending is not None:
+            log.info("asr: call %s closed (%s)", plan.call_id, plan.ending.get("end_reason"))
+
+    async def emit_partial(partial, future):
+        transcript = await future
+        if transcript is not None:
+            record = asr.commit_partial(partial, transcript)
+            if record is not None:
+                await send_transcript(record)
+
+    def forget(call_id, task):
+        if tails.get(call_id) is task:
+            del tails[call_id]
+        if not task.cancelled() and task.exception() is not None:
+            log.error("asr: call %s: %s", call_id, task.exception())
+
+    async def on_audio(event: dict) -> None:
+        scheduler.start()  # on the worker's event loop; a no-op once running
+        plan = asr.plan(event)
+        for rejected in plan.rejected:
+            await pipeline.dead_letter("asr", rejected["reason"], rejected.get("call_id", ""),
+                                       rejected.get("record"))  # fmt: skip
+        if plan.started:  # the call exists from now on: coverage counts it
+            await send_transcript(plan.started)
+        for partial in plan.partials:
+            future = scheduler.partial(f"{partial.call_id}|{partial.role}",
+                                       Request(partial.audio, prefix=partial.prefix, beam_size=1))  # fmt: skip
+            asyncio.ensure_future(emit_partial(partial, future))
+        if not (plan.regions or plan.releases or plan.ending):
+            return
+        # faust writes a table's changelog to the partition of the event being processed,
+        # found through a weak reference in the task's context; holding the event keeps it
+        # valid when the plan is committed after the decode.
+        plan.event = faust.current_event()
+        await scheduler.reserve(len(plan.regions))  # back-pressure: stop consuming when full
+        finals = [
+            scheduler.final(Request(region.audio, prompt=hotwords)) for region in plan.regions
+        ]
+        task = asyncio.ensure_future(finish(plan, finals, tails.get(plan.call_id)))
+        tails[plan.call_id] = task
+        task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))
+
+    pipeline.consume(AUDIO_TOPIC, "asr", on_audio)
+
+    @app.timer(interval=10.0)
+    async def report_decoding():
+        """One line of decoder load (bench/asr_latency.py reads it)."""
+        stats = {**scheduler.stats, "pending": scheduler.pending, "calls_decoding": len(tails),
+                 "at": time.time()}  # fmt: skip
+        log.info("asr decode stats %s", json.dumps(stats))
+
+    @app.timer(interval=max(1.0, min(5.0, settings.call_timeout_s / 4)))
+    async def close_idle_calls():
+        """Close calls whose end event never came (after CALLQA_CALL_TIMEOUT_S of silence)
+        and calls whose end was consumed by a worker that died before finishing them."""
+        now = time.time()
+        # Time spent down does not count: after a restart every call gets the full timeout.
+        up = now - pipeline.started_at
+        if app.rebalancing or up < min(settings.call_timeout_s, 10.0):
+            return
+        timeout = settings.call_timeout_s if up >= settings.call_timeout_s else float("inf")
+        for call_id in asr.idle_calls(now, timeout, busy=set(tails)):
+            log.warning("asr: closing call %s (no end event, or its end was interrupted)", call_id)
+            await pipeline.send(AUDIO_TOPIC, {"kind": "end", "call_id": call_id,
+                                              "reason": "timeout", "produced_at": now})  # fmt: skip

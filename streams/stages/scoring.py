@@ -1,0 +1,72 @@
+"""Scoring stage: transcript records -> scored records and live assist for the agent.
+
+The logic is `Scorer` (streams/scoring/scorer.py: intent, complaint risk, key facts and
+live QA rules per segment, with per-call state in a changelogged table). This module wires
+it to the topics and keeps its models and rules current: a newly published model version
+or an edited rule file is served without a restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+
+from models import registry
+
+from ..scoring.models import ScoringModels
+from ..scoring.scorer import Scorer
+from ..settings import ASSIST_TOPIC, SCORED_TOPIC, TRANSCRIPTS_TOPIC
+from .pipeline import Pipeline
+
+log = logging.getLogger("callqa.worker")
+
+
+def register(pipeline: Pipeline) -> None:
+    settings, app, rules = pipeline.settings, pipeline.app, pipeline.rules
+    scorer = Scorer(
+        ScoringModels.load(settings.models_dir, settings.lexicons_dir, rules.current),
+        pipeline.table("scoring-calls"),
+    )
+    rules.on_change(
+        lambda current: setattr(scorer, "models", dataclasses.replace(scorer.models, rules=current))
+    )
+
+    async def on_transcript(record: dict) -> None:
+        kind = record["kind"]
+        if kind == "partial":
+            for assist in scorer.on_partial(record):
+                await pipeline.send(ASSIST_TOPIC, assist)
+        elif kind == "start":
+            await pipeline.send(SCORED_TOPIC, record)
+        elif kind == "segment":
+            scored, assists = scorer.on_segment(record)
+            if scored is None:
+                return
+            await pipeline.send(SCORED_TOPIC, scored)
+            for assist in assists:
+                await pipeline.send(ASSIST_TOPIC, assist)
+        elif kind == "end":
+            await pipeline.send(SCORED_TOPIC, scorer.on_end(record))
+
+    pipeline.consume(TRANSCRIPTS_TOPIC, "scoring", on_transcript)
+
+    unloadable: list[dict] = []
+
+    @app.timer(interval=settings.model_reload_s)
+    async def reload_models():
+        """Serve a newly published model version without a restart."""
+        current = scorer.models.versions
+        newest = {name: registry.latest(settings.models_dir, name) for name in current}
+        if newest == current or newest in unloadable:
+            return
+        try:
+            models = await asyncio.get_running_loop().run_in_executor(
+                None, ScoringModels.load, settings.models_dir, settings.lexicons_dir, rules.current
+            )
+        except Exception as exc:  # a broken artifact must not stop scoring
+            log.error("scoring: cannot load models %s, keeping %s: %s", newest, current, exc)
+            unloadable.append(newest)
+            return
+        scorer.models = models  # segments scored from now on record the new versions
+        log.info("scoring: models reloaded %s -> %s", current, models.versions)
