@@ -1,34 +1,45 @@
-"""Search speed of the calls index at 10,000 calls, on the embedded noida-db or a real cluster.
+"""Search speed of the calls index: the analysts' workbench queries, slim (v2) call documents
+against the previous shape (v1), on the embedded noida-db or a real cluster.
 
-    .venv/bin/python bench/search_speed.py [--calls 10000] [--elasticsearch-url URL]
-        [--index-prefix bench] [--queries 20] [--keep] [--json OUT]
+    .venv/bin/python bench/search_speed.py [--calls 10000] [--shapes v1,v2] [--queries 10]
+        [--elasticsearch-url URL] [--index-prefix bench] [--target-p95-ms 200] [--keep] [--json OUT]
 
 Without --elasticsearch-url it starts an embedded noida-db in a temporary directory and
 stops it (and removes the directory) at the end, also on error or Ctrl-C. With a URL it
-uses that cluster; it refuses to touch an index that already exists.
+uses that cluster; it refuses to touch an index that already exists, and deletes what it
+created unless --keep.
 
-It builds N call documents with `call_doc()` (the index stage's own function), with
-transcripts recombined from the six sample calls' utterances (seeded: 8-20 utterances
-picked across the calls, times renumbered), primary intents over the 19 intents of
-lexicons/intents.yaml (skewed, as real traffic is), ~8 % complaint alerts, rule hits
-shaped like the rule engine's (hit_id, segment_ids, evidence...) and their scorecard,
-started_at spread over 30 days. It bulk-indexes them in chunks of 500 (docs/s), then
-times each query `--queries` times after one warm-up, from the client: p50, p95, max in
-ms, the server's own `took` p50 (not on noida-db, which always reports 0), and the
-hits (or buckets) it found:
+The calls (bench/search_corpus.py) come each from its own seeded generator, so both shapes
+index the same calls: sample-call utterances recombined, skewed intents, ~8 % complaint
+alerts, rule hits with their scorecard, 200 agents, 3 queues, 30 days.
 
-  phrase            search_calls(es, settings, "投诉"): phrase in the transcript, highlighted
-  phrase+intent     the same with intent="交易异议"
-  risk>=0.7 sorted  range filter on complaint_risk, sorted by it (the review queue), 20 calls
-  nested rule+hl    nested query on violations.rule_id, highlight of the agent text
-  terms intent      terms aggregation on primary_intent, avg qa_score per intent
-  histogram day     calls per day on started_at (histogram of 86 400 s on noida-db, whose
-                    date_histogram reads epoch seconds as ms; date_histogram 1d elsewhere)
-  count             match_all count
+  v2 (slim, current)  streams/index/mappings/calls.v2.json behind the alias, queried through
+                      streams.index.search.search_calls (the /calls page's own code: snippets,
+                      facets per intent, rule and agent, search_after cursors)
+  v1 (previous)       calls.v1.json (the transcript nested plus two long strings), queried with
+                      the same shapes as that version could express them (no pinyin, no agent /
+                      queue / direction fields; rules counted by a nested aggregation)
 
-Only features noida-db supports are used (no percentiles / composite / significant_terms).
-noida-db 0.2.3 scans every document per request: at 10,000 calls even a count takes ~3 s
-and the default run ~15 min on 2 cores (`--queries 5` for a quicker look).
+It bulk-indexes each shape into its own index in chunks of 500 (docs/s), then times each
+query `--queries` times per shape after one warm-up, the shapes taking turns so that a busy
+machine slows them alike, from the client: p50, p95, max in ms, the server's own `took` p50
+(not on noida-db, which always reports 0), and the hits (or buckets). The workbench shapes:
+
+  browse              no text, newest first, facets (the /calls page as it opens)
+  phrase 投诉          either speaker, snippets, facets
+  phrase, customer    投诉 said by the customer
+  sound 投诉           toneless pinyin (finds 头诉 too), customer
+  any of 2 words      分期 年费
+  filters             intent, risk and QA ranges, agent, queue, direction, dates, duration
+  rule + pending      calls with a forbidden-phrase hit awaiting review, riskiest first
+  text + lowest QA    没办法, sorted by QA score
+  deep page           a page after 90 % of all calls (search_after; past 10,000 on a big index)
+  terms intent+avg    what `callqa report` asks (primary intents with mean QA)
+  histogram by day    calls per day (histogram of 86 400 s on noida-db, date_histogram elsewhere)
+  count               match_all count: the cost of reading every document on noida-db
+
+noida-db 0.2.3 scans every document per request (a count over 10,000 calls ~1-3 s); the
+target for a real cluster is p95 < 200 ms at 100,000 calls (--target-p95-ms).
 """
 
 from __future__ import annotations
@@ -39,7 +50,6 @@ import dataclasses
 import json
 import os
 import platform
-import random
 import shutil
 import signal
 import sys
@@ -49,36 +59,12 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
-import yaml
-from elasticsearch import helpers
+from search_corpus import AGENTS, CHUNK, DAY, corpus, index_names, load
 
 from streams.embedded import EmbeddedServer
-from streams.index.review import scorecard
-from streams.index.store import call_doc, connect, ensure_indices, search_calls
-from streams.scoring.lexicon import load_intents
-from streams.settings import CALLS_INDEX, PROJECT_ROOT, SEGMENTS_INDEX, Settings
-
-CALLS = PROJECT_ROOT / "calls" / "audio"
-DAY = 86_400
-CHUNK = 500
-SEED = 20261124
-# Share of calls with at least one hit of a rule (complaint calls: second figure).
-RULE_RATES = {
-    "agent-greeting": (0.10, 0.15),
-    "agent-closing": (0.15, 0.30),
-    "agent-forbidden-phrase": (0.08, 0.60),
-    "customer-complaint-threat": (0.03, 0.90),
-    "agent-identity-verification": (0.04, 0.08),
-    "customer-repetition": (0.05, 0.50),
-}
-OTHER_RULE_RATE = (0.02, 0.05)
-COMPLAINT_IF_THREAT, COMPLAINT_OTHERWISE = 0.22, 0.01
-# A few of the keyword rules' phrases (lexicons/rules/conduct.yaml, customer.yaml).
-FORBIDDEN = ["这个我们也没办法", "不归我们管", "您自己去问", "我解决不了", "这是规定", "随便你"]
-KEYWORDS = {
-    "agent-forbidden-phrase": FORBIDDEN,
-    "customer-complaint-threat": ["投诉", "12378", "银保监", "监管", "曝光", "律师", "报警"],
-}
+from streams.index.search import CallQuery, encode_cursor, es_request, search_calls
+from streams.index.store import connect
+from streams.settings import Settings
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -100,171 +86,7 @@ def rss_mb(pid: int) -> float | None:
     return None
 
 
-# ---------------------------------------------------------------- documents
-
-
-def load_rules(lexicons_dir: Path) -> list[dict]:
-    rules = []
-    for path in sorted((lexicons_dir / "rules").glob("*.yaml")):
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8")).get("rules") or []:
-            rules.append(
-                {k: raw.get(k) for k in ("id", "name", "severity", "deduction", "role", "mode")}
-            )
-    if not rules:
-        raise SystemExit(f"no rules found under {lexicons_dir / 'rules'}")
-    return rules
-
-
-def load_utterances() -> list[dict]:
-    utterances = []
-    for path in sorted(CALLS.glob("*.json")):
-        for u in json.loads(path.read_text(encoding="utf-8"))["utterances"]:
-            utterances.append(
-                {"role": u["role"], "text": u["text"], "length": u["end"] - u["start"]}
-            )
-    if not utterances:
-        raise SystemExit(f"no sample transcripts in {CALLS}")
-    return utterances
-
-
-def said(segment: dict, rule_id: str) -> str:
-    """The listed phrase a segment contains for a keyword rule, or ""."""
-    return next((p for p in KEYWORDS.get(rule_id, ()) if p in segment["text"]), "")
-
-
-def make_hit(rule: dict, segments: list[dict], duration: float, rng: random.Random) -> dict:
-    """A hit of `rule`: on a sentence that says one of its phrases when there is one."""
-    own = [s for s in segments if s["role"] == rule["role"]]
-    timing = rule["id"] in ("agent-long-hold", "agent-dead-air", "agent-interrupts-customer")
-    absent = rule["id"] in ("agent-greeting", "agent-closing", "agent-identity-verification")
-    if absent or not own:
-        at = 0.0 if rule["id"] != "agent-closing" else duration
-        segment, matched_by, phrase, evidence = None, "absence", "", f"{rule['name']}：全程未出现"
-    else:
-        segment = rng.choice([s for s in own if said(s, rule["id"])] or own)
-        at = segment["start"]
-        phrase = said(segment, rule["id"])
-        if phrase:
-            matched_by = "chars"
-        elif rule["id"] in KEYWORDS:  # a near miss: pinyin or a similar sentence
-            phrase, matched_by = rng.choice(KEYWORDS[rule["id"]]), rng.choice(["pinyin", "similar"])
-        else:
-            matched_by = "timing" if timing else "pattern"
-        evidence = (
-            f"命中「{phrase}」"
-            if phrase
-            else f"{rule['name']}：{segment['end'] - segment['start']:.1f} 秒"
-        )
-    segment_ids = [segment["segment_id"]] if segment else []
-    return {
-        "hit_id": f"{rule['id']}@{segment_ids[0] if segment_ids else round(at * 1000)}",
-        "rule_id": rule["id"],
-        "name": rule["name"],
-        "severity": rule["severity"],
-        "deduction": float(rule["deduction"] or 0),
-        "role": rule["role"],
-        "mode": rule["mode"],
-        "start": segment["start"] if segment else at,
-        "end": segment["end"] if segment else at,
-        "segment_ids": segment_ids,
-        "text": segment["text"] if segment else "",
-        "evidence": evidence,
-        "matched_by": matched_by,
-        "phrase": phrase,
-    }
-
-
-def make_call(i: int, rng: random.Random, utterances: list[dict], intents: list[str],
-              weights: list[float], rules: list[dict], now: float) -> dict:  # fmt: skip
-    call_id = f"bench-{i:06d}"
-    picked = rng.sample(utterances, rng.randint(8, 20))
-    # Complaint alerts (~8 %) mostly on calls where the customer threatens one.
-    threat = any(u["role"] == "customer" and said(u, "customer-complaint-threat") for u in picked)
-    complaint = rng.random() < (COMPLAINT_IF_THREAT if threat else COMPLAINT_OTHERWISE)
-    primary = "投诉" if complaint and rng.random() < 0.4 else rng.choices(intents, weights)[0]
-    segments, t = [], rng.uniform(0.5, 1.5)
-    for u in picked:
-        start, end = round(t, 2), round(t + u["length"], 2)
-        angry = complaint and u["role"] == "customer"
-        segments.append({
-            "segment_id": f"{call_id}:{u['role']}:{round(start * 1000)}",
-            "role": u["role"], "start": start, "end": end, "text": u["text"],
-            "intent": primary if u["role"] == "customer" and rng.random() < 0.7 else None,
-            "complaint_risk": round(rng.uniform(0.5, 0.95) if angry else rng.uniform(0.0, 0.3), 4),
-        })  # fmt: skip
-        t = end + rng.uniform(0.3, 1.5)
-    duration = round(t + 0.5, 2)
-    started = now - rng.uniform(0, 30 * DAY)
-    risk_max = rng.uniform(0.7, 0.99) if complaint else rng.betavariate(2, 8)
-    hits = []
-    for rule in rules:
-        rate = RULE_RATES.get(rule["id"], OTHER_RULE_RATE)[complaint]
-        if any(said(s, rule["id"]) for s in segments if s["role"] == rule["role"]):
-            rate = 0.95  # the sentence is there: the rule nearly always fires
-        if rng.random() < rate:
-            hits.append(make_hit(rule, segments, duration, rng))
-            if rule["id"] == "agent-forbidden-phrase" and rng.random() < 0.3:  # said twice
-                hits.append(make_hit(rule, segments, duration, rng))
-    unique = {h["hit_id"]: h for h in hits}
-    customer = [s for s in segments if s["role"] == "customer"]
-    summary = {
-        "status": "completed",
-        "end_reason": "hangup" if rng.random() < 0.97 else "timeout",
-        "started_wall": round(started, 3),
-        "ended_wall": round(started + duration, 3),
-        "duration": duration,
-        "encoding": "ulaw",
-        "sample_rate": 8000,
-        "metadata": {
-            "agent_id": f"A{rng.randint(1, 200):04d}",
-            "queue": rng.choice(["general", "vip", "collections"]),
-        },
-        "primary_intent": primary,
-        "complaint_risk": round(risk_max, 4),
-        "complaint_risk_final": round(risk_max * rng.uniform(0.6, 1.0), 4),
-        "complaint_alert": complaint,
-        "violations": list(unique.values()),
-        "counters": {"segments": len(segments), "partials": len(segments) * 3},
-        "channel_stats": {
-            r: {"rms_dbfs": round(rng.uniform(-30, -15), 1)} for r in ("agent", "customer")
-        },
-        "risk_track": [[s["end"], s["complaint_risk"]] for s in customer],
-        "facts": {"card_tail": [f"{rng.randint(0, 9999):04d}"]} if rng.random() < 0.5 else {},
-        "model_versions": {"intent": "bench", "complaint_risk": "bench"},
-    }
-    doc = call_doc(call_id, summary, segments, started + duration + 5)
-    card = scorecard(doc["violations"])
-    doc.update(scorecard=card, qa_score=card["score"], reviews=[], labels=[])
-    return doc
-
-
-def build_calls(n: int, settings: Settings) -> list[dict]:
-    rng = random.Random(SEED)
-    utterances = load_utterances()
-    intents = [
-        label for label in load_intents(settings.lexicons_dir / "intents.yaml") if label != "投诉"
-    ]
-    intents.append("投诉")
-    order = intents[:]
-    rng.shuffle(order)
-    weights = [1.0 / (order.index(label) + 1) ** 0.8 for label in intents]  # a skewed mix
-    rules = load_rules(settings.lexicons_dir)
-    now = float(int(time.time()) // DAY * DAY)  # spread over the 30 days before today
-    return [make_call(i, rng, utterances, intents, weights, rules, now) for i in range(n)]
-
-
 # ---------------------------------------------------------------- queries
-
-
-class Recording:
-    """Passes `search` through to the client and keeps the last response (for search_calls)."""
-
-    def __init__(self, es):
-        self.es, self.last = es, None
-
-    def search(self, **kwargs):
-        self.last = self.es.search(**kwargs)
-        return self.last
 
 
 def total(response) -> str:
@@ -272,41 +94,138 @@ def total(response) -> str:
     return f"{t['value']}{'+' if t.get('relation') == 'gte' else ''}"
 
 
-def queries(es, settings: Settings, noida: bool) -> list[tuple[str, Callable[[], tuple]]]:
-    """(name, run) pairs; run() returns (hits or buckets, server took in ms or None)."""
-    index = settings.index(CALLS_INDEX)
-    recording = Recording(es)
-    light = ["transcript", "risk_track", "channel_stats", "scorecard", "counters"]
+# The workbench shapes as the current code asks them (CallQuery parameters).
+WORKBENCH = [
+    ("browse (facets, newest first)", {}),
+    ("phrase 投诉", {"q": "投诉"}),
+    ("phrase 投诉, customer", {"q": "投诉", "speaker": "customer"}),
+    ("sound 投诉, customer", {"q": "投诉", "mode": "sound", "speaker": "customer"}),
+    ("any of 分期 年费", {"q": "分期 年费", "mode": "any"}),
+    ("filters (8 kinds)", {"intent": ["账单查询", "分期", "还款", "交易异议"], "risk_min": "0.1", "risk_max": "0.9",
+                           "qa_min": "60", "agent": AGENTS[:100], "queue": ["general", "vip"],
+                           "direction": "inbound", "min_duration": "20"}),
+    ("rule + review pending, by risk", {"rule": "agent-forbidden-phrase", "review": "pending", "sort": "risk"}),
+    ("text + lowest QA first", {"q": "没办法", "sort": "score"}),
+]  # fmt: skip
 
-    def phrase():
-        found = search_calls(recording, settings, "投诉")
-        assert all(c["highlights"] for c in found), "phrase hit without highlight"
-        return total(recording.last), recording.last["took"]
 
-    def phrase_intent():
-        search_calls(recording, settings, "投诉", intent="交易异议")
-        return total(recording.last), recording.last["took"]
+def _dates(params: dict, now: float) -> dict:
+    if params.get("intent"):  # the filters shape: the last 20 days
+        iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))  # noqa: E731
+        return {**params, "since": iso(now - 20 * DAY), "until": iso(now + DAY)}
+    return params
 
-    def risk_sorted():
-        r = es.search(index=index, query={"bool": {"filter": [{"range": {"complaint_risk": {"gte": 0.7}}}]}},
-                      sort=[{"complaint_risk": "desc"}, {"call_id": "asc"}], size=20,
-                      source_excludes=light, track_total_hits=True)  # fmt: skip
-        risks = [h["_source"]["complaint_risk"] for h in r["hits"]["hits"]]
-        assert risks == sorted(risks, reverse=True) and all(x >= 0.7 for x in risks), risks
-        return total(r), r["took"]
 
-    def nested_rule():
-        r = es.search(
-            index=index,
-            query={"bool": {
-                "filter": [{"nested": {"path": "violations",
-                                       "query": {"term": {"violations.rule_id": "agent-forbidden-phrase"}}}}],
-                "should": [{"match_phrase": {"agent_text": p}} for p in FORBIDDEN],
-            }},
-            highlight={"fields": {"agent_text": {}}, "pre_tags": ["【"], "post_tags": ["】"], "fragment_size": 60},
-            sort=["_score", {"started_at": "desc"}], size=20, source_excludes=light, track_total_hits=True,
-        )  # fmt: skip
-        return total(r), r["took"]
+def v1_request(params: dict, noida: bool) -> dict | None:
+    """What the previous shape could be asked for a workbench query (without the agent, queue
+    and direction filters it had no fields for); None where it cannot (by sound)."""
+    query = CallQuery.from_params(params)
+    if query.mode == "sound":
+        return None
+    fields = {
+        "either": ["agent_text", "customer_text"],
+        "agent": ["agent_text"],
+        "customer": ["customer_text"],
+    }
+    must = []
+    for phrase in query.words if query.mode == "any" else ((query.text,) if query.text else ()):
+        must.append(
+            {"multi_match": {"query": phrase, "type": "phrase", "fields": fields[query.speaker]}}
+        )
+    request = es_request(dataclasses.replace(query, agent=(), queue=(), direction=None))
+    filters = [f for f in request["query"]["bool"]["filter"] if "rule_ids" not in json.dumps(f)]
+    if query.rule:
+        filters.append(
+            {
+                "nested": {
+                    "path": "violations",
+                    "query": {"terms": {"violations.rule_id": list(query.rule)}},
+                }
+            }
+        )
+    request["query"] = {"bool": {"must": [{"bool": {"should": must, "minimum_should_match": 1}}] if must else [],
+                                 "filter": filters}}  # fmt: skip
+    request["aggs"] = {"intent": {"terms": {"field": "primary_intent", "size": 100}},
+                       "rule": {"nested": {"path": "violations"},
+                                "aggs": {"ids": {"terms": {"field": "violations.rule_id", "size": 100}}}}}  # fmt: skip
+    request["source"] = ["call_id", "status", "started_at", "duration", "primary_intent", "complaint_risk",
+                         "qa_score", "violation_count", "scorecard.pending", "scorecard.reviewed"]  # fmt: skip
+    if must:
+        request["highlight"] = {"fields": {f: {} for f in fields[query.speaker]}, "pre_tags": ["【"],
+                                "post_tags": ["】"], "fragment_size": 60}  # fmt: skip
+    request.pop("search_after", None)
+    return request
+
+
+def deep_cursor(es, index: str, request: dict, skip: int, sort: str) -> str:
+    """The search_after cursor of the hit at position `skip` (walked in pages of 10,000)."""
+    after, left = None, skip
+    while left > 0:
+        size = min(10_000, left)
+        page = es.options(request_timeout=600).search(
+            index=index, query=request["query"], sort=request["sort"], size=size, source=False,
+            track_total_hits=False, **({"search_after": after} if after else {}),
+        )["hits"]["hits"]  # fmt: skip
+        if not page:
+            break
+        after, left = page[-1]["sort"], left - len(page)
+    return encode_cursor(sort, after)
+
+
+def queries(es, settings: Settings, shape: str, index: str, noida: bool, n: int,
+            now: float) -> list[tuple[str, Callable[[], tuple] | None]]:  # fmt: skip
+    """(name, run) pairs; run() returns (hits or buckets, server took in ms or None); run is
+    None where the shape cannot answer the query."""
+    out: list[tuple[str, Callable[[], tuple] | None]] = []
+    last: dict = {}
+
+    class Recording:  # keeps the raw response of search_calls (its total and took)
+        def search(self, **kwargs):
+            last["response"] = es.search(**kwargs)
+            return last["response"]
+
+    for name, params in WORKBENCH:
+        params = _dates(params, now)
+        if shape == "v2":
+            query = CallQuery.from_params(params)
+
+            def run(query=query):
+                result = search_calls(Recording(), settings, query)
+                if query.text:
+                    assert all(h.snippets for h in result.hits), "a text hit without a snippet"
+                return str(result.total), last["response"]["took"]
+
+            out.append((name, run))
+        else:
+            request = v1_request(params, noida)
+
+            def run(request=request):
+                r = es.search(index=index, **request)
+                return total(r), r["took"]
+
+            if request and (params.get("agent") or params.get("queue") or params.get("direction")):
+                name += " [v1: no agent/queue/direction]"
+            out.append((name, run if request else None))
+
+    skip = int(n * 0.9)
+    deep_query = CallQuery(sort="time", size=20)
+    cursor = deep_cursor(es, index, es_request(deep_query), skip, "time")
+    if shape == "v2":
+        deep = dataclasses.replace(deep_query, after=cursor)
+
+        def deep_page():
+            result = search_calls(Recording(), settings, deep)
+            assert len(result.hits) == 20, len(result.hits)
+            return str(result.total), last["response"]["took"]
+    else:
+        request = {**v1_request({}, noida), "search_after": json.loads(_cursor_values(cursor))}
+
+        def deep_page():
+            r = es.search(index=index, **request)
+            assert len(r["hits"]["hits"]) >= 20
+            return total(r), r["took"]
+
+    out.append((f"deep page (after hit {skip:,})", deep_page))
 
     def terms_intent():
         r = es.search(index=index, size=0, track_total_hits=True, aggs={
@@ -325,32 +244,41 @@ def queries(es, settings: Settings, noida: bool) -> list[tuple[str, Callable[[],
     def count():
         return str(es.count(index=index, query={"match_all": {}})["count"]), None
 
-    return [
-        ("phrase 投诉", phrase),
-        ("phrase + intent filter", phrase_intent),
-        ("risk>=0.7 sorted by risk", risk_sorted),
-        ("nested rule_id + highlight", nested_rule),
-        ("terms primary_intent+avg", terms_intent),
-        ("histogram by day" if noida else "date_histogram 1d", histogram_day),
-        ("match_all count", count),
-    ]
+    return out + [("terms intent + avg QA", terms_intent),
+                  ("histogram by day" if noida else "date_histogram 1d", histogram_day),
+                  ("match_all count", count)]  # fmt: skip
 
 
-def time_query(run, repetitions: int, server_took: bool) -> dict:
-    hits, _ = run()  # warm-up
-    wall, took = [], []
+def _cursor_values(cursor: str) -> str:
+    from streams.index.search import decode_cursor
+
+    return json.dumps(decode_cursor(cursor)[1])
+
+
+def time_interleaved(
+    runs: dict[str, Callable[[], tuple]], repetitions: int, server_took: bool
+) -> dict:
+    """Time one query on every shape, the shapes taking turns (one warm-up each first), so
+    that a busy machine slows them alike; per shape: p50, p95, max, server took, hits."""
+    hits = {shape: run()[0] for shape, run in runs.items()}  # warm-up
+    wall: dict[str, list[float]] = {shape: [] for shape in runs}
+    took: dict[str, list[float]] = {shape: [] for shape in runs}
     for _ in range(repetitions):
-        started = time.perf_counter()
-        hits, server = run()
-        wall.append((time.perf_counter() - started) * 1000)
-        if server_took and server is not None:
-            took.append(float(server))
+        for shape, run in runs.items():
+            started = time.perf_counter()
+            hits[shape], server = run()
+            wall[shape].append((time.perf_counter() - started) * 1000)
+            if server_took and server is not None:
+                took[shape].append(float(server))
     return {
-        "p50_ms": percentile(wall, 0.5),
-        "p95_ms": percentile(wall, 0.95),
-        "max_ms": max(wall),
-        "took_p50_ms": percentile(took, 0.5) if took else None,
-        "hits": hits,
+        shape: {
+            "p50_ms": percentile(wall[shape], 0.5),
+            "p95_ms": percentile(wall[shape], 0.95),
+            "max_ms": max(wall[shape]),
+            "took_p50_ms": percentile(took[shape], 0.5) if took[shape] else None,
+            "hits": hits[shape],
+        }
+        for shape in runs
     }
 
 
@@ -358,98 +286,104 @@ def time_query(run, repetitions: int, server_took: bool) -> dict:
 
 
 def bench(es, settings: Settings, args, backend: str, noida: bool, server_pid: int | None) -> dict:
-    calls_index = settings.index(CALLS_INDEX)
-    for name in (CALLS_INDEX, SEGMENTS_INDEX):
-        if es.indices.exists(index=settings.index(name)):
-            raise SystemExit(
-                f"index {settings.index(name)} already exists: delete it or use another --index-prefix"
-            )
-    started = time.perf_counter()
-    docs = build_calls(args.calls, settings)
-    built = time.perf_counter() - started
-    size = sum(len(json.dumps(d, ensure_ascii=False).encode()) for d in docs)
-    print(f"built {len(docs)} call documents in {built:.1f} s, {size / len(docs) / 1024:.1f} KiB each "
-          f"(JSON), {sum(d['violation_count'] for d in docs)} rule hits, "
-          f"{sum(d['complaint_alert'] for d in docs)} complaint alerts", flush=True)  # fmt: skip
-    created = False
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    for shape in shapes:
+        for name in index_names(settings, shape):
+            if es.indices.exists(index=name):
+                raise SystemExit(
+                    f"index {name} already exists: delete it or use another --index-prefix"
+                )
+    c = corpus(settings)
+    figures: dict = {"calls": args.calls, "queries_per_kind": args.queries, "backend": backend,
+                     "machine": {"arch": platform.machine(), "cores": os.cpu_count(), "ram_gb": round(ram_gb(), 1)},
+                     "shapes": {}}  # fmt: skip
+    created: list[str] = []
     try:
-        ensure_indices(es, settings)
-        created = True
-        client = es.options(request_timeout=300)
-        started = time.perf_counter()
-        done, errors = helpers.bulk(
-            client, ({"_index": calls_index, "_id": d["call_id"], "_source": d} for d in docs),
-            chunk_size=CHUNK, max_chunk_bytes=100 * 2**20, raise_on_error=True,
-        )  # fmt: skip
-        loaded = time.perf_counter() - started
-        client.indices.refresh(index=calls_index)
-        refreshed = time.perf_counter() - started
-        indexed = es.count(index=calls_index)["count"]
-        if indexed != args.calls:
-            raise SystemExit(f"{indexed} documents in {calls_index} after indexing {args.calls}")
-        del docs
-        rss = rss_mb(server_pid) if server_pid else None
-        print(f"indexed {done} calls in {loaded:.1f} s ({done / loaded:.0f} docs/s, chunks of {CHUNK}); "
-              f"with refresh {refreshed:.1f} s ({done / refreshed:.0f} docs/s)"
-              + (f"; noida-db RSS {rss:.0f} MB" if rss else ""), flush=True)  # fmt: skip
-
-        print(f"\n{'query':<28} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'took p50':>8}  hits")
-        results = []
-        for name, run in queries(es, settings, noida):
-            r = {"query": name, **time_query(run, args.queries, server_took=not noida)}
-            results.append(r)
-            took = f"{r['took_p50_ms']:>8.1f}" if r["took_p50_ms"] is not None else f"{'-':>8}"
-            print(f"{name:<28} {r['p50_ms']:>8.1f} {r['p95_ms']:>8.1f} {r['max_ms']:>8.1f} {took}  {r['hits']}",
+        kinds: dict[str, list] = {}
+        for shape in shapes:
+            created += index_names(settings, shape)
+            index, loaded = load(es, settings, shape, args.calls, c)
+            rss = rss_mb(server_pid) if server_pid else None
+            print(f"[{shape}] indexed {args.calls} calls ({loaded['avg_doc_bytes'] / 1024:.1f} KiB each as JSON) "
+                  f"in {loaded['seconds']:.1f} s ({loaded['docs_per_s']:.0f} docs/s, chunks of {CHUNK}); "
+                  f"with refresh {loaded['with_refresh_s']:.1f} s" + (f"; noida-db RSS {rss:.0f} MB" if rss else ""),
                   flush=True)  # fmt: skip
-        rss_after = rss_mb(server_pid) if server_pid else None
-        if rss_after:
-            print(f"noida-db RSS after the queries: {rss_after:.0f} MB")
-        return {
-            "calls": args.calls,
-            "queries_per_kind": args.queries,
-            "backend": backend,
-            "machine": {
-                "arch": platform.machine(),
-                "cores": os.cpu_count(),
-                "ram_gb": round(ram_gb(), 1),
-            },
-            "build_s": round(built, 2),
-            "avg_doc_bytes": round(size / args.calls),
-            "index": {
-                "seconds": round(loaded, 2),
-                "docs_per_s": round(done / loaded, 1),
-                "with_refresh_s": round(refreshed, 2),
-                "chunk": CHUNK,
-            },  # fmt: skip
-            "server_rss_mb": {"after_index": rss, "after_queries": rss_after},
-            "queries": results,
-        }
+            figures["shapes"][shape] = {
+                "index": index,
+                "load": loaded,
+                "queries": [],
+                "server_rss_mb": rss,
+            }
+            kinds[shape] = queries(es, settings, shape, index, noida, args.calls, c.now)
+        header = "".join(f" {shape + ' p50':>9} {shape + ' p95':>9}" for shape in shapes)
+        print(f"\n{'query (ms; shapes take turns)':<52}{header}  hits")
+        for position in range(len(kinds[shapes[-1]])):
+            name = max((kinds[shape][position][0] for shape in shapes), key=len)
+            runs = {
+                shape: kinds[shape][position][1] for shape in shapes if kinds[shape][position][1]
+            }
+            timed = time_interleaved(runs, args.queries, server_took=not noida)
+            cells, found = "", []
+            for shape in shapes:
+                label = kinds[shape][position][0]
+                if shape not in timed:
+                    figures["shapes"][shape]["queries"].append({"query": label, "supported": False})
+                    cells += f" {'-':>9} {'-':>9}"
+                    found.append("-")
+                    continue
+                r = timed[shape]
+                figures["shapes"][shape]["queries"].append({"query": label, "supported": True, **r})
+                cells += f" {r['p50_ms']:>9.1f} {r['p95_ms']:>9.1f}"
+                found.append(str(r["hits"]))
+            print(f"{name:<52}{cells}  {' / '.join(found)}", flush=True)
+        for shape in shapes:
+            figures["shapes"][shape]["server_rss_mb_after"] = (
+                rss_mb(server_pid) if server_pid else None
+            )
+        if "v2" in figures["shapes"] and not noida:
+            slow = [q["query"] for q in figures["shapes"]["v2"]["queries"]
+                    if q.get("supported") and q["p95_ms"] > args.target_p95_ms]  # fmt: skip
+            print(f"\nv2 p95 over {args.target_p95_ms:.0f} ms: {', '.join(slow) or 'none'}")
+            figures["over_target"] = slow
+        return figures
     finally:
-        if created and not args.keep:
-            for name in (CALLS_INDEX, SEGMENTS_INDEX):
-                with contextlib.suppress(Exception):
-                    es.options(ignore_status=404).indices.delete(index=settings.index(name))
+        if not args.keep:
+            _delete(es, created)
+
+
+def _delete(es, names: list[str]) -> None:
+    for name in names:
+        with contextlib.suppress(Exception):
+            if not es.indices.exists_alias(name=name):
+                es.options(ignore_status=404).indices.delete(index=name)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000, help="call documents to index")
     parser.add_argument(
+        "--shapes", default="v1,v2", help="v1 (previous), v2 (slim, current), or both"
+    )
+    parser.add_argument(
         "--elasticsearch-url", default="", help="a running cluster; default: embedded noida-db"
     )
     parser.add_argument(
-        "--index-prefix", default="bench", help="index names: PREFIX-calls, PREFIX-segments"
+        "--index-prefix", default="bench", help="index names: PREFIX-calls (v2), PREFIX-v1-calls"
     )
     parser.add_argument(
-        "--queries", type=int, default=20, help="timed repetitions of each query (after 1 warm-up)"
+        "--queries", type=int, default=10, help="timed repetitions of each query (after 1 warm-up)"
     )
+    parser.add_argument("--target-p95-ms", type=float, default=200.0,
+                        help="on a real cluster, name the v2 queries slower than this at p95")  # fmt: skip
     parser.add_argument(
-        "--keep", action="store_true", help="leave the index (and the embedded data dir) in place"
+        "--keep", action="store_true", help="leave the indices (and the embedded data dir) in place"
     )
     parser.add_argument("--json", metavar="OUT", help="also write the figures to this JSON file")
     args = parser.parse_args()
-    if args.calls < 1 or args.queries < 1:
-        parser.error("--calls and --queries must be at least 1")
+    if args.calls < 10 or args.queries < 1:
+        parser.error("--calls must be at least 10 and --queries at least 1")
+    if not set(args.shapes.split(",")) <= {"v1", "v2"}:
+        parser.error("--shapes: v1, v2 or v1,v2")
     settings = dataclasses.replace(Settings(), index_prefix=args.index_prefix)
     # SIGTERM runs the finally blocks too, so the embedded server never outlives the bench.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -463,7 +397,7 @@ def main() -> None:
             data_dir = Path(tempfile.mkdtemp(prefix="callqa-bench-search-"))
             server = EmbeddedServer(data_dir)
             url = server.start().elasticsearch_url
-        es = connect(url)
+        es = connect(url).options(request_timeout=600)
         info = es.info().body
         version = info.get("version") or {}
         if server:
@@ -475,8 +409,7 @@ def main() -> None:
         if noida and not server:
             backend = f"noida-db at {url} (reports Elasticsearch {version.get('number', '?')})"
         print(f"machine: {platform.machine()}, {os.cpu_count()} cores, {ram_gb():.0f} GB RAM; {backend}; "
-              f"{args.calls} calls, {args.queries} timed runs per query, index {settings.index(CALLS_INDEX)}",
-              flush=True)  # fmt: skip
+              f"{args.calls} calls, shapes {args.shapes}, {args.queries} timed runs per query", flush=True)  # fmt: skip
         figures = bench(es, settings, args, backend, noida, server.process.pid if server else None)
     finally:
         if server:

@@ -8,7 +8,8 @@ Sources, both read through the real clients:
     inspected call (transcript, post-call scorecard) when the call ends, or marks it
     `failed` with the reason when it cannot;
   * the dead-letter topic: events a stage rejected (corrupt audio, unknown call ids,
-    events after the call ended ...), with the call id and the reason.
+    events after the call ended ...), with the call id and the reason (`read_letters`, also
+    behind `callqa deadletters`; a letter sent again by its --replay says so).
 
 A call counts as inspected when its document carries a scorecard. A call still `live`
 longer than `stale_after_s` after it started, a `failed` call, and a call known only
@@ -56,28 +57,44 @@ def _calls(
 
 def dead_letters(bootstrap_servers: str, settings: Settings, since: float, until: float,
                  idle_polls: int = 4) -> list[dict]:  # fmt: skip
-    """Dead letters created in [since, until), read from the start of the topic."""
+    """Dead letters created in [since, until), read from the start of the topic (replay
+    markers left out; a letter sent again carries `replayed_at`)."""
+    return read_letters(bootstrap_servers, settings, since, until, idle_polls)
+
+
+def read_letters(bootstrap_servers: str, settings: Settings, since: float = 0.0,
+                 until: float = float("inf"), idle_polls: int = 4) -> list[dict]:  # fmt: skip
+    """Every dead letter created in [since, until), oldest first, each with where it lies on
+    the topic (`letter_id`: "partition:offset") and `replayed_at` when a `replayed` marker
+    (`callqa deadletters --replay`) names it. The markers themselves are left out."""
     from .kafka_admin import json_consumer, wait_assigned
 
     consumer = json_consumer(
-        bootstrap_servers, settings.topic(DEAD_LETTER_TOPIC), from_beginning=True
+        bootstrap_servers, settings.topic(DEAD_LETTER_TOPIC), from_beginning=True, settings=settings
     )
-    letters, idle = [], 0
+    letters, replayed, idle = [], {}, 0
     try:
         wait_assigned(consumer)
         consumer.seek_to_beginning()
         while idle < idle_polls:
             batch = consumer.poll(timeout_ms=500)
-            got = [m.value for msgs in batch.values() for m in msgs]
+            got = [m for msgs in batch.values() for m in msgs]
             idle = 0 if got else idle + 1
-            letters += [
-                v
-                for v in got
-                if isinstance(v, dict) and since <= float(v.get("created_at") or 0) < until
-            ]
+            for message in got:
+                letter = message.value
+                if not isinstance(letter, dict):
+                    continue
+                if letter.get("cause") == "replayed":
+                    named = (letter.get("record") or {}).get("letter")
+                    replayed[named] = float(letter.get("created_at") or 0)
+                elif since <= float(letter.get("created_at") or 0) < until:
+                    letters.append({**letter, "letter_id": f"{message.partition}:{message.offset}"})
     finally:
         consumer.close()
-    return letters
+    for letter in letters:
+        if letter["letter_id"] in replayed:
+            letter["replayed_at"] = replayed[letter["letter_id"]]
+    return sorted(letters, key=lambda v: (float(v.get("created_at") or 0), v["letter_id"]))
 
 
 def coverage(es: Elasticsearch, settings: Settings, since: float, until: float, bootstrap_servers: str | None = None,
@@ -89,6 +106,7 @@ def coverage(es: Elasticsearch, settings: Settings, since: float, until: float, 
     for letter in letters:
         rejected.setdefault(letter.get("call_id") or "", []).append(
             f"{letter.get('stage')}: {letter.get('reason')}"
+            + (" (replayed)" if letter.get("replayed_at") else "")
         )
     inspected, in_progress, missing, partial = [], [], [], []
     for call_id, call in sorted(calls.items()):

@@ -182,12 +182,12 @@ def _scan_phrases(es: Elasticsearch, index: str, query: dict, stopwords: frozens
     after = None
     while True:
         page = es.search(index=index, query=query, size=PAGE_SIZE, sort=[{"call_id": "asc"}],
-                         source=["call_id", "started_at", "customer_text"],
+                         source=["call_id", "started_at", "customer_text", "mixed_text"],
                          **({"search_after": after} if after else {}))["hits"]["hits"]  # fmt: skip
         for hit in page:
             source = hit["_source"]
             day = day_of(float(source["started_at"]))
-            words, bigrams = phrases_of(source.get("customer_text") or "", stopwords, tokenizer)
+            words, bigrams = phrases_of(_customer_text(source), stopwords, tokenizer)
             counts.update(words)
             calls.update(set(words))
             bigram_counts.update(bigrams)
@@ -198,6 +198,15 @@ def _scan_phrases(es: Elasticsearch, index: str, query: dict, stopwords: frozens
             break
         after = page[-1]["sort"]
     return counts, calls, bigram_counts, bigram_calls, calls_by_day, total_by_day
+
+
+def _customer_text(source: dict) -> str:
+    """What the customer said: one value per segment (a mono call's segments count too)."""
+    values = []
+    for key in ("customer_text", "mixed_text"):
+        value = source.get(key) or []
+        values += [value] if isinstance(value, str) else value
+    return "\n".join(values)
 
 
 def _top(counts: Counter, calls: Counter, top: int, key: str = "phrase") -> list[dict]:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
 import time
-import urllib.error
-import urllib.request
 
 import pytest
 
-from streams.coverage import coverage
-from streams.embedded import free_port
 from streams.index.review import ReviewError, export_verdicts, review_hit, scorecard
 from streams.index.store import call_doc
-from streams.ingest.replay import make_producer
-from streams.settings import CALLS_INDEX, DEAD_LETTER_TOPIC
+from streams.settings import CALLS_INDEX
 
 HITS = [
     {"hit_id": "agent-forbidden-phrase@r:agent:9000", "rule_id": "agent-forbidden-phrase", "name": "坐席禁语",
@@ -84,125 +76,50 @@ def test_review_updates_the_scorecard_and_exports_the_verdicts(stack):
         review_hit(stack.es, stack.settings, "rev-1", HITS[0]["hit_id"], "maybe", "qa-zhou")
 
 
-def _serve(stack):
-    from aiohttp import web
-
-    from streams.api import make_app
-
-    port, ready = free_port(), threading.Event()
-    loop = asyncio.new_event_loop()
-
-    async def start():
-        runner = web.AppRunner(make_app(stack.es, stack.settings))
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        ready.set()
-        return runner
-
-    def run():
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(start())
-        loop.run_forever()
-
-    threading.Thread(target=run, daemon=True).start()
-    assert ready.wait(10)
-    return f"http://127.0.0.1:{port}", loop
-
-
-def _request(url: str, body: dict | None = None) -> tuple[int, object]:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"},
-                                     method="POST" if data else "GET")  # fmt: skip
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
-
-
 def test_http_review_endpoint(stack):
+    """Verdicts over HTTP: only analysts and admins, the author is the logged-in user (a name
+    in the body is ignored), CSRF required, roles enforced on the scorecard."""
+    from .webkit import Client, add_user, serve
+
     _index(stack, "rev-http")
-    base, loop = _serve(stack)
+    add_user(stack, "qa-lead", "analyst")
+    add_user(stack, "agent-007", "agent")
+    server = serve(stack)
     try:
+        analyst, agent = Client(server.base), Client(server.base)
+        assert analyst.login("qa-lead") == 302 and agent.login("agent-007") == 302
         hit = HITS[1]["hit_id"]
-        status, card = _request(
-            f"{base}/calls/rev-http/hits/{hit}/review",
-            {"verdict": "appealed", "analyst": "agent-007"},
-        )
+        url = f"/calls/rev-http/hits/{hit}/review"
+        status, card = analyst.json("POST", url, {"verdict": "appealed", "analyst": "someone-else"})
         assert status == 200 and card["score"] == 87.0
-        status, card = _request(f"{base}/calls/rev-http/hits/{hit}/review",
-                                {"verdict": "false_positive", "analyst": "qa-lead", "note": "结束语说了"})  # fmt: skip
+        assert [h["reviewed_by"] for h in card["hits"] if h["hit_id"] == hit] == ["qa-lead"]
+        status, card = analyst.json(
+            "POST", url, {"verdict": "false_positive", "note": "结束语说了"}
+        )
         assert status == 200 and card["score"] == 90.0
-        status, doc = _request(f"{base}/calls/rev-http/scorecard")
+        status, doc = analyst.json("GET", "/calls/rev-http/scorecard")
         assert status == 200 and doc["qa_score"] == 90.0
         assert [h["verdict"] for h in doc["scorecard"]["hits"] if h["hit_id"] == hit] == [
             "false_positive"
         ]
+        assert analyst.json("POST", url, {"verdict": "meh"})[0] == 400
         assert (
-            _request(
-                f"{base}/calls/rev-http/hits/{hit}/review", {"verdict": "meh", "analyst": "x"}
-            )[0]
-            == 400
-        )
-        assert (
-            _request(
-                f"{base}/calls/rev-http/hits/nope/review", {"verdict": "confirmed", "analyst": "x"}
-            )[0]
+            analyst.json("POST", "/calls/rev-http/hits/nope/review", {"verdict": "confirmed"})[0]
             == 404
         )
-        assert _request(f"{base}/calls/none-such/scorecard")[0] == 404
-        status, rows = _request(f"{base}/reviews")
+        assert analyst.json("GET", "/calls/none-such/scorecard")[0] == 404
+        status, rows = analyst.json("GET", "/reviews")
         assert status == 200 and any(
-            r["call_id"] == "rev-http" and r["verdict"] == "false_positive" for r in rows
+            r["call_id"] == "rev-http"
+            and r["verdict"] == "false_positive"
+            and r["analyst"] == "qa-lead"
+            for r in rows
         )
+        # An agent may not post verdicts; nobody may post without the CSRF token.
+        assert agent.json("POST", url, {"verdict": "confirmed"})[0] == 403
+        status, body = analyst.json("POST", url, {"verdict": "confirmed"}, csrf=False)
+        assert status == 403 and "CSRF" in body["error"]
+        # Not logged in: 401 on the API.
+        assert Client(server.base).json("GET", "/calls/rev-http/scorecard")[0] == 401
     finally:
-        loop.call_soon_threadsafe(loop.stop)
-
-
-def test_coverage_names_every_call_that_was_not_inspected(stack):
-    es, settings, now = stack.es, stack.settings, time.time()
-    since = now - 5000  # a window of our own: the e2e calls started later, or have other ids
-    index = settings.index(CALLS_INDEX)
-    docs = {
-        "cov-done": {"status": "completed", "started_at": since + 10, "scorecard": {"score": 100.0}},
-        "cov-timeout": {"status": "timeout", "end_reason": "timeout", "started_at": since + 20,
-                        "scorecard": {"score": 95.0}},
-        "cov-live": {"status": "live", "started_at": now - 60},
-        "cov-stuck": {"status": "live", "started_at": since + 30},
-        "cov-failed": {"status": "failed", "started_at": since + 40, "failure": "BadRequestError: mapping"},
-    }  # fmt: skip
-    for call_id, doc in docs.items():
-        es.index(index=index, id=call_id, document={"call_id": call_id, **doc}, refresh=True)
-    producer = make_producer(stack.services.kafka_bootstrap_servers)
-    producer.send(settings.topic(DEAD_LETTER_TOPIC), key="cov-ghost", value={
-        "stage": "asr", "reason": "chunk payload is not valid base64", "call_id": "cov-ghost", "created_at": since + 50})  # fmt: skip
-    producer.flush()
-    producer.close()
-    report = coverage(es, settings, since, now - 30, bootstrap_servers=stack.services.kafka_bootstrap_servers,
-                      stale_after_s=600, now=now)  # fmt: skip
-    mine = {
-        m["call_id"]: m["reasons"] for m in report["missing"] if m["call_id"].startswith("cov-")
-    }
-    assert set(mine) == {"cov-stuck", "cov-failed", "cov-ghost"}
-    assert "never finished" in mine["cov-stuck"][0]
-    assert mine["cov-failed"] == ["processing failed: BadRequestError: mapping"]
-    assert mine["cov-ghost"] == ["never indexed", "asr: chunk payload is not valid base64"]
-    problems = {p["call_id"]: p["reasons"] for p in report["inspected_with_problems"]}
-    assert problems["cov-timeout"] == ["closed by timeout: no call-end event arrived"]
-    assert report["in_progress"] >= 1
-    assert report["inspected"] >= 2 and report["started"] >= 6
-
-
-def test_a_confirmed_complaint_threat_becomes_a_risk_label(stack):
-    from streams.index.labels import export_labels
-
-    _index(stack, "rev-threat")
-    since = time.time()
-    review_hit(stack.es, stack.settings, "rev-threat", HITS[2]["hit_id"], "confirmed", "qa-zhou")
-    rows = [
-        r
-        for r in export_labels(stack.es, stack.settings, "complaint_risk", since)
-        if "rev-threat" in r["group"]
-    ]
-    assert rows == [{"text": "我要投诉你们", "risk": "threat", "group": f"review-rev-threat/{HITS[2]['hit_id']}",
-                     "source": "verdict:qa-zhou"}]  # fmt: skip
+        server.stop()

@@ -17,6 +17,7 @@ from pathlib import Path
 from elasticsearch import Elasticsearch, NotFoundError
 
 from models.train import TASKS
+from streams.index.store import transcript
 from streams.settings import CALLS_INDEX, Settings
 
 RISK_LABELS = ("calm", "irritated", "threat")
@@ -46,9 +47,7 @@ def label_segment(es: Elasticsearch, settings: Settings, call_id: str, segment_i
         doc["_source"],
         {"if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"]},
     )
-    segment = next(
-        (s for s in source.get("transcript") or [] if s["segment_id"] == segment_id), None
-    )
+    segment = next((s for s in transcript(source) if s["segment_id"] == segment_id), None)
     if segment is None:
         raise LabelError(f"call {call_id!r} has no segment {segment_id!r}")
     label = {"segment_id": segment_id, "role": segment["role"], "text": segment["text"], "intent": intent,

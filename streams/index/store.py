@@ -1,60 +1,76 @@
-"""Elasticsearch: index mappings, idempotent writes that wait out an outage, and search.
+"""Elasticsearch: index mappings, idempotent writes that wait out an outage, and the
+shapes of the documents.
 
-Two indices (mappings in streams/index/mappings/*.json):
+Two indices, each a versioned concrete index behind an alias that every reader and
+writer uses (mappings in streams/index/mappings/<name>.v<N>.json; the alias and the
+rollout of a new version by reindexing: streams/index/versions.py):
 
-    <prefix>-segments   one document per scored segment, id = segment_id
-    <prefix>-calls      one document per call, id = call_id, written at call end
+    <prefix>-segments -> <prefix>-segments-v2   one document per scored segment, id = segment_id
+    <prefix>-calls    -> <prefix>-calls-v2      one document per call, id = call_id
 
 Both writes use the record's own id, so a segment or call processed twice after a
 worker restart overwrites itself instead of appearing twice.
+
+The documents' shapes and mapping versions are in streams/index/documents.py.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
-from importlib.resources import files
 from typing import TypeVar
 
 from elasticsearch import ApiError, ConflictError, Elasticsearch, TransportError
 
 from ..scoring.postcall import inspect_call
 from ..settings import CALLS_INDEX, SEGMENTS_INDEX, Settings
+from .documents import (  # noqa: F401 - the documents' shapes, used through this module too
+    INDEX_VERSIONS,
+    SPEAKERS,
+    call_doc,
+    call_doc_v1,
+    mapping,
+    segment_doc,
+    speaker_of,
+    transcript,
+    transcript_fields,
+    upgrade,
+)
+from .versions import ensure
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_SEGMENTS_PER_CALL = 10_000
+MAX_FAILURES = 50  # failed records remembered on a call document
+SETTLED_BY_END = ("start", "end", "call")  # failures a complete write of the call repairs
 
 
-def mapping(name: str) -> dict:
-    return json.loads(files("streams.index").joinpath("mappings", f"{name}.json").read_text())
+def connect(url: str | None = None, settings: Settings | None = None) -> Elasticsearch:
+    """A client for `url` (default ELASTICSEARCH_URL) with the credentials and TLS settings
+    of `settings` (default: from the environment; streams/connections.py)."""
+    from ..connections import elasticsearch_options
 
-
-def connect(url: str) -> Elasticsearch:
-    return Elasticsearch(url, request_timeout=30, max_retries=2, retry_on_timeout=True)
+    options = elasticsearch_options(settings or Settings(), url)
+    return Elasticsearch(**options, request_timeout=30, max_retries=2, retry_on_timeout=True)
 
 
 def ensure_indices(es: Elasticsearch, settings: Settings) -> None:
-    """Create the indices, or add fields a newer release maps to existing ones."""
-    for name in (SEGMENTS_INDEX, CALLS_INDEX):
-        index = settings.index(name)
-        body = mapping(name)
-        if es.indices.exists(index=index):
-            es.indices.put_mapping(index=index, properties=body["mappings"]["properties"])
-            continue
-        try:
-            es.indices.create(index=index, settings=body["settings"], mappings=body["mappings"])
-        except ApiError as exc:
-            if "resource_already_exists" not in str(exc):
-                raise
+    """Create each index at its current version behind its alias, add fields a newer release
+    maps within the same version, and migrate an older version (or today's index without an
+    alias) to the current one. See streams/index/versions.py."""
+    ensure(es, settings)
 
 
 def _retryable(exc: Exception) -> bool:
     if isinstance(exc, TransportError):  # connection refused, timeout
         return True
-    return isinstance(exc, ApiError) and (exc.status_code >= 500 or exc.status_code == 429)
+    if not isinstance(exc, ApiError):
+        return False
+    # An index blocked for writes: a migration's last moments before it swaps the alias
+    # (the retry then writes to the new index), or Elasticsearch's disk flood stage.
+    blocked = exc.status_code == 403 and "cluster_block_exception" in str(exc)
+    return exc.status_code >= 500 or exc.status_code == 429 or blocked
 
 
 def with_retry(action: Callable[[], T], what: str, max_wait: float = 30.0,
@@ -76,62 +92,6 @@ def with_retry(action: Callable[[], T], what: str, max_wait: float = 30.0,
             log.warning("%s: Elasticsearch unavailable (%s); retrying in %.1fs", what, exc, delay)
             sleep(delay)
             delay = min(max_wait, delay * 2)
-
-
-def segment_doc(scored: dict, now: float) -> dict:
-    segment = scored["segment"]
-    return {
-        **{k: segment.get(k) for k in ("segment_id", "call_id", "role", "start", "end", "text",
-                                       "avg_logprob", "no_speech_prob", "speech_end_wall")},
-        "intent": scored.get("intent") or None,
-        "intent_confidence": scored.get("intent_confidence"),
-        "complaint_risk": scored.get("complaint_risk"),
-        "call_complaint_risk": scored.get("call_complaint_risk"),
-        "rule_ids": [h["rule_id"] for h in scored.get("rule_hits") or []],
-        "model_versions": scored.get("model_versions"),
-        "indexed_at": round(now, 3),
-    }  # fmt: skip
-
-
-def call_doc(call_id: str, summary: dict, segments: list[dict], now: float) -> dict:
-    segments = sorted(segments, key=lambda s: (s["start"], s["role"]))
-    intents = sorted({s["intent"] for s in segments if s.get("intent")})
-    return {
-        "call_id": call_id,
-        "status": summary.get("status") or "completed",
-        "end_reason": summary.get("end_reason"),
-        "started_at": summary.get("started_wall"),
-        "ended_at": summary.get("ended_wall"),
-        "indexed_at": round(now, 3),
-        "duration": summary.get("duration"),
-        "encoding": summary.get("encoding"),
-        "sample_rate": summary.get("sample_rate"),
-        "metadata": summary.get("metadata") or {},
-        "agent_text": "\n".join(s["text"] for s in segments if s["role"] == "agent"),
-        "customer_text": "\n".join(s["text"] for s in segments if s["role"] != "agent"),
-        "transcript": [
-            {
-                k: s.get(k)
-                for k in ("segment_id", "role", "start", "end", "text", "intent", "complaint_risk")
-            }
-            for s in segments
-        ],
-        "primary_intent": summary.get("primary_intent"),
-        "intents": intents,
-        "complaint_risk": summary.get("complaint_risk", 0.0),
-        "complaint_risk_final": summary.get("complaint_risk_final", 0.0),
-        "complaint_alert": bool(summary.get("complaint_alert")),
-        "violations": summary.get("violations") or [],
-        "violation_count": len(summary.get("violations") or []),
-        "qa_score": summary.get("qa_score"),
-        "segment_count": len(segments),
-        "warnings": summary.get("warnings") or [],
-        "counters": summary.get("counters") or {},
-        "channel_stats": summary.get("channel_stats") or {},
-        "risk_track": summary.get("risk_track") or [],
-        "facts": summary.get("facts") or {},
-        "model_versions": summary.get("model_versions") or {},
-    }
 
 
 class IndexWriter:
@@ -175,37 +135,80 @@ class IndexWriter:
 
         self._retry(create, f"call {start['call_id']} (start)")
 
-    def _existing(self, call_id: str) -> dict:
+    def _existing(self, call_id: str) -> tuple[dict, dict]:
+        """What a rewrite keeps of the call document, and the condition for writing over it
+        (unchanged since read, or still absent)."""
+
         def fetch():
-            found = self.es.options(ignore_status=404).get(index=self.calls_index, id=call_id,
-                                                           source=["reviews", "labels", "started_at"])  # fmt: skip
-            return found.get("_source") or {} if found.get("found") else {}
+            found = self.es.options(ignore_status=404).get(
+                index=self.calls_index, id=call_id,
+                source=["reviews", "labels", "started_at", "recording", "status", "failures"],
+            )  # fmt: skip
+            if not found.get("found"):
+                return {}, {"op_type": "create"}
+            guard = {"if_seq_no": found["_seq_no"], "if_primary_term": found["_primary_term"]}
+            return found.get("_source") or {}, guard
 
         return self._retry(fetch, f"call {call_id}")
 
-    def write_call(self, end: dict) -> dict:
+    def write_call(self, end: dict, attempts: int = 10) -> dict:
         """The inspected call: transcript, post-call rule hits and scorecard (analysts'
-        verdicts and labels given earlier are kept and still count)."""
-        call_id = end["call_id"]
-        summary = dict(end.get("summary") or {})
-        segments = self.call_segments(call_id)
-        existing = self._existing(call_id)
-        reviews = existing.get("reviews") or []
-        inspected = inspect_call(self.rules, segments, summary, reviews)
-        summary["violations"] = inspected["violations"]
-        summary.setdefault("started_wall", existing.get("started_at"))
-        doc = call_doc(call_id, summary, segments, time.time())
-        doc.update(scorecard=inspected["scorecard"], qa_score=inspected["qa_score"],
-                   reviews=reviews, labels=existing.get("labels") or [])  # fmt: skip
-        self._retry(lambda: self.es.index(index=self.calls_index, id=call_id, document=doc, refresh=True),
-                    f"call {call_id}")  # fmt: skip
-        return doc
+        verdicts and labels given earlier are kept and still count, and so is the recording
+        the recorder stage refers to). Written only over the document it read: when a
+        reviewer or the recorder wrote in between, it reads again and rewrites.
 
-    def write_failed(self, call_id: str, reason: str) -> None:
-        """Make a call whose processing failed visible as failed, never silently missing."""
+        A call with a segment that could not be indexed (`write_failed`) stays `failed`,
+        its scorecard marked incomplete, until that segment is in the segments index: the
+        end of a call does not make it look inspected (the index stage dead-letters the end
+        too, so `callqa deadletters --replay` sends the segment and then the end again)."""
+        call_id = end["call_id"]
+        segments = self.call_segments(call_id)
+        have = {s["segment_id"] for s in segments}
+        for attempt in range(attempts):
+            summary = dict(end.get("summary") or {})
+            existing, guard = self._existing(call_id)
+            reviews = existing.get("reviews") or []
+            inspected = inspect_call(self.rules, segments, summary, reviews)
+            summary["violations"] = inspected["violations"]
+            summary.setdefault("started_wall", existing.get("started_at"))
+            doc = call_doc(call_id, summary, segments, time.time())
+            doc.update(scorecard=inspected["scorecard"], qa_score=inspected["qa_score"],
+                       reviews=reviews, labels=existing.get("labels") or [])  # fmt: skip
+            if existing.get("recording"):
+                doc["recording"] = existing["recording"]
+            # This write settles the start and the end; a failed segment only its own write.
+            missing = [f for f in existing.get("failures") or []
+                       if f.get("record") not in SETTLED_BY_END and f.get("record") not in have]  # fmt: skip
+            if missing:
+                doc.update(status="failed", failures=missing, failure=failure_text(missing))
+                doc["scorecard"] = {**doc["scorecard"], "incomplete": True,
+                                    "missing_segments": [f["record"] for f in missing]}  # fmt: skip
+            elif existing.get("status") == "failed":
+                log.info("call %s: every record it failed on is indexed now", call_id)
+            try:
+                self._retry(lambda doc=doc, guard=guard: self.es.index(
+                    index=self.calls_index, id=call_id, document=doc, refresh=True, **guard),
+                    f"call {call_id}")  # fmt: skip
+                return doc
+            except ConflictError:
+                if attempt == attempts - 1:
+                    raise
+                log.info("call %s changed while it was inspected; writing it again", call_id)
+        raise AssertionError("unreachable")
+
+    def write_failed(self, call_id: str, reason: str, record: str = "") -> None:
+        """Make a call whose processing failed visible as failed, never silently missing.
+        `record` is what failed: "start", "end" or a segment id; the call stays failed until
+        a later `write_call` finds every failed segment indexed."""
+        record = record or "call"
+        existing, _ = self._existing(call_id)
+        failures = [f for f in existing.get("failures") or [] if f.get("record") != record]
+        failures = [*failures, {"record": record, "reason": reason[:500],
+                                "at": round(time.time(), 3)}][-MAX_FAILURES:]  # fmt: skip
         doc = {
             "status": "failed",
-            "failure": reason[:2000],
+            "failure": failure_text(failures),
+            "failures": failures,
             "indexed_at": round(time.time(), 3),
             "call_id": call_id,
         }
@@ -213,32 +216,23 @@ class IndexWriter:
                                            refresh=True), f"call {call_id} (failed)")  # fmt: skip
 
 
+def failure_text(failures: list[dict]) -> str:
+    """What coverage and the call page say about a failed call."""
+    parts = [f"{f.get('record')}: {f.get('reason')}" for f in failures]
+    return "; ".join(parts)[:2000]
+
+
 def search_calls(es: Elasticsearch, settings: Settings, text: str = "", intent: str | None = None,
                  risk_min: float | None = None, size: int = 10) -> list[dict]:  # fmt: skip
-    """Calls whose transcript contains `text` (as a phrase), with highlighted snippets."""
-    must: list[dict] = []
-    filters: list[dict] = []
-    if text:
-        must.append({"multi_match": {"query": text, "type": "phrase",
-                                     "fields": ["customer_text", "agent_text"]}})  # fmt: skip
-    if intent:
-        filters.append({"bool": {"should": [{"term": {"primary_intent": intent}},
-                                            {"term": {"intents": intent}}]}})  # fmt: skip
-    if risk_min is not None:
-        filters.append({"range": {"complaint_risk": {"gte": risk_min}}})
-    query = {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
-    result = es.search(
-        index=settings.index(CALLS_INDEX),
-        query=query,
-        size=size,
-        sort=["_score", {"complaint_risk": "desc"}],
-        highlight={"fields": {"customer_text": {}, "agent_text": {}},
-                   "pre_tags": ["【"], "post_tags": ["】"], "fragment_size": 60},
-        source_excludes=["transcript", "risk_track", "channel_stats"],
-    )  # fmt: skip
-    out = []
-    for hit in result["hits"]["hits"]:
-        source = hit["_source"]
-        highlights = [f for fragments in (hit.get("highlight") or {}).values() for f in fragments]
-        out.append({**source, "highlights": highlights, "score": hit.get("_score")})
-    return out
+    """Calls whose transcript contains `text` (as a phrase), riskiest first, as dicts with
+    `highlights` (each matching segment with 【】 around the words). The first search API,
+    kept for its callers; streams.index.search.search_calls takes every filter."""
+    from .search import CallQuery
+    from .search import search_calls as search
+
+    query = CallQuery(text=text, intent=(intent,) if intent else (), risk_min=risk_min,
+                      sort="risk", size=size)  # fmt: skip
+    return [
+        {**hit.to_dict(), "highlights": [s.marked() for s in hit.snippets]}
+        for hit in search(es, settings, query, facets=False).hits
+    ]

@@ -1,0 +1,95 @@
+"""Characters, fillers and cue words the masker reads, on the same-length lower-case view of
+the text (`digits._view`), and the digits each kind of number may have and show."""
+
+from __future__ import annotations
+
+import re
+
+KINDS = ("card", "id", "phone", "cvv", "code", "number")
+
+# --- characters ----------------------------------------------------------------------
+
+_STRONG = dict(zip("零〇○一幺二两三四五六七八九", "00011223456789", strict=True))
+_STRONG |= {str(d): str(d) for d in range(10)}
+_WEAK = {"洞": "0", "拐": "7", "勾": "9"}  # digits only next to other digits
+_DIGIT = _STRONG | _WEAK
+_CHECK = frozenset("x叉×")  # the ID check digit X (the view is lower case)
+_COUNT = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+# Same-length traditional -> simplified for the characters cues use (ASR gives simplified;
+# exported or typed text may not).
+_TRADITIONAL = str.maketrans("號碼證機驗電話帳賬態兩後個數戶張鐘億萬塊圓單訂費額餘還",
+                             "号码证机验电话账账态两后个数户张钟亿万块圆单订费额余还")  # fmt: skip
+
+# Digits that belong to a word, not to a number: 一下 一直 一起 …, 星期一 统一 第一 …
+_YI_WORD_NEXT = frozenset("下直起般些定旦边切致贯向律旁份半辈生同样共道齐头再如心意")
+_WORD_PREV = frozenset("期周拜第统唯之初星礼逐专")
+
+_UNIT_AFTER = re.compile(
+    r"\s?(?:[十百千万亿块元圆角毛钱期年月日天周岁次%倍点度折楼层张笔件台斤克米人遍页位时个多余]"
+    r"|小时|分钟|分期|秒|美|港|欧|英镑|公里|左右|以上|以下|以内)"
+)
+# 3.5, 10:30, 3/15 (not 卡号：6222, nor CVV2：906)
+_NUMERAL_BEFORE = re.compile(r"(?:[十百千万亿点第¥$]|(?<![a-z0-9])[0-9]{1,4}[.:/])\s?$")
+_NUMERAL_AFTER = re.compile(r"[.:/]\s?[0-9]")
+_LATIN = re.compile(r"[a-z]")
+_MONEY_AFTER = re.compile(
+    r"\s?的?(?:额度|金额|消费|账单|扣款|利息|欠款|借款|贷款|款项|钱|费用|手续费|年费|交易)"
+)
+_GAP = re.compile(
+    r"(?:[\s,、\-—–~·・。…]|嗯|呃|啊|额|哦|噢|唔|那个|这个|就是|然后|对|是|杠|横杠|再|接着)*"
+)
+_AT_END = re.compile(r"[\s\W_]*(?:(?:嗯|啊|呃|哦|额|吧|呢|那个|就是|然后|对)[\s\W_]*)*")
+# What may come before a number said as a value: nothing but fillers, or a copula (…是).
+_DICTATED = re.compile(
+    r"(?:^[\s\W_]*(?:(?:嗯|啊|呃|哦|额|那个|就是|然后|对|是)[\s\W_]*)*|(?:是|:)\s?)$"
+)
+_AT_START = re.compile(
+    r"[\s\W_]*(?:(?:嗯|啊|呃|哦|额|那个|就是|然后|还有|接着|后面是|后面|是|对)[\s\W_]*)*"
+)
+_COPULA_THEN_CUE = re.compile(  # …，这是我的卡号 / 这个身份证 / ，我的手机
+    r"[\s,、。]*(?:(?:这|那)?个?就?是(?:我|我们|你们|他|她)?的?|(?:这|那)(?:个|张)?"
+    r"|(?:我|我们|你们|他|她)的?)"
+)
+
+# --- cues ----------------------------------------------------------------------------
+
+_D = "[0-9零〇一幺二两三四五六七八九]"  # a digit said next
+DEFAULT_CUES: dict[str, str] = {
+    "card": r"(?:卡|账|帐)(?:户|片|面)?(?:上面?|里面?)?的?(?:号码|号|数字|全号)|卡(?:是|为|[\s,:])"
+            r"|卡面|(?:银行|信用|借记|储蓄|贷记)卡|(?<![a-z])card(?![a-z])\s?(?:no|number)?",
+    # 分证: ASR's 学分证 for 身份证
+    "id": r"(?:身份证|证件|身份)(?:上面?的?|的)?(?:号码|号)?|分证|身份信息|证号",
+    "phone": r"手机|电话|号码|联系方式|座机|授机|微信|手提|回拨|回电|打给我|打我|联系我"
+             rf"|(?:这|那)个号|新号|老号|(?:打|拨|拨打|致电|呼叫)(?=\s?{_D})",
+    "cvv": r"安全码|(?<![a-z])(?:cvv|cvn|cvc)2?(?![a-z])|背面|背后|卡背|签名(?:栏|条|处)",
+    "code": r"验证码|动态码|动态密码|短信码|确认码|授权码|校验码|验证号|密码|口令|随机码|认证码"
+            r"|提取码|(?<![a-z])pin(?![a-z])码?",
+    # Weaker: a code only right after them (…码是, 短信，) or read digit by digit (收到幺七二).
+    "weak_code": r"短信|收到(?:的|了)?|[^\W\d号条维编扫]码",
+    # "六位数字是", "三位数" announce a code of that many digits (not 后四位: a tail).
+    "announce": r"(?<![后末前尾])[三四五六七八3-8]\s?位的?(?:数字|数|码|密码)",
+    "nonpii": r"(?:订单|单号|流水|交易号|工号|快递|运单|合同|工单|编号|批次|参考号|案件|受理号"
+              r"|会员号|客服|热线|官方|邮编|分机|车牌|房间|座位|航班|车次|型号|版本)"
+              r"(?:编号|号码|号)?",
+    "money": r"扣了?|扣款|扣费|消费|还了|还款|额度|金额|欠了?|刷了|付了|转了|花了|一共|总共|共计"
+             r"|余额|账单|利息|费|取现|退款|价格|多少钱|工资|收入|到账|存了|取了|借了|款项|放款"
+             rf"|借款|贷款|本金|收益|付款|支付|转账|汇款|充值|人民币|(?<![a-z])rmb|[¥￥]"
+             rf"|(?:还|花|付|欠|扣)(?=\s?{_D})",
+    "tail": r"尾号|尾数|末尾|(?:最)?后\s?[0-9一二两三四五六七八九十]{1,2}\s?位"
+            r"|末\s?[0-9一二两三四五六七八九]\s?位",
+}  # fmt: skip
+_PRIORITY = ("tail", "money", "nonpii", "announce", "weak_code", "code", "cvv", "phone", "id",
+             "card")  # fmt: skip
+_KIND_CUES = ("card", "id", "phone", "cvv", "code", "weak_code", "announce", "nonpii", "money")
+# 短信里的码是 / 刚收到短信，/ 短信发来的是 — not 短信说乐康2018已投保成功
+_NEAR_WEAK_CUE = re.compile(r"[\s,:、。是为的了里个就这那]{0,6}|\D{0,8}是\s?")
+# 密码是123456, 验证码发过来了，是123456 — not 支付密码，直接帮我们开启这个199的业务
+_NEAR_CODE_CUE = re.compile(r".{0,8}", re.S)
+_OPEN_CUES = ("card", "id", "phone", "cvv", "code", "weak_code", "announce")
+_CUE_WINDOW = 24
+_OPEN_SEGMENTS = 3  # segments an open cue waits for its number
+
+# Digits a number of each kind may have in all (pieces continue up to this), and the most
+# digits of it ever shown.
+_MAX_DIGITS = {"card": 19, "id": 18, "phone": 13, "cvv": 4, "code": 8, "number": 19}
+_SHOWN = {"card": 10, "id": 4, "phone": 4, "number": 4, "cvv": 0, "code": 0}

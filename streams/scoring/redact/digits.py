@@ -1,0 +1,194 @@
+"""Reading digits: the text's view, digit groups, repetitions (三个六), quantities, and
+groups joined into runs (one number said with pauses); runs that read as a date, a list or a
+number with thousands separators."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .cues import (
+    _CHECK,
+    _COUNT,
+    _DIGIT,
+    _GAP,
+    _LATIN,
+    _NUMERAL_AFTER,
+    _NUMERAL_BEFORE,
+    _STRONG,
+    _TRADITIONAL,
+    _UNIT_AFTER,
+    _WEAK,
+    _WORD_PREV,
+    _YI_WORD_NEXT,
+)
+from .shapes import _birth_date, _company
+
+# --- digits, groups, runs ------------------------------------------------------------
+
+
+@dataclass
+class _Run:
+    start: int
+    end: int
+    digits: str  # "6222…", an ID may end in X
+    groups: list[tuple[int, int, str]]  # (start, end, digits) of each group
+    spoken: bool  # any digit said as a character (not 0-9)
+
+
+def _view(text: str) -> str:
+    """Same-length normal form: full width -> ASCII, lower case, a few traditional forms."""
+    chars = []
+    for c in text:
+        n = unicodedata.normalize("NFKC", c).lower()
+        chars.append(n if len(n) == 1 else c)
+    return "".join(chars).translate(_TRADITIONAL)
+
+
+def _repeat_at(view: str, i: int) -> str | None:
+    """三个六 at i -> "666"; None if there is no repetition there (三个月, 两个一千)."""
+    digit = view[i + 2 : i + 3]
+    if view[i] not in _COUNT or view[i + 1 : i + 2] != "个" or not digit or digit not in _STRONG:
+        return None
+    if _UNIT_AFTER.match(view, i + 3) or view[i + 3 : i + 4] == "个":
+        return None
+    return _STRONG[view[i + 2]] * _COUNT[view[i]]
+
+
+def _groups(view: str, quantities: bool = False) -> list[tuple[int, int, str, bool]]:
+    """Digit groups (start, end, digits, spoken): digits with nothing between them. Groups
+    that are quantities (三千, 12期, 3.5, 2026年) are left out unless `quantities`."""
+    out: list[tuple[int, int, str, bool]] = []
+    n, i = len(view), 0
+    while i < n:
+        if view[i] not in _DIGIT and not (
+            view[i] in _CHECK and out and _x_follows(view, out[-1], i)
+        ):
+            i += 1
+            continue
+        start, digits, chars = i, [], []
+        while i < n:
+            rep = _repeat_at(view, i) if view[i] in _COUNT else None
+            if rep:
+                digits.append(rep)
+                chars.append(view[i : i + 3])
+                i += 3
+            elif view[i] in _DIGIT:
+                digits.append(_DIGIT[view[i]])
+                chars.append(view[i])
+                i += 1
+            elif view[i] in _CHECK and (digits or out) and not _LATIN.match(view, i + 1):
+                digits.append("X")
+                chars.append(view[i])
+                i += 1
+                break
+            else:
+                break
+        end = i
+        # Word digits at the edges: 一下, 一直 / 星期一, 统一; weak digits alone are words.
+        if chars and chars[-1] == "一" and view[end : end + 1] in _YI_WORD_NEXT:
+            end -= 1
+            digits.pop(), chars.pop()
+        if chars and view[start - 1 : start] in _WORD_PREV and chars[0][0] not in "0123456789":
+            start += len(chars[0])
+            digits.pop(0), chars.pop(0)
+        if not digits:
+            continue
+        text = "".join(digits)
+        spoken = any(c[0] not in "0123456789x" for c in chars)
+        if not quantities and _is_quantity(view, start, end, text):
+            continue
+        out.append((start, end, text, spoken))
+    return out
+
+
+def _x_follows(view: str, group: tuple, i: int) -> bool:
+    """An X said after a short pause: 一二三 叉."""
+    return not _LATIN.match(view, i + 1) and _GAP.fullmatch(view, group[1], i) is not None
+
+
+def _is_quantity(view: str, start: int, end: int, digits: str) -> bool:
+    if digits.endswith("X"):
+        return False
+    if _UNIT_AFTER.match(view, end) or _NUMERAL_AFTER.match(view, end):
+        return True
+    if _LATIN.match(view, end) and view[end] not in _CHECK and view[start] in "0123456789":
+        return True  # 100m, 5g, 4s
+    if len(digits) <= 2 and (
+        view[end : end + 1] in ("号", "分")  # 15号, 3点15分
+        or (start and _LATIN.match(view, start - 1))  # cvv2, iphone15
+    ):
+        return True
+    return _NUMERAL_BEFORE.search(view, max(0, start - 6), start) is not None
+
+
+def _apart(view: str, left: tuple, right: tuple) -> bool:
+    """Two groups with only a separator between them that are still two numbers."""
+    a, b, gap = left[2], right[2], view[left[1] : right[0]]
+    if len(b) >= 4 and a == b and re.search("对|是", gap):
+        return True  # 五二零九，对，五二零九: said again to confirm
+    if re.fullmatch(r"\s?[-~—–]\s?", gap) and a.endswith("00") and b.endswith("00"):
+        return True  # 500-1000, 10000-20000: a range of amounts
+    return _company(a) and _company(b)  # 12315 12378
+
+
+def _runs(view: str) -> list[_Run]:
+    """Groups joined into numbers across separators and fillers (6222 0212, 幺三八，嗯，幺二)."""
+    runs: list[_Run] = []
+    for start, end, digits, spoken in _groups(view):
+        last = runs[-1] if runs else None
+        if (
+            last
+            and "X" not in last.digits
+            and start - last.end <= 8
+            and _GAP.fullmatch(view, last.end, start)
+            and not _apart(view, last.groups[-1], (start, end, digits))
+        ):
+            last.end, last.digits = end, last.digits + digits
+            last.groups.append((start, end, digits))
+            last.spoken = last.spoken or spoken
+        else:
+            runs.append(_Run(start, end, digits, [(start, end, digits)], spoken))
+    # 洞, 拐, 勾 alone are words (漏洞, 拐弯), digits only next to other digits; digits next
+    # to * are what is left of a number masked already (151********, 6225********6789).
+    return [
+        r
+        for r in runs
+        if not (r.end - r.start == 1 and view[r.start] in _WEAK)
+        and view[r.start - 1 : r.start] != "*"
+        and view[r.end : r.end + 1] != "*"
+    ]
+
+
+# --- runs that are not one number: dates, lists, thousands ---------------------------
+
+
+def _date_shaped(run: _Run) -> bool:
+    g = [d for _, _, d in run.groups]
+    if len(g) == 1:
+        d = g[0]
+        return len(d) == 8 and _birth_date(d, 0)
+    if len(g) >= 2 and len(g[0]) == 4 and g[0][:2] in ("19", "20"):  # 2026 11 15, 2020-6-7-8
+        return all(d.isdigit() for d in g) and (
+            len(g[1]) <= 2
+            and 1 <= int(g[1]) <= 12
+            and all(len(d) <= 2 and 1 <= int(d) <= 31 for d in g[2:])
+        )
+    return all(len(d) == 4 and d[:2] in ("19", "20") for d in g)  # 2025-2026
+
+
+def _listed(run: _Run) -> bool:
+    """6 7 8 9 10 11 12: small numbers counted up (months, days), not one number."""
+    g = [d for _, _, d in run.groups]
+    return (
+        len(g) >= 3
+        and all(d.isdigit() and len(d) <= 2 for d in g)
+        and {len(d) for d in g} == {1, 2}
+        and all(int(x) < int(y) for x, y in itertools.pairwise(g))
+    )
+
+
+def _thousands(view: str, run: _Run) -> bool:
+    return re.fullmatch(r"\d{1,3}(?:,\d{3})+", view[run.start : run.end]) is not None

@@ -1,0 +1,332 @@
+"""The Redactor: a segment's numbers found, their kind decided, joined across pieces and
+masked; `mask_text` and `mask_segments` for one-off use."""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Iterable, Mapping
+
+from .cues import (
+    _AT_END,
+    _AT_START,
+    _COPULA_THEN_CUE,
+    _CUE_WINDOW,
+    _DICTATED,
+    _GAP,
+    _KIND_CUES,
+    _MAX_DIGITS,
+    _MONEY_AFTER,
+    _NEAR_CODE_CUE,
+    _NEAR_WEAK_CUE,
+    _OPEN_CUES,
+    _OPEN_SEGMENTS,
+    _PRIORITY,
+    _SHOWN,
+    DEFAULT_CUES,
+)
+from .digits import _date_shaped, _listed, _Run, _runs, _thousands, _view
+from .masked import Masked, Span, _replace
+from .shapes import _birth_date, _by_shape, _company, _id_checksum, _luhn
+
+# --- the redactor --------------------------------------------------------------------
+
+
+class Redactor:
+    """Masks personal numbers in the segments of calls. Holds only configuration; each
+    call's state is the dict passed to `mask` (JSON-able: it can live in a faust table)."""
+
+    def __init__(self, cues: Mapping[str, str] | None = None):
+        """`cues`: regular expressions (on lower-case simplified text) that replace the
+        defaults of those kinds (see DEFAULT_CUES)."""
+        patterns = {**DEFAULT_CUES, **(cues or {})}
+        unknown = set(patterns) - set(DEFAULT_CUES)
+        if unknown:
+            raise ValueError(f"unknown cue kinds {sorted(unknown)}; known: {sorted(DEFAULT_CUES)}")
+        # A lookahead finds overlapping cues: 身份证号码 as well as its 号码.
+        self._cues = [(kind, re.compile(f"(?=({patterns[kind]}))")) for kind in _PRIORITY]
+
+    def mask(
+        self, text: str, role: str = "any", state: dict | None = None, *, final: bool = True
+    ) -> Masked:
+        """Mask one segment said by `role`. `state` (the call's dict, updated in place) joins
+        numbers said in pieces; pass `final=False` for a partial result: it reads the state
+        but leaves it as it was (the final segment will come)."""
+        if state is None:
+            state = {}
+        elif not final:
+            state = copy.deepcopy(state)
+        if not text:
+            return Masked(text or "")
+        view = _view(text)
+        runs = _runs(view)
+        cues = self._find_cues(view)
+        pending = state.setdefault("pending", {}).pop(role, None)
+        open_cue = state.get("open")
+        spans: list[Span] = []
+        prev_end = 0
+        for index, run in enumerate(runs):
+            at_end = _AT_END.fullmatch(view, run.end) is not None
+            number, cue, tail = None, None, False
+            if index == 0 and pending and _AT_START.fullmatch(view, 0, run.start):
+                number = self._continue(pending, run, at_end)
+            if number is None:
+                cue, tail = self._cue_for(view, run, cues, prev_end)
+                if cue is None and not tail and index == 0 and open_cue and run.start <= 14:
+                    cue, tail = open_cue["kind"], open_cue.get("tail", False)
+                kind = self._kind(view, run, cue, tail, at_end)
+                if kind:
+                    number = {"kind": kind, "seen": 0, "shown": 0, "lead": "", "tail": tail}
+            prev_end = run.end
+            if number is None:
+                if (
+                    index == len(runs) - 1
+                    and at_end
+                    and cue is None
+                    and not tail
+                    and _DICTATED.search(view, 0, run.start)
+                    and not _company(run.digits)
+                ):  # a few digits said alone: maybe the first piece of a number (all shown)
+                    n = len(run.digits)
+                    state["pending"][role] = {"kind": "number", "seen": n, "shown": n,
+                                              "lead": run.digits[:2]}  # fmt: skip
+                continue
+            masked, last4 = self._render(number, run.digits, at_end)
+            if "*" in masked:  # a tail or a card's first digits alone stay as said
+                spans.append(Span(number["kind"], run.start, run.end,
+                                  text[run.start : run.end], masked, last4))  # fmt: skip
+            finished = run.digits.endswith("X") or not (at_end and index == len(runs) - 1)
+            if not finished and self._unfinished(number):
+                state["pending"][role] = {k: number[k] for k in ("kind", "seen", "shown", "lead")}
+        if runs:
+            state["open"] = None
+        elif open_cue:
+            left = open_cue.get("left", _OPEN_SEGMENTS) - 1
+            state["open"] = {**open_cue, "left": left} if left > 0 else None
+        last_cue = self._open_cue(view, cues, runs[-1].end if runs else 0)
+        if last_cue:
+            state["open"] = last_cue
+        if not state["pending"]:
+            state.pop("pending")
+        return Masked(_replace(text, spans), tuple(spans))
+
+    # -- cues
+
+    def _find_cues(self, view: str) -> list[tuple[int, int, str]]:
+        found = []
+        for kind, pattern in self._cues:
+            found += [(m.start(1), m.end(1), kind) for m in pattern.finditer(view) if m.group(1)]
+        return found
+
+    def _cue_for(self, view: str, run: _Run, cues, prev_end: int) -> tuple[str | None, bool]:
+        """(kind cue, tail) for a run: the nearest cue before it, else one right after it."""
+        lo = max(prev_end, run.start - _CUE_WINDOW)
+        before = [
+            (c[0], c[1], "code") if c[2] == "weak_code" else c
+            for c in cues
+            if c[1] <= run.start
+            and c[0] >= lo
+            and (
+                c[2] not in ("weak_code", "code")
+                or run.spoken
+                or (_NEAR_WEAK_CUE if c[2] == "weak_code" else _NEAR_CODE_CUE).fullmatch(
+                    view, c[1], run.start
+                )
+            )
+        ]
+        kinds = [c for c in before if c[2] in _KIND_CUES]
+        nearest = max(kinds, key=lambda c: (c[1], c[1] - c[0]), default=None)
+        tail = any(c[2] == "tail" and c[0] >= (nearest[1] if nearest else lo) for c in before)
+        if nearest:
+            kind = nearest[2]
+            if kind in ("code", "announce") and len(run.digits) <= 4:
+                if any(c[2] == "cvv" for c in kinds):
+                    kind = "cvv"
+            return kind, tail
+        if tail:
+            return None, True
+        after = [
+            c
+            for c in cues
+            if run.end <= c[0] <= run.end + 10 and c[2] in _KIND_CUES and c[2] != "weak_code"
+        ]
+        for start, _, kind in sorted(after):  # "…，这是我的卡号"; not "3500，验证码呢"
+            if _COPULA_THEN_CUE.fullmatch(view, run.end, start) or (
+                kind in ("card", "id", "phone") and _GAP.fullmatch(view, run.end, start)
+            ):
+                return kind, False
+            break
+        return None, False
+
+    def _open_cue(self, view: str, cues, after: int) -> dict | None:
+        """A cue after the segment's last number that no number follows (请问卡号是多少)."""
+        late = [c for c in cues if c[0] >= after and c[2] in _OPEN_CUES]
+        if not late:
+            return None
+        start, end, kind = max(late, key=lambda c: (c[1], c[1] - c[0]))
+        tail = any(c[2] == "tail" and c[0] >= start for c in cues)
+        kind = "code" if kind == "weak_code" else kind  # 您手机刚收到的码念一下
+        return {"kind": kind, "tail": tail, "left": _OPEN_SEGMENTS}
+
+    # -- kinds
+
+    def _kind(self, view: str, run: _Run, cue: str | None, tail: bool, at_end: bool) -> str | None:
+        digits = run.digits
+        n, shape = len(digits), _by_shape(digits, at_end)
+        short_ok = n >= 3 or at_end  # 1-2 digits: a word (二维码), unless a piece continues
+        if cue in ("cvv", "code", "announce"):
+            if n <= 4 and cue == "cvv" and short_ok:
+                return "cvv"
+            if n <= 8 and short_ok:
+                return "code"
+            return shape or ("number" if n >= 7 else None)
+        if _thousands(view, run) or _listed(run) or (_date_shaped(run) and not shape):
+            return None
+        if _MONEY_AFTER.match(view, run.end) and cue not in ("card", "id") and n <= 8:
+            return shape  # 15000的额度, 3000的消费 (not …8912 640的账单: no amount is so long)
+        if cue == "card":
+            if digits.endswith("X"):
+                return "id"
+            return "card" if short_ok else None
+        if cue == "id":
+            return "id" if short_ok else None
+        if cue == "phone":
+            if _company(digits):
+                return None
+            if shape in ("card", "id") and n > 13:
+                return shape
+            if short_ok and (n >= 7 or (at_end and digits[0] in "01")):
+                return "phone"  # not 电话，说有18000借款 (too short, said in full), 手机花9000
+            cue = None
+        if cue == "nonpii":  # an order number: a card only with a card's first digit and Luhn
+            if shape == "card" and digits[0] in "3456" and _luhn(digits):
+                return "card"
+            if shape == "id" and (digits.endswith("X") or _id_checksum(digits)):
+                return "id"
+            return "phone" if shape == "phone" else None
+        if cue == "money":
+            return shape
+        if shape:
+            return shape
+        if tail:
+            return "number" if n > 4 else None
+        if at_end and 6 <= n <= 10 and re.match("1[3-9]", digits) and not run.spoken:
+            return "number"  # a mobile's first digits: the rest maybe in the next segment
+        if _company(digits):
+            return None
+        if n >= 7 or (n >= 5 and at_end and (run.spoken or _DICTATED.search(view, 0, run.start))):
+            # 5-6 digits read one by one, or after 是, at a segment's end: maybe the start of
+            # a longer number (an amount is said 一万五, or 15000 with no 是 before it).
+            return "number"
+        return None
+
+    def _continue(self, pending: dict, run: _Run, at_end: bool) -> dict | None:
+        """The pending number of this speaker, continued by the run that opens the segment."""
+        kind, seen, digits = pending["kind"], pending["seen"], run.digits
+        total = seen + len(digits)
+        if kind in ("cvv", "code") and _MAX_DIGITS[kind] < total <= 19:
+            kind = "number"  # 短信到 1926 | 2 | 950048: more digits than a code has
+        if total > _MAX_DIGITS[kind]:
+            return None
+        if kind == "number":
+            # An ID's birth date (its digits 7-14) in this piece, or an X at its end.
+            dob = seen <= 6 and len(digits) >= 14 - seen and _birth_date(digits, 6 - seen)
+            if (total in (15, 18) and digits.endswith("X")) or (total in (17, 18) and dob):
+                kind = "id"
+            elif 16 <= total <= 19:
+                kind = "card"
+            elif total == 11 and pending.get("lead", "")[:1] == "1":
+                kind = "phone"
+        return {**pending, "kind": kind, "tail": False}
+
+    # -- showing
+
+    def _render(self, number: dict, digits: str, at_end: bool) -> tuple[str, str]:
+        """The masked digits of one piece, and the number's last 4 if this piece shows them.
+        Updates `number` (seen, shown, lead) to include the piece."""
+        kind, offset, tail = number["kind"], number["seen"], number.get("tail", False)
+        total = offset + len(digits)
+        lead = (number.get("lead", "") + digits)[:2]
+        number.update(seen=total, lead=lead)
+        keep = [False] * len(digits)
+        if kind == "card" and not tail:
+            for i in range(len(digits)):
+                keep[i] = offset + i < 6
+        if kind in ("card", "id", "phone", "number"):
+            if tail:
+                first = max(0, len(digits) - 4)
+            elif self._complete(kind, total, lead, digits, at_end):
+                first = max(0, total - 4 - offset, 6 - offset if kind == "card" else 0)
+            else:
+                first = len(digits)
+            for i in range(first, len(digits)):
+                keep[i] = True
+        budget = max(0, _SHOWN[kind] - number.get("shown", 0))
+        for i in range(len(digits) - 1, -1, -1):  # over budget: tail digits go first
+            if sum(keep) <= budget:
+                break
+            if keep[i] and not (kind == "card" and offset + i < 6 and not tail):
+                keep[i] = False
+        while sum(keep) > budget:
+            keep[keep.index(True)] = False
+        number["shown"] = number.get("shown", 0) + sum(keep)
+        masked = "".join(d if k else "*" for d, k in zip(digits, keep, strict=True))
+        shows_tail = len(digits) >= 4 and all(keep[-4:]) and kind == "card"
+        return masked, (digits[-4:] if shows_tail and (tail or total >= 16) else "")
+
+    @staticmethod
+    def _complete(kind: str, total: int, lead: str, digits: str, at_end: bool) -> bool:
+        """Whether the number is complete enough for its last 4 to be the real last 4."""
+        if kind == "card":
+            return total >= 16
+        if kind == "id":
+            return total == 18 or digits.endswith("X") or (total == 15 and not at_end)
+        if kind == "phone":
+            if lead[:1] == "1":
+                return total >= 11
+            if lead[:2] == "86":
+                return total >= 13
+            if lead[:1] == "0":
+                return total >= 10 or (total >= 7 and not at_end)
+            return total >= 7 or not at_end
+        if kind == "number":
+            mobile_start = lead[:1] == "1" and lead[1:2] in "3456789" and total < 11
+            return not at_end or (total >= 7 and not mobile_start)
+        return False
+
+    @staticmethod
+    def _unfinished(number: dict) -> bool:
+        kind, seen = number["kind"], number["seen"]
+        if number.get("tail"):
+            return False
+        if kind == "phone":
+            lead = number.get("lead", "")
+            return seen < (11 if lead[:1] == "1" else 13 if lead == "86" else 10)
+        if kind == "cvv":
+            return seen < 3
+        if kind == "code":
+            return seen < 6
+        return seen < _MAX_DIGITS[kind]
+
+
+# --- one-off use ---------------------------------------------------------------------
+
+_DEFAULT: Redactor | None = None
+
+
+def _default() -> Redactor:
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Redactor()
+    return _DEFAULT
+
+
+def mask_text(text: str) -> str:
+    """One text masked on its own (exports, offline tools): no call state."""
+    return _default().mask(text).text
+
+
+def mask_segments(segments: Iterable[Mapping]) -> list[Masked]:
+    """A whole transcript in order (dicts with `text` and `role`), pieces joined as live."""
+    state: dict = {}
+    return [_default().mask(s.get("text", ""), s.get("role", "any"), state) for s in segments]

@@ -1,0 +1,237 @@
+"""Personal data masked in call text (streams/scoring/redact/): card, ID, phone, CVV, codes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from streams.scoring.redact import Redactor, apply, mask_segments, mask_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def redactor() -> Redactor:
+    return Redactor()
+
+
+def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
+    """Segments (role, text) of one call in order, masked."""
+    state: dict = {}
+    return [redactor.mask(text, role, state).text for role, text in segments]
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        # card: first 6 and last 4
+        ("我的卡号是6222021234567890123", "我的卡号是622202*********0123"),
+        ("您的卡号是 6225 8801 2345 6789，对吗？", "您的卡号是 622588******6789，对吗？"),
+        ("卡号是六二二五，八八洞幺，两三四五，六七八九，幺二三", "卡号是622588*********9123"),
+        ("卡号６２２５－８８０１－２３４５－６７８９", "卡号622588******6789"),
+        ("6225880123456789这张卡被冻结了", "622588******6789这张卡被冻结了"),  # no cue: its shape
+        # ID: last 4, X kept
+        ("您的身份证号是11010519900307123X", "您的身份证号是**************123X"),
+        ("身份证是一一零一零五 一九九零零三零七 一二三叉", "身份证是**************123X"),
+        ("110105199003071234，这是我身份证", "**************1234，这是我身份证"),
+        # phone: last 4
+        ("我手机号是幺三八幺二三四五六七八", "我手机号是*******5678"),
+        ("13812345678", "*******5678"),
+        ("手机 一三八，嗯，一二三四，那个，五六七八", "手机 *******5678"),
+        ("联系电话是138-1234-5678", "联系电话是*******5678"),
+        # CVV and codes: nothing kept
+        ("您卡背面的安全码是四五六", "您卡背面的安全码是***"),
+        ("安全码三个六", "安全码***"),
+        ("CVV2：906", "CVV2：***"),
+        ("验证码是幺二三四五六", "验证码是******"),
+        ("验证码123456，你看对不对", "验证码******，你看对不对"),
+        ("我的取款密码是三个六三个八", "我的取款密码是******"),
+        ("手机上收到的六位数字是拐洞洞 六洞两", "手机上收到的六位数字是******"),
+        # a tail of more than 4 digits keeps its last 4
+        ("身份证后六位是二一零零三八", "身份证后六位是**0038"),
+    ],
+)
+def test_one_segment(redactor, text, masked):
+    assert redactor.mask(text).text == masked
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这个月扣了我三千五百块，分十二期",
+        "账单是12000元，我没消费过",
+        "额度能不能提到两万",
+        "1,234,567元",
+        "我还了3500，验证码收到了",
+        "2026年11月15日那笔12000的消费",
+        "2026-11-15",
+        "我20261115刷的卡",
+        "三月十五号还款，每月8号扣款",
+        "十二期的手续费是多少",
+        "分24期每期还520块",
+        "尾号1234的卡",
+        "卡号尾号七七一三，身份证后四位零九五二。",
+        "手机尾号幺二三四",
+        "你们客服电话95588一直占线",
+        "我打了12378投诉",
+        "九五五八八打不通",
+        "拨打400-820-8820",
+        "4006695588是你们的电话吗",
+        "下午3点半给我回电，10:30扣的款",
+        "年化利率18%，手续费率0.6%",
+        "我一直没收到验证码",
+        "验证码在二维码下面",
+        "我去年6 7 8 9 10 11 12这几个月都还了",
+        "会还500-1000",
+        "订单号2026111500012345",
+        "您的卡号是6225********6789对吗",  # masked already
+    ],
+)
+def test_not_personal_left_as_said(redactor, text):
+    assert redactor.mask(text).text == text
+
+
+def test_card_in_two_segments_shows_first_6_and_last_4(redactor):
+    out = said(
+        redactor,
+        ("customer", "我的卡号是六二二二 零二一二"),
+        ("agent", "嗯"),  # the other speaker's backchannel does not break the number
+        ("customer", "三四五六 七八九零 一二三"),
+    )
+    assert out == ["我的卡号是622202**", "嗯", "*******0123"]
+
+
+def test_phone_id_and_code_in_two_segments(redactor):
+    assert said(redactor, ("customer", "我手机号是幺三八"), ("customer", "幺二三四 五六七八")) == [
+        "我手机号是***",
+        "****5678",
+    ]
+    assert said(
+        redactor, ("customer", "身份证号是一一零一零五 一九九零零三零七"), ("customer", "一二三叉")
+    ) == ["身份证号是**************", "一二三叉"]  # only its last 4: left as said
+    assert said(redactor, ("customer", "验证码是幺二三"), ("customer", "四五六")) == [
+        "验证码是***",
+        "***",
+    ]
+
+
+def test_a_number_in_pieces_never_shows_more_than_its_kind_allows(redactor):
+    # No cue: the first piece is a number (its last 4 shown), then a card (its last 4).
+    out = said(redactor, ("customer", "六二二二 零二一二"), ("customer", "三四五六七八九零一二三"))
+    assert sum(c.isdigit() for c in "".join(out)) <= 10
+    assert "".join(out).count("*") >= 9
+    # Three pieces of a mobile: at most its last 4 in all.
+    out = said(redactor, ("customer", "嗯，幺"), ("customer", "三九，啊，八四"),
+               ("customer", "六六…零幺零零，白天都能打通"))  # fmt: skip
+    visible = re.sub(r"[^0-9一二三四五六七八九零幺]", "", "".join(out))
+    assert len(visible) <= 4
+
+
+def test_answer_to_the_other_partys_question(redactor):
+    assert said(redactor, ("agent", "请说一下卡背面的三位安全码"), ("customer", "四五六")) == [
+        "请说一下卡背面的三位安全码",
+        "***",
+    ]
+    assert (
+        said(
+            redactor,
+            ("agent", "您把收到的验证码告诉我"),
+            ("customer", "好的，您稍等"),
+            ("customer", "嗯，我看一下啊，幺二三四五六"),
+        )[-1]
+        == "嗯，我看一下啊，******"
+    )
+    # A question about a tail keeps the tail.
+    assert said(redactor, ("agent", "卡号后四位是多少"), ("customer", "一二三四"))[-1] == "一二三四"
+
+
+def test_state_is_json_and_survives_a_round_trip(redactor):
+    state: dict = {}
+    redactor.mask("我的卡号是六二二二 零二一二", "customer", state)
+    state = json.loads(json.dumps(state))
+    assert "六二二二" not in json.dumps(state, ensure_ascii=False)  # no digits kept
+    assert redactor.mask("三四五六 七八九零 一二三", "customer", state).text == "*******0123"
+    json.dumps(state)
+
+
+def test_a_partial_reads_the_state_and_leaves_it(redactor):
+    state: dict = {}
+    redactor.mask("我的卡号是六二二二 零二一二", "customer", state)
+    before = json.dumps(state, sort_keys=True)
+    partial = redactor.mask("三四五六 七八", "customer", state, final=False)
+    assert partial.text == "******"
+    assert json.dumps(state, sort_keys=True) == before
+
+
+def test_apply_masks_strings_made_from_the_segment(redactor):
+    masked = redactor.mask("您的卡号是 6225 8801 2345 6789，对吗？")
+    pairs = json.loads(json.dumps(masked.replacements))  # lists, not tuples, do too
+    # the normalised sentence a rule matched, and evidence written with other separators
+    assert apply(pairs, "您的卡号是6225880123456789对吗") == "您的卡号是622588******6789对吗"
+    assert masked.apply("读出卡号 6225-8801-2345-6789") == "读出卡号 622588******6789"
+    assert (
+        masked.apply("客户的卡号是六二二五八八零一二三四五六七八九")
+        == "客户的卡号是622588******6789"
+    )
+    assert masked.apply("还款4567元") == "还款4567元"
+    cvv = redactor.mask("安全码是四五六")
+    assert cvv.apply("坐席复述：安全码四五六") == "坐席复述：安全码***"
+    assert cvv.apply("扣了456元") == "扣了***元"  # a CVV's digits as a whole number: masked
+    assert cvv.apply("扣了4567元") == "扣了4567元"
+
+
+def test_spans_kinds_and_card_tails(redactor):
+    text = "卡号6222021234567890，手机13812345678，验证码幺二三四五六，消费了3500块"
+    masked = redactor.mask(text)
+    assert masked.kinds == ["card", "phone", "code"]
+    assert masked.card_tails == ["7890"]
+    assert [s.raw for s in masked.spans] == ["6222021234567890", "13812345678", "幺二三四五六"]
+    amount_at = text.index("3500")
+    assert masked.covers(2, 6) and not masked.covers(amount_at, amount_at + 4)
+    assert json.loads(json.dumps([s.as_dict() for s in masked.spans]))[0]["masked"] == (
+        "622202******7890"
+    )
+
+
+def test_masking_twice_changes_nothing(redactor):
+    for text in ["我的卡号是6222021234567890123", "我手机号是幺三八幺二三四五六七八",
+                 "您的身份证号是11010519900307123X", "验证码是幺二三四五六"]:  # fmt: skip
+        once = redactor.mask(text).text
+        assert redactor.mask(once).text == once
+
+
+def test_one_off_helpers():
+    assert mask_text("我手机号是13812345678") == "我手机号是*******5678"
+    out = mask_segments(
+        [
+            {"role": "customer", "text": "我的卡号是六二二二 零二一二"},
+            {"role": "customer", "text": "三四五六 七八九零 一二三"},
+        ]
+    )
+    assert [m.text for m in out] == ["我的卡号是622202**", "*******0123"]
+
+
+def test_custom_cues_replace_the_defaults():
+    redactor = Redactor({"code": r"验证码|口令|暗号"})
+    assert redactor.mask("暗号是幺二三四五六").text == "暗号是******"
+    with pytest.raises(ValueError, match="unknown cue kinds"):
+        Redactor({"passport": "护照"})
+
+
+def test_generated_corpus_recall_and_false_masking(monkeypatch):
+    """bench/pii_masking.py at a small size: recall ≥ 0.99 per kind on both halves, and at
+    most 1 % of amount / date / installment sentences masked."""
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))  # as `python bench/pii_masking.py` has it
+    bench = importlib.import_module("pii_masking")
+    redactor = Redactor()
+    for half in bench.HALVES:
+        corpus = bench.generate(half, per_kind=200, negatives=400, others=40, seed=12)
+        bench.run(corpus, redactor)
+        figures = bench.figures(corpus)
+        for kind in bench.KINDS:
+            assert figures[kind]["recall"] >= 0.99, (half, kind, figures[kind])
+        assert figures["amount_date"]["rate"] <= 0.01, (half, figures["amount_date"])
