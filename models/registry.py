@@ -1,14 +1,18 @@
 """Model registry on disk: one directory per published version, with its model card.
 
     <models_dir>/<name>/<version>/model.joblib
-    <models_dir>/<name>/<version>/card.json   metrics, labels, training-data hash, created
+    <models_dir>/<name>/<version>/card.json   metrics, labels, training-data hash, created,
+                                              and the artifact's SHA-256
 
 Versions sort by creation time; workers serve the newest, and every scored
-segment records the version that scored it.
+segment records the version that scored it. Unpickling runs code, so an artifact is loaded
+only when its bytes hash to what its card says: a file swapped or corrupted in the models
+directory is refused (ModelIntegrityError), never unpickled.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,6 +25,18 @@ import joblib
 
 class ModelMissing(RuntimeError):
     pass
+
+
+class ModelIntegrityError(RuntimeError):
+    """An artifact whose bytes are not the ones its card was published with."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -59,15 +75,30 @@ def publish(models_dir: Path, name: str, pipeline, card: dict) -> str:
     tmp = base / f".{version}.tmp-{os.getpid()}"
     tmp.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, tmp / "model.joblib")
-    (tmp / "card.json").write_text(
-        json.dumps({**card, "name": name, "version": version}, ensure_ascii=False, indent=2),
-        encoding="utf-8",
-    )
+    card = {**card, "name": name, "version": version,
+            "artifact_sha256": sha256_of(tmp / "model.joblib")}  # fmt: skip
+    (tmp / "card.json").write_text(json.dumps(card, ensure_ascii=False, indent=2), encoding="utf-8")
     final = base / version
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)  # readers never see a half-written version
     return version
+
+
+def load_usable(models_dir: Path, name: str, log=None) -> LoadedModel:
+    """The newest version that loads (integrity checked); older ones are tried in turn when
+    a newer one is refused, each refusal reported to `log`. ModelMissing when none loads."""
+    available = versions(models_dir, name)
+    problems = []
+    for version in reversed(available):
+        try:
+            return load(models_dir, name, version)
+        except Exception as exc:  # noqa: BLE001 - integrity, unpickling, missing files
+            problems.append(f"{version}: {exc}")
+            if log:
+                log(f"{name} {version} does not load: {exc}")
+    detail = "; ".join(problems) or "none published"
+    raise ModelMissing(f"no loadable '{name}' model under {models_dir} ({detail})")
 
 
 def load(models_dir: Path, name: str, version: str | None = None) -> LoadedModel:
@@ -81,4 +112,12 @@ def load(models_dir: Path, name: str, version: str | None = None) -> LoadedModel
         raise ModelMissing(f"'{name}' has no version {version}; available: {available}")
     path = Path(models_dir) / name / version
     card = read_card(models_dir, name, version)
+    expected = card.get("artifact_sha256")
+    if not expected:
+        raise ModelIntegrityError(f"{name} {version}: its card has no artifact_sha256; "
+                                  "retrain it (`callqa train`)")  # fmt: skip
+    actual = sha256_of(path / "model.joblib")
+    if actual != expected:
+        raise ModelIntegrityError(f"{name} {version}: model.joblib has SHA-256 {actual[:12]}…, "
+                                  f"its card says {expected[:12]}…; refusing to load it")  # fmt: skip
     return LoadedModel(name, version, joblib.load(path / "model.joblib"), card)

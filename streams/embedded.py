@@ -1,8 +1,10 @@
 """The embedded default: Kafka and Elasticsearch from a local noida-db binary.
 
-When KAFKA_BOOTSTRAP_SERVERS / ELASTICSEARCH_URL are unset, callqa runs the noida-db
+When KAFKA_BOOTSTRAP_SERVERS and ELASTICSEARCH_URL are both unset, callqa runs the noida-db
 server (PyPI package `noida-db`) on free loopback ports with its data under
-CALLQA_DATA_DIR, and stops it on exit. The binary is started directly, in its own
+CALLQA_DATA_DIR, and stops it on exit. Only one of them set, or credentials without them, is
+a ConfigError (Settings.uses_embedded_services): a half-configured cluster never falls back
+to the embedded server in silence. The embedded server is plaintext and takes no credentials. The binary is started directly, in its own
 process group, so stopping it leaves nothing behind (its `noida-db` wrapper script
 would otherwise keep the server running as an orphaned child).
 """
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from .settings import Settings
+from .settings import Settings, redact_url
 
 log = logging.getLogger(__name__)
 # Set for child processes whose broker is the embedded noida-db (see pace_empty_fetches).
@@ -36,6 +38,10 @@ class Services:
     kafka_bootstrap_servers: str
     elasticsearch_url: str
     embedded: bool
+
+    def __repr__(self) -> str:
+        return (f"Services(kafka={self.kafka_bootstrap_servers}, "
+                f"elasticsearch={redact_url(self.elasticsearch_url)}, embedded={self.embedded})")  # fmt: skip
 
     def environ(self) -> dict[str, str]:
         """Variables that point child processes (workers, tests) at these services."""
@@ -215,7 +221,12 @@ def pace_empty_fetches(min_interval: float = 0.05) -> None:
         result = await original(self, assignment, node_id, request)
         remaining = min_interval - (time.monotonic() - started)
         if remaining > 0:
-            await asyncio.sleep(remaining)
+            try:
+                await asyncio.sleep(remaining)
+            except asyncio.CancelledError:
+                # The consumer is closing: end as aiokafka's own fetch does when cancelled
+                # (raising here kills its thread and the worker hangs on stop).
+                return False
         return result
 
     paced._callqa_paced = True

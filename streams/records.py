@@ -6,8 +6,9 @@ ordered within one partition from ingest to index and any Kafka client can read 
     topic            record           kinds                          producer -> consumer
     audio            AudioEvent       start | chunk | end            replay / telephony -> asr
     transcripts      TranscriptEvent  start | partial | segment | end  asr -> scoring
-    scored           ScoredEvent      start | segment | end          scoring -> index
-    agent-assist     AssistEvent      suggestion | alert | facts     scoring -> desks, `callqa assist`
+    scored           ScoredEvent      start | partial | segment | end  scoring -> index, web
+    agent-assist     AssistEvent      suggestion | alert | facts | step | note
+                                                                     scoring, web -> desks
     dead-letter      DeadLetter       (one kind)                     any stage
 
 Producers validate what they send (`validate(topic, record)`), consumers what they read:
@@ -45,6 +46,7 @@ from .settings import (
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8_000, 48_000
 MAX_CALL_SECONDS = 4 * 3600  # longer than any call a centre takes
 MAX_CHUNK_SECONDS = 10.0
+MIN_CHUNK_SECONDS = 0.01  # the shortest RTP packet time; only a channel's last chunk is shorter
 MAX_ID_CHARS = 200
 MAX_TEXT_CHARS = 4_000  # one utterance; whisper emits at most a 30 s window
 BYTES_PER_SAMPLE = {"pcm16": 2, "ulaw": 1, "alaw": 1}
@@ -71,6 +73,30 @@ class Record(BaseModel):
 
 # --- audio: replay / telephony -> asr -------------------------------------------------------
 
+Label = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
+
+
+class CallMetadata(Record):
+    """Who handles the call and how it came in, from telephony (or `callqa replay --agent`).
+
+    Only these fields are trusted: the web service shows an agent only the calls whose
+    `agent_id` is theirs. Anything else a telephony integration knows goes into `extra`
+    (short values, shown to analysts, never acted on); any other field is refused."""
+
+    agent_id: Id | None = None
+    queue: Label | None = None  # skill group
+    direction: Literal["inbound", "outbound"] | None = None
+    customer_ref: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = (
+        None
+    )
+    source: ShortText | None = None  # replay: the file name
+    duration: Seconds | None = None  # replay: the file's length
+    extra: Annotated[dict[Label, str | int | float | bool], Field(max_length=20)] = Field(
+        default_factory=dict
+    )
+
 
 class AudioStart(Record):
     """A call begins: its channels' roles in channel order, and what is known about it."""
@@ -80,7 +106,7 @@ class AudioStart(Record):
     sample_rate: SampleRate
     encoding: Encoding
     roles: Annotated[list[Role], Field(min_length=1, max_length=2)]
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: CallMetadata = Field(default_factory=CallMetadata)
     produced_at: WallClock | None = None
 
     @field_validator("roles")
@@ -97,7 +123,7 @@ class AudioChunk(Record):
     kind: Literal["chunk"]
     call_id: Id
     role: Role
-    seq: Annotated[int, Field(ge=0, le=int(MAX_CALL_SECONDS * 100))]
+    seq: Annotated[int, Field(ge=0, le=round(MAX_CALL_SECONDS / MIN_CHUNK_SECONDS))]
     offset: Annotated[int, Field(ge=0)]
     sample_rate: SampleRate
     encoding: Encoding
@@ -110,6 +136,14 @@ class AudioChunk(Record):
             raise ValueError(
                 f"offset {self.offset} is beyond {MAX_CALL_SECONDS // 3600} hours of audio"
             )
+        # Chunk `seq` starts where the channel's `seq` earlier chunks end, each of them
+        # MIN_CHUNK_SECONDS to MAX_CHUNK_SECONDS long.
+        if self.offset > self.seq * self.sample_rate * MAX_CHUNK_SECONDS:
+            raise ValueError(f"chunk {self.seq} cannot start at sample {self.offset}: its "
+                             f"{self.seq} earlier chunks hold at most {MAX_CHUNK_SECONDS:g} s each")  # fmt: skip
+        if self.offset < self.seq * self.sample_rate * MIN_CHUNK_SECONDS:
+            raise ValueError(f"chunk {self.seq} cannot start at sample {self.offset}: its "
+                             f"{self.seq} earlier chunks hold at least {MIN_CHUNK_SECONDS:g} s each")  # fmt: skip
         width = BYTES_PER_SAMPLE[self.encoding]
         if len(self.payload) * 3 // 4 > self.sample_rate * width * MAX_CHUNK_SECONDS + 3:
             raise ValueError(f"chunk longer than {MAX_CHUNK_SECONDS:g} s of audio")
@@ -144,7 +178,7 @@ class CallStarted(Record):
 
     started_wall: WallClock | None = None
     roles: list[Role] = Field(default_factory=list)
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: CallMetadata = Field(default_factory=CallMetadata)
     encoding: Encoding | None = None
     sample_rate: SampleRate | None = None
 
@@ -253,9 +287,17 @@ class ScoredSegment(Record):
     intent_confidence: Probability
     complaint_risk: Probability  # this utterance
     call_complaint_risk: Probability  # the call so far
+    call_dissatisfaction: Probability | None = None  # level 1, the call so far (None: no model)
     rule_hits: list[RuleHit]
     facts: list[Fact]
     model_versions: dict[str, str]
+
+    @model_validator(mode="after")
+    def _same_call(self) -> ScoredSegment:
+        if self.segment.call_id != self.call_id:
+            raise ValueError(f"segment of call {self.segment.call_id!r} in a record of call "
+                             f"{self.call_id!r}")  # fmt: skip
+        return self
 
 
 class CallSummary(CallInfo):
@@ -282,38 +324,61 @@ class ScoredEnd(Record):
     summary: CallSummary
 
 
-ScoredEvent = Annotated[TranscriptStart | ScoredSegment | ScoredEnd, Field(discriminator="kind")]
+ScoredEvent = Annotated[
+    TranscriptStart | Partial | ScoredSegment | ScoredEnd, Field(discriminator="kind")
+]
 
 
 # --- agent-assist: scoring -> agents' desks -------------------------------------------------
 
 
-class AssistEvent(Record):
-    """A live suggestion, alert or key facts (card tail, amount, date ...) for the agent."""
+class AssistFact(Record):
+    """A key fact as the desk shows it (a card only by its last 4 digits)."""
 
-    kind: Literal["suggestion", "alert", "facts"]
+    kind: Literal["card_tail", "amount", "date", "installments", "merchant"]
+    value: str | int | float
+
+
+class AssistEvent(Record):
+    """What the agent's desk shows: a suggestion for the detected intent, an alert, key facts,
+    a required step still to do (status open), done or missed, or a supervisor's note.
+
+    `event_id` is the idempotency key: the same words re-scored after a restart produce the
+    same id, so a desk never shows an alert twice."""
+
+    kind: Literal["suggestion", "alert", "facts", "step", "note"]
     call_id: Id
-    code: ShortText  # intent label, rule id, complaint-risk, or key-facts
+    event_id: Id
+    code: ShortText  # intent label, rule id, complaint-risk, key-facts, supervisor-note
     title: ShortText
     message: Text
     severity: Severity
-    role: Role
-    segment_id: Id
-    start: Seconds
-    end: Seconds
-    evidence: Text  # the words that triggered it
-    speech_end_wall: WallClock
     created_at: WallClock
+    role: Role | None = None  # whose words raised it
+    segment_id: Id | None = None
+    start: Seconds | None = None
+    end: Seconds | None = None
+    evidence: Text = ""  # the words that triggered it
+    speech_end_wall: WallClock | None = None  # when those words ended (latency)
+    facts: list[AssistFact] | None = None  # kind=facts
+    status: Literal["open", "done", "missed"] | None = None  # kind=step
+    author: Id | None = None  # kind=note: the supervisor
 
 
 # --- dead-letter: any stage --------------------------------------------------------------------
 
 
 class DeadLetter(Record):
-    """A record a stage could not process, with why; never silently dropped."""
+    """A record a stage could not process, with why; never silently dropped.
+
+    `cause`: not_json (not a JSON object), schema (does not fit its topic), exception (the
+    stage's handling raised: `callqa deadletters --replay` sends such a record again), rejected
+    (the stage refused a valid record, e.g. audio after the call ended); `replayed` marks a
+    letter that was sent again (its `record` names the letter, stage `replay`)."""
 
     stage: ShortText
     reason: Text
+    cause: Literal["not_json", "schema", "exception", "rejected", "replayed"] | None = None
     call_id: Annotated[str, StringConstraints(max_length=MAX_ID_CHARS)] = ""
     record: dict[str, Any] | None = None  # the record as decoded, without its bulk (audio)
     topic: ShortText | None = None  # where the record was read (a replay sends it back there)
@@ -365,9 +430,9 @@ def dump(record: BaseModel) -> dict:
 FLOW = {
     AUDIO_TOPIC: "replay / telephony → asr",
     TRANSCRIPTS_TOPIC: "asr → scoring",
-    SCORED_TOPIC: "scoring → index",
-    ASSIST_TOPIC: "scoring → agent desks, `callqa assist`",
-    DEAD_LETTER_TOPIC: "any stage → `callqa coverage`",
+    SCORED_TOPIC: "scoring → index (finals), web service (masked transcript, partials)",
+    ASSIST_TOPIC: "scoring, web service (notes) → agent desks, wallboard, `callqa assist`",
+    DEAD_LETTER_TOPIC: "any stage → `callqa coverage`, `callqa deadletters`",
 }
 _COMMON = {"kind", "call_id"}
 
@@ -402,7 +467,9 @@ def topic_table(prefix: str = "callqa") -> str:
             kind = model.model_fields.get("kind")
             label = " / ".join(kind.annotation.__args__) if kind else model.__name__
             parts.append(f"{label} ({fields})")
-        lines.append(f"| `{prefix}.{topic}` | {names[topic]} | {' · '.join(parts)} | {FLOW[topic]} |")
+        lines.append(
+            f"| `{prefix}.{topic}` | {names[topic]} | {' · '.join(parts)} | {FLOW[topic]} |"
+        )
     return "\n".join(lines)
 
 

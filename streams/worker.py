@@ -22,7 +22,9 @@ import time
 import faust
 
 from . import stages
+from .connections import faust_options
 from .embedded import EMBEDDED_FLAG, pace_empty_fetches
+from .kafka_admin import changelog_config, topic_config
 from .settings import ALL_TOPICS, Settings, worker_ready_file
 
 log = logging.getLogger("callqa.worker")
@@ -42,9 +44,12 @@ def build_app(settings: Settings) -> faust.App:
         pace_empty_fetches()
     app = faust.App(
         f"{settings.topic_prefix}-{'-'.join(settings.stages)}",
-        broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+        **faust_options(settings),  # broker URLs, and TLS / SASL (streams/connections.py)
         store="memory://",  # tables are rebuilt from their changelog topics on start
         topic_partitions=settings.partitions,
+        # Topics faust creates itself (table changelogs, its assignor topic) get the same
+        # replication as callqa's own; producers write with acks=all (faust's default).
+        topic_replication_factor=settings.topic_replication,
         web_enabled=False,
         datadir=str(datadir),
         consumer_auto_offset_reset="earliest",
@@ -62,14 +67,26 @@ def build_app(settings: Settings) -> faust.App:
         name: app.topic(
             settings.topic(name),
             partitions=settings.partitions,
+            config=topic_config(settings, name),  # as `callqa init` creates it, if faust is first
             key_serializer="raw",
             value_serializer="raw",
         )  # fmt: skip
         for name in ALL_TOPICS
     }
-    stages.register(stages.Pipeline(app, settings, topics), settings.stages)
+    pipeline = stages.Pipeline(app, settings, topics)
+    stages.register(pipeline, settings.stages)
+    durable_changelogs(app, settings)
     announce_ready(app, settings)
+    serve_metrics(app, pipeline, settings)
     return app
+
+
+def durable_changelogs(app: faust.App, settings: Settings) -> None:
+    """Give every table's changelog topic min.insync.replicas (faust compacts changelogs and
+    replicates them topic_replication_factor times, but has no app-wide topic config)."""
+    for table in app.tables.values():
+        topic = table.changelog_topic
+        topic.config = {**changelog_config(settings), **(topic.config or {})}
 
 
 def announce_ready(app: faust.App, settings: Settings) -> None:
@@ -89,12 +106,116 @@ def announce_ready(app: faust.App, settings: Settings) -> None:
                 return
 
 
+def serve_metrics(app: faust.App, pipeline: stages.Pipeline, settings: Settings) -> None:
+    """With CALLQA_METRICS_PORT set: /metrics, /healthz and /readyz (streams/metrics.py),
+    a heartbeat that /healthz checks, and every few seconds the gauges: consumer lag per
+    partition of the pipeline's topics, the stages' samplers, readiness."""
+    from . import metrics
+    from .settings import env
+
+    port = int(env("CALLQA_METRICS_PORT") or 0)
+    if port <= 0:
+        return
+    health = metrics.Health()
+    topics = {settings.topic(name) for name in ALL_TOPICS}
+    es = None
+    if {"index", "recorder"} & set(settings.stages):
+        from .index.store import connect
+
+        es = connect(settings.elasticsearch_url, settings)
+    reachable = {"es": es is None}
+    lagging: set[tuple[str, str]] = set()  # (topic, partition) with a lag series
+
+    @app.task
+    async def start_metrics_server():
+        try:
+            server = metrics.serve(port, health)
+        except OSError as exc:  # the pipeline matters more than its metrics
+            log.error("metrics: cannot serve on port %d (%s); going on without", port, exc)
+            return
+        log.info("metrics and health on port %d", server.server_port)
+        last = time.monotonic()
+        while True:  # the heartbeat /healthz checks, and readiness
+            await asyncio.sleep(1.0)
+            now = time.monotonic()
+            health.beat(now - last - 1.0)
+            last = now
+            try:
+                health.set_ready(not_ready(app, reachable["es"]))
+            except Exception as exc:  # noqa: BLE001 - e.g. the consumer is not started yet
+                health.set_ready([f"starting ({type(exc).__name__})"])
+
+    @app.timer(interval=5.0)
+    async def sample_metrics():
+        if es is not None:
+            loop = asyncio.get_running_loop()
+            reachable["es"] = await loop.run_in_executor(None, _pings, es)
+        try:
+            now_assigned = sample_lag(app, topics)
+        except Exception as exc:  # noqa: BLE001 - not started, or rebalancing under our feet
+            log.debug("metrics: no consumer lag this time: %s", exc)
+        else:  # partitions this worker no longer has: no stale lag
+            for labels in lagging - now_assigned:
+                metrics.CONSUMER_LAG.remove(*labels)
+            lagging.clear()
+            lagging.update(now_assigned)
+        for sample in pipeline.samplers:
+            try:
+                sample()
+            except Exception as exc:  # noqa: BLE001 - a gauge is not worth a crash
+                log.warning("metrics: a sampler failed: %s", exc)
+
+
+def sample_lag(app: faust.App, topics: set[str]) -> set[tuple[str, str]]:
+    """Set the consumer lag of each assigned partition of the pipeline's topics (its highwater
+    from the last fetch minus the offset committed for it); the (topic, partition) labels set."""
+    from . import metrics
+
+    if app.rebalancing:
+        raise RuntimeError("rebalancing")
+    committed, labelled = getattr(app.consumer, "_committed_offset", {}), set()
+    for tp in app.consumer.assignment():
+        highwater = app.consumer.highwater(tp) if tp.topic in topics else None
+        done = committed.get(tp)
+        if highwater is not None and done is not None:
+            labels = (tp.topic, str(tp.partition))
+            metrics.CONSUMER_LAG.labels(*labels).set(max(0, highwater - done))
+            labelled.add(labels)
+    return labelled
+
+
+def not_ready(app: faust.App, es_reachable: bool) -> list[str]:
+    """Why the worker is not ready ([] when it is)."""
+    reasons = []
+    if not app.consumer.assignment():
+        reasons.append("no partitions assigned")
+    if app.rebalancing:
+        reasons.append("rebalancing")
+    if app.tables and not app.tables.recovery.completed.is_set():
+        reasons.append("tables recovering")
+    if not es_reachable:
+        reasons.append("Elasticsearch unreachable")
+    return reasons
+
+
+def _pings(es) -> bool:
+    try:
+        return bool(es.options(request_timeout=3, max_retries=0).ping())
+    except Exception:  # noqa: BLE001 - unreachable, whatever the client says
+        return False
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run a worker in the foreground (`callqa worker`)."""
+    from .logs import faust_logging_config
+
     settings = Settings()
     app = build_app(settings)
+    json_logs = faust_logging_config(settings.log_level)
+    if json_logs is not None:  # and no banner: every line on stdout is a JSON object
+        app.conf.logging_config = json_logs
     for noisy in ("faster_whisper", "elastic_transport", "kafka"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    sys.argv = ["callqa-worker", "worker", "--loglevel", settings.log_level,
-                "--without-web", *(argv or [])]  # fmt: skip
+    sys.argv = ["callqa-worker", *(["--quiet"] if json_logs else []), "worker", "--loglevel",
+                settings.log_level, "--without-web", *(argv or [])]  # fmt: skip
     app.main()

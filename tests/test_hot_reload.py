@@ -36,7 +36,11 @@ def _scored_until(stack, call_id: str, predicate, timeout: float = 60.0) -> list
             until = time.monotonic() + 2.0
             while time.monotonic() < until:
                 for msgs in consumer.poll(timeout_ms=300).values():
-                    seen += [m.value for m in msgs if m.value.get("call_id") == call_id]
+                    seen += [
+                        m.value
+                        for m in msgs
+                        if isinstance(m.value, dict) and m.value.get("call_id") == call_id
+                    ]
                 if seen and predicate(seen[-1]):
                     return seen
         raise AssertionError(

@@ -32,7 +32,11 @@ def _drain(consumer, call_id: str, until: float) -> list[dict]:
     records = []
     while time.monotonic() < until:
         for messages in consumer.poll(timeout_ms=300).values():
-            records += [m.value for m in messages if m.value.get("call_id") == call_id]
+            records += [
+                m.value
+                for m in messages
+                if isinstance(m.value, dict) and m.value.get("call_id") == call_id
+            ]
         if any(r.get("kind") == "end" for r in records):
             break
     return records

@@ -64,8 +64,8 @@ def test_segments_must_end_after_they_start_and_stay_short():
 def test_topics_carry_their_kinds():
     assert kinds("audio") == ["start", "chunk", "end"]
     assert kinds("transcripts") == ["start", "partial", "segment", "end"]
-    assert kinds("scored") == ["start", "segment", "end"]
-    assert kinds("agent-assist") == ["suggestion", "alert", "facts"]
+    assert kinds("scored") == ["start", "partial", "segment", "end"]
+    assert kinds("agent-assist") == ["suggestion", "alert", "facts", "step", "note"]
 
 
 def test_the_readme_topic_table_is_the_schema():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+from streams.index.store import transcript as transcript_of
 from streams.ingest.replay import replay_files
 from streams.kafka_admin import json_consumer
 from streams.process import wait_for_calls
@@ -40,7 +41,11 @@ def test_worker_killed_mid_utterance(stack):
         while speaking is None:
             assert time.monotonic() < deadline, "no partial after three finals before the kill"
             for messages in transcripts.poll(timeout_ms=200).values():
-                for record in (m.value for m in messages if m.value.get("call_id") == call_id):
+                for record in (
+                    m.value
+                    for m in messages
+                    if isinstance(m.value, dict) and m.value.get("call_id") == call_id
+                ):
                     if record["kind"] == "segment":
                         finals.append(record)
                     elif record["kind"] == "partial" and len(finals) >= 3:
@@ -61,9 +66,9 @@ def test_worker_killed_mid_utterance(stack):
     )
     assert count["count"] == 1
 
-    transcript = stack.es.get(index=stack.settings.index(CALLS_INDEX), id=call_id)["_source"][
-        "transcript"
-    ]
+    transcript = transcript_of(
+        stack.es.get(index=stack.settings.index(CALLS_INDEX), id=call_id)["_source"]
+    )
     ids = [s["segment_id"] for s in transcript]
     assert len(ids) == len(set(ids))
     assert len(_segments(stack, call_id)) == len(transcript)

@@ -23,6 +23,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from ..audio import MODEL_SAMPLE_RATE
 from .engine import Request, Transcript
 
 log = logging.getLogger(__name__)
@@ -31,8 +32,11 @@ DecodeFn = Callable[[list[Request]], list[Transcript]]
 
 
 class DecodeScheduler:
-    def __init__(self, decode: DecodeFn, max_batch: int = 4, max_finals: int = 32):
+    def __init__(self, decode: DecodeFn, max_batch: int = 4, max_finals: int = 32,
+                 observe: Callable[[str, float, float], None] | None = None):  # fmt: skip
         self._decode = decode
+        # Told (kind, seconds of audio, seconds of decoding) after each batch (metrics).
+        self._observe = observe
         self.max_batch = max_batch
         self.max_partial_batch = max(1, max_batch // 2)
         self._finals: deque[tuple[Request, asyncio.Future]] = deque()
@@ -93,6 +97,11 @@ class DecodeScheduler:
     def pending(self) -> int:
         return len(self._finals) + len(self._partials)
 
+    @property
+    def queued(self) -> dict[str, int]:
+        """Decodes waiting to run, by kind (the batch being decoded is not counted)."""
+        return {"final": len(self._finals), "partial": len(self._partials)}
+
     def _next_batch(self) -> list[tuple[Request, asyncio.Future, str]]:
         """Finals if any wait, else partials: never both, so a final's result is not held
         back by partials decoded with a different beam in the same round."""
@@ -127,8 +136,12 @@ class DecodeScheduler:
                         if not future.done():
                             future.set_exception(exc)
                     continue
-                self.stats["busy_s"] += time.perf_counter() - started
+                elapsed = time.perf_counter() - started
+                self.stats["busy_s"] += elapsed
                 self.stats["batches"] += 1
+                if self._observe is not None:
+                    audio_s = sum(len(b[0].audio) for b in batch) / MODEL_SAMPLE_RATE
+                    self._observe(batch[0][2].rstrip("s"), audio_s, elapsed)
                 for (_, future, kind), result in zip(batch, results, strict=True):
                     self.stats[kind] += 1
                     if not future.done():

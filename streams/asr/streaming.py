@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..audio import MODEL_SAMPLE_RATE, AudioFormatError, decode, to_model_rate
+from .checks import chunk_problem
 from .engine import Transcript
 
 VadFn = Callable[[np.ndarray], list[tuple[int, int]]]
@@ -247,8 +248,6 @@ class StreamingAsr:
             call = self._new_call(
                 event, now, None, warning="audio before call-start (start event missing)"
             )
-        if role not in call["roles"]:
-            call["roles"].append(role)
         call["last_wall"] = now
         key = f"{call_id}|{role}"
         channel = self.channels.get(key) or {
@@ -265,6 +264,13 @@ class StreamingAsr:
             plan.rejected.append(_reject(event, f"undecodable audio chunk: {exc}"))
             self.calls[call_id] = call
             return
+        problem = chunk_problem(event, samples.size, call, self.channels, self.chunks)
+        if problem:
+            plan.rejected.append(_reject(event, problem))
+            self.calls[call_id] = call
+            return
+        if role not in call["roles"]:
+            call["roles"].append(role)
         chunk_key = f"{key}|{seq}"
         expected = channel["next_seq"]
         if seq < expected or chunk_key in self.chunks:
@@ -281,17 +287,18 @@ class StreamingAsr:
             and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > self.speech_gate,
         }
         _add_levels(channel["levels"], samples)
-        # Advance over the contiguous run; skip a hole that stays open too long.
+        # Advance over the contiguous run; skip a hole that stays open too long (one
+        # warning per hole, however many chunks it spans).
+        hole: list[int] = []
         while True:
             while f"{key}|{channel['next_seq']}" in self.chunks:
+                _warn_hole(call, role, hole)
                 channel["next_seq"] += 1
-            pending = seq - channel["next_seq"] + 1
-            if pending <= self.max_gap_chunks:
+            if seq - channel["next_seq"] + 1 <= self.max_gap_chunks:
                 break
-            call["warnings"].append(
-                f"{role}: chunk {channel['next_seq']} never arrived; treated as silence"
-            )
+            hole.append(channel["next_seq"])
             channel["next_seq"] += 1
+        _warn_hole(call, role, hole)
         if seq != expected:
             call["counters"]["out_of_order_chunks"] = (
                 call["counters"].get("out_of_order_chunks", 0) + 1
@@ -548,6 +555,13 @@ def _wall_at(stored: list[dict], sample: int, rate: int) -> float:
         if chunk["offset"] <= sample < chunk["offset"] + chunk["n"]:
             return chunk["produced_at"] - (chunk["offset"] + chunk["n"] - sample) / rate
     return stored[-1]["produced_at"] if stored else 0.0
+
+
+def _warn_hole(call: dict, role: str, hole: list[int]) -> None:
+    if hole:
+        which = f"chunk {hole[0]}" if len(hole) == 1 else f"chunks {hole[0]}-{hole[-1]}"
+        call["warnings"].append(f"{role}: {which} never arrived; treated as silence")
+        hole.clear()
 
 
 def _reject(event: dict, reason: str) -> dict:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..audio import BYTES_PER_SAMPLE, AudioFormatError, WavAudio, read_wav
+from ..records import RecordError, validate
+from ..settings import AUDIO_TOPIC
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +84,17 @@ def call_events(
     yield TimedEvent(wav.duration, {"kind": "end", **base, "reason": "hangup"})
 
 
-def make_producer(bootstrap_servers: str):
+def make_producer(bootstrap_servers: str, settings=None):
+    """A JSON producer (acks=all). `settings`: its TLS and SASL options (default: from the
+    environment; streams/connections.py)."""
     from kafka import KafkaProducer
+
+    from ..connections import kafka_python_options
+    from ..settings import Settings
 
     return KafkaProducer(
         bootstrap_servers=bootstrap_servers.split(","),
+        **kafka_python_options(settings or Settings()),
         key_serializer=lambda k: k.encode("utf-8"),
         value_serializer=lambda v: json.dumps(v, ensure_ascii=False).encode("utf-8"),
         acks="all",
@@ -123,25 +131,34 @@ def replay_files(
     roles: Sequence[str] | None = None,
     on_error=None,
     max_concurrent: int = 0,
+    metadata: Sequence[dict] | None = None,
 ) -> dict[str, str]:
     """Replay several recordings concurrently, as simultaneous live calls.
 
     With max_concurrent > 0 at most that many calls are live at once; the next one
     starts when one hangs up, as calls arrive at a small call centre.
 
-    Returns {call_id: "ok" | error message}. A broken file is reported and skipped;
-    the other calls go on.
+    `metadata`: per file, what the call-start event says about the call (agent_id, queue,
+    direction, customer_ref; streams.records.CallMetadata).
+
+    Returns {call_id: "ok" | error message}. A broken file, or metadata that the schema
+    refuses, is reported and skipped; the other calls go on.
     """
     call_ids = list(call_ids) if call_ids else [Path(p).stem for p in paths]
     if len(call_ids) != len(paths):
         raise ValueError("one call id per file")
+    metadata = list(metadata) if metadata else [{}] * len(paths)
+    if len(metadata) != len(paths):
+        raise ValueError("one metadata dict per file")
     results: dict[str, str] = {}
     prepared = []
-    for path, call_id in zip(paths, call_ids, strict=True):
+    for path, call_id, meta in zip(paths, call_ids, metadata, strict=True):
         try:
             wav = read_wav(path)
-            prepared.append((call_id, list(call_events(wav, call_id, chunk_seconds, roles))))
-        except AudioFormatError as exc:
+            events = list(call_events(wav, call_id, chunk_seconds, roles, meta))
+            validate(AUDIO_TOPIC, events[0].event)  # the start event: ids and metadata
+            prepared.append((call_id, events))
+        except (AudioFormatError, RecordError) as exc:
             results[call_id] = f"error: {exc}"
             if on_error:
                 on_error(call_id, exc)

@@ -5,6 +5,7 @@ the topics, the tables and readiness, and registers the stages named in CALLQA_S
     asr      audio -> transcripts            (streams/stages/asr.py)
     scoring  transcripts -> scored, assist   (streams/stages/scoring.py)
     index    scored -> Elasticsearch         (streams/stages/index.py)
+    recorder audio -> recording store        (streams/stages/recorder.py)
 
 A new stage is a new module here with a `register` function, and a line in `STAGES`.
 """
@@ -15,7 +16,7 @@ from importlib import import_module
 
 from .pipeline import Pipeline
 
-STAGES = ("asr", "scoring", "index")
+STAGES = ("asr", "scoring", "index", "recorder")
 
 
 def register(pipeline: Pipeline, stages: tuple[str, ...]) -> None:

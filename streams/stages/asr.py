@@ -15,6 +15,7 @@ import time
 
 import faust
 
+from .. import metrics
 from ..asr.engine import Request, Transcriber, lexicon_hotwords
 from ..asr.scheduler import DecodeScheduler
 from ..asr.streaming import StreamingAsr, silero_vad
@@ -34,7 +35,8 @@ def register(pipeline: Pipeline) -> None:
         partial_interval_s=settings.asr_partial_interval_s,
     )  # fmt: skip
     hotwords = lexicon_hotwords(settings.lexicons_dir / "userdict.txt", settings.asr_hotwords)
-    scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch)
+    scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch,
+                                observe=metrics.observe_decode)  # fmt: skip
     tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
 
     async def send_transcript(record: dict) -> None:
@@ -57,24 +59,29 @@ def register(pipeline: Pipeline) -> None:
             log.info("asr: call %s closed (%s)", plan.call_id, plan.ending.get("end_reason"))
 
     async def emit_partial(partial, future):
-        transcript = await future
-        if transcript is not None:
-            record = asr.commit_partial(partial, transcript)
+        try:
+            transcript = await future
+            record = asr.commit_partial(partial, transcript) if transcript is not None else None
             if record is not None:
                 await send_transcript(record)
+        except Exception as exc:  # noqa: BLE001 - a lost partial: the final still comes
+            log.warning("asr: partial of call %s failed: %s", partial.call_id, exc)
+            metrics.RECORD_ERRORS.labels("asr", "decode").inc()
 
     def forget(call_id, task):
         if tails.get(call_id) is task:
             del tails[call_id]
         if not task.cancelled() and task.exception() is not None:
-            log.error("asr: call %s: %s", call_id, task.exception())
+            # The plan was abandoned: its audio is cut and decoded again (the idle timer
+            # closes an ending call again).
+            log.error("asr: call %s: %s", call_id, task.exception(), extra={"call_id": call_id})
+            metrics.RECORD_ERRORS.labels("asr", "decode").inc()
 
     async def on_audio(event: dict) -> None:
         scheduler.start()  # on the worker's event loop; a no-op once running
         plan = asr.plan(event)
         for rejected in plan.rejected:
-            await pipeline.dead_letter("asr", rejected["reason"], rejected.get("call_id", ""),
-                                       rejected.get("record"))  # fmt: skip
+            await pipeline.reject("asr", rejected["reason"], rejected.get("record"))
         if plan.started:  # the call exists from now on: coverage counts it
             await send_transcript(plan.started)
         for partial in plan.partials:
@@ -96,6 +103,18 @@ def register(pipeline: Pipeline) -> None:
         task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))
 
     pipeline.consume(AUDIO_TOPIC, "asr", on_audio)
+    dropped = [0]
+
+    def sample() -> None:
+        for kind, depth in scheduler.queued.items():
+            metrics.ASR_QUEUE_DEPTH.labels(kind).set(depth)
+        metrics.ASR_PARTIALS_DROPPED.inc(scheduler.stats["partials_dropped"] - dropped[0])
+        dropped[0] = scheduler.stats["partials_dropped"]
+        metrics.OPEN_CALLS.labels("asr").set(
+            sum(1 for call in asr.calls.values() if call.get("status") != "ended")
+        )
+
+    pipeline.samplers.append(sample)
 
     @app.timer(interval=10.0)
     async def report_decoding():

@@ -2,8 +2,11 @@
 
 The logic is `IndexWriter` (streams/index/store.py): idempotent writes by the record's own
 id that wait out an Elasticsearch outage while holding the Kafka offset, and at call end the
-post-call QA pass with its scorecard. A call that cannot be indexed is marked failed (coverage
-reports it) and dead-lettered; the other calls go on.
+post-call QA pass with its scorecard. A record that cannot be indexed marks its call failed
+(coverage reports it) and is dead-lettered with its raw bytes; the other calls go on. The
+end of a call with a segment that failed leaves the call failed (scorecard incomplete) and is
+dead-lettered too, so replaying the call's letters in order (`callqa deadletters --replay`)
+writes the segment and then completes the call.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import logging
 
 from ..index.store import IndexWriter, connect, ensure_indices, with_retry
 from ..settings import SCORED_TOPIC
-from .pipeline import Pipeline, slim
+from .pipeline import Pipeline
 
 log = logging.getLogger("callqa.worker")
 
@@ -37,14 +40,35 @@ def register(pipeline: Pipeline) -> None:
             elif kind == "end":
                 writer.rules = rules.current
                 doc = await loop.run_in_executor(None, writer.write_call, record)
+                if doc["status"] == "failed":
+                    raise IncompleteCall(f"the call stays failed: {doc['failure']}")
                 log.info("index: call %s inspected (%d segments, QA %.0f, %d hits)", call_id,
                          doc["segment_count"], doc["qa_score"] or 0, doc["violation_count"])  # fmt: skip
+        except IncompleteCall:
+            raise  # dead-lettered with its raw bytes by Pipeline.process, for the replay
         except Exception as exc:  # noqa: BLE001 - Elasticsearch outages are retried inside
             # A record Elasticsearch refuses, or a bug on one call, must not stop the others:
-            # the call is marked failed (coverage reports it) and dead-lettered.
-            reason = f"{type(exc).__name__}: {exc}"
-            log.exception("index: call %s failed", call_id)
-            await pipeline.dead_letter("index", reason, call_id, slim(record))
-            await loop.run_in_executor(None, writer.write_failed, call_id, reason)
+            # the call is marked failed (coverage reports it) and the record dead-lettered
+            # (Pipeline.process, with its raw bytes: `callqa deadletters --replay` resends it).
+            what = record["segment"]["segment_id"] if kind == "segment" else kind
+            await loop.run_in_executor(None, writer.write_failed, call_id,
+                                       f"{type(exc).__name__}: {exc}", what)  # fmt: skip
+            raise
 
     pipeline.consume(SCORED_TOPIC, "index", on_scored)
+
+    if settings.index_purge_s > 0:
+
+        @pipeline.app.timer(interval=settings.index_purge_s)
+        async def purge_expired_documents():
+            """Delete documents older than their index's retention (streams/index/retention.py)."""
+            from ..index.retention import purge
+
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, purge, es, settings)
+            except Exception as exc:  # noqa: BLE001 - the next round tries again
+                log.warning("index: retention purge failed: %s: %s", type(exc).__name__, exc)
+
+
+class IncompleteCall(Exception):
+    """The end of a call some of whose segments could not be indexed."""

@@ -1,12 +1,17 @@
 """What a stage registers itself on: the app, settings, topics, tables and the shared
 ways of reading, sending and dead-lettering records.
 
-Every record a stage reads goes through `consume`: JSON-decoded and validated against its
-topic's schema (streams/records.py) before the stage's handler sees it; a record that is
-not JSON, does not fit the schema, or makes the handler raise goes to the dead-letter
-topic with the stage, the reason and the raw bytes, and the stage carries on with the next
-one. Every record a stage sends goes through `send`, which validates it first, so nothing
-leaves a stage that its consumers would refuse.
+Every record a stage reads goes through `consume` (one record: `process`): JSON-decoded and
+validated against its topic's schema (streams/records.py) before the stage's handler sees
+it; a record that is not JSON, does not fit the schema, or makes the handler raise goes to
+the dead-letter topic with the stage, the reason, its cause and the raw bytes, and the stage
+carries on with the next one. A handler that refuses a valid record says so with `reject`
+(the same letter, cause `rejected`). Every record a stage sends goes through `send`, which
+validates it first, so nothing leaves a stage that its consumers would refuse.
+
+While a record is handled, its stage and call id are in context (streams/logs.py: JSON log
+lines name the call) and the metrics count it (streams/metrics.py: records in and out,
+errors and dead letters by reason class, handling time per stage).
 """
 
 from __future__ import annotations
@@ -16,17 +21,26 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import faust
 
+from .. import metrics
+from ..logs import CALL_ID, STAGE
 from ..records import RecordError, dump, validate
 from ..settings import DEAD_LETTER_TOPIC, Settings
 
 log = logging.getLogger("callqa.worker")
 Handler = Callable[[dict], Awaitable[None]]
 MAX_DEAD_RAW_BYTES = 256 * 1024  # raw bytes kept with a dead letter
+# The record being handled: (topic, raw bytes), for `reject`.
+_CURRENT: ContextVar[tuple[str, bytes | None] | None] = ContextVar("callqa_record", default=None)
+
+
+class NotJson(RecordError):
+    """The bytes are not a JSON object."""
 
 
 def key(call_id: str) -> bytes:
@@ -39,6 +53,9 @@ class Pipeline:
     settings: Settings
     topics: dict[str, faust.TopicT]  # by topic name suffix (settings.AUDIO_TOPIC ...)
     started_at: float = field(default_factory=time.time)
+    # Run every few seconds on the event loop by the worker's metrics timer, to set gauges
+    # (open calls, decode queue depth); only when the worker serves metrics.
+    samplers: list[Callable[[], None]] = field(default_factory=list)
 
     def table(self, name: str) -> faust.TableT:
         """A per-call state table, backed by its changelog topic. JSON keys and values: str
@@ -53,46 +70,82 @@ class Pipeline:
             key=key(record.get("call_id", "")),
             value=json.dumps(record, ensure_ascii=False).encode(),
         )
+        metrics.RECORDS_OUT.labels(STAGE.get() or "worker", topic).inc()
 
     async def dead_letter(self, stage: str, reason: str, call_id: str = "", record=None,
-                          raw: bytes | None = None, topic: str = "") -> None:  # fmt: skip
-        """Park what a stage could not process, with why; coverage and `callqa deadletters`
-        read them back."""
-        letter = {"stage": stage, "reason": reason[:4000], "call_id": str(call_id or "")[:200],
-                  "created_at": time.time()}  # fmt: skip
+                          raw: bytes | None = None, topic: str = "",
+                          cause: str = "exception") -> None:  # fmt: skip
+        """Park what a stage could not process, with why (`cause`: metrics.REASONS);
+        coverage and `callqa deadletters` read them back. Never raises: a letter that cannot
+        be sent is logged and counted (reason `lost`), and the stage goes on."""
+        letter = {"stage": stage, "reason": reason[:4000], "cause": metrics.reason_class(cause),
+                  "call_id": _text(call_id)[:200], "created_at": time.time()}  # fmt: skip
         if isinstance(record, dict):
-            letter["record"] = slim(record)
+            letter["record"] = _small(slim(record))
         if raw is not None:
             letter["raw"] = base64.b64encode(raw[:MAX_DEAD_RAW_BYTES]).decode("ascii")
             letter["raw_truncated"] = len(raw) > MAX_DEAD_RAW_BYTES
         if topic:
             letter["topic"] = self.settings.topic(topic)
-        log.warning("dead letter from %s: %s (call %s)", stage, reason, call_id or "-")
-        await self.send(DEAD_LETTER_TOPIC, letter)
+        log.warning("dead letter from %s (%s): %s (call %s)", stage, letter["cause"], reason[:500],
+                    letter["call_id"] or "-", extra={"call_id": letter["call_id"]})  # fmt: skip
+        try:
+            await self.send(DEAD_LETTER_TOPIC, letter)
+        except Exception:  # noqa: BLE001 - the last resort must not stop the stage either
+            log.exception("%s: a dead letter could not be sent; the record is lost", stage)
+            metrics.RECORD_ERRORS.labels(stage, "lost").inc()
+            return
+        metrics.dead_letter(stage, letter["cause"])
+
+    async def reject(self, stage: str, reason: str, record: dict | None = None) -> None:
+        """The record being handled is valid but the stage refuses it (audio after the call
+        ended ...): a dead letter with its raw bytes, cause `rejected` (never replayed)."""
+        topic, raw = _CURRENT.get() or ("", None)
+        record = record if isinstance(record, dict) else None
+        call_id = (record or {}).get("call_id") or CALL_ID.get()
+        await self.dead_letter(stage, reason, call_id, record, raw=raw, topic=topic,
+                               cause="rejected")  # fmt: skip
 
     def consume(self, topic: str, stage: str, handle: Handler) -> None:
         """Run `handle` on every valid record of `topic`, as the stage's faust agent."""
 
         async def agent(stream):
             async for raw in stream:
-                record = None
-                try:
-                    record = _decode(raw)
-                    validate(topic, record)
-                except (RecordError, ValueError) as exc:
-                    call_id = record.get("call_id", "") if isinstance(record, dict) else ""
-                    await self.dead_letter(stage, f"invalid record: {exc}", _text(call_id),
-                                           record, raw=_bytes(raw), topic=topic)  # fmt: skip
-                    continue
-                try:
-                    await handle(record)
-                except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stage
-                    log.exception("%s: record of call %s failed", stage, record.get("call_id"))
-                    await self.dead_letter(stage, f"{type(exc).__name__}: {exc}",
-                                           _text(record.get("call_id")), record, raw=_bytes(raw),
-                                           topic=topic)  # fmt: skip
+                await self.process(topic, stage, handle, raw)
 
         self.app.agent(self.topics[topic], name=stage)(agent)
+
+    async def process(self, topic: str, stage: str, handle: Handler, raw) -> bool:
+        """One record read from `topic`: decode, validate, handle. Whatever goes wrong becomes
+        one dead letter and this returns False; nothing raises out (cancellation aside)."""
+        started = time.perf_counter()
+        metrics.RECORDS_IN.labels(stage, topic).inc()
+        raw_bytes = _bytes(raw)
+        tokens = (STAGE.set(stage), _CURRENT.set((topic, raw_bytes)), CALL_ID.set(""))
+        record = None
+        try:
+            try:
+                record = _decode(raw)
+                validate(topic, record)
+            except Exception as exc:  # noqa: BLE001 - RecordError, or anything a bad value raises
+                cause = "not_json" if isinstance(exc, NotJson) else "schema"
+                call_id = record.get("call_id", "") if isinstance(record, dict) else ""
+                await self.dead_letter(stage, f"invalid record: {exc}", call_id, record,
+                                       raw=raw_bytes, topic=topic, cause=cause)  # fmt: skip
+                return False
+            CALL_ID.set(_text(record.get("call_id")))
+            try:
+                await handle(record)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the stage
+                log.exception("%s: record of call %s failed", stage, record.get("call_id"))
+                await self.dead_letter(stage, f"{type(exc).__name__}: {exc}", record.get("call_id"),
+                                       record, raw=raw_bytes, topic=topic)  # fmt: skip
+                return False
+            return True
+        finally:
+            metrics.RECORD_SECONDS.labels(stage).observe(time.perf_counter() - started)
+            for var, token in zip((STAGE, _CURRENT, CALL_ID), tokens, strict=True):
+                var.reset(token)
 
     @cached_property
     def rules(self):
@@ -113,18 +166,26 @@ class Pipeline:
 def _decode(raw) -> dict:
     if isinstance(raw, dict):  # already decoded (a topic with a JSON serializer)
         return raw
+    if raw is None:
+        raise NotJson("no value (a tombstone)")
+    if not isinstance(raw, bytes | bytearray | str):
+        raise NotJson(f"not JSON bytes but {type(raw).__name__}")
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RecordError(f"not JSON: {exc}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise NotJson(f"not JSON: {str(exc)[:200]}") from None
     if not isinstance(value, dict):
-        raise RecordError(f"not a JSON object but {type(value).__name__}")
+        raise NotJson(f"not a JSON object but {type(value).__name__}")
     return value
 
 
-def _bytes(raw) -> bytes:
+def _bytes(raw) -> bytes | None:
+    if raw is None:
+        return None
     if isinstance(raw, bytes | bytearray):
         return bytes(raw)
+    if isinstance(raw, str):
+        return raw.encode("utf-8", "surrogatepass")
     return json.dumps(raw, ensure_ascii=False, default=str).encode()
 
 
@@ -139,6 +200,16 @@ def slim(record: dict) -> dict:
     if isinstance(record.get("segment"), dict):
         out["segment_id"] = record["segment"].get("segment_id")
     return dump_safe(out)
+
+
+def _small(record: dict, most: int = 1000) -> dict:
+    """The record a dead letter keeps beside the raw bytes: a few short fields (a long value
+    is replaced by its length), so the letter stays far below Kafka's message size."""
+    out = {}
+    for name, value in list(record.items())[:50]:
+        size = len(json.dumps(value, ensure_ascii=False))
+        out[str(name)[:200]] = value if size <= most else f"<{size} characters>"
+    return out
 
 
 def dump_safe(value):

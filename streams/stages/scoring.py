@@ -14,6 +14,7 @@ import logging
 
 from models import registry
 
+from .. import metrics
 from ..scoring.models import ScoringModels
 from ..scoring.scorer import Scorer
 from ..settings import ASSIST_TOPIC, SCORED_TOPIC, TRANSCRIPTS_TOPIC
@@ -24,10 +25,12 @@ log = logging.getLogger("callqa.worker")
 
 def register(pipeline: Pipeline) -> None:
     settings, app, rules = pipeline.settings, pipeline.app, pipeline.rules
-    scorer = Scorer(
-        ScoringModels.load(settings.models_dir, settings.lexicons_dir, rules.current),
-        pipeline.table("scoring-calls"),
-    )
+    try:
+        models = ScoringModels.load(settings.models_dir, settings.lexicons_dir, rules.current)
+    except Exception as exc:  # noqa: BLE001 - say why once and stop, rather than crash-loop
+        raise SystemExit(f"scoring: cannot load the models from {settings.models_dir}: {exc}. "
+                         "Publish a version (`callqa train`) and start the worker again.") from None  # fmt: skip
+    scorer = Scorer(models, pipeline.table("scoring-calls"))
     rules.on_change(
         lambda current: setattr(scorer, "models", dataclasses.replace(scorer.models, rules=current))
     )
@@ -35,8 +38,12 @@ def register(pipeline: Pipeline) -> None:
     async def on_transcript(record: dict) -> None:
         kind = record["kind"]
         if kind == "partial":
-            for assist in scorer.on_partial(record):
+            shown, assists = scorer.on_partial(record)
+            for assist in assists:
                 await pipeline.send(ASSIST_TOPIC, assist)
+            metrics.observe_assists(assists, "partial")
+            if shown is not None:
+                await pipeline.send(SCORED_TOPIC, shown)  # the desks' tentative words, masked
         elif kind == "start":
             await pipeline.send(SCORED_TOPIC, record)
         elif kind == "segment":
@@ -46,10 +53,12 @@ def register(pipeline: Pipeline) -> None:
             await pipeline.send(SCORED_TOPIC, scored)
             for assist in assists:
                 await pipeline.send(ASSIST_TOPIC, assist)
+            metrics.observe_assists(assists, "final")
         elif kind == "end":
             await pipeline.send(SCORED_TOPIC, scorer.on_end(record))
 
     pipeline.consume(TRANSCRIPTS_TOPIC, "scoring", on_transcript)
+    pipeline.samplers.append(lambda: metrics.OPEN_CALLS.labels("scoring").set(len(scorer.state)))
 
     unloadable: list[dict] = []
 
@@ -62,8 +71,9 @@ def register(pipeline: Pipeline) -> None:
             return
         try:
             models = await asyncio.get_running_loop().run_in_executor(
-                None, ScoringModels.load, settings.models_dir, settings.lexicons_dir, rules.current
-            )
+                None, ScoringModels.load, settings.models_dir, settings.lexicons_dir,
+                rules.current, True,
+            )  # fmt: skip
         except Exception as exc:  # a broken artifact must not stop scoring
             log.error("scoring: cannot load models %s, keeping %s: %s", newest, current, exc)
             unloadable.append(newest)
