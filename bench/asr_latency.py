@@ -86,7 +86,7 @@ def run_level(
         for messages in consumer.poll(timeout_ms=500).values():
             for m in messages:
                 r = m.value
-                if r.get("call_id") in records:
+                if isinstance(r, dict) and r.get("call_id") in records:
                     records[r["call_id"]].append(r)
                     if r["kind"] == "end":
                         ended.add(r["call_id"])

@@ -1,7 +1,8 @@
 """Intent and complaint-risk models: held-out split, ASR output of the sample calls, real text.
 
     .venv/bin/python bench/models_eval.py [--models-dir DIR] [--no-compare] [--no-asr]
-                                          [--real-text N] [--json OUT]
+                                          [--real-text N] [--real-data DIR] [--stc3-folds K]
+                                          [--json OUT]
 
 Prints
   1. feature sets compared (chars / +words / +pinyin): held-out macro-F1, clean and
@@ -17,6 +18,19 @@ Prints
   4. real text: complaint posts (../shared/eval/text/heimao_complaints dev, first
      sentence) against real bank customer-service questions (bq_corpus dev): does the
      utterance model call real complaints irritated/threat and real questions calm?
+  5. complaint risk on real text (level 1, "dissatisfaction rising"; `--real-data`, default
+     ../shared/eval), each figure beside its baseline:
+     - STC-3 dissatisfied customers (mean S <= -1): ROC AUC on K folds by dialogue (the recipe
+       refitted on the other folds) against the customer-text length alone, and the published
+       version on its own held-out dialogues;
+     - the complaint-content head on heimao dev against BQ dev (never trained on): ROC AUC and
+       recall at precision >= 0.9, against length alone (high: complaints are long narratives,
+       questions short) and against the utterance model;
+     - the complaint-threat rule (`pinyin: strict`) on every BQ / AFQMC question that is not a
+       complaint (no 投诉 in it) against the lenient sound match, and its recall on the
+       held-out threat utterances and calls (clean and through ASR noise);
+     - level 1 on the held-out synthetic calls: alerted before the explicit threat, lead time
+       against level 2's, calm calls alerted; CPU per customer utterance.
 """
 
 from __future__ import annotations
@@ -28,25 +42,33 @@ import os
 import platform
 import re
 import time
+from pathlib import Path
 
 import numpy as np
+import yaml
 from samples import sample_calls
 from sklearn.metrics import f1_score
+from sklearn.model_selection import StratifiedKFold
 
-from models import registry
+from models import real_text as corpus
+from models import registry, train_real
 from models.predict import predict_intents
+from models.text import normalize
 from models.train import (
     TASKS,
+    augmented,
     compare_features,
     datasets,
     evaluate_calls,
     evaluate_intent,
+    evaluate_level1_calls,
     evaluate_utterances,
     recall_at_precision,
     with_noise,
 )
 from streams.scoring.models import training_context
-from streams.settings import PROJECT_ROOT, Settings
+from streams.scoring.rules import RuleSet
+from streams.settings import PROJECT_ROOT, REAL_DATA_DIR, Settings
 
 TEXT_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "text"
 
@@ -172,12 +194,190 @@ def real_text(models, n: int) -> dict:
     }
 
 
+THREAT_RULE = "customer-complaint-threat"
+
+
+def _mean_sd(values) -> str:
+    return f"{np.mean(values):.3f} ± {np.std(values):.3f}"
+
+
+def stc3_folds(root: Path, folds: int, model, lexicons) -> dict:
+    """Level 1 refitted on K-1 folds of STC-3 dialogues (plus the other training pools),
+    scored on the held-out fold; the customer-text length alone beside it."""
+    real = train_real.load(root)
+    dialogues = real.train + real.held_out
+    truth = np.array([d.dissatisfied for d in dialogues])
+    train_rows, _, _, _ = datasets("complaint_risk")
+    synthetic = [(r.text, int(r.label != "calm")) for r in augmented(train_rows, lexicons)]
+    out = {key: [] for key in ("level1", "level1_running_max", "d_max", "length_baseline")}
+    out["fit_seconds"] = []
+    split = StratifiedKFold(folds, shuffle=True, random_state=0)
+    for k, (a, b) in enumerate(split.split(truth, truth)):
+        fold = train_real.RealText([dialogues[i] for i in a], [dialogues[i] for i in b],
+                                   real.complaints, real.questions)  # fmt: skip
+        fitted = train_real.fit(fold, synthetic, model.words)
+        scores = train_real.dialogue_scores(fitted.heads, fitted.level1, fold.held_out, model.words)
+        y = truth[b]
+        length = [len(normalize("".join(d.customer))) for d in fold.held_out]
+        out["level1"].append(train_real.auc(y, scores["final"]))
+        out["level1_running_max"].append(train_real.auc(y, scores["running_max"]))
+        out["d_max"].append(train_real.auc(y, scores["d_max"]))
+        out["length_baseline"].append(train_real.auc(y, length))
+        out["fit_seconds"].append(fitted.info["fit_seconds"])
+        print(f"  fold {k}: level 1 AUC {out['level1'][-1]}  length alone {out['length_baseline'][-1]}"
+              f"  (fit {fitted.info['fit_seconds']} s)", flush=True)  # fmt: skip
+    return out
+
+
+def _lenient(rule_id: str, rules_dir: Path) -> RuleSet:
+    """The rule as it was before `pinyin: strict`: sound matches taken wherever they fall."""
+    for path in sorted(rules_dir.glob("*.yaml")):
+        for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
+            if raw["id"] == rule_id:
+                return RuleSet.from_dicts([{**raw, "pinyin": True}])
+    raise KeyError(rule_id)
+
+
+def threat_rule(root: Path, lexicons, rules_dir: Path) -> dict:
+    strict, lenient = RuleSet.load(rules_dir), _lenient(THREAT_RULE, rules_dir)
+    questions = list(dict.fromkeys(
+        corpus.bq_questions(root, corpus.BQ_DEV) + corpus.bq_questions(root, corpus.BQ_TRAIN)
+        + corpus.afqmc_questions(root)
+    ))  # fmt: skip
+    plain = [q for q in questions if "投诉" not in q]  # a question naming 投诉 is a complaint
+    _, test_rows, _, test_calls = datasets("complaint_risk")
+    threats = [r.text for r in test_rows if r.label == "threat"]
+    noisy = [r.text for r in with_noise([r for r in test_rows if r.label == "threat"], lexicons)]
+    turns = [c["turns"][c["threat_turn"]]["text"] for c in test_calls if c.get("threat_turn") is not None]  # fmt: skip
+    out = {"questions": len(plain)}
+    for name, rules in (("strict", strict), ("lenient", lenient)):
+
+        def fires(texts, rules=rules):
+            return [t for t in texts if rules.phrase_match(THREAT_RULE, t)]
+
+        fired = fires(plain)
+        out[name] = {
+            "question_fires": len(fired),
+            "question_fire_rate": round(len(fired) / len(plain), 5),
+            "fired_on": fired[:12],
+            "threat_utterance_recall": round(len(fires(threats)) / len(threats), 4),
+            "threat_utterance_recall_asr_noise": round(len(fires(noisy)) / len(noisy), 4),
+            "threat_turn_recall_calls": f"{len(fires(turns))}/{len(turns)}",
+        }
+    return out
+
+
+def level1_cost(model, texts: list[str], threat) -> dict:
+    """CPU ms per customer utterance of the risk step, with and without level 1 (process time:
+    other work on the shared cores counts less)."""
+    without = type(model)(model.utterance, model.track, model.words)
+    out = {}
+    for name, m in (("level 2 only (baseline)", without), ("both levels", model)):
+        state, started = None, time.process_time()
+        for i, text in enumerate(texts):
+            state = m.update(state, f"{text}{i}", threat(text)).state  # a new string: cold caches
+        out[name] = round(1000 * (time.process_time() - started) / len(texts), 2)
+    return out
+
+
+def real_data(models, context, root: Path, folds: int) -> dict:
+    risk = models["complaint_risk"]
+    model, card = risk.pipeline, risk.card
+    if corpus.missing(root):
+        return {"skipped": f"no real text under {root}"}
+    if not model.has_level1:
+        return {"skipped": f"{risk.version} was trained without level 1: {card.get('real_text')}"}
+    report = {"threshold": card["thresholds"]["dissatisfaction"]}
+    print(f"\n## complaint risk on real text ({root}), {risk.version}\n")
+    if folds:
+        print(f"STC-3, {folds} folds by dialogue (each: the recipe refitted on the other folds):")
+        cv = stc3_folds(root, folds, model, context.lexicons)
+        report["stc3_folds"] = cv
+        base = np.mean(cv["length_baseline"])
+        print(table([
+            {"score": "level 1, end of dialogue", "AUC": _mean_sd(cv["level1"]),
+             "target": f">= 0.85 and >= baseline + 0.07 = {base + 0.07:.3f}"},
+            {"score": "level 1, running maximum (what alerts)", "AUC": _mean_sd(cv["level1_running_max"])},
+            {"score": "D head alone, max over turns", "AUC": _mean_sd(cv["d_max"])},
+            {"score": "baseline: customer-text length", "AUC": _mean_sd(cv["length_baseline"])},
+        ], ["score", "AUC", "target"]))  # fmt: skip
+    held = card["metrics"]["real_text"]["stc3_held_out"]
+    report["stc3_published_held_out"] = held
+    print(f"\npublished version, its {held['dialogues']} held-out dialogues ({held['dissatisfied']} dissatisfied):"
+          f" AUC {held['auc_level1']} (running max {held['auc_level1_running_max']}; baseline length"
+          f" {held['auc_length_baseline']}); at the alert threshold {held['threshold']}: precision"
+          f" {held['precision_at_threshold']} recall {held['recall_at_threshold']}, alerts"
+          f" {held['alerted_share']:.1%} of dialogues, {held['alerted_mean_s_at_most_-0.5']:.0%} of them"
+          " with mean S <= -0.5")  # fmt: skip
+
+    complaints, questions = corpus.complaints_vs_questions(root)
+    content = train_real.evaluate_complaints(model.heads, complaints, questions)
+    probs = model.probabilities(complaints + questions)
+    upset = [p.get("irritated", 0) + p.get("threat", 0) for p in probs]
+    truth = [True] * len(complaints) + [False] * len(questions)
+    content["auc_utterance_model"] = train_real.auc(truth, upset)
+    upset_recall, _ = train_real.recall_at_precision(truth, upset, 0.9)
+    content["recall_at_precision_0.9_utterance_model"] = upset_recall
+    report["heimao_dev_vs_bq_dev"] = content
+    print(f"\nheimao dev ({len(complaints)} complaints, first sentence) vs BQ dev ({len(questions)} questions),"
+          " never trained on:")  # fmt: skip
+    print(table([
+        {"score": "C head (complaint content)", "AUC": content["auc_c_head"],
+         "recall@P>=0.9": content["recall_at_precision_0.9_c_head"], "target": "AUC >= 0.92, recall >= 0.80"},
+        {"score": "baseline: length alone (high: narratives vs short questions)",
+         "AUC": content["auc_length_baseline"], "recall@P>=0.9": content["recall_at_precision_0.9_length_baseline"]},
+        {"score": "baseline: utterance model P(irritated)+P(threat)", "AUC": content["auc_utterance_model"],
+         "recall@P>=0.9": content["recall_at_precision_0.9_utterance_model"]},
+    ], ["score", "AUC", "recall@P>=0.9", "target"]))  # fmt: skip
+
+    rule = threat_rule(root, context.lexicons, Settings().lexicons_dir / "rules")
+    report["complaint_threat_rule"] = rule
+    print(f"\ncomplaint-threat rule on {rule['questions']} BQ + AFQMC questions without 投诉 (target <= 0.1 %),"
+          " and on the held-out synthetic threats:")  # fmt: skip
+    print(table([{"matching": name, "question fires": rule[name]["question_fires"],
+                  "rate": f"{100 * rule[name]['question_fire_rate']:.3f} %",
+                  "threat utterances": rule[name]["threat_utterance_recall"],
+                  "same, ASR noise": rule[name]["threat_utterance_recall_asr_noise"],
+                  "threat turns of held-out calls": rule[name]["threat_turn_recall_calls"]}
+                 for name in ("strict", "lenient")],
+                ["matching", "question fires", "rate", "threat utterances", "same, ASR noise",
+                 "threat turns of held-out calls"]))  # fmt: skip
+    print("strict still fires on:", rule["strict"]["fired_on"])
+
+    _, test_rows, _, test_calls = datasets("complaint_risk")
+    if test_calls:
+        alert = card["thresholds"]["alert"]
+        level2 = evaluate_calls(model, test_calls, context.threat, alert)
+        level1 = evaluate_level1_calls(model, test_calls, context.threat, report["threshold"])
+        report["synthetic_calls"] = {"level1": level1, "level2_baseline": level2}
+        print(f"\nheld-out synthetic calls ({level1['complaint_calls']} complaint calls, "
+              f"{level1['calm_calls']} calm throughout):")  # fmt: skip
+        print(table([
+            {"alert": f"level 1 (dissatisfaction >= {report['threshold']})",
+             "alerted before the threat": f"{level1['alerted_before_threat']}/{level1['complaint_calls']}",
+             "lead time median s": level1["lead_time_s"]["median"], "missed": level1["lead_time_s"]["missed"],
+             "calm calls alerted": level1["calm_calls_alerted"]},
+            {"alert": f"baseline: level 2 (complaint risk >= {alert})",
+             "alerted before the threat": f"{round(level2['lead_time_s']['before_threat_share'] * (level1['complaint_calls'] - level2['lead_time_s']['missed']))}/{level1['complaint_calls']}",
+             "lead time median s": level2["lead_time_s"]["median"], "missed": level2["lead_time_s"]["missed"],
+             "calm calls alerted": "-"},
+        ], ["alert", "alerted before the threat", "lead time median s", "missed", "calm calls alerted"]))  # fmt: skip
+    cost = level1_cost(model, [r.text for r in test_rows[:150]], context.threat)
+    report["cpu_ms_per_customer_utterance"] = cost
+    print(f"\nCPU ms per customer utterance: {cost}")
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models-dir", default=str(Settings().models_dir))
     parser.add_argument("--no-compare", action="store_true")
     parser.add_argument("--no-asr", action="store_true")
     parser.add_argument("--real-text", type=int, default=500, help="texts per side (0 = skip)")
+    parser.add_argument("--real-data", type=Path, default=REAL_DATA_DIR,
+                        help="the real text (STC-3, heimao, BQ, AFQMC); default ../shared/eval")  # fmt: skip
+    parser.add_argument("--stc3-folds", type=int, default=5,
+                        help="folds by dialogue for the STC-3 figure (0 = published split only)")  # fmt: skip
     parser.add_argument("--json", help="also write every figure here")
     args = parser.parse_args()
     report: dict = {
@@ -251,6 +451,7 @@ def main() -> None:
             "\n## real text: complaint posts vs bank questions (utterance model, P(irritated)+P(threat))\n"
         )
         print(json.dumps(real, ensure_ascii=False))
+        report["real_data"] = real_data(models, context, args.real_data, args.stc3_folds)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             json.dump(report, f, ensure_ascii=False, indent=1)

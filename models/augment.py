@@ -165,8 +165,9 @@ def _switch_numbers(text: str, rng: random.Random, p: float) -> str:
             return number
         if number[0].isdigit():
             cue = _DIGIT_STRING_CUE.search(text, 0, m.start())
-            digit_string = (
-                (len(number) >= 5 and "." not in number)
+            # 0.05 is a decimal read 零点零五, not a digit string like 0952
+            digit_string = "." not in number and (
+                len(number) >= 5
                 or (number[0] == "0" and len(number) > 1)
                 or (len(number) == 4 and cue is not None)
             )

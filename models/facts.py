@@ -5,10 +5,10 @@
 =============  =====================================================  ==================
 kind           examples                                               value
 =============  =====================================================  ==================
-card_tail      尾号幺二三四, 尾号1234, 卡号后四位七七一三             "1234" (str, 4 digits)
+card_tail      尾号幺二三四, 卡号后四位七七一三, 卡号五五三八         "1234" (str, 4 digits)
 amount         三千五, 两千八的扣款, 一千二百三十四块五, 3500元       3500.0 (float, yuan)
 date           下个月十号, 三月五号, 明天, 上周五, 每月八号          "next_month:day=10"
-installments   分十二期, 12期, 六个月分期                             12 (int)
+installments   分十二期, 12期, 六个月分期, 分六七 (期 by sound)        12 (int)
 merchant       美团, 饿了吗, 什么网络科技公司                         "美团", "网络科技公司"
 =============  =====================================================  ==================
 
@@ -66,7 +66,9 @@ or the company span (in simplified characters).
 Limits: cue words must come through ASR as written (尾号, 块, 扣了, 下个月); only merchant
 names and the not-a-card cue (授机 for 手机) are matched by sound. Approximate amounts
 give their lower bound (三千多 -> 3000) and ranges are skipped (一两千). A turn is read
-on its own: a card tail said in one turn and its digits in the next are not joined.
+on its own: a card tail said in one turn and its digits in the next are not joined; what
+a whole call makes plausible (instalment plans, an amount heard twice) is checked by the
+scorer over the call (streams/scoring/facts_check.py).
 """
 
 from __future__ import annotations
@@ -190,6 +192,11 @@ _TAIL = re.compile(
     rf"(?:尾号|尾数|(?:最)?后四位(?:数字|号码|数|号)?|末四位)(?P<gap>{_GAP})"
     rf"(?P<num>[{_CN_D}0-9十百千](?:\s?[{_CN_D}0-9十百千])*)"
 )
+# 卡号五五三八 / 卡是五九零六: the answer to 卡号后四位是? — exactly four digits said one by one
+_CARD_FOUR = re.compile(
+    rf"卡(?:号码?|片号)?(?:是|为|：|:)?\s*(?P<num>[{_CN_D}0-9](?:\s?[{_CN_D}0-9]){{3}})"
+    rf"(?![{_CN_D}0-9十百千万亿点块元])"
+)
 _OTHER_NUMBER = re.compile(
     rf"(?:{_NOT_CARD})(?:号码|号)?(?:的)?(?:后[四六]位|尾号|末[四六]位)?{_GAP_IN_CLAUSE}"
     rf"(?P<num>[{_CN_D}0-9](?:\s?[{_CN_D}0-9])*)(?![十百千万亿点])"
@@ -215,6 +222,7 @@ def _not_a_card(clause: str) -> bool:
                 last = max(last, i + k)
     if last < 0:
         return False
+    last += clause[last : last + 1] == "卡"  # 手机卡 is no bank card
     return "卡" not in clause[last:] and "ka" not in syllables[last:]
 
 
@@ -226,7 +234,7 @@ def _card_tails(text: str, claims: _Claims) -> list[Fact]:
         if digits and len(digits) >= 7 and not re.match(r"\s*(?:块|元)", text[m.end() :]):
             claims.take(m.start(), m.end())
     facts = []
-    for m in _TAIL.finditer(text):
+    for m in [*_TAIL.finditer(text), *_CARD_FOUR.finditer(text)]:
         start, num = m.start(), m.group("num").rstrip()
         if len(_digit_string(num) or "") != 4 and len(_digit_string(num.split()[0]) or "") == 4:
             num = num.split()[0]  # 尾号1234 5000块
@@ -235,7 +243,8 @@ def _card_tails(text: str, claims: _Claims) -> list[Fact]:
         if digits is None:  # 尾号一千二百三十四
             value = _value(num)
             digits = str(int(value)) if value and value.is_integer() else None
-        if _not_a_card(_clause_before(text, start)):  # 手机尾号, 身份证后四位
+        # 手机尾号, 身份证后四位; for 卡号五五三八 the clause includes its own 卡
+        if _not_a_card(_clause_before(text, start if m.re is _TAIL else m.start("num"))):
             claims.take(m.start("num"), end)
             continue
         if not claims.free(start, end):
@@ -252,6 +261,11 @@ _INSTALLMENTS = (
     re.compile(rf"(?P<pre>分成|分了|分期|分)?\s*(?P<n>{_SMALL})\s*期(?![间限货刊待望])"),
     re.compile(rf"(?P<n>{_SMALL})\s*个月(?:的)?分期"),
     re.compile(rf"分(?:成|期)?\s*(?P<n>{_SMALL})\s*个月"),
+    # 期 as whisper often writes it, by sound (分六七 = 分六期); only after 分 / 分成 + a count
+    re.compile(
+        rf"(?P<pre>分成|分了|分)\s*(?P<n>\d{{1,2}}|[{_CN_D}十]{{1,3}}?)\s*[七其起齐奇骑棋旗气汽器企启]"
+        rf"(?![个月天年日号次块元钱千百万亿十{_CN_D}0-9期])"
+    ),
 )
 
 
@@ -468,6 +482,7 @@ _STOP_WORDS = frozenset(
     "用 找 去 到 问 联系 投诉 显示 写着 说是 好像是 应该是 可能是 感觉 以为 通过 经过 对 向 收到 "
     "接到 打 打给 帮 帮我 退 退了 取消 取消了 订 订了 充 充了 交 交了 后来 然后 之前 以前".split()
 )
+_LEADS = ("什么", "这个", "那个", "哪个", "一个", "某个", "一家", "这家", "那家", "叫做", "叫")
 _NOT_MERCHANT = re.compile(r"催收|银行|律师|外包|客服|信用卡|^(?:你们|我们|他们|贵|该|这|那)")
 
 
@@ -483,7 +498,8 @@ def _company_merchants(text: str, claims: _Claims, lexicons: Lexicons) -> list[F
             w = words[j][0]
             if w in _STOP_WORDS or not re.fullmatch(r"[\u4e00-\u9fffa-z0-9]+", w):
                 break
-            start, j = words[j][1], j - 1
+            lead = next((p for p in _LEADS if w.startswith(p) and len(w) > len(p)), "")
+            start, j = words[j][1] + len(lead), (-1 if lead else j - 1)  # 什么游戏|公司: 游戏公司
         name = text[start:end]
         suffix = next(s for s in _COMPANY_SUFFIX if name.endswith(s))
         if len(name) - len(suffix) < 2 or _NOT_MERCHANT.search(name) or not claims.free(start, end):

@@ -22,6 +22,11 @@ The call risk is the track model's probability, floored at THREAT_FLOOR while an
 explicit threat (投诉, 12378, 曝光 ... the complaint-threat rule, when the utterance
 model agrees it is a threat) was heard in the last few utterances, so it rises with escalation and falls again when the caller
 calms down. The state is a small JSON-able dict, kept per call in the worker's table.
+
+That is level 2, "complaint threat". A version trained on real text also carries level 1,
+"dissatisfaction rising" (models/dissatisfaction.py): the customer is unhappy — repeats a
+request, talks of a problem that goes on, uses negative words — whether or not a threat
+follows. `RiskModel.update` steps both; its state holds level 1's under "level1".
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import dissatisfaction
+from .dissatisfaction import RECENT, UtteranceHeads, repeats  # level 1 counts the same repetitions
 from .text import normalize
 
 TRACK_FEATURES = (
@@ -50,24 +57,6 @@ THREAT_PHRASE_AGREEMENT = 0.2
 THREAT_MEMORY = 2  # customer utterances an explicit threat keeps the floor up
 EMA = 0.5
 SHORT_UTTERANCE_CHARS = 8
-REPEAT_OVERLAP = 0.5
-RECENT = 6  # earlier utterances kept for the repetition check
-
-
-def _bigrams(text: str) -> set[str]:
-    return {text[i : i + 2] for i in range(len(text) - 1)}
-
-
-def repeats(text: str, earlier: list[str], words: dict[str, tuple[str, ...]]) -> bool:
-    """Does the customer say again what they said before (or say that they are repeating)?
-    `words`: the risk lexicon (Lexicons.risk_words)."""
-    chars = normalize(text)
-    if any(w in chars for w in words.get("repetition", ())):
-        return True
-    mine = _bigrams(chars)
-    if len(mine) < 4:
-        return False
-    return any(len(mine & _bigrams(e)) / len(mine) >= REPEAT_OVERLAP for e in earlier)
 
 
 def new_state() -> dict:
@@ -105,14 +94,28 @@ def track_features(state: dict, probs: dict[str, float], text: str,
     return features, state
 
 
+@dataclass(frozen=True)
+class RiskStep:
+    """Where a call stands after one more customer utterance."""
+
+    utterance: float  # this utterance's complaint risk
+    call: float  # level 2: the call's complaint risk (track model, threat floor)
+    dissatisfaction: float | None  # level 1: P(the customer is dissatisfied); None without it
+    state: dict  # the call's new state (JSON-able), to hand to the next step
+
+
 @dataclass
 class RiskModel:
     """What `complaint_risk` versions hold: the utterance pipeline, the track model and the
-    risk lexicon it was trained with (so a version serves as it was trained)."""
+    risk lexicon it was trained with (so a version serves as it was trained); and, when it was
+    trained on real text, level 1 (models/dissatisfaction.py): the D and C utterance heads and
+    the dissatisfaction model."""
 
     utterance: object  # sklearn pipeline, classes calm / irritated / threat
     track: object  # sklearn classifier on TRACK_FEATURES, classes False / True
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lexicons' risk.yaml
+    heads: UtteranceHeads | None = None  # D and C (None: trained without real text)
+    level1: object | None = None  # sklearn pipeline on dissatisfaction.LEVEL1_FEATURES
 
     @property
     def classes_(self):
@@ -125,12 +128,32 @@ class RiskModel:
             for row in rows
         ]
 
+    @property
+    def has_level1(self) -> bool:
+        return self.heads is not None and self.level1 is not None
+
     def step(self, state: dict | None, text: str, threat_phrase: bool,
              probs: dict[str, float] | None = None) -> tuple[float, float, dict]:  # fmt: skip
         """(utterance risk, call risk, new state) after one customer utterance."""
+        result = self.update(state, text, threat_phrase, probs)
+        return result.utterance, result.call, result.state
+
+    def update(self, state: dict | None, text: str, threat_phrase: bool,
+               probs: dict[str, float] | None = None,
+               heads: tuple[float, float] | None = None) -> RiskStep:  # fmt: skip
+        """Both levels after one customer utterance. `state` is what the previous step
+        returned (None for a call's first); `probs` / `heads` when already computed."""
         state = state or new_state()
         probs = probs or self.probabilities([text])[0]
+        level1, repetitions = state.get("level1"), state["repetition"]
         features, state = track_features(state, probs, text, self.words)
+        dissatisfied = None
+        if self.has_level1:
+            d, c = heads or self.heads.scores([text])[0]
+            repeated = state["repetition"] > repetitions  # the track's repetition check
+            state["level1"] = dissatisfaction.step(level1, text, d, c, self.words, repeated)
+            dissatisfied = round(dissatisfaction.probability(self.level1, state["level1"]), 4)
+            state["dissatisfaction"] = dissatisfied
         call = float(self.track.predict_proba(np.array([features]))[0][1])
         if threat_phrase and probs.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT:
             state["threat_ago"] = 0
@@ -141,11 +164,14 @@ class RiskModel:
         if state["threat_ago"] is not None:
             call = max(call, THREAT_FLOOR)
         state["risk"] = round(call, 4)
-        return (
-            round(utterance_risk(probs, threat_phrase, len(normalize(text))), 4),
-            state["risk"],
-            state,
-        )
+        utterance = round(utterance_risk(probs, threat_phrase, len(normalize(text))), 4)
+        return RiskStep(utterance, state["risk"], dissatisfied, state)
+
+    def dissatisfaction_reasons(self, state: dict) -> list[str]:
+        """Why level 1 stands where it does, in the agent's words (重复诉求, 负面情绪词「…」)."""
+        if not self.has_level1 or not state or not state.get("level1"):
+            return []
+        return dissatisfaction.reasons(self.level1, state["level1"])
 
 
 def utterance_risk(probs: dict[str, float], threat_phrase: bool, chars: int = 8) -> float:

@@ -4,7 +4,10 @@
                  [--features chars+words+pinyin] [--small N] [--labels FILE]
 
 (the command lives in streams/cli.py, which hands in the models directory and a
-TrainingContext built from the settings: lexicons and the rule pack's threat phrases).
+TrainingContext built from the settings: lexicons, the rule pack's threat phrases and where
+the real text lies). The complaint-risk track is trained and evaluated on text calls in
+models/track.py; level 1, "dissatisfaction rising", on real text in models/train_real.py
+(without that text the version is trained without it, and its card says so).
 
 Held-out split: a row is held out when the hash of its `group` (template siblings
 share a group, each handwritten row is its own) falls in the bottom 20 %; a call of
@@ -14,7 +17,8 @@ added, and training never sees it. Training rows get ASR-noise copies
 (models/augment.py); the held-out split is scored clean and through the same noise.
 
 Each published version is one joblib artifact with a model card beside it: metrics,
-label set, thresholds, features, training-data hash and created time.
+label set, thresholds, features, training-data hash (and the real text's, file by file) and
+created time.
 """
 
 from __future__ import annotations
@@ -25,36 +29,48 @@ import json
 import platform
 import random
 import time
+import warnings
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import sklearn
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, classification_report, f1_score
 from sklearn.model_selection import GroupKFold
 
-from . import registry
+from . import real_text, registry, train_real
+from .dissatisfaction import LEVEL1_FEATURES
 from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline
 from .lexicons import Lexicons
 from .predict import predict_intents
-from .risk import TRACK_FEATURES, RiskModel, new_state, speech_times, track_features
+from .risk import TRACK_FEATURES, RiskModel
+from .track import (  # noqa: F401 - the track's training and evaluation, used from here too
+    ALERT_PRECISION,
+    call_track,
+    escalating,
+    evaluate_calls,
+    evaluate_level1_calls,
+    fit_track,
+    recall_at_precision,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-TASKS = {"intent": ("intents.tsv", "intent"), "complaint_risk": ("complaint_risk.tsv", "risk")}
+TASKS = {
+    "intent": ("intents.tsv", "intent"),
+    "complaint_risk": ("complaint_risk.tsv", "risk"),
+    "acts": ("acts.tsv", "acts"),
+}  # acts: dialog acts for the QA rules (models/train_acts.py)
 CALLS_FILE = "risk_calls.jsonl"
 SEED = 20261123
 HELD_OUT_PERCENT = 20
 AUGMENT_COPIES = 1
 # Intent: below this calibrated confidence the answer is `other` (low confidence), not a guess.
 ABSTAIN_BELOW = 0.45
-# Complaint risk: the alert threshold is the lowest call risk whose precision on the
-# training calls (out of fold) is at least this.
-ALERT_PRECISION = 0.85
 # Bump when the training recipe changes, so `--if-missing` retrains stale versions.
-RECIPE = "4"  # 4: risk words and the user dictionary travel inside the artifact
+RECIPE = "6"  # 4: risk words and the user dictionary travel inside the artifact; 5: its SHA-256;
+# 6: level 1 of complaint risk (dissatisfaction) trained on real text
 # Lexicon files a version depends on (hashed into its card: an edit retrains it).
 LEXICON_FILES = ("userdict.txt", "risk.yaml")
 
@@ -66,6 +82,9 @@ class TrainingContext:
 
     lexicons: Lexicons  # user dictionary (augmentation, word view), risk words
     threat: Callable[[str], bool]  # the rule pack's complaint-threat phrase match
+    # Real customer text (models/real_text.py: STC-3, heimao, BQ, AFQMC), read where it is;
+    # None or a directory without it: complaint risk is trained without level 1.
+    real_data_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -223,134 +242,6 @@ def evaluate_intent(pipeline, rows: list[Row], abstain_below: float = ABSTAIN_BE
 # --- complaint risk ---------------------------------------------------------------------------
 
 
-def call_track(model_or_pipeline, call: dict, threat, track=None,
-               words: dict | None = None) -> list[dict]:  # fmt: skip
-    """Run a text call through the risk track: one point per customer turn. `words`: the
-    risk lexicon (default: the one a RiskModel carries)."""
-    utterance = getattr(model_or_pipeline, "utterance", model_or_pipeline)
-    words = getattr(model_or_pipeline, "words", None) if words is None else words
-    words = words or {}
-    turns = call["turns"]
-    times = speech_times(turns)
-    customer = [i for i, t in enumerate(turns) if t["role"] == "customer"]
-    probabilities = (
-        RiskModel(utterance, track, words).probabilities([turns[i]["text"] for i in customer])
-        if customer
-        else []
-    )
-    state, points = new_state(), []
-    for i, probs in zip(customer, probabilities, strict=True):
-        text = turns[i]["text"]
-        if track is None:
-            features, state = track_features(state, probs, text, words)
-            points.append({"turn": i, "features": features, "time": times[i][0]})
-        else:
-            _, risk, state = RiskModel(utterance, track, words).step(
-                state, text, threat(text), probs
-            )
-            points.append({"turn": i, "risk": risk, "time": times[i][0], "end": times[i][1]})
-    return points
-
-
-def escalating(call: dict, turn: int) -> bool:
-    """Training label of the track at `turn`: the call is on its way to a complaint."""
-    if not call["complaint"]:
-        return False
-    first_upset = next(
-        (
-            i
-            for i, t in enumerate(call["turns"])
-            if t["role"] == "customer" and t.get("stance") in ("irritated", "threat")
-        ),
-        call["threat_turn"],
-    )
-    return turn >= first_upset
-
-
-def fit_track(
-    utterance, calls: list[dict], threat, words: dict
-) -> tuple[LogisticRegression, float]:
-    """The track model and its alert threshold (out-of-fold precision >= ALERT_PRECISION)."""
-    X, y, owner = [], [], []
-    for k, call in enumerate(calls):
-        for point in call_track(utterance, call, threat, words=words):
-            X.append(point["features"])
-            y.append(escalating(call, point["turn"]))
-            owner.append(k)
-    X, y, owner = np.array(X), np.array(y), np.array(owner)
-    oof = np.zeros(len(y))
-    for train_idx, test_idx in GroupKFold(n_splits=3).split(X, y, owner):
-        oof[test_idx] = _track_lr().fit(X[train_idx], y[train_idx]).predict_proba(X[test_idx])[:, 1]
-    call_scores = np.zeros(len(calls))
-    for score, k in zip(oof, owner, strict=True):
-        call_scores[k] = max(call_scores[k], score)
-    truth = np.array([bool(c["complaint"]) for c in calls])
-    threshold = 0.5
-    for candidate in np.unique(call_scores):
-        flagged = call_scores >= candidate
-        if flagged.any() and truth[flagged].mean() >= ALERT_PRECISION:
-            threshold = float(candidate)
-            break
-    return _track_lr().fit(X, y), round(threshold, 4)
-
-
-def _track_lr() -> LogisticRegression:
-    return LogisticRegression(C=1.0, max_iter=1000)
-
-
-def recall_at_precision(
-    truth: np.ndarray, scores: np.ndarray, precision: float = 0.8
-) -> tuple[float, float]:
-    """Best recall over thresholds whose precision is >= `precision`, and that threshold."""
-    best = (0.0, 1.0)
-    for t in np.unique(scores):
-        flagged = scores >= t
-        if flagged.any() and truth[flagged].mean() >= precision:
-            recall = float(truth[flagged].sum() / max(1, truth.sum()))
-            if recall > best[0]:
-                best = (round(recall, 4), round(float(t), 4))
-    return best
-
-
-def evaluate_calls(model: RiskModel, calls: list[dict], threat, alert: float) -> dict:
-    truth, scores, lead, missed = [], [], [], 0
-    for call in calls:
-        points = call_track(model, call, threat, model.track)
-        risk = max((p["risk"] for p in points), default=0.0)
-        truth.append(bool(call["complaint"]))
-        scores.append(risk)
-        if call["complaint"] and call.get("threat_turn") is not None:
-            threat_time = next(p["time"] for p in points if p["turn"] == call["threat_turn"])
-            crossed = next((p["end"] for p in points if p["risk"] >= alert), None)
-            if crossed is None:
-                missed += 1
-            else:
-                lead.append(round(threat_time - crossed, 2))  # > 0: before the threat began
-    truth, scores = np.array(truth), np.array(scores)
-    flagged = scores >= alert
-    recall, at = recall_at_precision(truth, scores)
-    return {
-        "calls": len(calls),
-        "complaint_calls": int(truth.sum()),
-        "recall_at_precision_0.8": recall,
-        "threshold_for_that": at,
-        "alert_threshold": alert,
-        "precision_at_alert": round(float(truth[flagged].mean()) if flagged.any() else 0.0, 4),
-        "recall_at_alert": round(float(truth[flagged].sum() / max(1, truth.sum())), 4),
-        "average_precision": round(float(average_precision_score(truth, scores)), 4)
-        if truth.any()
-        else 0.0,
-        "lead_time_s": {
-            "median": round(float(np.median(lead)), 2) if lead else None,
-            "mean": round(float(np.mean(lead)), 2) if lead else None,
-            "before_threat_share": round(float(np.mean([x > 0 for x in lead])), 4)
-            if lead
-            else None,
-            "missed": missed,
-        },
-    }
-
-
 def evaluate_utterances(model: RiskModel, rows: list[Row]) -> dict:
     texts, truth = [r.text for r in rows], [r.label for r in rows]
     metrics = classification_metrics(truth, list(model.utterance.predict(texts)))
@@ -409,6 +300,11 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
           features: str = DEFAULT_FEATURES, small: int | None = None,
           extra_labels: Path | None = None) -> tuple[str, dict]:  # fmt: skip
     """Train `name` on `data_dir` (plus analysts' labels from `extra_labels`), publish it."""
+    if name == "acts":  # multi-label, by role: its own module
+        from . import train_acts
+
+        return train_acts.train(models_dir, context.lexicons, lexicon_files(context), data_dir,
+                                features, small)  # fmt: skip
     started = time.time()
     lexicons = context.lexicons
     files = data_files(name, data_dir)
@@ -457,10 +353,74 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
         }
         if track is not None and test_calls:
             metrics["held_out_calls"] = evaluate_calls(artifact, test_calls, threat, alert)
+        artifact, card["real_text"], real_metrics = _level1(
+            artifact, context, train_rows, test_calls, small
+        )
+        if artifact.has_level1:
+            card["thresholds"]["dissatisfaction"] = card["real_text"]["threshold"]
+            card["level1_features"] = list(LEVEL1_FEATURES)
+        metrics.update(real_metrics)
     card["metrics"] = metrics
     card["train_seconds"] = round(time.time() - started, 2)
     version = registry.publish(models_dir, name, artifact, card)
     return version, metrics
+
+
+def _level1(model: RiskModel, context: TrainingContext, train_rows: list[Row],
+            test_calls: list[dict], small: int | None) -> tuple[RiskModel, dict, dict]:  # fmt: skip
+    """Level 1 trained on the real text under `context.real_data_dir`: (the model with it,
+    the card's `real_text` entry, its held-out metrics). Without that text the model is
+    returned as it is, the card says why and a warning is issued."""
+    root = context.real_data_dir
+    absent = real_text.missing(root)
+    if absent:
+        note = (f"real text not found under {root} ({', '.join(absent)}): trained without "
+                "level 1 (dissatisfaction) — complaint risk is the synthetic-data track alone")  # fmt: skip
+        warnings.warn(note, stacklevel=3)
+        return model, {"used": False, "note": note}, {}
+    real = train_real.load(root, small)
+    synthetic = [(r.text, int(r.label != "calm")) for r in augmented(train_rows, context.lexicons)]
+    fitted = train_real.fit(real, synthetic, model.words)
+    model = replace(model, heads=fitted.heads, level1=fitted.level1)
+    checked_complaints, checked_questions = real_text.complaints_vs_questions(root)
+    if small:
+        checked_complaints, checked_questions = checked_complaints[: small * 5], checked_questions[: small * 5]  # fmt: skip
+    card = {
+        "used": True,
+        "dir": str(root),
+        "files_sha256": real_text.sha256s(root),
+        "split": {
+            "stc3_held_out_percent": train_real.HELD_OUT_PERCENT,
+            "by": "sha1(dialogue id)",
+            "never_trained_on": list(real_text.CHECK_FILES),
+        },
+        "threshold": fitted.threshold,
+        "threshold_rule": "running level 1, out of fold on training dialogues: precision >= "
+        f"{train_real.LEVEL1_PRECISION}",
+        "training": fitted.info,
+    }
+    metrics = {
+        "real_text": {
+            "stc3_held_out": train_real.evaluate_dialogues(model.heads, model.level1, real.held_out,
+                                                          model.words, fitted.threshold),
+            "heimao_dev_vs_bq_dev": train_real.evaluate_complaints(model.heads, checked_complaints,
+                                                                  checked_questions),
+        }
+    }  # fmt: skip
+    if model.track is not None and test_calls:
+        metrics["held_out_calls_level1"] = evaluate_level1_calls(
+            model, test_calls, context.threat, fitted.threshold
+        )
+    return model, card, metrics
+
+
+def real_data_current(card: dict, root: Path | None) -> bool:
+    """Was this complaint-risk card trained on the real text as it is now? Text that has gone
+    (a Docker build) keeps what was trained with it; text that appeared or changed retrains."""
+    if real_text.missing(root):
+        return True
+    used = card.get("real_text") or {}
+    return bool(used.get("used")) and used.get("files_sha256") == real_text.sha256s(root)
 
 
 def compare_features(lexicons: Lexicons, name: str = "intent", data_dir: Path = DATA_DIR,
@@ -487,6 +447,14 @@ def compare_features(lexicons: Lexicons, name: str = "intent", data_dir: Path = 
     return out
 
 
+def _recipe(name: str) -> str:
+    if name == "acts":
+        from .train_acts import RECIPE as ACTS_RECIPE
+
+        return ACTS_RECIPE
+    return RECIPE
+
+
 def is_current(models_dir: Path, name: str, context: TrainingContext,
                data_dir: Path = DATA_DIR) -> bool:  # fmt: skip
     """Is the newest published version trained by this recipe on the data and lexicons as
@@ -495,9 +463,11 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
     if not available:
         return False
     card = registry.read_card(models_dir, name, available[-1])
-    if card.get("small") or card.get("recipe") != RECIPE:
+    if card.get("small") or card.get("recipe") != _recipe(name):
         return False
     if card.get("lexicons_sha256") != data_digest(lexicon_files(context)):
+        return False
+    if name == "complaint_risk" and not real_data_current(card, context.real_data_dir):
         return False
     files = data_files(name, data_dir)
     if len(card.get("training_data", [])) != len(files):
@@ -526,4 +496,14 @@ def summary(name: str, version: str, metrics: dict) -> str:
         lines.append(f"  calls: recall@P>=0.8 {calls['recall_at_precision_0.8']:.3f}"
                      f"  at alert {calls['alert_threshold']}: P {calls['precision_at_alert']:.3f}"
                      f" R {calls['recall_at_alert']:.3f}  lead time median {calls['lead_time_s']['median']} s")  # fmt: skip
+    if "real_text" in metrics:
+        real = metrics["real_text"]
+        stc3, content = real["stc3_held_out"], real["heimao_dev_vs_bq_dev"]
+        lines.append(f"  level 1 (dissatisfaction), STC-3 held-out dialogues: AUC {stc3['auc_level1']}"
+                     f" (customer-text length alone {stc3['auc_length_baseline']})  at {stc3['threshold']}:"
+                     f" P {stc3['precision_at_threshold']} R {stc3['recall_at_threshold']}")  # fmt: skip
+        lines.append(f"  complaint-content head, heimao dev vs BQ dev: AUC {content['auc_c_head']}"
+                     f" (length alone {content['auc_length_baseline']})")  # fmt: skip
+    elif name == "complaint_risk":
+        lines.append("  level 1 (dissatisfaction): not trained, no real text (card: real_text)")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 
@@ -261,3 +262,164 @@ def test_id_digits_after_a_misheard_id_card_are_not_a_card_tail():
     facts = extract_facts("卡号尾号三四五七,学分证后四位是零八二六")
     assert [(f.kind, f.value) for f in facts] == [("card_tail", "3457")]
     assert extract_facts("法后委号三四五期,学分证后四位是零八二六") == []
+
+
+# --- what ASR and the eval calls say (calls/eval, dev half) -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("卡号五五三八，身份证二零七九", [("card_tail", "5538")]),  # the answer to 卡号后四位?
+        ("卡是五九零六，身份证后四位是零三三二", [("card_tail", "5906")]),
+        ("身份证三八八幺卡号零五五二", [("card_tail", "0552")]),  # ASR leaves out the comma
+        ("卡号是六二二五八八零二一三四七六幺九零", []),  # a whole card number is no tail
+        ("手机卡号1234", []),
+        ("那两比都分六七我同意", [("installments", 6)]),  # 期 written as 七 (same syllable)
+        ("分十二七吧", [("installments", 12)]),
+        ("我想分六七个月", []),  # six or seven months
+        ("写的是什么游戏公司", [("merchant", "游戏公司")]),  # jieba: 什么游戏|公司
+    ],
+)
+def test_card_tail_instalment_and_merchant_forms(text, expected):
+    assert kv(text) == expected
+
+
+# --- the cross-check over a call (streams/scoring/facts_check.py) -------------------------
+
+
+def _call(*turns: tuple[str, str]) -> tuple[dict, list[list[dict]]]:
+    """Feed (role, text) turns through the cross-check as the scorer does; (the call's state,
+    the facts the desk was given after each turn)."""
+    from streams.scoring.facts_check import hear
+
+    call: dict = {}
+    shown = []
+    for i, (role, text) in enumerate(turns, start=1):
+        facts = [f.as_dict() for f in extract_facts(text)]
+        shown.append(hear(call, role, i, facts))
+    return call, shown
+
+
+def _checks(call: dict) -> list[tuple]:
+    from streams.scoring.facts_check import cross_check
+
+    return [
+        (c["kind"], c["value"], c["status"], c["fact"])
+        for c in cross_check(call["fact_ledger"]).checks
+    ]
+
+
+def test_instalment_counts_outside_the_plans_are_not_facts():
+    call, shown = _call(("customer", "我想分十期"), ("customer", "分七期行不行"))
+    assert call["facts"] == {}
+    assert shown == [[], []]
+    assert _checks(call) == [("installments", 10, "implausible", None),
+                             ("installments", 7, "implausible", None)]  # fmt: skip
+
+
+def test_an_implausible_count_takes_the_one_plan_the_call_states():
+    call, shown = _call(("customer", "我想分十期"), ("agent", "好的，给您办分十二期"))
+    assert call["facts"] == {"installments": [12]}
+    assert _checks(call) == [("installments", 10, "corrected", 12)]
+    assert shown[0] == [] and [(f["value"], f["note"]) for f in shown[1]] == [
+        (12, "10 期不是可办的期数，按通话中的 12 期")
+    ]
+    two, _ = _call(("customer", "我想分十期"), ("agent", "可以分六期或者十二期"))
+    assert two["facts"] == {}  # two plans stated: nothing to go by
+
+
+def test_plan_counts_stand_as_said():
+    for n in (3, 6, 9, 12, 18, 24, 36):
+        call, _ = _call(("customer", f"分{n}期"))
+        assert call["facts"] == {"installments": [n]}
+
+
+def test_an_amount_heard_twice_wins_over_one_misheard_once():
+    call, shown = _call(
+        ("customer", "我有一笔两千八的扣款"),
+        ("customer", "两千八百八的扣款不是我的"),  # misheard once
+        ("customer", "就是那笔两千八的扣款"),
+    )
+    assert call["facts"] == {"amount": [2800.0]}
+    assert _checks(call) == [("amount", 2800.0, "confirmed", 2800.0),
+                             ("amount", 2880.0, "corrected", 2800.0)]  # fmt: skip
+    # the desk saw 2880 before the second 两千八 came: it stays there (the desk only adds)
+    assert [[f["value"] for f in s] for s in shown] == [[2800.0], [2880.0], []]
+
+
+def test_the_agents_read_back_confirms_an_amount():
+    call, _ = _call(
+        ("customer", "扣了我两千八百八"),
+        ("customer", "那笔两千八的扣款"),
+        ("agent", "您说的是两千八的那笔消费对吧"),
+    )
+    assert call["facts"] == {"amount": [2800.0]}
+    assert _checks(call) == [("amount", 2880.0, "corrected", 2800.0),
+                             ("amount", 2800.0, "confirmed", 2800.0)]  # fmt: skip
+
+
+def test_amounts_that_are_not_a_mishearing_of_each_other_all_stay():
+    cases = [
+        # each said once: nothing heard more often to go by
+        ((("customer", "扣了我两千八"), ("customer", "两千八百八的扣款")), [2800.0, 2880.0]),
+        # 5000 is no mishearing of 3000 (no digit in common), however often 3000 is said
+        ((("customer", "欠了三千块"), ("customer", "还了三千块"), ("customer", "又刷了五千块")),
+         [3000.0, 5000.0]),
+        # said in one breath, the two are meant apart
+        ((("customer", "还了三千五"), ("customer", "扣了三千五，不是三千六块")), [3500.0, 3600.0]),
+        # the agent's read-back of 3600 once makes it heard twice too
+        ((("customer", "还了三千五"), ("customer", "还了三千五"), ("customer", "扣了三千六"),
+          ("agent", "三千六块的那笔是吧")), [3500.0, 3600.0]),
+    ]  # fmt: skip
+    for turns, amounts in cases:
+        call, _ = _call(*turns)
+        assert call["facts"] == {"amount": amounts}, turns
+
+
+def test_agent_values_alone_are_no_facts():
+    call, shown = _call(("agent", "您这笔八千六百块可以分十二期"), ("customer", "好的"))
+    assert call["facts"] == {} and shown == [[], []]
+
+
+def test_a_card_tail_that_differs_from_an_earlier_one_is_kept_and_marked():
+    call, shown = _call(
+        ("customer", "尾号1234的卡"), ("customer", "尾号1284"), ("customer", "尾号1234")
+    )
+    assert call["facts"] == {"card_tail": ["1234", "1284"], "card_tail_conflict": ["1284"]}
+    assert [(f["value"], f["note"]) for f in shown[1]] == [
+        ("1284", "与之前的尾号 1234 不同，请核对")
+    ]
+    assert shown[2] == []
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        (2800, 2880, True),  # 两千八 / 两千八百八
+        (3500, 3600, True),
+        (13.2, 13.5, True),
+        (3000, 5000, False),  # no nonzero digit in common
+        (2800, 28000, False),  # another number of digits
+        (2800, 2008, False),  # two digits differ
+        (2800, 2800, False),
+        (1.5, 15, False),
+    ],
+)
+def test_what_counts_as_a_misheard_amount(a, b, expected):
+    from streams.scoring.facts_check import confusable
+
+    assert confusable(a, b) is expected and confusable(b, a) is expected
+
+
+def test_the_ledger_stays_small():
+    from streams.scoring.facts_check import MAX_ENTRIES, MAX_TURNS, hear
+
+    call: dict = {}
+    for turn in range(200):
+        hear(call, "customer", turn, [{"kind": "amount", "value": float(100 + turn), "text": ""},
+                                       {"kind": "date", "value": "relative:+1d", "text": ""}])  # fmt: skip
+    assert len(call["fact_ledger"]["amount"]) == MAX_ENTRIES
+    assert len(call["fact_ledger"]["date"][0][1]) == MAX_TURNS
+    assert len(call["facts"]["amount"]) == 10 and call["facts"]["amount"][-1] == 299.0
+    assert len(json.dumps(call)) < 4000

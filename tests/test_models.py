@@ -1,24 +1,40 @@
-"""Intent and complaint-risk models: low-confidence path, risk track, reproducible versions."""
+"""Intent and complaint-risk models: low-confidence path, risk track, reproducible versions,
+level 1 on real text (its state, its card, training without the text)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
+from dataclasses import replace
 
 import pytest
 
-from models import registry
+from models import real_text, registry, train_real
 from models.predict import predict_intents
 from models.risk import THREAT_FLOOR
 from models.train import (
     datasets,
     evaluate_calls,
     evaluate_intent,
+    evaluate_level1_calls,
     evaluate_utterances,
+    real_data_current,
     train,
     with_noise,
 )
 from streams.scoring.models import ensure_models
-from streams.settings import Settings
+from streams.settings import REAL_DATA_DIR, Settings
+
+REAL_TEXT = not real_text.missing(REAL_DATA_DIR)
+needs_real_text = pytest.mark.skipif(not REAL_TEXT, reason=f"no real text under {REAL_DATA_DIR}")
+UNHAPPY_CALL = [
+    "你好我上个月有一笔年费扣了我想问一下",
+    "我之前已经打过两次电话了说会退还是没退",
+    "怎么又要我等啊上次也是这么说的",
+    "我再说一遍这个年费你们答应过免的",
+    "你们这样真的太过分了一直推来推去",
+]
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +118,11 @@ def test_training_then_loading_a_version_reproduces_its_recorded_metrics(tmp_pat
         assert (
             loaded.card["training_data_sha256"] and loaded.card["labels"] and loaded.card["created"]
         )
+        if name == "complaint_risk" and REAL_TEXT:  # the real text it read, by hash
+            hashes = loaded.card["real_text"]["files_sha256"]
+            assert set(hashes) == set(real_text.TRAINING_FILES + real_text.CHECK_FILES)
+            stc3 = (REAL_DATA_DIR / real_text.STC3).read_bytes()
+            assert hashes[real_text.STC3] == hashlib.sha256(stc3).hexdigest()
         _, held_out, _, held_out_calls = datasets(name, small=20)
         if name == "intent":
             threshold = loaded.card["thresholds"]["abstain_below"]
@@ -113,7 +134,93 @@ def test_training_then_loading_a_version_reproduces_its_recorded_metrics(tmp_pat
             if held_out_calls:
                 again["held_out_calls"] = evaluate_calls(loaded.pipeline, held_out_calls, training.threat,
                                                          loaded.card["thresholds"]["alert"])  # fmt: skip
+            if REAL_TEXT:
+                again.update(_real_metrics(loaded, held_out_calls, training, small=20))
         assert json.loads(json.dumps(again)) == loaded.card["metrics"]
+
+
+def _real_metrics(loaded, held_out_calls, training, small) -> dict:
+    """Level 1's metrics recomputed from the published artifact, as train() computes them."""
+    model, threshold = loaded.pipeline, loaded.card["thresholds"]["dissatisfaction"]
+    real = train_real.load(REAL_DATA_DIR, small)
+    complaints, questions = real_text.complaints_vs_questions(REAL_DATA_DIR)
+    out = {"real_text": {
+        "stc3_held_out": train_real.evaluate_dialogues(model.heads, model.level1, real.held_out,
+                                                       model.words, threshold),
+        "heimao_dev_vs_bq_dev": train_real.evaluate_complaints(model.heads, complaints[: small * 5],
+                                                               questions[: small * 5]),
+    }}  # fmt: skip
+    if held_out_calls:
+        out["held_out_calls_level1"] = evaluate_level1_calls(model, held_out_calls, training.threat,
+                                                             threshold)  # fmt: skip
+    return out
+
+
+@needs_real_text
+def test_level1_state_is_json_and_stepping_it_equals_the_whole_call_at_once(published):
+    model = published["complaint_risk"].pipeline
+    assert model.has_level1
+    state, stepped = None, []
+    for text in UNHAPPY_CALL:  # the state crosses a JSON round trip between utterances
+        step = model.update(json.loads(json.dumps(state)) if state else None, text, False)
+        state = step.state
+        stepped.append(step.dissatisfaction)
+    dialogue = real_text.Dialogue("t", tuple(("customer", t) for t in UNHAPPY_CALL), 0.0)
+    whole = train_real.dialogue_scores(model.heads, model.level1, [dialogue], model.words)
+    assert stepped[-1] == pytest.approx(whole["final"][0], abs=1e-4)
+    assert max(stepped) == pytest.approx(whole["running_max"][0], abs=1e-4)
+    assert stepped[-1] > stepped[0]  # dissatisfaction rises through this call
+    assert model.dissatisfaction_reasons(state)  # and it can say why
+    # no recomputation over the call: the state stays small however long the call runs
+    sizes = []
+    for i in range(60):
+        state = model.update(state, UNHAPPY_CALL[i % len(UNHAPPY_CALL)] + str(i), False).state
+        sizes.append(len(json.dumps(state, ensure_ascii=False)))
+    assert max(sizes) < 3000 and sizes[-1] <= sizes[10] + 50
+
+
+def test_without_real_text_complaint_risk_trains_without_level1(tmp_path, training):
+    """The Docker build has no ../shared: the model trains, says so, and serves level 2 alone."""
+    from streams.scoring.models import ScoringModels
+    from streams.scoring.scorer import Scorer
+
+    absent = tmp_path / "no-shared"
+    context = replace(training, real_data_dir=absent)
+    with pytest.warns(UserWarning, match="real text not found"):
+        version, metrics = train("complaint_risk", tmp_path / "models", context, small=15)
+    loaded = registry.load(tmp_path / "models", "complaint_risk", version)
+    assert loaded.card["real_text"]["used"] is False
+    assert str(absent) in loaded.card["real_text"]["note"]
+    assert "dissatisfaction" not in loaded.card["thresholds"] and "real_text" not in metrics
+    model = loaded.pipeline
+    assert not model.has_level1
+    step = model.update(None, UNHAPPY_CALL[0], False)
+    assert step.dissatisfaction is None and 0 <= step.call <= 1
+    # --if-missing keeps it while the text is absent, retrains once it is there
+    assert real_data_current(loaded.card, absent)
+    if REAL_TEXT:
+        assert not real_data_current(loaded.card, REAL_DATA_DIR)
+    settings = Settings()
+    scoring = ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+    scoring.risk = loaded
+    scorer = Scorer(scoring, {})
+    for i, text in enumerate(UNHAPPY_CALL):
+        segment = {"call_id": "c", "segment_id": f"c:{i}", "role": "customer", "start": 3.0 * i,
+                   "end": 3.0 * i + 2, "text": text}  # fmt: skip
+        scored, assists = scorer.on_segment(segment)
+        assert scored["call_dissatisfaction"] is None
+        assert not [a for a in assists if a["code"] == "dissatisfaction"]
+
+
+def test_asr_noise_reads_a_decimal_that_starts_with_zero(lexicons):
+    """0.05 was taken for a digit string (like 0952) and crashed on its point."""
+    from models.augment import asr_noise
+
+    only_numbers = {"number": 2.0, "homophone": 0.0, "drop": 0.0, "repeat": 0.0, "filler": 0.0}
+    for seed in range(5):
+        noisy = asr_noise("日利率是0.05还有尾号0952", random.Random(seed), 0.5,
+                          tokenizer=lexicons.tokenizer, weights=only_numbers)  # fmt: skip
+        assert noisy == "日利率是零点零五还有尾号零九五二"
 
 
 def test_held_out_rows_never_reach_training():

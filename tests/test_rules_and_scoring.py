@@ -111,3 +111,37 @@ def test_greeting_rule_survives_what_asr_made_of_the_greetings(greeting, missing
     ]
     hits = [h.rule_id for h in RuleSet.load(RULES).post_call(segments)]
     assert ("agent-greeting" in hits) is missing
+
+
+def test_dissatisfaction_rising_raises_its_own_alert_once_before_the_threat(models):
+    """Level 1: call-05's customer is alerted on as dissatisfied (major, with reasons) before
+    the explicit threat raises the complaint-risk alert; calm calls are not; every scored
+    segment carries the level and fits the scored topic's record."""
+    from streams.records import validate
+    from streams.settings import ASSIST_TOPIC, SCORED_TOPIC
+
+    if models.dissatisfaction_threshold is None:
+        pytest.skip("the published complaint-risk version has no level 1 (no real text)")
+    for name in SAMPLE_CALLS:
+        meta = call_meta(name)
+        scorer, alerts = Scorer(models, {}), []
+        for i, u in enumerate(meta["utterances"]):
+            segment = {**_segment(u["role"], u["text"], u["start"], i), "end": u["end"],
+                       "kind": "segment", "avg_logprob": -0.2, "no_speech_prob": 0.01}  # fmt: skip
+            scored, assists = scorer.on_segment(segment)
+            validate(SCORED_TOPIC, scored)
+            for a in assists:
+                validate(ASSIST_TOPIC, a)
+            assert scored["call_dissatisfaction"] is not None
+            alerts += [(i, a) for a in assists if a["code"] in ("dissatisfaction", "complaint-risk")]  # fmt: skip
+        if not meta["expected"]["complaint"]:
+            assert alerts == [], name
+            continue
+        [(first, level1), (later, level2)] = alerts
+        assert first < later and level2["code"] == "complaint-risk"
+        assert (level1["code"], level1["severity"], level1["title"]) == (
+            "dissatisfaction",
+            "major",
+            "客户不满上升",
+        )
+        assert "（" in level1["message"] and level1["role"] == "customer"

@@ -41,6 +41,27 @@ def test_pinyin_false_turns_the_sound_match_off():
     assert one(ruleset({"keywords": {"any": ["对"]}}), "agent", "排队") is None
 
 
+def test_pinyin_strict_takes_only_what_sounds_misheard():
+    """`pinyin: strict`: a sound match must keep some of the keyword's own characters (头诉 for
+    投诉), not be another common word (利率是 is not 律师) nor cut its own character out of a
+    neighbouring word (没|体现 is not 媒体); exact characters cut out of two words do not count
+    either (取消|协议 is not 消协), unless a word formed is itself a keyword (发|起诉|讼)."""
+    words = ["投诉", "律师", "媒体", "消协", "起诉", "诉讼"]
+    strict = ruleset({"keywords": {"any": words}}, role="customer", pinyin="strict")
+    lenient = ruleset({"keywords": {"any": words}}, role="customer")
+    for calm in ("利率是多少", "我还没提额", "账单上没体现这笔钱", "我要取消协议"):
+        assert one(lenient, "customer", calm) is not None  # what the lenient match gets wrong
+        assert one(strict, "customer", calm) is None, calm
+    for threat, phrase in (("我要头诉你们", "投诉"), ("这个事我要找绿师", "律师"),
+                           ("我会把这个事发到没体上", "媒体"), ("我要发起诉讼", "起诉")):  # fmt: skip
+        hit = one(strict, "customer", threat)
+        assert hit is not None and hit.phrase == phrase, threat
+    # per keyword group too, and strict with characters only where the keyword is its own word
+    group = ruleset({"keywords": {"any": ["律师"], "pinyin": "strict"}}, role="customer")
+    assert one(group, "customer", "利率是多少") is None
+    assert one(group, "customer", "我找律师").matched_by == "chars"
+
+
 def test_digits_and_spoken_numbers_are_one_form():
     rules = ruleset(
         {

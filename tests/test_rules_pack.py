@@ -46,7 +46,7 @@ GOOD = rule({"keywords": {"any": ["没办法"]}}, id="agent-no-way")
         ),
         ({"deduction": -5}, "field 'deduction' must be >= 0 (got -5)"),
         ({"deduction": "ten"}, "field 'deduction' must be a number (got 'ten')"),
-        ({"pinyin": "yes"}, "field 'pinyin' must be true or false (got 'yes')"),
+        ({"pinyin": "yes"}, "field 'pinyin' must be true, false or strict (got 'yes')"),
         (
             {"role": "robot"},
             "field 'role' must be one of 'agent', 'customer' or 'any' (got 'robot')",
@@ -201,6 +201,43 @@ def test_phrase_match_for_partial_results():
         rules.phrase_match("agent-misleading-promise", "这个分期我保证稳赚") is None
     )  # regex rule
     assert rules.phrase_match("agent-greeting", "您好，工号三三八五") == ("您好", "chars")
+
+
+# Bank questions that share sounds with the threat keywords (the false fires of the lenient
+# sound match on BQ / AFQMC, reworded) and threats as whisper writes them; written for the tests.
+CALM_SOUNDALIKES = [
+    "利率是多少", "年利率是多少", "日利率是怎么算的", "你们这个手续费率是多少", "分期的费率是怎么算的",
+    "汇率是怎么算的", "我还没提额", "还没提示我还款", "一直没提额度", "账单上没体现这笔钱",
+    "我还没提交资料", "我没提前还款", "我要取消协议", "取消协议的话要多少钱", "金额小写是多少",
+    "大写小写都要填吗", "每天提醒我还款", "我想查一下征信",
+]  # fmt: skip
+THREATS_AS_HEARD = [
+    "我要头诉你们", "我去银保监会头诉你们", "我要打幺二三七八头诉", "你们再这样我就打一二三七八",
+    "我要找媒体曝光你们", "我找律师跟你们谈", "我会去人民银行反映的", "我要向银宝监会举报你们",
+    "我要去金管局头诉", "我去金关局告你们", "我直接报警了", "我要起诉你们银行",
+    "你们等着我去法院告你们", "我要去消协投诉", "叫你们领导来接电话", "我要找你们零导",
+    "我要暴光你们", "我要在网上爆光你们", "我去监管部门头诉你们", "我打一二三一五头诉",
+    "这个事我要找绿师", "你们这样我只能去银保间会了", "我去人民银行头诉你们", "我要跟你们打关司",
+    "我会把这个事发到没体上", "我要去具报你们", "再不解决我就投诉到底", "幺二三七八我已经打过了",
+    "我要头诉这个坐席", "我会向金融监管部门反映", "你们这是违法的我要报井", "我找律师起诉你们",
+    "我要到人民银行去投诉", "我要偷诉你们", "我要投素你们", "我要去银保监会头诉", "我要找记者",
+    "嗯那个我要头诉", "你们不处理我就去法院起速", "我要发起诉讼", "我去消鞋投诉你们",
+    "那我只能找媒体了", "我要去银保监头诉", "我要打幺二三幺五", "再这样我就去举报",
+]  # fmt: skip
+
+
+def test_complaint_threat_rule_matches_sounds_strictly():
+    """The pack's complaint-threat rule is `pinyin: strict`: ordinary bank questions that
+    share a threat word's sounds stay quiet, threats with whisper's homophones still fire."""
+    rules = RuleSet.load(PACK)
+    assert rules.get("customer-complaint-threat").pinyin == "strict"
+    fired = [t for t in CALM_SOUNDALIKES if rules.phrase_match("customer-complaint-threat", t)]
+    assert fired == []
+    missed = [t for t in THREATS_AS_HEARD if not rules.phrase_match("customer-complaint-threat", t)]
+    assert missed == []
+    assert rules.phrase_match("customer-complaint-threat", "我要头诉") == ("投诉", "pinyin")
+    # the other rules keep the lenient sound match: whisper writes 功耗 for 工号
+    assert rules.get("agent-greeting").pinyin is True
 
 
 def test_live_sees_only_the_last_history_finals():

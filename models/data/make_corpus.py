@@ -11,6 +11,11 @@ Every phrase lives in corpus/ beside this script; this module is only the logic
   handwritten_calls.yaml   hand-written whole calls, one turn a line
   templates.yaml           fragments and slot values for generated-v2 rows
   agent_lines.yaml, customer_lines.yaml   lines for generated-v2 calls
+  handwritten_intents_v3.tsv, handwritten_risk_v3.tsv   hand-written v3 rows in the
+      styles v1/v2 lack (real-call lengths, 1-90 characters: rambling, indirect,
+      follow-up, short, ASR-garbled, mixed); appended after the v1/v2/generated rows,
+      never counted towards the generated targets and never used in calls, so adding
+      them leaves every other row and risk_calls.jsonl as they were
 
 generated-v2 rows are seeded template fills (opening x core request x ending);
 rows filled from one core share the group gen-<label>-<core>, and every
@@ -56,6 +61,10 @@ INTENT_LABELS = [
 ]  # fmt: skip
 RISK_LABELS = ["calm", "irritated", "threat"]
 HW_SOURCES = ["handwritten-v1", "handwritten-v2"]
+V3_SOURCE = "handwritten-v3"
+V3_MIN_LEN, V3_MAX_LEN = 1, 90  # v3 rows are as long as real turns: from 对 to a rambling one
+V3_STYLES = ["rambling", "indirect", "followup", "short", "asr", "mixed", "id", "irritated",
+             "offtopic", ""]  # fmt: skip
 RISK_SCOPES = ["", "generic", "topical"]
 HwSets = list[tuple[str, dict[str, list[str]]]]  # [(source, {label: [text, ...]})]
 
@@ -98,12 +107,31 @@ def read_handwritten(name: str, label_col: str, labels: list[str]) -> tuple[list
     return rows, list(texts.items())
 
 
+def read_v3(name: str, label_col: str, labels: list[str]) -> list[tuple[str, str]]:
+    """A hand-written v3 TSV (text, label, source, optional style): its (text, label) rows."""
+    with open(os.path.join(TABLES, name), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    out = []
+    for n, row in enumerate(rows, start=2):
+        text = row.get("text") or ""
+        if (None in row or row.get(label_col) not in labels or row.get("source") != V3_SOURCE
+                or row.get("style", "") not in V3_STYLES
+                or not V3_MIN_LEN <= len(text) <= V3_MAX_LEN or "\n" in text):  # fmt: skip
+            sys.exit(
+                f"corpus/{name}:{n}: bad text length, {label_col}, source, style or column count: {row}"
+            )
+        out.append((text, row[label_col]))
+    return out
+
+
 TEMPLATES = Table("templates.yaml")  # fragments and slot values for generated rows
 AGENT = Table("agent_lines.yaml")  # agent lines for generated calls
 CUSTOMER = Table("customer_lines.yaml")  # call-only customer lines for generated calls
 HW_CALLS = read_yaml("handwritten_calls.yaml")  # [{intent, turns: one turn a line}]
 HW_INTENTS = read_handwritten("handwritten_intents.tsv", "intent", INTENT_LABELS)[1]
 HW_RISK_ROWS, HW_RISK = read_handwritten("handwritten_risk.tsv", "risk", RISK_LABELS)
+HW_INTENTS_V3 = read_v3("handwritten_intents_v3.tsv", "intent", INTENT_LABELS)
+HW_RISK_V3 = read_v3("handwritten_risk_v3.tsv", "risk", RISK_LABELS)
 # `generic` hand-written risk rows fit any call topic: calls reuse them as customer turns
 RISK_GENERIC = {
     lab: [r["text"] for r in HW_RISK_ROWS if r["risk"] == lab and r["scope"] == "generic"]
@@ -267,6 +295,18 @@ def build(hw_sets: HwSets, labels: list[str], target: int, gen, rng: random.Rand
     src_order = {"handwritten-v1": 0, "handwritten-v2": 1, "generated-v2": 2}
     rows.sort(key=lambda r: (order[r[1]], src_order[r[2]]))
     return rows
+
+
+def append_v3(rows: list[Row], v3: list[tuple[str, str]], name: str) -> list[Row]:
+    """`rows` and then the v3 rows, each its own group (no text may appear twice)."""
+    seen = {r[0] for r in rows}
+    out = list(rows)
+    for text, label in v3:
+        if text in seen:
+            sys.exit(f"corpus/{name}: text already in the corpus [{label}]: {text}")
+        seen.add(text)
+        out.append((text, label, V3_SOURCE, hw_group(text)))
+    return out
 
 
 # --- Whole calls (risk_calls.jsonl) ---
@@ -549,6 +589,8 @@ def main(argv: list[str] | None = None) -> None:
     intents = build(HW_INTENTS, INTENT_LABELS, INTENT_TARGET, gen_intent, random.Random(SEED))
     risk = build(HW_RISK, RISK_LABELS, RISK_TARGET, gen_risk, random.Random(SEED + 1))
     calls = build_calls(random.Random(SEED + 2), HW_INTENTS)
+    intents = append_v3(intents, HW_INTENTS_V3, "handwritten_intents_v3.tsv")
+    risk = append_v3(risk, HW_RISK_V3, "handwritten_risk_v3.tsv")
     os.makedirs(out, exist_ok=True)
     write_tsv(os.path.join(out, "intents.tsv"), ["text", "intent", "source", "group"], intents)
     write_tsv(os.path.join(out, "complaint_risk.tsv"), ["text", "risk", "source", "group"], risk)
@@ -560,9 +602,9 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {len(rows)} rows, {len({r[3] for r in rows})} groups")
         count = Counter((r[1], r[2]) for r in rows)
         for lab in labels:
-            v1, v2, gen = (count[lab, src] for src in (*HW_SOURCES, "generated-v2"))
-            hw = f"handwritten {v1 + v2} = v1 {v1} + v2 {v2}"
-            print(f"  {lab}\t{v1 + v2 + gen}\t({hw}, generated {gen})")
+            v1, v2, v3, gen = (count[lab, src] for src in (*HW_SOURCES, V3_SOURCE, "generated-v2"))
+            hw = f"handwritten {v1 + v2 + v3} = v1 {v1} + v2 {v2} + v3 {v3}"
+            print(f"  {lab}\t{v1 + v2 + v3 + gen}\t({hw}, generated {gen})")
     print(f"risk_calls: {len(calls)} calls")
     for name, _ in CALL_MIX:
         sub = [c for c in calls if trajectory(c["turns"]) == name]

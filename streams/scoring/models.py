@@ -8,6 +8,7 @@ the notebooks and the tests all read the directories they are configured with.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,11 @@ from models import registry
 from models.lexicons import Lexicons, load_lexicons
 from models.train import TrainingContext
 
+from ..settings import REAL_DATA_DIR
 from .lexicon import Intent, load_intents
 from .rules import COMPLAINT_THREAT_TAG, RuleSet
 
+log = logging.getLogger("callqa.scoring")
 ALERT_THRESHOLD = 0.6  # used when a risk version does not carry its own
 MIN_INTENT_CONFIDENCE = 0.45  # used when an intent version does not carry its own
 
@@ -30,23 +33,46 @@ class ScoringModels:
     intents: dict[str, Intent]
     rules: RuleSet
     lexicons: Lexicons
+    # Dialog acts for the rules' `act:` conditions; None when no version is published (the
+    # pack's act conditions then never hold and its keyword branches carry on alone).
+    acts: registry.LoadedModel | None = None
+
+    def __post_init__(self):
+        # The rule set judges acts with the served model: also when the rules are swapped in
+        # (dataclasses.replace on a reload) and for the post-call pass sharing the same rules.
+        if self.rules.act_rules and self.acts is None:
+            log.warning("rules %s use act: conditions but no acts model is published; they "
+                        "fall back to their keywords (`callqa train --only acts`)",
+                        ", ".join(self.rules.act_rules))  # fmt: skip
+        self.rules.bind_acts(self.acts.pipeline if self.acts is not None else None)
 
     @classmethod
-    def load(
-        cls, models_dir: Path, lexicons_dir: Path, rules: RuleSet | None = None
-    ) -> ScoringModels:
-        """The newest model versions; `rules` when the caller already holds the rule set."""
+    def load(cls, models_dir: Path, lexicons_dir: Path, rules: RuleSet | None = None,
+             newest_only: bool = False) -> ScoringModels:  # fmt: skip
+        """The newest model versions that load (an older one when the newest is refused, unless
+        `newest_only`: a hot reload keeps what it serves instead); `rules` when the caller
+        already holds the rule set."""
+        pick = (lambda name: registry.load(models_dir, name)) if newest_only else (
+            lambda name: registry.load_usable(models_dir, name, log.warning))  # fmt: skip
+        try:
+            acts = pick("acts")
+        except registry.ModelMissing:
+            acts = None
         return cls(
-            intent=registry.load(models_dir, "intent"),
-            risk=registry.load(models_dir, "complaint_risk"),
+            intent=pick("intent"),
+            risk=pick("complaint_risk"),
             intents=load_intents(Path(lexicons_dir) / "intents.yaml"),
             rules=rules or RuleSet.load(Path(lexicons_dir) / "rules"),
             lexicons=load_lexicons(lexicons_dir),
+            acts=acts,
         )
 
     @property
     def versions(self) -> dict[str, str]:
-        return {"intent": self.intent.version, "complaint_risk": self.risk.version}
+        versions = {"intent": self.intent.version, "complaint_risk": self.risk.version}
+        if self.acts is not None:
+            versions["acts"] = self.acts.version
+        return versions
 
     @property
     def rule_ids(self) -> set[str]:
@@ -63,6 +89,12 @@ class ScoringModels:
         return float(self.risk.card.get("thresholds", {}).get("alert", ALERT_THRESHOLD))
 
     @property
+    def dissatisfaction_threshold(self) -> float | None:
+        """Level 1's alert threshold; None for a version trained without level 1."""
+        value = self.risk.card.get("thresholds", {}).get("dissatisfaction")
+        return None if value is None else float(value)
+
+    @property
     def threat_rule_ids(self) -> set[str]:
         return {r.id for r in self.rules.tagged(COMPLAINT_THREAT_TAG)}
 
@@ -74,10 +106,13 @@ def threat_detector(rules: RuleSet) -> Callable[[str], bool]:
     return lambda text: any(rules.phrase_match(rule_id, text) for rule_id in ids)
 
 
-def training_context(lexicons_dir: Path) -> TrainingContext:
-    """The lexicons and the rule pack's threat phrases, for models.train."""
+def training_context(
+    lexicons_dir: Path, real_data_dir: Path | None = REAL_DATA_DIR
+) -> TrainingContext:
+    """The lexicons, the rule pack's threat phrases and where the real text lies (level 1 of
+    complaint risk; None or a directory without it trains without level 1), for models.train."""
     rules = RuleSet.load(Path(lexicons_dir) / "rules")
-    return TrainingContext(load_lexicons(lexicons_dir), threat_detector(rules))
+    return TrainingContext(load_lexicons(lexicons_dir), threat_detector(rules), real_data_dir)
 
 
 def ensure_models(models_dir: Path, lexicons_dir: Path, log: Callable[[str], None] = print) -> None:

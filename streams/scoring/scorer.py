@@ -10,32 +10,34 @@ Intent: the calibrated intent model; below the version's `abstain_below` confide
 the answer is `other` (low confidence) rather than a guess. Complaint risk: the
 call's risk track (models/risk.py) after each customer utterance — it rises with
 irritation, repetition and threats and falls when the caller calms down; an alert
-is raised once, when it first reaches the version's alert threshold. Every scored
-segment and call records the model versions that scored it.
+is raised once, when it first reaches the version's alert threshold. Level 1 of the same
+model, the customer's dissatisfaction (models/dissatisfaction.py, versions trained on real
+text), raises its own alert (`dissatisfaction`, major, 客户不满上升, with the reasons) once,
+when it first reaches its threshold before any complaint-risk alert; every scored segment
+carries it (`call_dissatisfaction`). Every scored segment and call records the model
+versions that scored it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import MutableMapping
 
+from models import call_intent
 from models.facts import extract_facts
-from models.predict import predict_intents
-from models.risk import THREAT_PHRASE_AGREEMENT, RiskModel, utterance_risk
+from models.risk import THREAT_PHRASE_AGREEMENT, RiskModel
 from models.text import normalize
 
+from . import facts_check
 from .models import ScoringModels
+from .redact import Masked, Redactor
 from .rules import HISTORY, ON_PARTIAL_TAG, Hit
 
 SUGGEST_CONFIDENCE = 0.5
-MAX_FACTS_PER_KIND = 10
 FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期", "installments": "分期期数",
               "merchant": "商户"}  # fmt: skip
-# The first business intent the customer states is the reason for the call; it
-# counts this many times more than later ones towards the primary intent.
-FIRST_INTENT_WEIGHT = 3.0
-# Labels that describe the call's tone rather than its business; they never become
-# the primary intent when a business intent was seen.
+# Labels that are never suggested to the agent (the call's tone, not its business).
 SECONDARY_INTENTS = ("other", "投诉")
 
 
@@ -43,6 +45,7 @@ class Scorer:
     def __init__(self, models: ScoringModels, state: MutableMapping):
         self.models = models
         self.state = state
+        self.redactor = Redactor()
 
     def _call(self, call_id: str) -> dict:
         return self.state.get(call_id) or {
@@ -59,11 +62,12 @@ class Scorer:
             "segments": 0,
             "duplicates": 0,
             "early_alerts": {},  # rule|role -> [[start, end]] of partials that already raised it
-            "facts": {},  # kind -> distinct values the customer stated (card tail, amount, ...)
+            "facts": {},  # kind -> the customer's values (card tail, amount, ...), cross-checked
         }
 
-    def on_partial(self, partial: dict, now: float | None = None) -> list[dict]:
-        """Fast alerts from a partial result: the live phrase rules on the words so far.
+    def on_partial(self, partial: dict, now: float | None = None) -> tuple[dict | None, list[dict]]:
+        """Fast alerts from a partial result: the live phrase rules on the words so far;
+        returns (the partial with personal numbers masked, for the desks; assist events).
 
         Intent and risk models wait for the final segment; a forbidden phrase or an
         explicit complaint threat is worth raising while the speaker is still talking.
@@ -74,7 +78,11 @@ class Scorer:
         call = self._call(call_id)
         last = call["watermark"].get(partial["role"])
         if last is not None and partial["end"] <= last:
-            return []  # its final was scored already
+            return None, []  # its final was scored already
+        masked = self.redactor.mask(partial["text"], partial["role"], call.get("redact") or {},
+                                    final=False)  # fmt: skip
+        # `stable` (the committed prefix) may cut a number in two: the desks do not need it.
+        shown = {**partial, "text": masked.text, "stable": ""}
         spans = call.setdefault("early_alerts", {})
         assists = []
         threat_rules = self.models.threat_rule_ids
@@ -100,7 +108,7 @@ class Scorer:
                                        partial["text"], now))  # fmt: skip
         if assists:
             self.state[call_id] = call
-        return assists
+        return shown, [_masked(a, masked) for a in assists]
 
     def _alerted_early(self, call: dict, hit: Hit, segment: dict) -> bool:
         spans = call.get("early_alerts", {}).get(f"{hit.rule_id}|{hit.role}", [])
@@ -119,11 +127,15 @@ class Scorer:
         call["watermark"][role] = segment["start"]
         call["segments"] += 1
         assists: list[dict] = []
+        # Rules, models and key facts read the words as said; everything that leaves the
+        # stage (and the call's state in its changelog) has personal numbers masked.
+        masked = self.redactor.mask(segment["text"], role, call.setdefault("redact", {}))
 
         final = {k: segment[k] for k in ("segment_id", "role", "start", "end", "text")}
         hits = self.models.rules.live(final, call.setdefault("history", []))
-        call["history"] = (call["history"] + [final])[-HISTORY:]
-        call["hits"].extend(h.as_dict() for h in hits)
+        assists += self._steps(call, segment, final, now)
+        call["history"] = (call["history"] + [{**final, "text": masked.text}])[-HISTORY:]
+        call["hits"].extend(_masked_hit(h.as_dict(), masked) for h in hits)
         threat_rules = self.models.threat_rule_ids
         for hit in hits:
             if hit.rule_id not in threat_rules and not self._alerted_early(call, hit, segment):
@@ -133,23 +145,26 @@ class Scorer:
         intent, confidence, risk = "", 0.0, 0.0
         chars = len(normalize(segment["text"]))
         if role in ("customer", "mixed") and chars:
-            intent, confidence = self._intent(segment["text"])
-            weight = 1.0
-            if intent not in SECONDARY_INTENTS and not call.get("reason_seen"):
-                call["reason_seen"], weight = True, FIRST_INTENT_WEIGHT
-            call["intent_mass"][intent] = round(
-                call["intent_mass"].get(intent, 0.0) + weight * confidence, 4
-            )
+            threat = any(h.rule_id in threat_rules for h in hits)
+            stance = self._risk_model.probabilities([masked.text])[0]
+            # The utterance read in the light of the call so far (models/call_intent.py); an
+            # explicit threat the risk model agrees with is the intent 投诉.
+            intent, confidence, intents = call_intent.step(
+                {"mass": call["intent_mass"], "reason": call.get("intent_reason")},
+                self._intent_probabilities(segment["text"]), self.models.abstain_below, chars,
+                threat and stance.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT)  # fmt: skip
+            call["intent_mass"], call["intent_reason"] = intents["mass"], intents["reason"]
             known = self.models.intents.get(intent)
             if (intent not in SECONDARY_INTENTS and confidence >= SUGGEST_CONFIDENCE and known
                     and intent not in call["suggested"]):  # fmt: skip
                 call["suggested"].append(intent)
                 assists.append(_assist("suggestion", segment, intent, f"意图：{intent}",
                                        known.suggestion, "info", segment["text"], now))  # fmt: skip
-            threat = any(h.rule_id in threat_rules for h in hits)
-            risk, call["risk"], call["risk_state"] = self._risk_model.step(
-                call.get("risk_state"), segment["text"], threat
-            )
+            # The masked words: the risk state keeps the customer's recent utterances (for
+            # repetition), and that state lives in the changelog.
+            step = self._risk_model.update(call.get("risk_state"), masked.text, threat, stance)
+            risk, call["risk"], call["risk_state"] = step.utterance, step.call, step.state
+            call["dissatisfaction"] = step.dissatisfaction
             call["risk_max"] = max(call["risk_max"], call["risk"])
             call["risk_track"].append([segment["start"], call["risk"]])
             if call["risk"] >= self.models.alert_threshold and not call["alerted"]:
@@ -161,36 +176,46 @@ class Scorer:
                 assists.append(_assist("alert", segment, "complaint-risk", "投诉风险上升",
                                        message + "。请安抚客户并及时升级处理。", "critical",
                                        segment["text"], now))  # fmt: skip
+            assists += self._dissatisfaction_alert(call, segment, now)
 
         facts = []
-        if role in ("customer", "mixed") and chars:
-            facts = [f.as_dict() for f in extract_facts(segment["text"], self.models.lexicons)]
-            known = call.setdefault("facts", {})
-            new = [f for f in facts if f["value"] not in known.get(f["kind"], [])]
-            for f in new:
-                known.setdefault(f["kind"], []).append(f["value"])
-                known[f["kind"]] = known[f["kind"]][-MAX_FACTS_PER_KIND:]
+        if chars:  # the agent's facts only confirm the customer's (read-backs): facts_check
+            heard = [f.as_dict() for f in extract_facts(segment["text"], self.models.lexicons)
+                     if not masked.covers(f.start, f.end)]  # fmt: skip
+            heard += [
+                {"kind": "card_tail", "value": tail, "text": tail, "start": 0, "end": 0}
+                for tail in masked.card_tails
+            ]  # a card said in full: only its last 4
+            for fact in heard:
+                fact["text"] = masked.apply(fact["text"])
+            facts = heard if role in ("customer", "mixed") else []
+            # the call's facts, cross-checked over the call; the desk gets those it lacks
+            new = facts_check.hear(call, role, call["segments"], heard)
             if new:
                 message = "；".join(
-                    f"{FACT_NAMES.get(f['kind'], f['kind'])} {_fact_value(f['value'])}" for f in new
+                    f"{FACT_NAMES.get(f['kind'], f['kind'])} {_fact_value(f['value'])}"
+                    + (f"（{f['note']}）" if f["note"] else "")
+                    for f in new
                 )
                 assists.append(_assist("facts", segment, "key-facts", "客户提到的关键信息", message, "info",
-                                       "、".join(f["text"] for f in new), now))  # fmt: skip
+                                       "、".join(f["text"] for f in new if f["text"]), now,
+                                       facts=[{"kind": f["kind"], "value": f["value"]} for f in new]))  # fmt: skip
 
         self.state[call_id] = call
         scored = {
             "kind": "segment",
             "call_id": call_id,
-            "segment": segment,
+            "segment": {**segment, "text": masked.text},
             "intent": intent,
             "intent_confidence": confidence,
             "complaint_risk": risk,
             "call_complaint_risk": call["risk"],
-            "rule_hits": [h.as_dict() for h in hits],
+            "call_dissatisfaction": self._dissatisfaction(call),
+            "rule_hits": [_masked_hit(h.as_dict(), masked) for h in hits],
             "facts": facts,
             "model_versions": self.models.versions,
         }
-        return scored, assists
+        return scored, [_masked(a, masked) for a in assists]
 
     def on_end(self, end: dict, now: float | None = None) -> dict:
         """Close the call: post-call rules, QA score and the summary for the index."""
@@ -201,7 +226,9 @@ class Scorer:
         deductions = sum(h["deduction"] for h in hits)
         summary = {
             **(end.get("call") or {}),
-            "primary_intent": primary_intent(call["intent_mass"]),
+            "primary_intent": call_intent.primary(
+                {"mass": call["intent_mass"], "reason": call.get("intent_reason")}
+            ),
             "intent_mass": call["intent_mass"],
             "complaint_risk": call["risk_max"],
             "complaint_risk_final": call["risk"],
@@ -218,8 +245,46 @@ class Scorer:
         self.state.pop(call_id, None)
         return {"kind": "end", "call_id": call_id, "summary": summary}
 
-    def _intent(self, text: str) -> tuple[str, float]:
-        return predict_intents(self.models.intent.pipeline, [text], self.models.abstain_below)[0]
+    def _steps(self, call: dict, segment: dict, final: dict, now: float) -> list[dict]:
+        """Reminders of required steps once they are due (identity before account details,
+        fees and annualised rate before an instalment is agreed): one event when a step
+        becomes open, and one when it is done or its moment has passed."""
+        known = call.setdefault("steps", {})
+        out = []
+        for rule, state in self.models.rules.progress(final, call["history"]):
+            if known.get(rule.id) == state or (rule.id not in known and state != "open"):
+                continue  # no change; a step done before it was due needs no reminder
+            known[rule.id] = state
+            label = rule.condition.label or rule.name
+            message = {"open": f"尚未完成：{label}", "done": f"已完成：{label}",
+                       "missed": f"未在要求的时机完成：{label}"}[state]  # fmt: skip
+            severity = {"open": "major", "done": "info", "missed": "minor"}[state]
+            out.append(_assist("step", segment, rule.id, rule.name, message, severity,
+                               segment["text"], now, status=state))  # fmt: skip
+        return out
+
+    def _dissatisfaction(self, call: dict) -> float | None:
+        """Level 1 of the call so far: 0 before the customer spoke, None without the model."""
+        level = call.get("dissatisfaction")
+        return 0.0 if level is None and self._risk_model.has_level1 else level
+
+    def _dissatisfaction_alert(self, call: dict, segment: dict, now: float) -> list[dict]:
+        """Level 1: once per call, when the customer's dissatisfaction first reaches the
+        version's threshold, unless the complaint-risk alert (level 2) has been raised."""
+        level, threshold = call.get("dissatisfaction"), self.models.dissatisfaction_threshold
+        if (level is None or threshold is None or level < threshold or call["alerted"]
+                or call.get("dissatisfaction_alerted")):  # fmt: skip
+            return []
+        call["dissatisfaction_alerted"] = True
+        reasons = "、".join(self._risk_model.dissatisfaction_reasons(call["risk_state"]))
+        message = f"客户不满 {level:.2f}（{reasons}）。请确认客户的诉求，给出明确的处理办法和时间。"
+        return [_assist("alert", segment, "dissatisfaction", "客户不满上升", message, "major",
+                        segment["text"], now)]  # fmt: skip
+
+    def _intent_probabilities(self, text: str) -> dict[str, float]:
+        pipeline = self.models.intent.pipeline
+        row = pipeline.predict_proba([text])[0]
+        return {str(c): float(p) for c, p in zip(pipeline.classes_, row, strict=True)}
 
     def _hears_threat(self, text: str) -> bool:
         """Does the risk model agree that a complaint-threat phrase is meant as a threat?"""
@@ -232,22 +297,34 @@ class Scorer:
         return self.models.risk.pipeline
 
 
+def _masked(assist: dict, masked: Masked) -> dict:
+    """The assist event with personal numbers of its segment masked."""
+    return {**assist, "message": masked.apply(assist["message"]),
+            "evidence": masked.apply(assist.get("evidence") or "")}  # fmt: skip
+
+
+def _masked_hit(hit: dict, masked: Masked) -> dict:
+    return {**hit, "text": masked.apply(hit["text"]), "evidence": masked.apply(hit["evidence"]),
+            "phrase": masked.apply(hit["phrase"]) if hit.get("phrase") else hit.get("phrase")}  # fmt: skip
+
+
 def _fact_value(value) -> str:
     """3500.0 -> 3500 (an amount in yuan shown as the agent would say it)."""
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def primary_intent(mass: dict[str, float]) -> str:
-    business = {k: v for k, v in mass.items() if k not in SECONDARY_INTENTS}
-    pool = business or mass
-    return max(pool, key=pool.get) if pool else "other"
-
-
 def _assist(kind: str, segment: dict, code: str, title: str, message: str, severity: str,
-            evidence: str, now: float) -> dict:  # fmt: skip
+            evidence: str, now: float, **extra) -> dict:  # fmt: skip
+    """An agent-assist event about `segment`. Its `event_id` depends only on the call, the
+    kind, the code and the segment's start, so re-scoring after a restart (or a partial and
+    the final of the same words) gives the same id and a desk shows it once."""
+    key = f"{segment['call_id']}|{kind}|{code}|{segment['role']}|{segment['start']:.2f}"
+    if kind == "step":
+        key += f"|{extra.get('status')}"
     return {
         "kind": kind,
         "call_id": segment["call_id"],
+        "event_id": f"{kind}-{hashlib.sha1(key.encode()).hexdigest()[:20]}",
         "code": code,
         "title": title,
         "message": message,
@@ -259,7 +336,5 @@ def _assist(kind: str, segment: dict, code: str, title: str, message: str, sever
         "evidence": evidence,
         "speech_end_wall": segment.get("speech_end_wall") or 0.0,
         "created_at": now,
+        **extra,
     }
-
-
-__all__ = ["Hit", "Scorer", "ScoringModels", "primary_intent", "utterance_risk"]

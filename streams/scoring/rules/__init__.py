@@ -32,7 +32,9 @@ before account details") is an absence hit that points at the sentence that came
 
 Keywords match on characters, or — unless `pinyin: false` — on whole toneless pinyin
 syllables, so an ASR homophone (头诉 for 投诉) still matches; digits and their spoken forms
-(12378, 一二三七八, 幺二三七八) are one form. The similar-sentence operator and repetition
+(12378, 一二三七八, 幺二三七八) are one form. `pinyin: strict` (rule or keyword group) takes a
+sound match only where it looks like a mishearing of the keyword and refuses a two-character
+keyword cut out of two other words (利率是 is not 律师, 取消|协议 is not 消协; matching.py). The similar-sentence operator and repetition
 use one scikit-learn TF-IDF model per rule set over character and pinyin 1-2-grams, fitted on
 every reference sentence of the loaded rules (see SimilarityModel).
 

@@ -1,5 +1,6 @@
 """Operators that look across sentences: silence, interruption, repetition, and the
-structure of a condition: position in the call, all / any / not, a required step."""
+structure of a condition: position in the call, all / any / not, one thing right after
+another (follows), a required step."""
 
 from __future__ import annotations
 
@@ -192,6 +193,9 @@ class Position(Condition):
     def bind(self, similarity):
         self.inner.bind(similarity)
 
+    def inside(self):
+        return [self.inner]
+
 
 class Combinator(Condition):
     def __init__(self, path, op: str, children: list[Condition]):
@@ -214,6 +218,9 @@ class Combinator(Condition):
     def bind(self, similarity):
         for child in self.children:
             child.bind(similarity)
+
+    def inside(self):
+        return list(self.children)
 
     def test(self, segment, role, pinyin):
         if self.op == "not":
@@ -269,13 +276,72 @@ class Combinator(Condition):
                        "；".join(m.evidence for m in firsts), lead.matched_by, lead.phrase)]  # fmt: skip
 
 
+class Follows(Condition):
+    """`condition` in a sentence at most `within` turns after one where `after` holds: 客户同意
+    right after the agent offered instalments, not a 好的 to 请稍等. A turn is a run of one
+    side's sentences (ASR cuts one turn into several), so 1 is the other side's next turn.
+    A match is the sentence of `condition` alone (where the evidence becomes complete)."""
+
+    def __init__(self, path, condition: Condition, after: Condition, within: int):
+        super().__init__(path)
+        self.condition, self.after, self.within = condition, after, within
+
+    def whole_call(self):
+        return self.condition.whole_call() or self.after.whole_call()
+
+    def keywords(self):
+        return self.condition.keywords()
+
+    def references(self):
+        return self.condition.references() + self.after.references()
+
+    def bind(self, similarity):
+        self.condition.bind(similarity)
+        self.after.bind(similarity)
+
+    def inside(self):
+        return [self.condition, self.after]
+
+    def matches(self, view, indices, role, pinyin):
+        out = []
+        context = turns = None
+        for match in self.condition.matches(view, indices, role, pinyin):
+            if not match.indices:
+                continue
+            if context is None:  # the context may lie before the window: look at all of it
+                context = [max(m.indices) for m in self.after.matches(view, view.all, role, pinyin)
+                           if m.indices]  # fmt: skip
+                turns = _turns(view)
+            here = max(match.indices)
+            before = [j for j in context if j < here and turns[here] - turns[j] <= self.within]
+            if not before:
+                continue
+            said = _norm(view.segments[max(before)]["text"])[:12]
+            out.append(_Match((here,), view.segments[here]["start"], view.segments[here]["end"],
+                              f"{match.evidence}，紧接在「{said}」之后", match.matched_by,
+                              match.phrase))  # fmt: skip
+        return out
+
+
+def _turns(view: _View) -> list[int]:
+    """The turn of each sentence of the view: it changes when the other side speaks."""
+    out, turn, last = [], 0, None
+    for segment in view.segments:
+        if last is not None and segment["role"] != last:
+            turn += 1
+        out.append(turn)
+        last = segment["role"]
+    return out
+
+
 class Require(Condition):
     """A step that must happen (in a window, or after one thing and before another)."""
 
-    def __init__(self, path, label, step, before, after):
+    def __init__(self, path, label, step, before, after, remind_when=None):
         super().__init__(path)
         self.label = label
         self.step, self.before, self.after = step, before, after
+        self.remind_when = remind_when
 
     def whole_call(self):
         if self.before is None:
@@ -286,12 +352,38 @@ class Require(Condition):
         return self.step.keywords()
 
     def references(self):
-        return [r for c in (self.step, self.before, self.after) if c for r in c.references()]
+        children = (self.step, self.before, self.after, self.remind_when)
+        return [r for c in children if c for r in c.references()]
 
     def bind(self, similarity):
-        for child in (self.step, self.before, self.after):
-            if child:
-                child.bind(similarity)
+        for child in self.inside():
+            child.bind(similarity)
+
+    def inside(self):
+        return [c for c in (self.step, self.before, self.after, self.remind_when) if c]
+
+    def progress(self, view, indices, role, pinyin) -> str | None:
+        """Where the step stands once it is due: "done", "missed" (its deadline came first)
+        or "open" (still to do, and still possible); None before it is due, or when the
+        window no longer holds the whole call."""
+        trigger = self.remind_when or self.after
+        if trigger is None or not view.complete:
+            return None
+        due = trigger.matches(view, indices, role, pinyin)
+        if not due:
+            return None
+        window = list(indices)
+        opened = self.after.matches(view, indices, role, pinyin) if self.after else []
+        if opened:  # due before `after` (the customer asked first): the whole call counts
+            start = min(m.start for m in opened)
+            window = [i for i in window if view.segments[i]["start"] >= start]
+        deadline = self.before.matches(view, window, role, pinyin) if self.before else []
+        if deadline:
+            first = min(m.start for m in deadline)
+            window = [i for i in window if view.segments[i]["start"] <= first]
+        if self.step.matches(view, window, role, pinyin):
+            return "done"
+        return "missed" if deadline else "open"
 
     def matches(self, view, indices, role, pinyin):
         if self.before is not None and not view.complete:

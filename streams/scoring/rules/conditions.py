@@ -88,6 +88,16 @@ class Condition:
     def bind(self, similarity: SimilarityModel) -> None:
         """Give the rule set's similarity model to the nodes that use it."""
 
+    def inside(self) -> list[Condition]:
+        """The conditions directly inside this one (all of them, `not` included)."""
+        return []
+
+    def walk(self):
+        """This condition and every one inside it, depth first."""
+        yield self
+        for child in self.inside():
+            yield from child.walk()
+
 
 class _SentenceCondition(Condition):
     sentence_level = True

@@ -15,8 +15,17 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .call_operators import Combinator, Interruption, Position, Repetition, Require, Silence
+from .call_operators import (
+    Combinator,
+    Follows,
+    Interruption,
+    Position,
+    Repetition,
+    Require,
+    Silence,
+)
 from .conditions import HISTORY, Condition, _Match, _View
+from .matching import strict_words
 from .schema import (
     POSITIONS,
     WORDING,
@@ -26,7 +35,16 @@ from .schema import (
     _short,
     explain,
 )
-from .sentence_operators import Disclosure, Keywords, Regex, Similar, SpeechRate
+from .sentence_operators import (
+    Act,
+    ActScores,
+    ActsModel,
+    Disclosure,
+    Keywords,
+    Regex,
+    Similar,
+    SpeechRate,
+)
 from .similarity import SimilarityModel
 
 
@@ -43,7 +61,7 @@ class Hit:
     segment_ids: tuple[str, ...]  # the sentences (empty for something never said)
     text: str  # the sentence(s) joined, "" when none
     evidence: str  # why, for a person
-    matched_by: str  # chars | pinyin | regex | similar | pattern | timing | absence
+    matched_by: str  # chars | pinyin | regex | similar | pattern | timing | absence | act
     phrase: str = ""  # the keyword / reference sentence that matched, if any
 
     @property
@@ -80,7 +98,7 @@ class Rule:
     deduction: float
     role: str
     mode: str
-    pinyin: bool
+    pinyin: bool | str  # True | False | "strict"
     condition: Condition = field(compare=False, repr=False)
     source: str = ""
     tags: tuple[str, ...] = ()  # as in the file; see schema.COMPLAINT_THREAT_TAG, ON_PARTIAL_TAG
@@ -140,9 +158,16 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
         return Repetition(here, spec.role, spec.times, spec.threshold, spec.min_chars)
     if op == "disclosure":
         return Disclosure(here, spec.role, spec.kinds, spec.cvv_cues)
+    if op == "act":
+        return Act(here, spec.role, spec.name, spec.min, spec.scope)
+    if op == "follows":
+        return Follows(here, _build(spec.condition, f"{here}.condition"),
+                       _build(spec.after, f"{here}.after"), spec.within)  # fmt: skip
     before = _build(spec.before, f"{here}.before") if spec.before else None
     after = _build(spec.after, f"{here}.after") if spec.after else None
-    return Require(here, spec.label or "", _build(spec.step, f"{here}.step"), before, after)
+    remind = _build(spec.remind_when, f"{here}.remind_when") if spec.remind_when else None
+    return Require(here, spec.label or "", _build(spec.step, f"{here}.step"), before, after,
+                   remind)  # fmt: skip
 
 
 def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
@@ -216,9 +241,15 @@ def _read(path: Path) -> list:
 
 
 class RuleSet:
-    """The loaded rules; `live` for each final segment, `post_call` for the finished call."""
+    """The loaded rules; `live` for each final segment, `post_call` for the finished call.
 
-    def __init__(self, rules: Iterable[Rule]):
+    Rules with `act:` conditions need the served dialog-act model (models/acts.py), which the
+    caller hands in (`bind_acts`; ScoringModels does it for the worker, the post-call pass and
+    `callqa score`) — the engine never loads or trains a model. Loaded without it (the rules
+    CLI, tests, a tool reading the pack), act conditions never hold and `acts_bound` is
+    False: a pack that writes them as `any: [keywords, act]` falls back to its keywords."""
+
+    def __init__(self, rules: Iterable[Rule], acts: ActsModel | None = None):
         self.rules: tuple[Rule, ...] = tuple(rules)
         self._by_id = {r.id: r for r in self.rules}
         self.similarity = SimilarityModel(
@@ -226,11 +257,41 @@ class RuleSet:
         )
         for rule in self.rules:
             rule.condition.bind(self.similarity)
+        self._acts = [node for rule in self.rules for node in rule.condition.walk()
+                      if isinstance(node, Act)]  # fmt: skip
+        self.acts_model: ActsModel | None = None
+        if acts is not None:
+            self.bind_acts(acts)
         self._live = [r for r in self.rules if r.live]
+        strict = any(r.pinyin == "strict" or any(k.pinyin == "strict" for k in r.condition.keywords())
+                     for r in self.rules)  # fmt: skip
+        if strict:
+            strict_words()  # the word list strict matching reads: loaded now, not mid-call
+
+    @property
+    def act_rules(self) -> list[str]:
+        """Ids of the rules that use `act:` (they need `bind_acts` to judge acts)."""
+        return [r.id for r in self.rules if any(isinstance(n, Act) for n in r.condition.walk())]
+
+    @property
+    def acts_bound(self) -> bool:
+        return self.acts_model is not None
+
+    def bind_acts(self, model: ActsModel | None) -> RuleSet:
+        """Judge `act:` conditions with `model` (the served acts model; None unbinds) from now
+        on; returns the rule set. Binding the model a rule set already serves changes nothing."""
+        if model is self.acts_model:
+            return self
+        scores = ActScores(model) if model is not None else None
+        for node in self._acts:
+            node.bind_acts(scores)
+        self.acts_model = model
+        return self
 
     @classmethod
-    def load(cls, path) -> RuleSet:
-        """A directory of *.yaml (sorted by name; ids unique across files), or one file."""
+    def load(cls, path, acts: ActsModel | None = None) -> RuleSet:
+        """A directory of *.yaml (sorted by name; ids unique across files), or one file;
+        `acts`: the dialog-act model for `act:` conditions (see the class)."""
         path = Path(path)
         if path.is_dir():
             files = sorted(path.glob("*.yaml"))
@@ -250,17 +311,18 @@ class RuleSet:
                                     f"{defined[rule.id]}")  # fmt: skip
                 defined[rule.id] = str(file)
                 rules.append(rule)
-        return cls(rules)
+        return cls(rules, acts)
 
     @classmethod
-    def from_dicts(cls, raw_rules: Sequence[dict], source: str = "<rules>") -> RuleSet:
+    def from_dicts(cls, raw_rules: Sequence[dict], source: str = "<rules>",
+                   acts: ActsModel | None = None) -> RuleSet:  # fmt: skip
         """Rules given as parsed YAML mappings (tests, tools)."""
         rules = [parse_rule(raw, source, i) for i, raw in enumerate(raw_rules)]
         ids = [r.id for r in rules]
         duplicate = next((i for i in ids if ids.count(i) > 1), None)
         if duplicate:
             raise RuleError(f"{source}: rule '{duplicate}': field 'id' is used twice")
-        return cls(rules)
+        return cls(rules, acts)
 
     def get(self, rule_id: str) -> Rule:
         try:
@@ -302,6 +364,22 @@ class RuleSet:
                 if current in match.indices:
                     hits.append(_from_match(rule, view, match))
         return hits
+
+    def progress(self, segment: dict, history: list[dict]) -> list[tuple[Rule, str]]:
+        """Required steps of live rules on the call so far, for the desk's reminders:
+        (rule, "open" | "done" | "missed") for every rule whose step has become due
+        (`remind_when`, or `after`); rules not yet due, or that cannot tell because the
+        window no longer holds the whole call, are left out."""
+        earlier = [s for s in history[-HISTORY:] if s["segment_id"] != segment["segment_id"]]
+        segments = sorted(earlier + [segment], key=lambda s: s["start"])
+        view = _View(segments, len(history) < HISTORY, max(s["end"] for s in segments))
+        out = []
+        for rule in self._live:
+            if isinstance(rule.condition, Require):
+                state = rule.condition.progress(view, view.all, rule.role, rule.pinyin)
+                if state is not None:
+                    out.append((rule, state))
+        return out
 
     def post_call(self, segments: list[dict], call: dict | None = None) -> list[Hit]:
         """Every rule over the finished call, sorted by (start, rule_id).

@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from models.acts import ALL_ACTS, ROLE_OF
+
 from .matching import regex_problem
 from .sentence_operators import Disclosure
 
@@ -89,9 +91,14 @@ WORDING: dict[str | tuple[str, str], str] = {
     "operator_unknown": "field '{where}' has unknown operator '{op}' (use one of: {ops})",
     "operator_count": "field '{where}' must hold exactly one operator, got {keys} "
                       "(combine several with all / any)",
+    "operator_empty": "field '{where}' gives operator '{op}' no settings",
     "description": "field '{where}' must be one line of Chinese for QA leads",
+    "pinyin": "field '{where}' must be true, false or strict (got {got})",
     "on_partial": "field '{where}': '{tag}' needs mode: live (partial results exist only "
                   "while the call goes on)",
+    "act_name": "field '{where}' must be one of the dialog acts: {acts} (got {got})",
+    "act_role": "field '{where}': '{act}' is said by the {own}, so role must be {own} or any "
+                "(got {got})",
     # checks made once the rule is built (streams.scoring.rules.ruleset)
     "whole_call": "field '{where}' must be post_call: {reason} can only be judged after the call",
 }  # fmt: skip
@@ -148,7 +155,16 @@ def _regex(value):
     return value
 
 
+def _pinyin_mode(value):
+    if value is True or value is False or value == "strict":
+        return value
+    raise _invalid("pinyin")
+
+
 Phrases = Annotated[list[str], BeforeValidator(_phrase_list)]
+# Sound matching of keywords: true, false, or strict (only what looks like a mishearing of the
+# keyword; matching.py) — for rules whose keywords share their sounds with everyday words.
+PinyinMode = Annotated[bool | Literal["strict"], BeforeValidator(_pinyin_mode)]
 Pattern = Annotated[str, BeforeValidator(_regex)]
 Seconds = Annotated[float, Field(gt=0)]
 RoleName = Literal["agent", "customer", "any"]
@@ -177,7 +193,7 @@ class KeywordsSchema(_Schema):
     at_least: AtLeastSchema | None = None
     scope: Literal["sentence", "call"] = "sentence"
     role: RoleName | None = None
-    pinyin: bool | None = None
+    pinyin: PinyinMode | None = None
 
     @model_validator(mode="after")
     def _one(self):
@@ -259,15 +275,50 @@ class DisclosureSchema(_Schema):
     role: RoleName | None = None
 
 
+def _act_name(value):
+    if value not in ALL_ACTS:
+        raise _invalid("act_name", acts=", ".join(ALL_ACTS))
+    return value
+
+
+class ActSchema(_Schema):
+    """An utterance doing a dialog act, as the served acts model (models/acts.py) judges it."""
+
+    name: Annotated[str, BeforeValidator(_act_name)]
+    min: Annotated[float, Field(gt=0, le=1)] = 0.5  # the act's calibrated probability
+    role: RoleName | None = None  # default: the role that performs the act
+    scope: Literal["sentence", "call"] = "sentence"
+
+    @model_validator(mode="after")
+    def _role_fits(self):
+        own = ROLE_OF[self.name]
+        if self.role not in (None, own, "any"):
+            raise _invalid("act_role", act=self.name, own=own, got=repr(self.role))
+        return self
+
+
+class FollowsSchema(_Schema):
+    """`condition` in a sentence that comes at most `within` turns after one where `after`
+    holds (a turn: one side's sentences in a row): an agreement right after an offer."""
+
+    condition: ConditionSchema
+    after: ConditionSchema
+    within: Annotated[int, Field(ge=1)] = 2
+
+
 class RequireSchema(_Schema):
     step: ConditionSchema
     before: ConditionSchema | None = None
     after: ConditionSchema | None = None
     label: Annotated[str, Field(min_length=1)] | None = None
+    # When the step becomes due, for the desk's reminder while it can still be done
+    # (default: `after`). Without either, the rule raises no reminder.
+    remind_when: ConditionSchema | None = None
 
 
 OPERATORS = ("all", "any", "not", "keywords", "regex", "similar", "position", "silence",
-             "speech_rate", "interruption", "repetition", "disclosure", "require")  # fmt: skip
+             "speech_rate", "interruption", "repetition", "disclosure", "require", "act",
+             "follows")  # fmt: skip
 
 
 class ConditionSchema(_Schema):
@@ -284,6 +335,8 @@ class ConditionSchema(_Schema):
     repetition: RepetitionSchema | None = None
     disclosure: DisclosureSchema | None = None
     require: RequireSchema | None = None
+    act: ActSchema | None = None
+    follows: FollowsSchema | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -296,6 +349,8 @@ class ConditionSchema(_Schema):
             raise _invalid("operator_unknown", op=unknown[0], ops=ops)
         if len(data) != 1:
             raise _invalid("operator_count", keys=", ".join(map(str, data)))
+        if next(iter(data.values())) is None:  # `silence:` with nothing under it
+            raise _invalid("operator_empty", op=next(iter(data)))
         return data
 
     def operator(self) -> tuple[str, object]:
@@ -313,7 +368,7 @@ class RuleSchema(_Schema):
     deduction: Annotated[float, Field(ge=0)]
     role: RoleName
     mode: Literal["live", "post_call"]
-    pinyin: bool = True
+    pinyin: PinyinMode = True
     tags: list[Tag] = []  # after `mode`: the check below reads it
     when: ConditionSchema
 
@@ -332,7 +387,7 @@ class RuleSchema(_Schema):
         return list(dict.fromkeys(tags))  # a tag given twice is one tag
 
 
-for _model in (PositionSchema, RequireSchema, ConditionSchema, RuleSchema):
+for _model in (PositionSchema, FollowsSchema, RequireSchema, ConditionSchema, RuleSchema):
     _model.model_rebuild()
 
 RULE_FIELDS = tuple(RuleSchema.model_fields)

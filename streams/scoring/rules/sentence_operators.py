@@ -1,24 +1,33 @@
-"""Operators judged one sentence at a time: keywords, regex, similar, disclosure, speech rate.
+"""Operators judged one sentence at a time: keywords, regex, similar, disclosure, speech rate,
+dialog act.
 
-`keywords` and `speech_rate` also have a `scope: call` form that looks across the sentences of
-the window (keywords said anywhere in the call, the average rate over the call).
+`keywords`, `act` and `speech_rate` also have a `scope: call` form that looks across the
+sentences of the window (keywords said or an act done anywhere in the call, the average rate
+over the call).
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Protocol
+
+from models.acts import ACT_NAMES, ROLE_OF
+
 from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
 from .matching import (
     Keyword,
-    _chars,
     _digit_runs,
     _keyword_evidence,
     _looks_like_id,
     _mask,
     _norm,
+    _norm_masked,
     _roles_match,
     compile_regex,
 )
 from .similarity import SimilarityModel
+
+log = logging.getLogger("callqa.rules")
 
 
 class Keywords(Condition):
@@ -29,7 +38,8 @@ class Keywords(Condition):
         self.words = tuple(Keyword.of(w) for w in words)
         self.n = n
         self.scope = scope
-        self.pinyin = pinyin  # None: the rule's setting
+        self.pinyin = pinyin  # True | False | "strict"; None: the rule's setting
+        self.own = frozenset(k.chars for k in self.words)  # strict matching exempts these
         self.sentence_level = scope == "sentence"
         self._memo: dict[tuple[str, bool, bool], list] = {}
 
@@ -45,25 +55,29 @@ class Keywords(Condition):
         listed = "」「".join(k.text for k in self.words[:3])
         return f"「{listed}」" + ("等" if len(self.words) > 3 else "")
 
-    def found(self, text: str, pinyin: bool, every: bool = False) -> list[tuple[Keyword, str, str]]:
-        """(keyword, chars|pinyin, words) found in `text`; only the first for `any`."""
+    def found(self, text: str, pinyin: bool | str,
+              every: bool = False) -> list[tuple[Keyword, str, str]]:  # fmt: skip
+        """(keyword, chars|pinyin, words) found in `text`; only the first for `any`. `pinyin`:
+        False, True, or "strict" (matching.py: sound matches that look like a mishearing, and
+        no keyword cut out of two other words)."""
         pinyin = self.pinyin if self.pinyin is not None else pinyin
+        strict = pinyin == "strict"
         every = every or self.mode != "any"
         key = (text, pinyin, every)
         if key not in self._memo:
             if len(self._memo) > 20000:
                 self._memo.clear()
             hits = []
-            chars = _chars(text)
             for keyword in self.words:  # characters first: an exact word beats a homophone
-                if keyword.chars and keyword.chars in chars:
+                if keyword.in_chars(text, strict, self.own):
                     hits.append((keyword, "chars", keyword.text))
                     if not every:
                         break
             if pinyin and (every or not hits):
                 seen = {h[0].text for h in hits}
                 for keyword in self.words:
-                    result = None if keyword.text in seen else keyword.sounds_in(text)
+                    result = (None if keyword.text in seen
+                              else keyword.sounds_in(text, strict, self.own))  # fmt: skip
                     if result:
                         hits.append((keyword, *result))
                         if not every:
@@ -176,14 +190,15 @@ class Disclosure(_SentenceCondition):
         self.cvv_cues = tuple(_norm(c) for c in cvv_cues)
 
     def _check(self, text, pinyin):
-        words = _norm(text)
+        words = _norm_masked(text)
         for start, end, run in _digit_runs(words):
             masked = _mask(run)
+            whole = run.replace("*", "0").isdigit()  # digits, or digits masked one for one
             if "id_number" in self.kinds and _looks_like_id(run):
                 evidence = f"读出完整身份证号（18 位：{masked}）"
-            elif "card_number" in self.kinds and run.isdigit() and 16 <= len(run) <= 19:
+            elif "card_number" in self.kinds and whole and 16 <= len(run) <= 19:
                 evidence = f"读出完整卡号（{len(run)} 位：{masked}）"
-            elif "cvv" in self.kinds and run.isdigit() and len(run) == 3:
+            elif "cvv" in self.kinds and whole and len(run) == 3:
                 before, after = words[max(0, start - 12) : start], words[end : end + 6]
                 cue = next((c for c in self.cvv_cues if c in before or c in after), None)
                 if not cue:
@@ -246,3 +261,58 @@ class SpeechRate(Condition):
             return []
         who = ROLE_NAMES.get(wanted, wanted)
         return [_Match((), start, end, f"{who}全程平均{verdict}（{seconds:.0f} 秒）", "timing")]
+
+
+class ActsModel(Protocol):
+    """What the `act` operator needs of the served acts model (models/acts.py: ActsModel)."""
+
+    def probabilities(self, texts: list[str], role: str) -> list[dict[str, float]]: ...
+
+
+class ActScores:
+    """The acts model as the rule set serves it: probabilities per (text, role) computed once
+    for every `act` condition of every rule (a sentence is scored once, whatever the pack)."""
+
+    def __init__(self, model: ActsModel):
+        self.model = model
+        self._memo: dict[tuple[str, str], dict[str, float]] = {}
+
+    def probability(self, text: str, act: str) -> float:
+        key = (text, ROLE_OF[act])
+        if key not in self._memo:
+            if len(self._memo) > 20000:
+                self._memo.clear()
+            self._memo[key] = self.model.probabilities([text], key[1])[0]
+        return self._memo[key].get(act, 0.0)
+
+
+class Act(_SentenceCondition):
+    """The sentence does a dialog act (推诿, 客户同意, 核实身份 ...) with probability >= `least`,
+    as the acts model the rule set was bound to judges it. Unbound (a rule set loaded without
+    the model: `python -m streams.scoring.rules`, tests), it never holds: a pack written as
+    `any: [keywords, act]` then falls back to its keywords."""
+
+    def __init__(self, path, role, name: str, least: float, scope: str):
+        super().__init__(path, role or ROLE_OF[name])
+        self.name = name
+        self.least = least
+        self.scope = scope
+        self.sentence_level = scope == "sentence"
+        self.scores: ActScores | None = None
+
+    def bind_acts(self, scores: ActScores | None) -> None:
+        self.scores = scores
+        self._memo.clear()  # verdicts reached without the model (or with another) are stale
+
+    def _check(self, text, pinyin):
+        if self.scores is None or not _norm(text):
+            return None
+        p = self.scores.probability(text, self.name)
+        if p < self.least:
+            return None
+        return _Evidence(f"对话行为「{ACT_NAMES.get(self.name, self.name)}」（概率 {p:.2f}）", "act",
+                         ACT_NAMES.get(self.name, self.name))  # fmt: skip
+
+    def matches(self, view, indices, role, pinyin):
+        found = super().matches(view, indices, role, pinyin)
+        return found if self.scope == "sentence" else found[:1]  # call: the first time only

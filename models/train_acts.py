@@ -1,0 +1,253 @@
+"""Train, evaluate and publish the dialog-act model (`acts`) from models/data/acts.tsv.
+
+    callqa train --only acts        (or any `callqa train`: it is one of models.train.TASKS)
+
+The corpus (provenance in models/data/README.md) is one utterance a row: text, role
+(agent | customer), acts (names from models.acts.ACTS joined by `|`, or `none`), group and
+source. `none` rows are the hard negatives: a polite refusal that offers something else
+(not 推诿), 这个需要您本人来办 (a real requirement), a question about fees (not a
+disclosure), generic product facts (not this customer's account details).
+
+Held-out split as for the other tasks (models/train.py): 20 % of rows by a hash of their
+group, never trained on. Training rows get one ASR-noise copy each (models/augment.py); the
+held-out rows are scored clean and through the same noise. Per role, one pipeline: the
+project's characters + pinyin TF-IDF views into one logistic regression per act
+(one-vs-rest), each calibrated by temperature scaling on out-of-fold predictions by group,
+so `min: 0.6` in a rule means what it says. The card reports, per act, precision and recall
+at the default threshold, average precision, and the false positives among the held-out
+hard negatives.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import platform
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import GroupKFold
+from sklearn.multiclass import OneVsRestClassifier
+from sklearn.pipeline import Pipeline
+
+from . import registry
+from .acts import ACTS, ActsModel
+from .augment import asr_noise
+from .features import DEFAULT_FEATURES, build_pipeline
+from .lexicons import Lexicons
+
+FILE = "acts.tsv"
+NONE = "none"
+# Bump when this recipe changes, so `callqa train --if-missing` retrains stale versions.
+RECIPE = "acts-1"
+# The operator's default `min`: an act is taken as done at or above this probability.
+DEFAULT_MIN = 0.5
+C = 4.0
+# The split and the noise of models/train.py (which calls this module, so it cannot be
+# imported from here): rows held out by sha1(group), one ASR-noise copy per training row.
+SEED = 20261123
+HELD_OUT_PERCENT = 20
+AUGMENT_COPIES = 1
+
+
+@dataclass(frozen=True)
+class ActRow:
+    text: str
+    role: str
+    acts: tuple[str, ...]  # () for none
+    group: str
+    source: str = ""
+
+
+def read_acts(path: Path) -> list[ActRow]:
+    """The corpus; a row naming an act its role does not perform is an error."""
+    with open(path, encoding="utf-8", newline="") as f:
+        raw = list(csv.DictReader(f, delimiter="\t"))
+    if not raw:
+        raise ValueError(f"{path}: no rows")
+    missing = {"text", "role", "acts", "group"} - set(raw[0])
+    if missing:
+        raise ValueError(f"{path}: missing columns {sorted(missing)}")
+    rows = []
+    for n, r in enumerate(raw, start=2):
+        role, names = r["role"], tuple(a for a in r["acts"].split("|") if a and a != NONE)
+        if role not in ACTS:
+            raise ValueError(f"{path}:{n}: role {role!r} is not one of {sorted(ACTS)}")
+        unknown = [a for a in names if a not in ACTS[role]]
+        if unknown:
+            raise ValueError(
+                f"{path}:{n}: {unknown[0]!r} is not an act of the {role} ({ACTS[role]})"
+            )
+        if r["text"].strip():
+            rows.append(ActRow(r["text"].strip(), role, names, r["group"], r.get("source", "")))
+    return rows
+
+
+def held_out(group: str) -> bool:
+    return int(hashlib.sha1(group.encode("utf-8")).hexdigest()[:8], 16) % 100 < HELD_OUT_PERCENT
+
+
+def data_digest(files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def datasets(data_dir: Path, small: int | None = None) -> tuple[list[ActRow], list[ActRow]]:
+    """(train rows, held-out rows) exactly as `train` uses them."""
+    rows = read_acts(Path(data_dir) / FILE)
+    train = [r for r in rows if not held_out(r.group)]
+    test = [r for r in rows if held_out(r.group)]
+    if small:
+        train, test = _subsample(train, small), _subsample(test, max(4, small // 2))
+    return train, test
+
+
+def _subsample(rows: list[ActRow], per_act: int) -> list[ActRow]:
+    taken, out = Counter(), []
+    for row in rows:
+        key = (row.role, row.acts[0] if row.acts else NONE)
+        if taken[key] < per_act:
+            taken[key] += 1
+            out.append(row)
+    return out
+
+
+def augmented(rows: list[ActRow], lexicons: Lexicons, copies: int = AUGMENT_COPIES,
+              seed: int = SEED) -> list[ActRow]:  # fmt: skip
+    """The rows plus `copies` ASR-noise variants of each (same group, so the same side of
+    every split as their source)."""
+    rng, seen, out = random.Random(seed), {r.text for r in rows}, list(rows)
+    for row in rows:
+        for _ in range(copies):
+            text = asr_noise(row.text, rng, tokenizer=lexicons.tokenizer)
+            if text and text not in seen:
+                seen.add(text)
+                out.append(ActRow(text, row.role, row.acts, row.group, "augmented"))
+    return out
+
+
+def with_noise(rows: list[ActRow], lexicons: Lexicons, seed: int = SEED) -> list[ActRow]:
+    """The same rows as whisper might have heard them (models/augment.py)."""
+    rng = random.Random(seed)
+    return [ActRow(asr_noise(r.text, rng, tokenizer=lexicons.tokenizer), r.role, r.acts, r.group,
+                   "asr-noise") for r in rows]  # fmt: skip
+
+
+def _targets(rows: list[ActRow], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([[int(a in r.acts) for a in names] for r in rows], dtype=int)
+
+
+def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons,
+             features: str = DEFAULT_FEATURES) -> Pipeline:  # fmt: skip
+    """One role's pipeline on its rows plus their ASR-noise copies."""
+    names = ACTS[role]
+    mine = augmented([r for r in rows if r.role == role], lexicons)
+    texts, y, groups = [r.text for r in mine], _targets(mine, names), [r.group for r in mine]
+    absent = [a for a, column in zip(names, y.T, strict=True) if column.sum() < 2]
+    if absent:
+        raise ValueError(f"acts: no training rows for {absent} ({role})")
+    n = max(2, min(3, len(set(groups)), int(y.sum(axis=0).min())))
+    folds = list(GroupKFold(n_splits=n).split(texts, y, groups))
+    union = build_pipeline(features, words=lexicons.tokenizer).steps[0][1]  # the project's views
+    per_act = CalibratedClassifierCV(
+        LogisticRegression(C=C, max_iter=3000, class_weight="balanced"),
+        method="temperature", cv=folds, ensemble=False,
+    )  # fmt: skip
+    pipeline = Pipeline([("features", union), ("classifier", OneVsRestClassifier(per_act))])
+    pipeline.fit(texts, y)
+    for estimator in pipeline[-1].estimators_:
+        estimator.cv = len(folds)  # the fold indices are not needed to serve
+    return pipeline
+
+
+def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES) -> ActsModel:
+    return ActsModel({role: fit_role(rows, role, lexicons, features) for role in ACTS},
+                     {role: tuple(ACTS[role]) for role in ACTS})  # fmt: skip
+
+
+def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MIN) -> dict:
+    """Per act, on the rows of its role: precision, recall, F1 at `threshold`, average
+    precision, and how many hard negatives (rows with no act) it fired on."""
+    per_act, f1s = {}, []
+    for role, names in model.acts.items():
+        mine = [r for r in rows if r.role == role]
+        if not mine:
+            continue
+        scores = model.probabilities([r.text for r in mine], role)
+        for act in names:
+            truth = np.array([act in r.acts for r in mine])
+            p = np.array([s[act] for s in scores])
+            fired = p >= threshold
+            tp = int((fired & truth).sum())
+            precision = tp / fired.sum() if fired.sum() else None
+            recall = tp / truth.sum() if truth.sum() else None
+            f1 = (2 * precision * recall / (precision + recall)
+                  if precision and recall else 0.0)  # fmt: skip
+            f1s.append(f1)
+            negatives = [not r.acts for r in mine]
+            per_act[act] = {
+                "support": int(truth.sum()),
+                "precision": None if precision is None else round(float(precision), 4),
+                "recall": None if recall is None else round(float(recall), 4),
+                "f1": round(float(f1), 4),
+                "average_precision": round(float(average_precision_score(truth, p)), 4)
+                if truth.any() else None,
+                "hard_negatives": int(sum(negatives)),
+                "fired_on_hard_negatives": int(sum(f and n for f, n in zip(fired, negatives, strict=True))),
+            }  # fmt: skip
+    return {"threshold": threshold, "macro_f1": round(float(np.mean(f1s)), 4) if f1s else 0.0,
+            "per_act": per_act}  # fmt: skip
+
+
+def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_dir: Path,
+          features: str = DEFAULT_FEATURES, small: int | None = None) -> tuple[str, dict]:  # fmt: skip
+    """Train on `data_dir`/acts.tsv and publish an `acts` version: (version, metrics)."""
+    started = time.time()
+    files = [Path(data_dir) / FILE]
+    train_rows, test_rows = datasets(data_dir, small)
+    model = fit(train_rows, lexicons, features)
+    noisy = with_noise(test_rows, lexicons)
+    metrics = {"held_out": evaluate(model, test_rows),
+               "held_out_asr_noise": evaluate(model, noisy)}  # fmt: skip
+    card = {
+        "task": "acts",
+        "labels": list(model.classes_),
+        "acts": {role: list(names) for role, names in model.acts.items()},
+        "features": features,
+        "calibration": "temperature scaling per act, out-of-fold by group",
+        "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
+        "thresholds": {"default_min": DEFAULT_MIN},
+        "training_data": [p.name for p in files],
+        "training_data_sha256": data_digest(files),
+        "lexicons_sha256": data_digest(lexicon_files),
+        "rows": {
+            "train": len(train_rows),
+            "held_out": len(test_rows),
+            "by_act": dict(
+                sorted(
+                    Counter(
+                        a or NONE for r in train_rows + test_rows for a in (r.acts or ("",))
+                    ).items()
+                )
+            ),
+        },  # fmt: skip
+        "split": {"held_out_percent": HELD_OUT_PERCENT, "by": "sha1(group)", "seed": SEED},
+        "recipe": RECIPE,
+        "small": small,
+        "sklearn": sklearn.__version__,
+        "python": platform.python_version(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "metrics": metrics,
+    }
+    card["train_seconds"] = round(time.time() - started, 2)
+    return registry.publish(models_dir, "acts", model, card), metrics

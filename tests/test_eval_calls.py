@@ -1,0 +1,132 @@
+"""The evaluation call set (calls/eval/): every script valid, the split balanced and stable,
+timings in step with the scripts, and no held-out call in any training data file."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from streams.settings import PROJECT_ROOT
+
+# bench/evalset.py: the set's helpers (imports only the project, so it loads from a path)
+_spec = importlib.util.spec_from_file_location("evalset", PROJECT_ROOT / "bench" / "evalset.py")
+evalset = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(evalset)
+
+SCRIPTS = evalset.load_scripts()
+INTENTS = evalset.known_intents()
+RULES = evalset.known_rules()
+TRAINING = PROJECT_ROOT / "models" / "data"
+
+
+def test_the_set_is_there():
+    assert len(SCRIPTS) >= 44
+    assert len({d["call_id"] for d in SCRIPTS}) == len(SCRIPTS)
+
+
+@pytest.mark.parametrize("doc", SCRIPTS, ids=lambda d: d["call_id"])
+def test_every_script_is_valid(doc):
+    assert evalset.validate_script(doc, INTENTS, RULES) == []
+
+
+def test_validation_catches_mistakes():
+    doc = {**SCRIPTS[0], "split": "train", "expected": {**SCRIPTS[0]["expected"],
+           "rules": {"agent-nonsense": [0], "agent-closing": [99]}}}  # fmt: skip
+    problems = " | ".join(evalset.validate_script(doc, INTENTS, RULES))
+    assert "split must be one of" in problems
+    assert "unknown rule 'agent-nonsense'" in problems
+    assert "expected.rules.agent-closing: indices must be turn numbers" in problems
+
+
+def test_mix():
+    expected = [d["expected"] for d in SCRIPTS]
+    primary = Counter(e["intent"] for e in expected)
+    assert set(primary) == set(INTENTS) - {"other"}  # all 18 business intents
+    common = ["账单查询", "还款", "分期", "额度调整", "挂失补卡", "交易异议", "盗刷欺诈", "年费",
+              "利息手续费", "积分权益", "销卡", "逾期协商", "激活", "密码重置"]  # fmt: skip
+    assert all(primary[i] >= 2 for i in common)
+    escalating = sum(e["complaint"] for e in expected)
+    assert 0.25 <= escalating / len(SCRIPTS) <= 0.35
+    labels = Counter(t["intent"] for d in SCRIPTS for t in d["turns"] if t["role"] == "customer")
+    assert set(labels) == set(INTENTS)
+    hits = Counter(r for e in expected for r in e["rules"])
+    live = [r for r, mode in RULES.items() if mode == "live"]
+    assert all(hits[r] >= 1 for r in live)  # every live rule has something to find
+    assert sum(1 for e in expected if not e["rules"]) >= 8  # and clean calls to stay quiet on
+
+
+def test_split_is_the_pair_rule_and_balanced():
+    pairs = evalset.pairs_of(SCRIPTS)
+    assert {d["call_id"]: d["split"] for d in SCRIPTS} == evalset.assign_split(pairs)
+    by_id = {d["call_id"]: d for d in SCRIPTS}
+    for pair, ids in pairs.items():
+        a, b = (by_id[i] for i in ids)
+        assert a["expected"]["intent"] == b["expected"]["intent"], pair
+        assert a["expected"]["complaint"] == b["expected"]["complaint"], pair
+        assert {a["split"], b["split"]} == {"dev", "held_out"}, pair
+    held = [d for d in SCRIPTS if d["split"] == "held_out"]
+    assert len(held) * 2 == len(SCRIPTS)
+
+
+def test_split_is_stable():
+    """Adding a pair never moves a call that is already in the set, and the rule does not
+    depend on the order the pairs are listed in."""
+    pairs = evalset.pairs_of(SCRIPTS)
+    before = evalset.assign_split(pairs)
+    more = {**{"p99": ["ev-99-new-a", "ev-99-new-b"]}, **dict(reversed(list(pairs.items())))}
+    after = evalset.assign_split(more)
+    assert {k: after[k] for k in before} == before
+
+
+def test_timings_match_the_scripts():
+    for doc in SCRIPTS:
+        meta = json.loads((evalset.TIMING_DIR / f"{doc['call_id']}.json").read_text("utf-8"))
+        assert [u["text"] for u in meta["utterances"]] == [t["text"] for t in doc["turns"]]
+        assert [u["role"] for u in meta["utterances"]] == [t["role"] for t in doc["turns"]]
+        assert meta["split"] == doc["split"] and meta["expected"] == doc["expected"]
+        assert {"agent", "customer", "line"} <= set(meta["audio"])
+        if doc["expected"]["complaint"]:  # the scripted room for an early warning
+            start = meta["utterances"][doc["expected"]["dissatisfied_at"]]["start"]
+            threat = meta["utterances"][doc["expected"]["threat_at"]]["start"]
+            assert threat - start >= 10.0, doc["call_id"]
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^\w]", "", text)
+
+
+def training_overlap(doc: dict, corpus: str) -> list[str]:
+    """A call's text found in the training corpus: a customer utterance or any clause of one
+    (8+ characters: what the classifiers learn from), or a whole agent utterance (12+; the
+    agents' stock clauses such as 请问有什么可以帮您 are everyone's)."""
+    found = []
+    for i, turn in enumerate(doc["turns"]):
+        whole = _plain(turn["text"])
+        if turn["role"] == "customer":
+            pieces = [whole] + [_plain(c) for c in re.split(r"[，。？！、；]", turn["text"])]
+            found += [f"{i}: {p}" for p in pieces if len(p) >= 8 and p in corpus]
+        elif len(whole) >= 12 and whole in corpus:
+            found.append(f"{i}: {whole}")
+    return found
+
+
+def test_no_held_out_call_reaches_training_data():
+    """Nothing of a held-out call is in any file under models/data, and no file names one."""
+    texts = [p.read_text(encoding="utf-8", errors="ignore") for p in sorted(TRAINING.rglob("*"))
+             if p.is_file()]  # fmt: skip
+    raw, corpus = "\n".join(texts), "\n".join(_plain(t) for t in texts)
+    found = []
+    for doc in (d for d in SCRIPTS if d["split"] == "held_out"):
+        if doc["call_id"] in raw:
+            found.append(doc["call_id"])
+        found += [f"{doc['call_id']}:{x}" for x in training_overlap(doc, corpus)]
+    assert found == []
+
+
+def test_wording_overlap_is_measured():
+    overlap = evalset.wording_overlap(SCRIPTS)
+    assert 0 < overlap["with_a_phrase_keyword"] < overlap["with_any_pack_keyword"] < 1

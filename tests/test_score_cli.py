@@ -1,0 +1,247 @@
+"""`callqa score`: transcripts scored offline by the scoring stage's Scorer and the index
+stage's post-call pass (streams/scoring/offline.py), the JSONL it reads and writes, and its
+errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from streams.cli import main
+from streams.scoring.offline import (
+    Transcript,
+    TranscriptError,
+    Turn,
+    parse_call,
+    read_calls,
+    score_call,
+    timed,
+)
+from streams.scoring.postcall import inspect_call
+from streams.scoring.scorer import Scorer, ScoringModels
+from streams.settings import PROJECT_ROOT, Settings
+
+from .conftest import SAMPLE_CALLS, call_meta
+
+CARD = "六二二二零二幺二三四五六七八九零幺二三"  # a whole card number, said digit by digit
+
+
+@pytest.fixture(scope="module")
+def models():
+    from streams.scoring.models import ensure_models
+
+    settings = Settings()
+    ensure_models(settings.models_dir, settings.lexicons_dir)
+    return ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+
+
+def sample_line(name: str) -> str:
+    meta = call_meta(name)
+    turns = [{k: u[k] for k in ("role", "text", "start", "end")} for u in meta["utterances"]]
+    return json.dumps({"call_id": name, "duration": meta["duration"], "turns": turns},
+                      ensure_ascii=False)  # fmt: skip
+
+
+UNTIMED = json.dumps({"call_id": "untimed", "turns": [
+    {"role": "agent", "text": "您好，信用卡中心，工号三三八五，很高兴为您服务"},
+    {"role": "customer", "text": f"我的卡号是{CARD}，上个月扣了我两千八百块"},
+    {"role": "agent", "text": "好的，两千八百块那笔，我帮您查一下"},
+    {"role": "customer", "text": "对，就是两千八百块的扣款，谢谢"},
+]}, ensure_ascii=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    """One run of the command over three calls and a bad line between them."""
+    folder = tmp_path_factory.mktemp("score")
+    source, target = folder / "calls.jsonl", folder / "scored.jsonl"
+    bad = json.dumps({"call_id": "broken", "turns": [{"role": "boss", "text": "喂"}]})
+    source.write_text("\n".join([sample_line("call-05-dispute-complaint"), bad, UNTIMED,
+                                 sample_line("call-02-installment"), ""]), encoding="utf-8")  # fmt: skip
+    return source, target
+
+
+def test_the_other_calls_are_scored_and_a_bad_line_is_named(scored, capsys):
+    source, target = scored
+    assert main(["score", str(source), "--out", str(target)]) == 1
+    err = capsys.readouterr().err
+    assert (
+        f"{source}: line 2: turns[0].role must be one of agent, customer, mixed (got 'boss')" in err
+    )
+    assert "3 calls scored, 1 bad line skipped" in err
+    calls = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert [c["call_id"] for c in calls] == [
+        "call-05-dispute-complaint",
+        "untimed",
+        "call-02-installment",
+    ]
+
+
+def test_each_turn_and_call_carries_what_the_stage_and_the_index_give(scored):
+    _, target = scored
+    call = json.loads(target.read_text(encoding="utf-8").splitlines()[0])
+    turn_keys = {"turn", "segment_id", "role", "start", "end", "text", "scored", "intent",
+                 "intent_confidence", "complaint_risk", "call_complaint_risk", "call_dissatisfaction",
+                 "facts", "rule_hits", "reminders", "alerts", "suggestion", "desk_facts"}  # fmt: skip
+    assert all(set(t) == turn_keys for t in call["turns"])
+    assert {"primary_intent", "intent_mass", "complaint_risk", "complaint_risk_final", "risk_track",
+            "alerts", "facts", "facts_check", "violations", "scorecard", "qa_score", "models",
+            "rules", "lexicons", "masked", "duration"} <= set(call)  # fmt: skip
+    assert call["primary_intent"] == "交易异议"
+    assert {"agent-forbidden-phrase", "customer-complaint-threat"} <= {
+        v["rule_id"] for v in call["violations"]
+    }
+    assert call["qa_score"] == call["scorecard"]["score"] < 100
+    threat = next(t for t in call["turns"] if "我要投诉" in t["text"])
+    assert call["alerts"]["complaint"]["turn"] == threat["turn"]
+    assert call["alerts"]["complaint"]["severity"] == "critical"
+    reminders = [r for t in call["turns"] for r in t["reminders"]]
+    assert ("agent-identity-verification", "open") in [
+        (r["rule_id"], r["status"]) for r in reminders
+    ]
+    versions = call["models"]
+    assert versions["intent"] and versions["complaint_risk"] and versions["alert_threshold"]
+    files = call["rules"]["files"]
+    assert [f["file"] for f in files] == sorted(
+        p.name for p in (PROJECT_ROOT / "lexicons" / "rules").glob("*.yaml")
+    )
+    assert all(
+        re.fullmatch(r"[0-9a-f]{64}", f["sha256"]) and f["mtime"].endswith("Z") for f in files
+    )
+
+
+def test_times_are_made_up_and_numbers_masked_by_default(scored):
+    _, target = scored
+    call = json.loads(target.read_text(encoding="utf-8").splitlines()[1])
+    assert call["masked"] is True
+    starts = [t["start"] for t in call["turns"]]
+    assert starts[0] == 0.0 and starts == sorted(starts)
+    shown = [t["text"] for t in call["turns"]] + [
+        piece for t in call["turns"]
+        for piece in [*(f["text"] for f in t["facts"]), *(h["evidence"] for h in t["rule_hits"]),
+                      *(h["text"] for h in t["rule_hits"]), (t["desk_facts"] or {}).get("message", "")]
+    ] + [v["text"] for v in call["violations"]]  # fmt: skip
+    assert not [s for s in shown if re.search(r"[0-9零〇洞幺一二两三四五六七八九]{7}", s)]
+    assert "622202*********0123" in call["turns"][1]["text"]
+    assert call["facts"] == {"card_tail": ["0123"], "amount": [2800.0]}
+    assert [c["status"] for c in call["facts_check"]] == ["heard", "confirmed"]
+
+
+def test_no_mask_gives_the_words_as_said(tmp_path, capsys):
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(UNTIMED + "\n", encoding="utf-8")
+    assert main(["score", str(source), "--out", str(target), "--no-mask"]) == 0
+    call = json.loads(target.read_text(encoding="utf-8"))
+    assert call["masked"] is False and CARD in call["turns"][1]["text"]
+    assert call["facts"]["card_tail"] == ["0123"]  # key facts keep a card's last 4 all the same
+
+
+TRIAL_RULE = """rules:
+  - id: trial-unknown-merchant
+    name: 不认识的商户
+    description: 客户说不认识扣款的公司（QA 组长试用中）。
+    severity: minor
+    deduction: 1
+    role: customer
+    mode: live
+    when:
+      keywords: {all: [公司, 没买过]}
+"""
+
+
+def test_an_edited_rule_pack_is_tried_and_named(tmp_path, capsys):
+    pack = tmp_path / "rules"
+    shutil.copytree(PROJECT_ROOT / "lexicons" / "rules", pack)
+    (pack / "trial.yaml").write_text(TRIAL_RULE, encoding="utf-8")
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(sample_line("call-05-dispute-complaint") + "\n", encoding="utf-8")
+    assert main(["score", str(source), "--out", str(target), "--rules", str(pack)]) == 0
+    call = json.loads(target.read_text(encoding="utf-8"))
+    assert call["rules"]["dir"] == str(pack) and "trial.yaml" in [
+        f["file"] for f in call["rules"]["files"]
+    ]
+    [hit] = [v for v in call["violations"] if v["rule_id"] == "trial-unknown-merchant"]
+    assert "没买过" in hit["text"]
+    assert [h["rule_id"] for h in call["turns"][1]["rule_hits"]] == [
+        "trial-unknown-merchant"
+    ]  # live
+    (pack / "trial.yaml").write_text("rules:\n  - id: trial-unknown-merchant\n", encoding="utf-8")
+    assert main(["score", str(source), "--rules", str(pack)]) == 2
+    assert "trial.yaml: rule 'trial-unknown-merchant'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", SAMPLE_CALLS)
+def test_the_same_as_the_live_scorer_on_the_sample_calls(models, name):
+    """What test_rules_and_scoring expects of the live Scorer, and its very records."""
+    meta = call_meta(name)
+    result = score_call(models, parse_call(sample_line(name)))
+    scorer, records, alerts = Scorer(models, {}), [], []
+    for u in sorted(meta["utterances"], key=lambda u: (u["start"], u["role"])):
+        segment = {"call_id": name, "segment_id": f"{name}:{u['role']}:{int(u['start'] * 1000)}",
+                   **{k: u[k] for k in ("role", "start", "end", "text")}}  # fmt: skip
+        record, events = scorer.on_segment(segment)
+        records.append(record)
+        alerts += [e for e in events if e["code"] == "complaint-risk"]
+    summary = scorer.on_end({"call_id": name, "call": {}})["summary"]
+    assert result["primary_intent"] == summary["primary_intent"] == meta["expected"]["intent"]
+    assert (result["alerts"]["complaint"] is not None) is meta["expected"]["complaint"]
+    assert (result["complaint_risk"] >= models.alert_threshold) is meta["expected"]["complaint"]
+    assert len(alerts) == int(meta["expected"]["complaint"])
+    for turn, record in zip(result["turns"], records, strict=True):
+        assert (turn["intent"], turn["complaint_risk"], turn["call_complaint_risk"], turn["facts"],
+                turn["rule_hits"], turn["text"]) == (
+            record["intent"], record["complaint_risk"], record["call_complaint_risk"], record["facts"],
+            record["rule_hits"], record["segment"]["text"])  # fmt: skip
+    assert result["facts"] == summary["facts"] and result["risk_track"] == summary["risk_track"]
+    finals = [r["segment"] for r in records]
+    assert (
+        result["violations"]
+        == inspect_call(models.rules, finals, {"duration": meta["duration"]})["violations"]
+    )
+    assert result["qa_score"] == result["scorecard"]["score"]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{", "line 7: not JSON"),
+        ("[1, 2]", "line 7: must be a JSON object with call_id and turns (got list)"),
+        ('{"turns": []}', "line 7: call_id must be a non-empty string (got None)"),
+        ('{"call_id": "c", "turns": []}', "line 7: turns must be a non-empty list (got list)"),
+        ('{"call_id": "c", "turn": [{}]}', "line 7: turns must be a non-empty list (got None)"),
+        ('{"call_id": "c", "turns": ["hi"]}', "line 7: turns[0] must be an object with role and text (got 'hi')"),
+        ('{"call_id": "c", "turns": [{"role": "agent"}]}', "line 7: turns[0].text must be a string (got None)"),
+        ('{"call_id": "c", "turns": [{"role": "agent", "text": "a", "start": "1"}]}',
+         "line 7: turns[0].start must be seconds, a number >= 0 (got '1')"),
+        ('{"call_id": "c", "turns": [{"role": "agent", "text": "a", "start": 2, "end": 1}]}',
+         "line 7: turns[0].end must not be before its start (1.0 < 2.0)"),
+        ('{"call_id": "c", "turns": [{"role": "agent", "text": "a", "end": -1}]}',
+         "line 7: turns[0].end must be seconds, a number >= 0 (got -1)"),
+        ('{"call_id": "c", "duration": true, "turns": [{"role": "agent", "text": "a"}]}',
+         "line 7: duration must be seconds, a number >= 0 (got True)"),
+    ],
+)  # fmt: skip
+def test_bad_lines_are_named_by_line_and_field(line, message):
+    with pytest.raises(TranscriptError) as caught:
+        parse_call(line, 7)
+    assert str(caught.value).startswith(message)
+
+
+def test_reading_skips_blank_lines_and_names_bytes_that_are_not_utf8():
+    lines = [b'{"call_id": "a", "turns": [{"role": "agent", "text": "\xe4\xbd\xa0\xe5\xa5\xbd"}]}\n', b"\n",
+             b"\xff\xfe\n"]  # fmt: skip
+    read = list(read_calls(lines))
+    assert [n for n, _ in read] == [1, 3]
+    assert read[0][1].turns == (Turn("agent", "你好"),)
+    assert str(read[1][1]) == "line 3: not UTF-8 (byte 1)"
+
+
+def test_missing_times_are_made_up_at_a_speaking_rate():
+    turns = (Turn("agent", "一二三四五六七八"), Turn("customer", "好", start=5.0), Turn("agent", "一二三四"),
+             Turn("customer", "一二三四", end=20.0))  # fmt: skip
+    times = [t for pair in timed(turns) for t in pair]
+    assert times == pytest.approx([0.0, 2.0, 5.0, 5.6, 6.4, 7.4, 19.0, 20.0])
+    assert Transcript("c", turns).duration is None
