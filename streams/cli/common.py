@@ -27,7 +27,7 @@ class Session:
     def es(self):
         from ..index.store import connect
 
-        return connect(self.services.elasticsearch_url)
+        return connect(self.services.elasticsearch_url, self.settings)
 
     def ensure_topics(self) -> list[str]:
         from ..kafka_admin import ensure_topics

@@ -9,10 +9,14 @@ import threading
 import time
 from pathlib import Path
 
-from ..settings import ASSIST_TOPIC, AUDIO_TOPIC, PROJECT_ROOT, Settings
+from ..settings import ASSIST_TOPIC, AUDIO_TOPIC, PROJECT_ROOT, Settings, redact_url
 from .common import session
 
 CALLS_DIR = PROJECT_ROOT / "calls" / "audio"
+# The demo's calls go to these agents in turn; every demo login has the same password.
+DEMO_AGENTS = ("agent-01", "agent-02", "agent-03")
+DEMO_STAFF = (("supervisor", "supervisor"), ("analyst", "analyst"), ("admin", "admin"))
+DEMO_PASSWORD = "callqa-demo"
 
 
 def cmd_init(args) -> int:
@@ -66,11 +70,14 @@ def cmd_replay(args) -> int:
 
     with session() as s:
         s.ensure_topics()
+        meta = {k: v for k, v in (("agent_id", args.agent), ("queue", args.queue),
+                                   ("direction", args.direction), ("customer_ref", args.customer_ref)) if v}  # fmt: skip
         results = replay_files(
             args.files, s.bootstrap, s.settings.topic(AUDIO_TOPIC), speed=args.speed,
             chunk_seconds=args.chunk_seconds or s.settings.chunk_seconds,
             call_ids=call_ids(args.files, args.call_id),
             roles=args.roles.split(",") if args.roles else None,
+            metadata=[meta] * len(args.files),
         )  # fmt: skip
     for call_id, result in results.items():
         print(f"{call_id}: {result}", file=sys.stderr if result != "ok" else sys.stdout)
@@ -96,7 +103,8 @@ def tail_assist(bootstrap: str, settings: Settings, stop: threading.Event, ready
         while not stop.is_set():
             batches = consumer.poll(timeout_ms=100)
             for message in (m for batch in batches.values() for m in batch):
-                sink(format_assist(message.value))
+                if isinstance(message.value, dict):
+                    sink(format_assist(message.value))
             if not batches:
                 # Some brokers (noida-db among them) answer an empty fetch at once instead of
                 # waiting fetch_max_wait_ms; pausing here keeps an idle tail off the CPU.
@@ -126,7 +134,8 @@ def cmd_demo(args) -> int:
           f"{args.concurrency or len(files)} at once")  # fmt: skip
     with session(fresh=True) as s:
         where = "embedded noida-db" if s.services.embedded else "configured cluster"
-        print(f"  Kafka {s.bootstrap}, Elasticsearch {s.services.elasticsearch_url} ({where})")
+        print(f"  Kafka {s.bootstrap}, Elasticsearch {redact_url(s.services.elasticsearch_url)} "
+              f"({where})")  # fmt: skip
         settings = s.settings
         s.ensure_topics()
         s.ensure_indices()
@@ -134,6 +143,7 @@ def cmd_demo(args) -> int:
         worker = WorkerProcess(dict(os.environ), settings.data_dir / "demo-worker.log")
         print(f"  starting worker (stages {','.join(settings.stages)}; log {worker.log_path}) ...")
         worker.start()
+        web = start_demo_web(s, args.port)
         stop, ready = threading.Event(), threading.Event()
         tail = threading.Thread(target=tail_assist, args=(s.bootstrap, settings, stop, ready),
                                 daemon=True)  # fmt: skip
@@ -143,9 +153,12 @@ def cmd_demo(args) -> int:
             ids = call_ids(files, None)
             print(f"  worker ready after {time.monotonic() - started:.0f}s; "
                   "replaying calls — live assist:\n")  # fmt: skip
+            metadata = [{"agent_id": DEMO_AGENTS[i % len(DEMO_AGENTS)], "queue": "信用卡服务",
+                         "direction": "inbound"} for i in range(len(files))]  # fmt: skip
             results = replay_files(files, s.bootstrap, settings.topic(AUDIO_TOPIC),
                                    speed=args.speed, chunk_seconds=settings.chunk_seconds,
-                                   call_ids=ids, max_concurrent=args.concurrency)  # fmt: skip
+                                   call_ids=ids, max_concurrent=args.concurrency,
+                                   metadata=metadata)  # fmt: skip
             good = [i for i in ids if results.get(i) == "ok"]
             docs = wait_for_calls(s.es, settings, good, timeout=args.timeout)
         finally:
@@ -157,10 +170,35 @@ def cmd_demo(args) -> int:
         query = "投诉"
         print(f"\nexample search: callqa search {query} --risk-min 0.5")
         print_calls(search_calls(s.es, settings, query, risk_min=0.5))
+        if args.keep_serving:
+            print(f"\nweb service still on {web.url}/wallboard — Ctrl-C stops it", flush=True)
+            with contextlib.suppress(KeyboardInterrupt):
+                threading.Event().wait()
+        web.stop()
     print(
         f"\ndemo finished in {time.monotonic() - started:.0f}s; everything it started is stopped."
     )
     return 0 if len(docs) == len(ids) else 1
+
+
+def start_demo_web(s, port: int):
+    """The web service beside the demo, with the demo's logins; prints where to watch."""
+    from ..embedded import free_port
+    from ..web.accounts import Accounts
+    from ..web.server import BackgroundServer
+
+    accounts = Accounts(s.es, s.settings)
+    accounts.ensure_indices()
+    for name, role in [(a, "agent") for a in DEMO_AGENTS] + list(DEMO_STAFF):
+        accounts.add_user(name, role, DEMO_PASSWORD, replace=True)
+    try:
+        web = BackgroundServer(s.settings, s.es, port=port).start()
+    except (OSError, RuntimeError):  # the port is taken: any free one
+        web = BackgroundServer(s.settings, s.es, port=free_port()).start()
+    print(f"  watch live: {web.url}/wallboard  (班组长 supervisor) · {web.url}/agent (坐席 "
+          f"{', '.join(DEMO_AGENTS)}) · analyst, admin — password {DEMO_PASSWORD} (demo logins)",
+          flush=True)  # fmt: skip
+    return web
 
 
 def print_summary(ids: list[str], docs: dict[str, dict], results: dict[str, str]) -> None:
@@ -193,6 +231,11 @@ def add_commands(sub) -> None:
     demo.add_argument("--concurrency", type=int, default=2,
                       help="calls live at once (2 cores keep up with about 2 with whisper-base)")  # fmt: skip
     demo.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the index")
+    demo.add_argument(
+        "--port", type=int, default=8780, help="web service port (any free one if taken)"
+    )
+    demo.add_argument("--keep-serving", action="store_true",
+                      help="keep the web service (and the embedded servers) up after the calls")  # fmt: skip
     demo.set_defaults(func=cmd_demo)
 
     sub.add_parser("worker", help="run a faust worker").set_defaults(func=cmd_worker)
@@ -213,4 +256,8 @@ def add_commands(sub) -> None:
     replay.add_argument("--roles", help="channel roles, comma-separated (default agent,customer)")
     replay.add_argument("--chunk-seconds", type=float,
                         help="chunk length (default CALLQA_CHUNK_SECONDS)")  # fmt: skip
+    replay.add_argument("--agent", help="the agent id handling the call(s): their desk shows it")
+    replay.add_argument("--queue", help="skill group / queue")
+    replay.add_argument("--direction", choices=["inbound", "outbound"])
+    replay.add_argument("--customer-ref", help="the customer's reference in the CRM (optional)")
     replay.set_defaults(func=cmd_replay)

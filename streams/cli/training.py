@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..settings import Settings
+from ..settings import REAL_DATA_DIR, Settings
 
 
 def cmd_train(args) -> int:
@@ -16,7 +16,7 @@ def cmd_train(args) -> int:
     settings = Settings()
     models_dir = args.models_dir or settings.models_dir
     data_dir = args.data_dir or DATA_DIR
-    context = training_context(settings.lexicons_dir)
+    context = training_context(settings.lexicons_dir, args.real_data)
     for name in [args.only] if args.only else list(TASKS):
         if args.if_missing and is_current(models_dir, name, context, data_dir):
             print(f"{name}: {registry.versions(models_dir, name)[-1]} is current")
@@ -37,6 +37,9 @@ def add_commands(sub) -> None:
     train.add_argument("--only", choices=sorted(TASKS))
     train.add_argument("--features", choices=sorted(FEATURE_SETS), default=DEFAULT_FEATURES)
     train.add_argument("--small", type=int, help="at most N training rows per label (quick runs)")
+    train.add_argument("--real-data", type=Path, default=REAL_DATA_DIR,
+                       help="the real text sets (STC-3, heimao, BQ, AFQMC) for level 1 of complaint "
+                            "risk (default ../shared/eval; absent: trained without it)")  # fmt: skip
     train.add_argument("--labels", type=Path,
                        help="extra labelled rows (TSV as written by `callqa export-labels`)")  # fmt: skip
     train.add_argument("--if-missing", action="store_true",
