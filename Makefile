@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: demo test test-all models browser notebooks calls eval-calls lint bench-asr bench-latency bench-models bench-search clean
+.PHONY: demo test test-all models browser notebooks calls eval-calls lint bench-asr bench-latency bench-models bench-search bench-calls bench-load clean
 
 demo: $(STAMP) models  ## set up and run the whole pipeline on the bundled calls (embedded Kafka + ES)
 	$(BIN)/callqa demo
@@ -77,6 +77,12 @@ bench-models: $(STAMP) models  ## intent / complaint-risk evaluation: held-out, 
 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_speed.py
+
+bench-calls: $(STAMP) models  ## the held-out evaluation calls through a real worker (needs `make eval-calls`; ~8 min)
+	$(BIN)/python bench/calls_eval.py --half held_out
+
+bench-load: $(STAMP) models  ## 200 simulated live calls through scoring, index and recorder for 10 min (~15 min)
+	nice -n 5 $(BIN)/python bench/load.py
 
 clean:
 	rm -rf .callqa .pytest_cache .ruff_cache

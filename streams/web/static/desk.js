@@ -45,8 +45,12 @@
   function renderRisk() {
     const value = call ? call.risk : 0;
     const strong = document.getElementById("risk-value");
+    // The complaint alert can come from a partial (the threat heard mid-sentence) before the
+    // final segment moves the number: the number turns red with the alert, not after it.
+    const alerted = Boolean(call && call.alerts && call.alerts["complaint-risk"]);
     strong.textContent = value.toFixed(2);
-    strong.classList.toggle("high", value >= 0.6);
+    strong.classList.toggle("high", value >= 0.6 || alerted);
+    strong.title = alerted ? "已触发投诉风险告警" : "";
     const svg = document.getElementById("risk-line");
     svg.replaceChildren();
     const points = (call && call.risk_track) || [];
@@ -160,7 +164,7 @@
       case "partial_done": delete call.partials[data.role]; renderTranscript(); break;
       case "risk": call.risk = data.risk; call.risk_track.push([data.at, data.risk]); renderRisk(); break;
       case "intent": call.intent = data; renderIntent(); break;
-      case "alert": call.alerts[data.key] = data; renderAlerts(); break;
+      case "alert": call.alerts[data.key] = data; renderAlerts(); renderRisk(); break;
       case "step": call.steps[data.code] = data; renderSteps(); break;
       case "note": call.notes.push(data); renderNotes(); break;
       case "facts": call.facts = data; renderFacts(); break;
