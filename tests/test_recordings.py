@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -292,6 +293,27 @@ def test_a_call_whose_end_never_comes_is_recorded_after_the_timeout(stack, tmp_p
     entry = recording_of(stack.es, stack.settings, other)
     assert entry["status"] == "deleted" and entry["deleted_reason"] == "retention 1 day"
     assert not store.exists(late["uri"])
+
+
+def test_the_idle_check_survives_a_call_stored_while_it_looks(stack, tmp_path, monkeypatch):
+    """The idle timer runs in a thread while the agent stores and forgets calls: a spool
+    directory that vanishes between the listing and the look at its files is skipped (under
+    load this once stopped the recorder: bench/load.py)."""
+    recorder = Recorder(Spool(tmp_path / "recorder"), LocalRecordingStore(tmp_path / "rec"),
+                        stack.es, Settings())  # fmt: skip
+    wav, _ = _call("pcm16", seconds=1.0)
+    ids = [f"vanishing-{i}-{RUN}" for i in range(2)]
+    for call_id in ids:
+        for event in [t.event for t in call_events(wav, call_id, 0.5)][:-1]:
+            assert recorder.record(event)
+    listed = recorder.spool.calls()
+    assert sorted(listed) == sorted(ids)
+    monkeypatch.setattr(recorder.spool, "calls", lambda: listed)
+    shutil.rmtree(recorder.spool._dir(ids[0]))  # stored and forgotten by the agent meanwhile
+    recorder.spool._meta.pop(ids[0], None)
+    later = time.time() + 100
+    assert recorder.idle_calls(later, timeout=20, since=0) == [ids[1]]
+    assert recorder.spool.last_write(ids[0]) == 0.0
 
 
 # --- the running worker -------------------------------------------------------------------

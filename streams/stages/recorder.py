@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import logging
@@ -184,9 +185,19 @@ class Spool:
                 continue
         return found
 
+    def exists(self, call_id: str) -> bool:
+        return self._dir(call_id).is_dir()
+
     def last_write(self, call_id: str) -> float:
-        """Wall time of the call's newest audio (or its start)."""
-        times = [p.stat().st_mtime for p in self._dir(call_id).iterdir() if p.is_file()]
+        """Wall time of the call's newest audio (or its start); 0 for a call whose spool is
+        gone (stored and forgotten while the idle timer looked at it)."""
+        times = []
+        try:
+            for path in self._dir(call_id).iterdir():
+                with contextlib.suppress(FileNotFoundError):
+                    times.append(path.stat().st_mtime)
+        except FileNotFoundError:
+            return 0.0
         return max(times, default=0.0)
 
     def assemble(self, call_id: str, out: BinaryIO) -> Assembled:
@@ -341,7 +352,10 @@ class Recorder:
         seconds (time before `since`, when this worker started, does not count)."""
         due = []
         for call_id in self.spool.calls():
-            meta = self.spool.meta(call_id) or {}
+            meta = self.spool.meta(call_id)
+            if meta is None and not self.spool.exists(call_id):  # stored and forgotten meanwhile
+                continue
+            meta = meta or {}
             if meta.get("ended") or now - max(self.spool.last_write(call_id), since) > timeout:
                 due.append(call_id)
         return due
@@ -402,7 +416,12 @@ def register(pipeline: Pipeline) -> None:
         storing failed, and refer to stored recordings whose call document now exists."""
         if app.rebalancing:
             return
-        now, loop = time.time(), asyncio.get_running_loop()
+        try:
+            await close_idle(time.time(), asyncio.get_running_loop())
+        except Exception:  # noqa: BLE001 - a timer that raises stops the whole worker
+            log.exception("recorder: closing idle calls failed; the next round tries again")
+
+    async def close_idle(now: float, loop) -> None:
         due = await loop.run_in_executor(None, recorder.idle_calls, now, settings.call_timeout_s,
                                          pipeline.started_at)  # fmt: skip
         for call_id in due:
