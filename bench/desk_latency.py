@@ -55,14 +55,18 @@ OBSERVER = """
 window.__rendered = [];
 new MutationObserver(() => {
   const now = Date.now();
+  // Keyed by the call the desk shows: a desk opened after an earlier round still shows that
+  // call (and its alerts) until the new one starts.
+  const strip = document.getElementById('strip');
+  const shown = (strip && strip.dataset.shown) || '';
   for (const el of document.querySelectorAll('#alerts .alert[data-key]')) {
     const count = el.querySelector('.count') ? el.querySelector('.count').textContent.slice(1) : '1';
-    const key = 'alert:' + el.dataset.key + '#' + count;
+    const key = shown + '|alert:' + el.dataset.key + '#' + count;
     if (!window.__rendered.some(r => r.key === key)) window.__rendered.push({key, at: now});
   }
   const intent = document.querySelector('#suggestion .intent-name');
   if (intent) {
-    const key = 'suggestion:' + intent.textContent;
+    const key = shown + '|suggestion:' + intent.textContent;
     if (!window.__rendered.some(r => r.key === key)) window.__rendered.push({key, at: now});
   }
 }).observe(document, {subtree: true, childList: true, characterData: true});
@@ -145,7 +149,7 @@ def run_level(n: int, services, settings: Settings, web, browser, tag: str) -> d
         for kafka_at, event in (a for a in assists[1:] if a[1].get("call_id") == call_id):
             if event.get("kind") not in ("alert", "suggestion"):
                 continue
-            key = f"{event['kind']}:{event['code']}"
+            key = f"{call_id}|{event['kind']}:{event['code']}"
             if event["kind"] == "alert":  # the Nth time it fires raises the line's count to N
                 seen[key] = seen.get(key, 0) + 1
                 key = f"{key}#{seen[key]}"

@@ -18,6 +18,7 @@
 
   function renderState() {
     const state = document.getElementById("call-state");
+    strip.dataset.shown = call ? call.call_id : "";  // which call the page shows (benches, tests)
     if (!call) {
       state.textContent = isDesk ? "等待来电…（当前没有您的通话）" : "这通电话已不在进行中";
       return;
