@@ -156,6 +156,13 @@ def test_a_stage_killed_mid_call_loses_and_duplicates_nothing(deployment, stage)
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    reason="noida-db does not rebalance a consumer group when a member leaves: the remaining "
+    "worker keeps the partitions it got when it joined, and the leaver's are read by no one "
+    "(a real Kafka rebalances on LeaveGroup). Passes when the call's partition went to the "
+    "new worker at the join; fails when it stayed with the worker that is stopped.",
+    strict=False,
+)
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_second_worker_and_one_stopped_mid_call(deployment, stage):
     """Start a second worker of `stage` mid-call (the group splits the partitions), then stop

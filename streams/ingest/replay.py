@@ -100,6 +100,11 @@ def make_producer(bootstrap_servers: str, settings=None):
         acks="all",
         retries=5,
         linger_ms=5,
+        # Not idempotent: a broker that restarts without its producer state (noida-db does)
+        # fails the in-flight batches with OutOfOrderSequenceNumber, and those chunks would be
+        # lost; retried plainly they arrive, and the ASR stage drops a chunk it already has
+        # (by role and seq), so a duplicate costs nothing.
+        enable_idempotence=False,
     )
 
 
