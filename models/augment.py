@@ -29,6 +29,7 @@ import random
 import re
 from bisect import bisect
 from collections import Counter, defaultdict
+from dataclasses import replace
 from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
@@ -243,4 +244,18 @@ def augment(rows: list[tuple[str, str]], copies: int, seed: int,
                 seen.add(noisy)
                 out.append((noisy, label))
                 made += 1
+    return out
+
+
+def noisy_rows(rows: list, copies: int, seed: int, tokenizer: WordTokenizer) -> list:
+    """The rows (dataclasses with `text` and `source`) plus `copies` ASR-noise variants of
+    each, one try per copy; a variant keeps every other field of its source (its group, so
+    it falls on the same side of every split), with source "augmented"."""
+    rng, seen, out = random.Random(seed), {r.text for r in rows}, list(rows)
+    for row in rows:
+        for _ in range(copies):
+            text = asr_noise(row.text, rng, tokenizer=tokenizer)
+            if text and text not in seen:
+                seen.add(text)
+                out.append(replace(row, text=text, source="augmented"))
     return out

@@ -171,16 +171,9 @@ def augmented(rows: list[Row], lexicons: Lexicons, copies: int = AUGMENT_COPIES,
               seed: int = SEED) -> list[Row]:  # fmt: skip
     """The rows plus `copies` ASR-noise variants of each; a variant keeps its source's group,
     so it always falls on the same side of every split as its source."""
-    from .augment import asr_noise
+    from .augment import noisy_rows
 
-    rng, seen, out = random.Random(seed), {r.text for r in rows}, list(rows)
-    for row in rows:
-        for _ in range(copies):
-            text = asr_noise(row.text, rng, tokenizer=lexicons.tokenizer)
-            if text and text not in seen:
-                seen.add(text)
-                out.append(Row(text, row.label, row.group, "augmented"))
-    return out
+    return noisy_rows(rows, copies, seed, lexicons.tokenizer)
 
 
 def fit_text_model(rows: list[Row], lexicons: Lexicons, features: str = DEFAULT_FEATURES,

@@ -40,7 +40,7 @@ from sklearn.pipeline import Pipeline
 
 from . import registry
 from .acts import ACTS, ActsModel
-from .augment import asr_noise
+from .augment import asr_noise, noisy_rows
 from .features import DEFAULT_FEATURES, build_pipeline
 from .lexicons import Lexicons
 
@@ -126,14 +126,7 @@ def augmented(rows: list[ActRow], lexicons: Lexicons, copies: int = AUGMENT_COPI
               seed: int = SEED) -> list[ActRow]:  # fmt: skip
     """The rows plus `copies` ASR-noise variants of each (same group, so the same side of
     every split as their source)."""
-    rng, seen, out = random.Random(seed), {r.text for r in rows}, list(rows)
-    for row in rows:
-        for _ in range(copies):
-            text = asr_noise(row.text, rng, tokenizer=lexicons.tokenizer)
-            if text and text not in seen:
-                seen.add(text)
-                out.append(ActRow(text, row.role, row.acts, row.group, "augmented"))
-    return out
+    return noisy_rows(rows, copies, seed, lexicons.tokenizer)
 
 
 def with_noise(rows: list[ActRow], lexicons: Lexicons, seed: int = SEED) -> list[ActRow]:

@@ -15,19 +15,9 @@ from streams.index.store import call_doc
 from streams.report import hot_issues, write_report
 from streams.settings import CALLS_INDEX
 
+from .searchkit import FORBIDDEN, THREAT
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-FORBIDDEN = {
-    "rule_id": "agent-forbidden-phrase",
-    "name": "坐席禁语",
-    "severity": "major",
-    "deduction": 10.0,
-}
-THREAT = {
-    "rule_id": "customer-complaint-threat",
-    "name": "客户投诉倾向",
-    "severity": "critical",
-    "deduction": 0.0,
-}
 GREETING = {
     "rule_id": "agent-greeting",
     "name": "开场问候与自报工号",
