@@ -238,8 +238,16 @@ def _lenient(rule_id: str, rules_dir: Path) -> RuleSet:
     raise KeyError(rule_id)
 
 
-def threat_rule(root: Path, lexicons, rules_dir: Path) -> dict:
-    strict, lenient = RuleSet.load(rules_dir), _lenient(THREAT_RULE, rules_dir)
+def threat_rule(root: Path, lexicons, rules_dir: Path, acts=None) -> dict:
+    """The complaint-threat rule on real ordinary questions without 投诉 and on held-out threats:
+    `lenient` (sound matches anywhere), `strict` (the pack's keywords as they are), and, with
+    `acts`, `served` (keywords or the threat act, as a worker judges it). BQ dev is never
+    trained on by any model; the threat act took some BQ test / AFQMC questions as negatives,
+    so its figure on all questions is partly in-sample and BQ dev's is the clean one."""
+    variants = [("strict", RuleSet.load(rules_dir)), ("lenient", _lenient(THREAT_RULE, rules_dir))]
+    if acts is not None:
+        variants.insert(0, ("served", RuleSet.load(rules_dir, acts=acts)))
+    dev_questions = [q for q in corpus.bq_questions(root, corpus.BQ_DEV) if "投诉" not in q]
     questions = list(dict.fromkeys(
         corpus.bq_questions(root, corpus.BQ_DEV) + corpus.bq_questions(root, corpus.BQ_TRAIN)
         + corpus.afqmc_questions(root)
@@ -249,21 +257,57 @@ def threat_rule(root: Path, lexicons, rules_dir: Path) -> dict:
     threats = [r.text for r in test_rows if r.label == "threat"]
     noisy = [r.text for r in with_noise([r for r in test_rows if r.label == "threat"], lexicons)]
     turns = [c["turns"][c["threat_turn"]]["text"] for c in test_calls if c.get("threat_turn") is not None]  # fmt: skip
-    out = {"questions": len(plain)}
-    for name, rules in (("strict", strict), ("lenient", lenient)):
+    out = {"questions": len(plain), "bq_dev_questions": len(dev_questions)}
+    for name, rules in variants:
 
-        def fires(texts, rules=rules):
+        def fires(texts, rules=rules, served=name == "served"):
+            if served:  # the whole rule as a worker runs it live: keywords or the act
+                return [t for i, t in enumerate(texts) if any(
+                    h.rule_id == THREAT_RULE for h in rules.live(
+                        {"call_id": "q", "segment_id": f"q:{i}", "role": "customer",
+                         "start": 0.0, "end": 1.0, "text": t}, []))]  # fmt: skip
             return [t for t in texts if rules.phrase_match(THREAT_RULE, t)]
 
-        fired = fires(plain)
+        fired, fired_dev = fires(plain), fires(dev_questions)
         out[name] = {
             "question_fires": len(fired),
             "question_fire_rate": round(len(fired) / len(plain), 5),
+            "bq_dev_fires": len(fired_dev),
+            "bq_dev_fire_rate": round(len(fired_dev) / len(dev_questions), 5),
             "fired_on": fired[:12],
             "threat_utterance_recall": round(len(fires(threats)) / len(threats), 4),
             "threat_utterance_recall_asr_noise": round(len(fires(noisy)) / len(noisy), 4),
             "threat_turn_recall_calls": f"{len(fires(turns))}/{len(turns)}",
         }
+    return out
+
+
+def level1_spike(model, root: Path, threshold: float) -> dict:
+    """Level 1 on STC-3's held-out dialogues, by the serving code (RiskModel.update), with and
+    without the one-utterance spike (models/risk.py SPIKE_D / SPIKE_I): dialogues alerted
+    (level >= threshold at some customer turn) among the dissatisfied (mean S <= -1), the
+    satisfied (mean S >= 0) and those between."""
+    from models import risk
+
+    dialogues = [d for d in train_real.load(root).held_out if d.customer]
+    out = {"spike_d": risk.SPIKE_D, "spike_i": risk.SPIKE_I, "threshold": threshold}
+    saved = risk.SPIKE_D
+    try:
+        for name, spike in (("without spike", 2.0), ("with spike", saved)):
+            risk.SPIKE_D = spike
+            counts = {"dissatisfied": [0, 0], "between": [0, 0], "satisfied": [0, 0]}
+            for d in dialogues:
+                kind = ("dissatisfied" if d.dissatisfied else
+                        "satisfied" if d.mean_satisfaction >= 0 else "between")  # fmt: skip
+                state, alerted = None, False
+                for text in d.customer:
+                    step = model.update(state, text, False)
+                    state, alerted = step.state, alerted or step.dissatisfaction >= threshold
+                counts[kind][0] += 1
+                counts[kind][1] += alerted
+            out[name] = {k: f"{a}/{n}" for k, (n, a) in counts.items()}
+    finally:
+        risk.SPIKE_D = saved
     return out
 
 
@@ -310,6 +354,14 @@ def real_data(models, context, root: Path, folds: int) -> dict:
           f" {held['alerted_share']:.1%} of dialogues, {held['alerted_mean_s_at_most_-0.5']:.0%} of them"
           " with mean S <= -0.5")  # fmt: skip
 
+    spike = level1_spike(model, root, report["threshold"])
+    report["stc3_level1_spike"] = spike
+    print(f"\nlevel 1 on STC-3 held-out dialogues, alerted (>= {spike['threshold']}), with and without the"
+          f" one-utterance spike (D >= {spike['spike_d']} and P(irritated)+P(threat) >= {spike['spike_i']};"
+          " chosen: at most 1 in 20 satisfied dialogues):")  # fmt: skip
+    print(table([{"level 1": name, **spike[name]} for name in ("without spike", "with spike")],
+                ["level 1", "dissatisfied", "between", "satisfied"]))  # fmt: skip
+
     complaints, questions = corpus.complaints_vs_questions(root)
     content = train_real.evaluate_complaints(model.heads, complaints, questions)
     probs = model.probabilities(complaints + questions)
@@ -330,19 +382,23 @@ def real_data(models, context, root: Path, folds: int) -> dict:
          "recall@P>=0.9": content["recall_at_precision_0.9_utterance_model"]},
     ], ["score", "AUC", "recall@P>=0.9", "target"]))  # fmt: skip
 
-    rule = threat_rule(root, context.lexicons, Settings().lexicons_dir / "rules")
+    acts = models["acts"].pipeline if "acts" in models else None
+    rule = threat_rule(root, context.lexicons, Settings().lexicons_dir / "rules", acts)
     report["complaint_threat_rule"] = rule
-    print(f"\ncomplaint-threat rule on {rule['questions']} BQ + AFQMC questions without 投诉 (target <= 0.1 %),"
-          " and on the held-out synthetic threats:")  # fmt: skip
+    print(f"\ncomplaint-threat rule on {rule['questions']} BQ + AFQMC questions without 投诉 (target <= 0.1 %;"
+          f" BQ dev's {rule['bq_dev_questions']} never trained on by any model), and on the held-out"
+          " synthetic threats (served: keywords or the threat act, as a worker judges):")  # fmt: skip
+    names = [n for n in ("served", "strict", "lenient") if n in rule]
     print(table([{"matching": name, "question fires": rule[name]["question_fires"],
                   "rate": f"{100 * rule[name]['question_fire_rate']:.3f} %",
+                  "BQ dev fires": f"{rule[name]['bq_dev_fires']} ({100 * rule[name]['bq_dev_fire_rate']:.3f} %)",
                   "threat utterances": rule[name]["threat_utterance_recall"],
                   "same, ASR noise": rule[name]["threat_utterance_recall_asr_noise"],
                   "threat turns of held-out calls": rule[name]["threat_turn_recall_calls"]}
-                 for name in ("strict", "lenient")],
-                ["matching", "question fires", "rate", "threat utterances", "same, ASR noise",
+                 for name in names],
+                ["matching", "question fires", "rate", "BQ dev fires", "threat utterances", "same, ASR noise",
                  "threat turns of held-out calls"]))  # fmt: skip
-    print("strict still fires on:", rule["strict"]["fired_on"])
+    print("served still fires on:", rule[names[0]]["fired_on"])
 
     _, test_rows, _, test_calls = datasets("complaint_risk")
     if test_calls:

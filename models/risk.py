@@ -57,6 +57,17 @@ THREAT_PHRASE_AGREEMENT = 0.2
 THREAT_MEMORY = 2  # customer utterances an explicit threat keeps the floor up
 EMA = 0.5
 SHORT_UTTERANCE_CHARS = 8
+# Level 1 also rises on one utterance that reads as dissatisfied on its own: the real-text D
+# head at least SPIKE_D *and* the utterance model hearing irritation or a threat (P >= SPIKE_I).
+# The call-level model reads whole dialogues and needs two or three such turns before it moves;
+# scripted and real escalations often go from calm to a threat in two. Chosen on real text, not
+# on calls: the smallest SPIKE_D (step 0.05) at which the spike alone alerts on at most 1 in 20
+# satisfied STC-3 dialogues of the held-out split (0.65: 7 of 170; level 1 without it: 1 of 170,
+# and 20 of 47 dissatisfied dialogues; with it 31 of 47) — bench/models_eval.py prints these.
+# The level is then, for that utterance, the larger of the call model and its D, so SPIKE_D must stay
+# above the published alert threshold (tests/test_models.py checks).
+SPIKE_D = 0.65
+SPIKE_I = 0.9
 
 
 def new_state() -> dict:
@@ -152,7 +163,10 @@ class RiskModel:
             d, c = heads or self.heads.scores([text])[0]
             repeated = state["repetition"] > repetitions  # the track's repetition check
             state["level1"] = dissatisfaction.step(level1, text, d, c, self.words, repeated)
-            dissatisfied = round(dissatisfaction.probability(self.level1, state["level1"]), 4)
+            dissatisfied = dissatisfaction.probability(self.level1, state["level1"])
+            if d >= SPIKE_D and probs.get("irritated", 0.0) + probs.get("threat", 0.0) >= SPIKE_I:
+                dissatisfied = max(dissatisfied, d)  # this utterance only: it falls back after
+            dissatisfied = round(dissatisfied, 4)
             state["dissatisfaction"] = dissatisfied
         call = float(self.track.predict_proba(np.array([features]))[0][1])
         if threat_phrase and probs.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT:

@@ -253,6 +253,8 @@ def data_files(name: str, data_dir: Path) -> list[Path]:
     files = [data_dir / TASKS[name][0]]
     if name == "complaint_risk" and (data_dir / CALLS_FILE).is_file():
         files.append(data_dir / CALLS_FILE)
+    if name == "acts":  # the threat act borrows complaint_risk's stance rows (train_acts.risk_rows)
+        files.append(data_dir / TASKS["complaint_risk"][0])
     return files
 
 
@@ -297,7 +299,7 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
         from . import train_acts
 
         return train_acts.train(models_dir, context.lexicons, lexicon_files(context), data_dir,
-                                features, small)  # fmt: skip
+                                features, small, context.real_data_dir)  # fmt: skip
     started = time.time()
     lexicons = context.lexicons
     files = data_files(name, data_dir)
@@ -407,13 +409,19 @@ def _level1(model: RiskModel, context: TrainingContext, train_rows: list[Row],
     return model, card, metrics
 
 
-def real_data_current(card: dict, root: Path | None) -> bool:
-    """Was this complaint-risk card trained on the real text as it is now? Text that has gone
-    (a Docker build) keeps what was trained with it; text that appeared or changed retrains."""
-    if real_text.missing(root):
+def real_data_current(card: dict, root: Path | None, name: str = "complaint_risk") -> bool:
+    """Was this card trained on the real text as it is now? Text that has gone (a Docker
+    build) keeps what was trained with it; text that appeared or changed retrains."""
+    from .train_acts import REAL_FILES as ACTS_REAL_FILES
+
+    if name == "acts":
+        needed, hashed = ACTS_REAL_FILES, ACTS_REAL_FILES
+    else:
+        needed, hashed = real_text.TRAINING_FILES, real_text.TRAINING_FILES + real_text.CHECK_FILES
+    if real_text.missing(root, needed):
         return True
     used = card.get("real_text") or {}
-    return bool(used.get("used")) and used.get("files_sha256") == real_text.sha256s(root)
+    return bool(used.get("used")) and used.get("files_sha256") == real_text.sha256s(root, hashed)
 
 
 def compare_features(lexicons: Lexicons, name: str = "intent", data_dir: Path = DATA_DIR,
@@ -460,7 +468,8 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
         return False
     if card.get("lexicons_sha256") != data_digest(lexicon_files(context)):
         return False
-    if name == "complaint_risk" and not real_data_current(card, context.real_data_dir):
+    if name in ("complaint_risk", "acts") and not real_data_current(card, context.real_data_dir,
+                                                                     name):  # fmt: skip
         return False
     files = data_files(name, data_dir)
     if len(card.get("training_data", [])) != len(files):

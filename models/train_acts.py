@@ -8,6 +8,16 @@ source. `none` rows are the hard negatives: a polite refusal that offers somethi
 (not 推诿), 这个需要您本人来办 (a real requirement), a question about fees (not a
 disclosure), generic product facts (not this customer's account details).
 
+`customer_threatens_complaint` also borrows customer rows labelled elsewhere: the stance rows
+of models/data/complaint_risk.tsv (threat: the act; irritated and calm: not it — an angry
+customer who names no escalation is not threatening one) and real ordinary questions (BQ and
+AFQMC bank-app questions, models/real_text.py, read where they lie: REAL_NEGATIVES of them by
+seed, never BQ dev, which is the held-out check). Those rows were never labelled for the other
+customer acts, so a first fit on the acts corpus alone scores them and any row it reads as
+another customer act (OTHER_ACT_MAX or more: 能分期吗 is a request for instalments) is left
+out. complaint_risk rows keep that task's split by group. Without the real text the version is
+trained without the questions and its card says so.
+
 Held-out split as for the other tasks (models/train.py): 20 % of rows by a hash of their
 group, never trained on. Training rows get one ASR-noise copy each (models/augment.py); the
 held-out rows are scored clean and through the same noise. Per role, one pipeline: the
@@ -38,16 +48,17 @@ from sklearn.model_selection import GroupKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from . import registry
-from .acts import ACTS, ActsModel
+from . import real_text, registry
+from .acts import ACTS, ROLE_OF, ActsModel
 from .augment import asr_noise, noisy_rows
 from .features import DEFAULT_FEATURES, build_pipeline
 from .lexicons import Lexicons
 
 FILE = "acts.tsv"
+REAL_FILES = (real_text.BQ_TRAIN, real_text.AFQMC, real_text.BQ_DEV)  # BQ dev: the check
 NONE = "none"
 # Bump when this recipe changes, so `callqa train --if-missing` retrains stale versions.
-RECIPE = "acts-1"
+RECIPE = "acts-2"  # acts-2: customer_threatens_complaint, real questions as negatives
 # The operator's default `min`: an act is taken as done at or above this probability.
 DEFAULT_MIN = 0.5
 C = 4.0
@@ -56,6 +67,11 @@ C = 4.0
 SEED = 20261123
 HELD_OUT_PERCENT = 20
 AUGMENT_COPIES = 1
+# Rows borrowed for the threat act (see the docstring).
+BORROWED_ACT = "customer_threatens_complaint"
+RISK_FILE = "complaint_risk.tsv"
+REAL_NEGATIVES = 12000
+OTHER_ACT_MAX = 0.3
 
 
 @dataclass(frozen=True)
@@ -163,7 +179,40 @@ def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons,
     return pipeline
 
 
-def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES) -> ActsModel:
+def risk_rows(data_dir: Path) -> tuple[list[ActRow], list[ActRow]]:
+    """complaint_risk.tsv's rows as customer rows for the threat act: (train, held out), split
+    by group as that task splits them."""
+    with open(Path(data_dir) / RISK_FILE, encoding="utf-8", newline="") as f:
+        raw = [r for r in csv.DictReader(f, delimiter="\t") if r["text"].strip()]
+    rows = [ActRow(r["text"].strip(), "customer", (BORROWED_ACT,) if r["risk"] == "threat" else (),
+                   r["group"], "complaint-risk") for r in raw]  # fmt: skip
+    return [r for r in rows if not held_out(r.group)], [r for r in rows if held_out(r.group)]
+
+
+def real_questions(questions: list[str], n: int = REAL_NEGATIVES) -> list[ActRow]:
+    """`n` of `questions` (seeded draw) as customer rows with no act."""
+    drawn = random.Random(SEED).sample(questions, min(n, len(questions)))
+    return [ActRow(q, "customer", (), "real-" + hashlib.sha1(q.encode("utf-8")).hexdigest()[:10],
+                   "real-questions") for q in drawn]  # fmt: skip
+
+
+def borrowed(candidates: list[ActRow], rows: list[ActRow], lexicons: Lexicons,
+             features: str = DEFAULT_FEATURES) -> list[ActRow]:  # fmt: skip
+    """The candidates a customer fit on `rows` alone does not read as any customer act other
+    than BORROWED_ACT (each below OTHER_ACT_MAX)."""
+    if not candidates:
+        return []
+    first = fit_role(rows, "customer", lexicons, features)
+    others = [i for i, a in enumerate(ACTS["customer"]) if a != BORROWED_ACT]
+    scores = first.predict_proba([r.text for r in candidates])
+    return [r for r, row in zip(candidates, scores, strict=True)
+            if max(row[i] for i in others) < OTHER_ACT_MAX]  # fmt: skip
+
+
+def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES,
+        extra: list[ActRow] = ()) -> ActsModel:  # fmt: skip
+    """One pipeline per role; `extra`: borrowed customer rows (`borrowed`)."""
+    rows = list(rows) + list(extra)
     return ActsModel({role: fit_role(rows, role, lexicons, features) for role in ACTS},
                      {role: tuple(ACTS[role]) for role in ACTS})  # fmt: skip
 
@@ -202,16 +251,38 @@ def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MI
             "per_act": per_act}  # fmt: skip
 
 
+def real_check(model: ActsModel, questions: list[str], act: str = BORROWED_ACT,
+               threshold: float = DEFAULT_MIN) -> dict:  # fmt: skip
+    """How often `act` fires on real ordinary questions never trained on (BQ dev)."""
+    scores = [p[act] for p in model.probabilities(questions, ROLE_OF[act])]
+    fired = [q for q, p in zip(questions, scores, strict=True) if p >= threshold]
+    return {"act": act, "threshold": threshold, "questions": len(questions), "fired": len(fired),
+            "rate": round(len(fired) / len(questions), 5) if questions else None,
+            "fired_on": fired[:10]}  # fmt: skip
+
+
 def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_dir: Path,
-          features: str = DEFAULT_FEATURES, small: int | None = None) -> tuple[str, dict]:  # fmt: skip
-    """Train on `data_dir`/acts.tsv and publish an `acts` version: (version, metrics)."""
+          features: str = DEFAULT_FEATURES, small: int | None = None,
+          real_data_dir: Path | None = None) -> tuple[str, dict]:  # fmt: skip
+    """Train on `data_dir`/acts.tsv (plus real questions as negatives when `real_data_dir`
+    holds them) and publish an `acts` version: (version, metrics)."""
     started = time.time()
     files = [Path(data_dir) / FILE]
     train_rows, test_rows = datasets(data_dir, small)
-    model = fit(train_rows, lexicons, features)
+    use_real = not small and not real_text.missing(real_data_dir, REAL_FILES)
+    risk_train, risk_test = risk_rows(data_dir) if not small else ([], [])
+    questions = real_questions(real_text.training_questions(real_data_dir)) if use_real else []
+    extra = borrowed(risk_train + questions, train_rows, lexicons, features)
+    model = fit(train_rows, lexicons, features, extra)
     noisy = with_noise(test_rows, lexicons)
     metrics = {"held_out": evaluate(model, test_rows),
                "held_out_asr_noise": evaluate(model, noisy)}  # fmt: skip
+    if risk_test:
+        metrics["complaint_risk_held_out"] = evaluate(model, risk_test)["per_act"][BORROWED_ACT]
+    if use_real:
+        metrics["real_questions_held_out"] = real_check(
+            model, [q for q in real_text.bq_questions(real_data_dir) if "投诉" not in q]
+        )
     card = {
         "task": "acts",
         "labels": list(model.classes_),
@@ -220,8 +291,18 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
         "calibration": "temperature scaling per act, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "thresholds": {"default_min": DEFAULT_MIN},
-        "training_data": [p.name for p in files],
-        "training_data_sha256": data_digest(files),
+        "training_data": [p.name for p in files] + [RISK_FILE],
+        "training_data_sha256": data_digest(files + [Path(data_dir) / RISK_FILE]),
+        "borrowed_rows": {
+            "act": BORROWED_ACT,
+            "from": [RISK_FILE] + (["real questions"] if use_real else []),
+            "kept": dict(Counter(r.source for r in extra)),
+        },  # fmt: skip
+        "real_text": (
+            {"used": True, "files_sha256": real_text.sha256s(real_data_dir, REAL_FILES)}
+            if use_real
+            else {"used": False}
+        ),  # fmt: skip
         "lexicons_sha256": data_digest(lexicon_files),
         "rows": {
             "train": len(train_rows),

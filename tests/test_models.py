@@ -230,3 +230,47 @@ def test_held_out_rows_never_reach_training():
     assert not {r.text for r in train_rows} & {r.text for r in held_out}
     customer = {t["text"] for c in held_out_calls for t in c["turns"] if t["role"] == "customer"}
     assert not customer & {r.text for r in train_rows}
+
+
+@needs_real_text
+def test_one_plainly_dissatisfied_utterance_raises_level1_for_that_utterance_only(published):
+    """The spike: a turn the real-text D head and the utterance model both read as unhappy lifts
+    level 1 to at least the alert threshold at once (the call model alone waits for two or
+    three such turns); the next calm turn brings it back down. A calm turn never spikes."""
+    from models import risk
+
+    model = published["complaint_risk"].pipeline
+    threshold = published["complaint_risk"].card["thresholds"]["dissatisfaction"]
+    assert risk.SPIKE_D > threshold  # otherwise a spike could stay below the alert
+    opening, unhappy, thanks = ("你好我想查一下这个月的账单",
+                                "我都打了三回电话了，每次都说帮我登记，到现在还是没人管", "好的那我知道了谢谢你")  # fmt: skip
+    d, _ = model.heads.scores([unhappy])[0]
+    probs = model.probabilities([unhappy])[0]
+    assert d >= risk.SPIKE_D and probs["irritated"] + probs["threat"] >= risk.SPIKE_I
+    first = model.update(None, opening, False)
+    spiked = model.update(first.state, unhappy, False)
+    after = model.update(spiked.state, thanks, False)
+    assert first.dissatisfaction < threshold <= spiked.dissatisfaction
+    assert spiked.dissatisfaction >= d and after.dissatisfaction < threshold
+    saved = risk.SPIKE_D
+    try:  # the call model alone does not alert on this second turn
+        risk.SPIKE_D = 2.0
+        assert model.update(first.state, unhappy, False).dissatisfaction < threshold
+    finally:
+        risk.SPIKE_D = saved
+
+
+def test_an_unsure_follow_up_carries_on_the_calls_topic():
+    """Below the abstain threshold a call's first utterance is `other`; later in a call about
+    something it is that topic (那怎么解？ in a call about a locked password), while a clear
+    `other` (好的谢谢) stays `other`."""
+    from models import call_intent
+
+    unsure = {"还款": 0.4, "other": 0.3, "账单查询": 0.3}
+    label, _, _ = call_intent.step(None, unsure, 0.45, chars=6)
+    assert label == "other"
+    _, _, state = call_intent.step(None, {"密码重置": 0.9, "other": 0.1}, 0.45, chars=12)
+    label, confidence, state = call_intent.step(state, unsure, 0.45, chars=6)
+    assert label == "密码重置" and 0 < confidence < 0.45
+    label, _, _ = call_intent.step(state, {"other": 0.95, "密码重置": 0.05}, 0.45, chars=4)
+    assert label == "other"

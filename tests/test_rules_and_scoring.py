@@ -145,3 +145,42 @@ def test_dissatisfaction_rising_raises_its_own_alert_once_before_the_threat(mode
             "客户不满上升",
         )
         assert "（" in level1["message"] and level1["role"] == "customer"
+
+
+def _threat_fires(models, text: str) -> bool:
+    segment = {"call_id": "t", "segment_id": "t:1", "role": "customer", "start": 0.0, "end": 2.0,
+               "text": text}  # fmt: skip
+    return "customer-complaint-threat" in [h.rule_id for h in models.rules.live(segment, [])]
+
+
+def test_a_threat_in_other_words_fires_the_threat_rule_and_anger_alone_does_not(models):
+    """The dialog-act model hears an escalation named in no stock word (找法官评评理, 管你们银行
+    的部门, 在网上发帖子); an angry customer who names no escalation is not threatening one."""
+    for text in ("你们再拖着不办，咱们就找法官评评理", "这事没完，我去找管你们银行的部门反映",
+                 "你们再这样我就在网上发帖子让大家都看看"):  # fmt: skip
+        assert models.rules.phrase_match("customer-complaint-threat", text) is None  # no keyword
+        assert _threat_fires(models, text), text
+    for text in ("你们这到底还管不管，我都等了半个月了", "你说话客气点，我不是来吵架的"):
+        assert not _threat_fires(models, text), text
+
+
+def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
+    """The act at the pack's threshold fires on at most 0.1 % of BQ dev's real questions (never
+    trained on; those naming 投诉 are complaints and left out)."""
+    import yaml
+
+    from models import real_text
+    from streams.settings import REAL_DATA_DIR
+
+    if real_text.missing(REAL_DATA_DIR, (real_text.BQ_DEV,)):
+        pytest.skip(f"no BQ dev under {REAL_DATA_DIR}")
+    rule = next(r for r in yaml.safe_load((Settings().lexicons_dir / "rules" / "customer.yaml")
+                                          .read_text(encoding="utf-8"))["rules"]
+                if r["id"] == "customer-complaint-threat")  # fmt: skip
+    [least] = [c["act"]["min"] for c in rule["when"]["any"] if "act" in c]
+    questions = [q for q in real_text.bq_questions(REAL_DATA_DIR) if "投诉" not in q]
+    scores = models.acts.pipeline.probabilities(questions, "customer")
+    fired = [q for q, p in zip(questions, scores, strict=True)
+             if p["customer_threatens_complaint"] >= least]  # fmt: skip
+    assert len(questions) > 5000
+    assert len(fired) <= 0.001 * len(questions), fired
