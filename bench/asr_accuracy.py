@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/asr_accuracy.py [--aishell N] [--magicdata N] [--windows 30,10]
                                            [--prompts none,hotwords,context] [--beam 5]
+                                           [--eval-half dev|held_out] [--no-samples]
 
 For each encoder window (30 = stock faster-whisper padding, 10 = callqa's default)
 it prints corpus CER and real-time factor on
@@ -9,12 +10,14 @@ it prints corpus CER and real-time factor on
   * ../shared/eval/asr/customer_service_magicdata, finance and insurance lines (real
     customer-service speech, 16 kHz),
   * both again through a telephone channel (8 kHz, G.711 u-law, back to 16 kHz),
-  * every scripted utterance of calls/audio/*.wav, cut at its reference timing.
+  * every scripted utterance of calls/audio/*.wav, cut at its reference timing,
+  * with --eval-half, every utterance of that half of the evaluation calls (calls/eval,
+    several voices, codecs and line noise; the held-out half only to evaluate).
 With the callqa window it also compares ways of giving whisper the domain vocabulary:
   none      no prompt (the default),
   hotwords  the most frequent terms of lexicons/userdict.txt as the previous-text prompt,
-  context   the call's own earlier transcript (sample calls only: the other sets are
-            unrelated sentences).
+  context   the call's own earlier transcript (sample and evaluation calls only: the other
+            sets are unrelated sentences).
 What the pipeline would index is scored: a segment the hallucination guard drops
 counts as empty. Text is normalised alike for reference and hypothesis
 (streams.asr.metrics: punctuation, width, traditional/simplified, digits).
@@ -29,6 +32,7 @@ import platform
 import time
 
 import numpy as np
+from samples import eval_calls
 from samples import sample_calls as scripted_utterances
 from scipy.signal import resample_poly
 
@@ -116,6 +120,14 @@ def main() -> None:
         "--prompts", default="none,hotwords,context", help="prompt modes tried with the last window"
     )
     parser.add_argument("--beam", type=int, default=5)
+    parser.add_argument(
+        "--eval-half",
+        choices=("dev", "held_out"),
+        default=None,
+        help="also the evaluation calls of this half (calls/eval; WAVs from make eval-calls)",
+    )
+    parser.add_argument("--eval-audio", default=str(PROJECT_ROOT / ".callqa" / "eval-calls"))
+    parser.add_argument("--no-samples", action="store_true", help="skip the six sample calls")
     args = parser.parse_args()
     settings = Settings()
     sets = {}
@@ -129,7 +141,13 @@ def main() -> None:
         sets[f"magicdata finance+insurance {len(lines)} (8 kHz u-law)"] = [
             (telephone(a), t) for a, t in lines
         ]
-    sets["sample calls, scripted utterances"] = sample_calls()
+    if not args.no_samples:
+        sets["sample calls, scripted utterances"] = sample_calls()
+    if args.eval_half:
+        sets[f"evaluation calls, {args.eval_half} half"] = [
+            (u["audio"], u["text"], u["call_id"])
+            for u in eval_calls(args.eval_half, args.eval_audio)
+        ]
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores; whisper {settings.whisper_model}, beam {args.beam}"
     )
@@ -141,7 +159,7 @@ def main() -> None:
         prompts = args.prompts.split(",") if window == windows[-1] else ["none"]
         for prompt in prompts:
             for name, items in sets.items():
-                if prompt == "context" and not name.startswith("sample calls"):
+                if prompt == "context" and not name.startswith(("sample calls", "evaluation")):
                     continue
                 if prompt == "hotwords" and name.startswith("aishell"):
                     continue  # shop names and song titles: no domain vocabulary to give

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 ACTS: dict[str, tuple[str, ...]] = {
     "agent": (
         "agent_refuses_unhelpfully",  # 推诿: not our business, go ask the merchant yourself
@@ -58,10 +60,28 @@ ROLE_OF = {a: role for role, acts in ACTS.items() for a in acts}
 
 
 @dataclass(frozen=True)
+class OwnColumns:
+    """A role's one-vs-rest pipeline with some acts served by their own binary pipelines,
+    trained on rows the other acts were never labelled on (`customer_threatens_complaint`
+    learns from real bank questions too; they say nothing about 同意 or 要求分期)."""
+
+    base: object  # the role's pipeline: predict_proba -> one column per act
+    own: dict  # column index -> binary pipeline (predict_proba[:, 1] is the act)
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        probabilities = np.array(self.base.predict_proba(texts), dtype=float)
+        for column, pipeline in self.own.items():
+            probabilities[:, column] = pipeline.predict_proba(texts)[:, 1]
+        return probabilities
+
+
+@dataclass(frozen=True)
 class ActsModel:
     """The published `acts` artifact: one multi-label pipeline per role."""
 
-    pipelines: dict  # role -> sklearn Pipeline (TF-IDF views + one-vs-rest, calibrated)
+    pipelines: (
+        dict  # role -> sklearn Pipeline (TF-IDF views + one-vs-rest, calibrated) or OwnColumns
+    )
     acts: dict  # role -> act names, in the order of the pipeline's output columns
 
     @property

@@ -299,7 +299,7 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
         from . import train_acts
 
         return train_acts.train(models_dir, context.lexicons, lexicon_files(context), data_dir,
-                                features, small, context.real_data_dir)  # fmt: skip
+                                features, small, context.real_data_dir, context.threat)  # fmt: skip
     started = time.time()
     lexicons = context.lexicons
     files = data_files(name, data_dir)

@@ -15,7 +15,11 @@ AFQMC bank-app questions, models/real_text.py, read where they lie: REAL_NEGATIV
 seed, never BQ dev, which is the held-out check). Those rows were never labelled for the other
 customer acts, so a first fit on the acts corpus alone scores them and any row it reads as
 another customer act (OTHER_ACT_MAX or more: 能分期吗 is a request for instalments) is left
-out. complaint_risk rows keep that task's split by group. Without the real text the version is
+out. complaint_risk rows keep that task's split by group. The act is then served by its own
+binary pipeline (models.acts.OwnColumns), trained on the corpus plus those rows; the other
+customer acts never see a borrowed row, nor a `none` row of acts.tsv written for the threat
+act alone (source THREAT_ONLY_SOURCE: 最低还款是多少 is "no threat" there, not "no act"), and
+those rows are not counted against them in the evaluation either. Without the real text the version is
 trained without the questions and its card says so.
 
 Held-out split as for the other tasks (models/train.py): 20 % of rows by a hash of their
@@ -36,6 +40,7 @@ import platform
 import random
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,13 +54,18 @@ from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
 from . import real_text, registry
-from .acts import ACTS, ROLE_OF, ActsModel
+from .acts import ACTS, ROLE_OF, ActsModel, OwnColumns
 from .augment import asr_noise, noisy_rows
 from .features import DEFAULT_FEATURES, build_pipeline
 from .lexicons import Lexicons
 
 FILE = "acts.tsv"
-REAL_FILES = (real_text.BQ_TRAIN, real_text.AFQMC, real_text.BQ_DEV)  # BQ dev: the check
+REAL_FILES = (
+    real_text.BQ_TRAIN,
+    real_text.AFQMC,
+    real_text.BQ_DEV,  # BQ dev: the check
+    real_text.STC3,
+)
 NONE = "none"
 # Bump when this recipe changes, so `callqa train --if-missing` retrains stale versions.
 RECIPE = "acts-2"  # acts-2: customer_threatens_complaint, real questions as negatives
@@ -72,6 +82,14 @@ BORROWED_ACT = "customer_threatens_complaint"
 RISK_FILE = "complaint_risk.tsv"
 REAL_NEGATIVES = 12000
 OTHER_ACT_MAX = 0.3
+# acts.tsv rows written for the threat act alone: their `none` says "no threat" and nothing
+# about the other customer acts (最低还款是多少 is a `none` there, yet asks about the account).
+THREAT_ONLY_SOURCE = "handwritten-threat"
+
+
+def labelled_for(row: ActRow, act: str) -> bool:
+    """Does this row's label say whether `act` is done?"""
+    return act == BORROWED_ACT or bool(row.acts) or row.source != THREAT_ONLY_SOURCE
 
 
 @dataclass(frozen=True)
@@ -156,10 +174,11 @@ def _targets(rows: list[ActRow], names: tuple[str, ...]) -> np.ndarray:
     return np.array([[int(a in r.acts) for a in names] for r in rows], dtype=int)
 
 
-def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons,
-             features: str = DEFAULT_FEATURES) -> Pipeline:  # fmt: skip
-    """One role's pipeline on its rows plus their ASR-noise copies."""
-    names = ACTS[role]
+def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons, features: str = DEFAULT_FEATURES,
+             names: tuple[str, ...] | None = None) -> Pipeline:  # fmt: skip
+    """One role's pipeline on its rows plus their ASR-noise copies: one-vs-rest over the
+    role's acts, or, with one name in `names`, a binary pipeline for that act alone."""
+    names = tuple(names or ACTS[role])
     mine = augmented([r for r in rows if r.role == role], lexicons)
     texts, y, groups = [r.text for r in mine], _targets(mine, names), [r.group for r in mine]
     absent = [a for a, column in zip(names, y.T, strict=True) if column.sum() < 2]
@@ -172,10 +191,15 @@ def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons,
         LogisticRegression(C=C, max_iter=3000, class_weight="balanced"),
         method="temperature", cv=folds, ensemble=False,
     )  # fmt: skip
+    if len(names) == 1:
+        pipeline = Pipeline([("features", union), ("classifier", per_act)])
+        pipeline.fit(texts, y[:, 0])
+        pipeline[-1].cv = len(folds)  # the fold indices are not needed to serve
+        return pipeline
     pipeline = Pipeline([("features", union), ("classifier", OneVsRestClassifier(per_act))])
     pipeline.fit(texts, y)
     for estimator in pipeline[-1].estimators_:
-        estimator.cv = len(folds)  # the fold indices are not needed to serve
+        estimator.cv = len(folds)
     return pipeline
 
 
@@ -196,25 +220,50 @@ def real_questions(questions: list[str], n: int = REAL_NEGATIVES) -> list[ActRow
                    "real-questions") for q in drawn]  # fmt: skip
 
 
-def borrowed(candidates: list[ActRow], rows: list[ActRow], lexicons: Lexicons,
-             features: str = DEFAULT_FEATURES) -> list[ActRow]:  # fmt: skip
-    """The candidates a customer fit on `rows` alone does not read as any customer act other
-    than BORROWED_ACT (each below OTHER_ACT_MAX)."""
+def unhappy_turns(root: Path, threat: Callable[[str], bool] | None) -> list[ActRow]:
+    """Real angry customers who name no escalation: the customer turns of STC-3's unhappy
+    dialogues (mean satisfaction < 0) of the training split (models/train_real.py), without
+    any complaint-threat phrase of the pack (`threat`), as rows with no act."""
+    from . import train_real
+
+    if threat is None:
+        return []
+    out = []
+    for dialogue in real_text.stc3_dialogues(root):
+        if dialogue.mean_satisfaction >= 0 or train_real.held_out(dialogue):
+            continue
+        out += [ActRow(t, "customer", (), f"stc3-{dialogue.id}", "real-unhappy")
+                for t in dialogue.customer if len(t) >= 4 and not threat(t)]  # fmt: skip
+    return out
+
+
+def borrowed(candidates: list[ActRow], customer: Pipeline) -> list[ActRow]:
+    """The candidates the corpus-only customer pipeline does not read as any customer act
+    other than BORROWED_ACT (each below OTHER_ACT_MAX)."""
     if not candidates:
         return []
-    first = fit_role(rows, "customer", lexicons, features)
     others = [i for i, a in enumerate(ACTS["customer"]) if a != BORROWED_ACT]
-    scores = first.predict_proba([r.text for r in candidates])
+    scores = customer.predict_proba([r.text for r in candidates])
     return [r for r, row in zip(candidates, scores, strict=True)
             if max(row[i] for i in others) < OTHER_ACT_MAX]  # fmt: skip
 
 
 def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES,
-        extra: list[ActRow] = ()) -> ActsModel:  # fmt: skip
-    """One pipeline per role; `extra`: borrowed customer rows (`borrowed`)."""
-    rows = list(rows) + list(extra)
-    return ActsModel({role: fit_role(rows, role, lexicons, features) for role in ACTS},
-                     {role: tuple(ACTS[role]) for role in ACTS})  # fmt: skip
+        candidates: list[ActRow] = ()) -> tuple[ActsModel, list[ActRow]]:  # fmt: skip
+    """(model, borrowed rows kept): one pipeline per role on the corpus; with `candidates`
+    (rows borrowed for the threat act, see the docstring), that act is served by its own
+    binary pipeline trained on the corpus plus the candidates the corpus model lets through,
+    so the other customer acts never see rows nobody labelled for them."""
+    only_threat = [r for r in rows if not labelled_for(r, "")]
+    shared = [r for r in rows if labelled_for(r, "")]
+    pipelines = {role: fit_role(shared, role, lexicons, features) for role in ACTS}
+    kept = borrowed(list(candidates), pipelines["customer"])
+    if kept or only_threat:
+        own = fit_role(shared + only_threat + kept, "customer", lexicons, features,
+                       names=(BORROWED_ACT,))  # fmt: skip
+        column = ACTS["customer"].index(BORROWED_ACT)
+        pipelines["customer"] = OwnColumns(pipelines["customer"], {column: own})
+    return ActsModel(pipelines, {role: tuple(ACTS[role]) for role in ACTS}), kept
 
 
 def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MIN) -> dict:
@@ -225,10 +274,11 @@ def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MI
         mine = [r for r in rows if r.role == role]
         if not mine:
             continue
-        scores = model.probabilities([r.text for r in mine], role)
+        all_scores = model.probabilities([r.text for r in mine], role)
         for act in names:
-            truth = np.array([act in r.acts for r in mine])
-            p = np.array([s[act] for s in scores])
+            judged = [i for i, r in enumerate(mine) if labelled_for(r, act)]
+            truth = np.array([act in mine[i].acts for i in judged])
+            p = np.array([all_scores[i][act] for i in judged])
             fired = p >= threshold
             tp = int((fired & truth).sum())
             precision = tp / fired.sum() if fired.sum() else None
@@ -236,7 +286,7 @@ def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MI
             f1 = (2 * precision * recall / (precision + recall)
                   if precision and recall else 0.0)  # fmt: skip
             f1s.append(f1)
-            negatives = [not r.acts for r in mine]
+            negatives = [not mine[i].acts for i in judged]
             per_act[act] = {
                 "support": int(truth.sum()),
                 "precision": None if precision is None else round(float(precision), 4),
@@ -263,17 +313,19 @@ def real_check(model: ActsModel, questions: list[str], act: str = BORROWED_ACT,
 
 def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_dir: Path,
           features: str = DEFAULT_FEATURES, small: int | None = None,
-          real_data_dir: Path | None = None) -> tuple[str, dict]:  # fmt: skip
-    """Train on `data_dir`/acts.tsv (plus real questions as negatives when `real_data_dir`
-    holds them) and publish an `acts` version: (version, metrics)."""
+          real_data_dir: Path | None = None,
+          threat: Callable[[str], bool] | None = None) -> tuple[str, dict]:  # fmt: skip
+    """Train on `data_dir`/acts.tsv (plus real questions and unhappy customers as negatives
+    for the threat act when `real_data_dir` holds them; `threat`: the pack's complaint-threat
+    phrase match, which keeps a named threat out of those) and publish an `acts` version."""
     started = time.time()
     files = [Path(data_dir) / FILE]
     train_rows, test_rows = datasets(data_dir, small)
     use_real = not small and not real_text.missing(real_data_dir, REAL_FILES)
     risk_train, risk_test = risk_rows(data_dir) if not small else ([], [])
     questions = real_questions(real_text.training_questions(real_data_dir)) if use_real else []
-    extra = borrowed(risk_train + questions, train_rows, lexicons, features)
-    model = fit(train_rows, lexicons, features, extra)
+    unhappy = unhappy_turns(real_data_dir, threat) if use_real else []
+    model, extra = fit(train_rows, lexicons, features, risk_train + questions + unhappy)
     noisy = with_noise(test_rows, lexicons)
     metrics = {"held_out": evaluate(model, test_rows),
                "held_out_asr_noise": evaluate(model, noisy)}  # fmt: skip

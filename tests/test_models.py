@@ -274,3 +274,34 @@ def test_an_unsure_follow_up_carries_on_the_calls_topic():
     assert label == "密码重置" and 0 < confidence < 0.45
     label, _, _ = call_intent.step(state, {"other": 0.95, "密码重置": 0.05}, 0.45, chars=4)
     assert label == "other"
+
+
+def test_the_threat_act_learns_from_borrowed_rows_the_other_customer_acts_never_see(lexicons):
+    """Rows borrowed for customer_threatens_complaint (real questions, stance rows) train its
+    own pipeline only; one the corpus model reads as another customer act is left out."""
+    from models import train_acts
+    from models.acts import OwnColumns
+    from models.train import DATA_DIR
+
+    train_rows, _ = train_acts.datasets(DATA_DIR, small=12)
+    Row = train_acts.ActRow
+    candidates = [
+        Row("叽里咕噜的那个东西怎么弄", "customer", (), "b-1", "real-questions"),
+        Row("我这笔消费想分期还能分十二期吗", "customer", (), "b-2", "real-questions"),
+        Row("再不处理我就去找咕噜监管局反映", "customer", ("customer_threatens_complaint",), "b-3",
+            "complaint-risk"),
+    ]  # fmt: skip
+    model, kept = train_acts.fit(train_rows, lexicons, candidates=candidates)
+    customer = model.pipelines["customer"]
+    assert isinstance(customer, OwnColumns)
+    kept_groups = [r.group for r in kept]
+    assert "b-1" in kept_groups and "b-2" not in kept_groups  # b-2 asks for instalments
+    [(column, own)] = customer.own.items()
+    assert model.acts["customer"][column] == "customer_threatens_complaint"
+
+    def chars(pipeline):
+        return pipeline[0].transformer_list[0][1].vocabulary_
+
+    assert "咕噜" in chars(own) and "咕噜" not in chars(customer.base)
+    probabilities = model.probabilities(["我要去找监管部门反映"], "customer")[0]
+    assert set(probabilities) == set(model.acts["customer"])
