@@ -347,7 +347,7 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
         "training_data_sha256": data_digest(files + [Path(data_dir) / RISK_FILE]),
         "borrowed_rows": {
             "act": BORROWED_ACT,
-            "from": [RISK_FILE] + (["real questions"] if use_real else []),
+            "from": [RISK_FILE] + (["real questions", "STC-3 unhappy turns"] if use_real else []),
             "kept": dict(Counter(r.source for r in extra)),
         },  # fmt: skip
         "real_text": (

@@ -184,3 +184,25 @@ def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
              if p["customer_threatens_complaint"] >= least]  # fmt: skip
     assert len(questions) > 5000
     assert len(fired) <= 0.001 * len(questions), fired
+
+
+def test_a_threat_heard_by_the_act_alone_is_evidence_not_a_critical_alert(models):
+    """The act's hit is recorded on the scored segment (QA evidence) but does not floor the
+    call's complaint risk (the track model may still rise on its own); a threat phrase the
+    risk model agrees with does."""
+    from models.risk import THREAT_FLOOR
+
+    def call(threat_text):
+        state: dict = {}
+        scorer = Scorer(models, state)
+        scorer.on_segment(_segment("customer", "你好我想问一下这个月的账单", 5.0, 0))
+        scored, assists = scorer.on_segment(_segment("customer", threat_text, 12.0, 1))
+        return scored, assists, state["c"]["risk_state"]
+
+    scored, assists, risk = call("你们再拖着不办，咱们就找法官评评理")
+    [hit] = [h for h in scored["rule_hits"] if h["rule_id"] == "customer-complaint-threat"]
+    assert hit["matched_by"] == "act"
+    assert risk["threat_ago"] is None
+    scored, assists, risk = call("你们再拖着不办我就去银保监会投诉你们")
+    assert risk["threat_ago"] == 0 and risk["risk"] >= THREAT_FLOOR
+    assert "complaint-risk" in [a["code"] for a in assists]

@@ -145,7 +145,10 @@ class Scorer:
         intent, confidence, risk = "", 0.0, 0.0
         chars = len(normalize(segment["text"]))
         if role in ("customer", "mixed") and chars:
-            threat = any(h.rule_id in threat_rules for h in hits)
+            # A threat heard by the dialog-act model alone (no threat phrase) is QA evidence, not
+            # a reason to floor the call's risk: on whisper's garbled turns the act misfires
+            # (bench/RESULTS.md "Evaluation calls"), and a critical alert must be one to trust.
+            threat = any(h.rule_id in threat_rules and h.matched_by != "act" for h in hits)
             stance = self._risk_model.probabilities([masked.text])[0]
             # The utterance read in the light of the call so far (models/call_intent.py); an
             # explicit threat the risk model agrees with is the intent 投诉.
