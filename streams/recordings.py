@@ -52,11 +52,11 @@ import tempfile
 import time
 import urllib.parse
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from .settings import CALLS_INDEX, Settings
 
@@ -97,6 +97,9 @@ def recording_key(started_at: float, token: str) -> str:
     return f"{day:%Y/%m/%d}/{int(started_at)}-{token}.wav"
 
 
+T = TypeVar("T")
+
+
 def _parse_key(key: str) -> tuple[float, float] | None:
     """(UTC midnight of the key's day, the call's start) of a recording key; None otherwise."""
     match = _KEY.match(key)
@@ -105,6 +108,21 @@ def _parse_key(key: str) -> tuple[float, float] | None:
     year, month, day, epoch, _ = match.groups()
     midnight = datetime(int(year), int(month), int(day), tzinfo=UTC).timestamp()
     return midnight, float(epoch)
+
+
+def _started_before(entries: Iterable[tuple[str, T]], before: float) -> Iterator[tuple[T, float]]:
+    """(entry, start) of each (key, entry) — keys relative to the store's root, in key order —
+    whose call started before `before`. Keys start with the day, so the listing stops at the
+    first key of the cutoff day or later; a key that is not a recording's is skipped."""
+    for key, entry in entries:
+        parsed = _parse_key(key)
+        if parsed is None:
+            continue
+        midnight, started_at = parsed
+        if midnight >= before:
+            return
+        if started_at < before:
+            yield entry, started_at
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int]:
@@ -239,27 +257,20 @@ class LocalRecordingStore(RecordingStore):
     def expired(self, before: float) -> Iterator[StoredRecording]:
         if not self.root.is_dir():
             return
-        for day_dir in sorted(self.root.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]")):
-            names = sorted(p.name for p in day_dir.glob("*.wav"))
-            for name in names:
-                key = f"{day_dir.relative_to(self.root).as_posix()}/{name}"
-                parsed = _parse_key(key)
-                if parsed is None:
-                    continue
-                midnight, started_at = parsed
-                if midnight >= before:
-                    return
-                if started_at >= before:
-                    continue
-                path = day_dir / name
-                try:
-                    size = path.stat().st_size
-                    sidecar = json.loads(path.with_suffix(".json").read_text())
-                except (OSError, ValueError):
-                    sidecar = {}
-                    size = 0
-                yield StoredRecording(str(sidecar.get("call_id") or ""), path.as_uri(),
-                                      float(sidecar.get("started_at") or started_at), size)  # fmt: skip
+        keyed = (
+            (f"{day_dir.relative_to(self.root).as_posix()}/{name}", day_dir / name)
+            for day_dir in sorted(self.root.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]"))
+            for name in sorted(p.name for p in day_dir.glob("*.wav"))
+        )
+        for path, started_at in _started_before(keyed, before):
+            try:
+                size = path.stat().st_size
+                sidecar = json.loads(path.with_suffix(".json").read_text())
+            except (OSError, ValueError):
+                sidecar = {}
+                size = 0
+            yield StoredRecording(str(sidecar.get("call_id") or ""), path.as_uri(),
+                                  float(sidecar.get("started_at") or started_at), size)  # fmt: skip
 
 
 def _replace(path: Path, source: BinaryIO) -> None:
@@ -381,23 +392,16 @@ class S3RecordingStore(RecordingStore):
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket,
                                                                       Prefix=prefix)  # fmt: skip
         # S3 lists keys in order, and keys start with the day: stop at the cutoff day.
-        for page in pages:
-            for item in page.get("Contents") or []:
-                parsed = _parse_key(item["Key"][len(prefix) :])
-                if parsed is None:
-                    continue
-                midnight, started_at = parsed
-                if midnight >= before:
-                    return
-                if started_at >= before:
-                    continue
-                try:
-                    meta = self._head(item["Key"]).get("Metadata") or {}
-                except RecordingNotFound:
-                    continue
-                yield StoredRecording(urllib.parse.unquote(meta.get("call-id", "")),
-                                      f"s3://{self.bucket}/{item['Key']}",
-                                      float(meta.get("started-at") or started_at), int(item["Size"]))  # fmt: skip
+        keyed = ((item["Key"][len(prefix) :], item)
+                 for page in pages for item in page.get("Contents") or [])  # fmt: skip
+        for item, started_at in _started_before(keyed, before):
+            try:
+                meta = self._head(item["Key"]).get("Metadata") or {}
+            except RecordingNotFound:
+                continue
+            yield StoredRecording(urllib.parse.unquote(meta.get("call-id", "")),
+                                  f"s3://{self.bucket}/{item['Key']}",
+                                  float(meta.get("started-at") or started_at), int(item["Size"]))  # fmt: skip
 
 
 def _s3_client(endpoint_url: str | None):

@@ -48,6 +48,11 @@ def query_times(request: web.Request, *names: str) -> dict[str, float | None]:
     return out
 
 
+def echoed(request: web.Request, *names: str) -> dict[str, str]:
+    """The query parameters a page shows back in its filter form ("" when absent)."""
+    return {name: request.query.get(name, "") for name in names}
+
+
 def session_of(request: web.Request) -> Session:
     return request[SESSION]
 

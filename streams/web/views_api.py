@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ..index.review import ReviewError, export_verdicts, review_hit, write_verdicts
 from ..settings import CALLS_INDEX, parse_time
-from .base import ACCOUNTS, ES, SETTINGS, allow, forbidden, json_error, render, run
+from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, forbidden, json_error, render, run
 from .base import session_of as _session
 
 
@@ -107,7 +107,7 @@ async def access_page(request: web.Request) -> web.Response:
     query = _access_query(request)
     rows = await run(request, request.app[ACCOUNTS].access_log, **query)
     return render(request, "access.html", title="访问日志", rows=rows,
-                  query={k: request.query.get(k, "") for k in ("call", "user", "since")})  # fmt: skip
+                  query=echoed(request, "call", "user", "since"))  # fmt: skip
 
 
 def add_routes(app: web.Application) -> None:

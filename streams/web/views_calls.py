@@ -26,7 +26,7 @@ from ..index.store import transcript
 from ..recordings import RangeNotSatisfiable, RecordingNotFound, byte_range, open_store
 from ..scoring.postcall import scorecard
 from ..settings import CALLS_INDEX
-from .base import ACCOUNTS, ES, SETTINGS, allow, json_error, query_times, render, run
+from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, json_error, query_times, render, run
 from .base import session_of as _session
 from .desk import DeskLog
 
@@ -186,7 +186,7 @@ async def queue_page(request: web.Request) -> web.Response:
     items = await run(request, review_queue, request.app[ES], request.app[SETTINGS], **filters)
     return render(request, "review.html", title="复核队列", items=items,
                   may_review=_session(request).user.may_review,
-                  query={k: request.query.get(k, "") for k in ("rule", "agent", "since", "until")})  # fmt: skip
+                  query=echoed(request, "rule", "agent", "since", "until"))  # fmt: skip
 
 
 @allow(*READERS)

@@ -24,7 +24,7 @@ from aiohttp import web
 from ..coverage import coverage
 from ..index.search import CallQuery, QueryError, search_calls
 from ..report import hot_issues
-from .base import ACCOUNTS, ES, SETTINGS, allow, json_error, query_times, render, run
+from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, json_error, query_times, render, run
 from .base import session_of as _session
 
 READERS = ("supervisor", "analyst", "admin")
@@ -181,7 +181,7 @@ async def trends_page(request: web.Request) -> web.Response:
         return render(request, "error.html", status=400, title="日期有误", message=str(exc))
     data = await run(request, trends, request.app[ES], request.app[SETTINGS], since, until)
     return render(request, "trends.html", title="趋势", data=data, since=since, until=until,
-                  params={k: request.query.get(k, "") for k in ("since", "until")})  # fmt: skip
+                  params=echoed(request, "since", "until"))  # fmt: skip
 
 
 @allow(*READERS)
