@@ -51,6 +51,10 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         ("验证码123456，你看对不对", "验证码******，你看对不对"),
         ("我的取款密码是三个六三个八", "我的取款密码是******"),
         ("手机上收到的六位数字是拐洞洞 六洞两", "手机上收到的六位数字是******"),
+        # ... with the cue as whisper wrote it: heard by sound (背面 -> 被面, 验证码 -> 验证马)
+        ("塔被面签名调上那3个数是386对吧", "塔被面签名调上那3个数是***对吧"),
+        ("验证马是四八二九一六", "验证马是******"),
+        ("我的密马是幺二三四五六", "我的密马是******"),
         # a tail of more than 4 digits keeps its last 4
         ("身份证后六位是二一零零三八", "身份证后六位是**0038"),
     ],
@@ -89,6 +93,8 @@ def test_one_segment(redactor, text, masked):
         "会还500-1000",
         "订单号2026111500012345",
         "您的卡号是6225********6789对吗",  # masked already
+        "扣零点六的手续费",  # 扣零 sounds like 口令; digits are never read as a cue
+        "被子面料三百块",  # a cue's sound with no cue around it
     ],
 )
 def test_not_personal_left_as_said(redactor, text):

@@ -346,6 +346,9 @@ def test_live_equals_the_live_part_of_post_call(path):
 
 PACK_CASES = [
     ("agent", "您的卡号是六二二五八八零一二三四五六七八九", "agent-sensitive-disclosure"),
+    # a CVV read out, as whisper wrote it (卡背面签名条 -> 塔被面签名调): the cue heard by sound
+    ("agent", "再跟您核对一下，塔被面签名调上那三个数是三八六对吧", "agent-sensitive-disclosure"),
+    ("agent", "您卡背面有我们的客服电话，有事随时打", None),
     ("agent", "这个分期我保证您稳赚不赔", "agent-misleading-promise"),
     ("agent", "您的保证金已经退回，分期请一定要按时还款", None),
     ("agent", "我一定尽快帮您处理", None),  # a promise of service, not of a financial outcome

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 
 from .cues import (
     _AT_END,
@@ -31,6 +32,39 @@ from .shapes import _birth_date, _by_shape, _company, _id_checksum, _luhn
 
 # --- the redactor --------------------------------------------------------------------
 
+# Cue kinds also looked for by sound: a CVV or a code is masked only when its cue is heard,
+# and whisper writes the cue with homophones (卡背面 -> 塔被面, 验证码 -> 验证马, 密码 -> 密马).
+SOUND_KINDS = ("cvv", "code")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+_DIGIT_CHARS = frozenset("零〇一幺二两三四五六七八九十百千万")
+
+
+def _sound_map(patterns: Iterable[str]) -> dict[str, str]:
+    """Toneless syllable -> the cue character with it (syllables two cue characters share,
+    and digit characters, are left out: no guessing)."""
+    from pypinyin import Style, lazy_pinyin
+
+    by_sound: dict[str, set[str]] = {}
+    for char in {c for p in patterns for c in _HAN.findall(p)} - _DIGIT_CHARS:
+        by_sound.setdefault(lazy_pinyin(char, style=Style.NORMAL)[0], set()).add(char)
+    return {sound: next(iter(chars)) for sound, chars in by_sound.items() if len(chars) == 1}
+
+
+@lru_cache(maxsize=4096)
+def _sounded(view: str, sounds: tuple[tuple[str, str], ...]) -> str:
+    """`view` with every character that sounds like a cue character replaced by it (same
+    length; digits kept), so a cue pattern finds 被面 as 背面."""
+    from pypinyin import Style, lazy_pinyin
+
+    mapping = dict(sounds)
+    syllables = lazy_pinyin(view, style=Style.NORMAL, errors=lambda chars: list(chars))
+    if len(syllables) != len(view):
+        return view  # not aligned one syllable per character: no guess
+    return "".join(
+        mapping.get(syllable, char) if _HAN.match(char) and char not in _DIGIT_CHARS else char
+        for char, syllable in zip(view, syllables, strict=True)
+    )
+
 
 class Redactor:
     """Masks personal numbers in the segments of calls. Holds only configuration; each
@@ -45,6 +79,8 @@ class Redactor:
             raise ValueError(f"unknown cue kinds {sorted(unknown)}; known: {sorted(DEFAULT_CUES)}")
         # A lookahead finds overlapping cues: 身份证号码 as well as its 号码.
         self._cues = [(kind, re.compile(f"(?=({patterns[kind]}))")) for kind in _PRIORITY]
+        self._sound_cues = [(kind, pattern) for kind, pattern in self._cues if kind in SOUND_KINDS]
+        self._sounds = tuple(sorted(_sound_map(patterns[k] for k in SOUND_KINDS).items()))
 
     def mask(
         self, text: str, role: str = "any", state: dict | None = None, *, final: bool = True
@@ -116,6 +152,11 @@ class Redactor:
         found = []
         for kind, pattern in self._cues:
             found += [(m.start(1), m.end(1), kind) for m in pattern.finditer(view) if m.group(1)]
+        heard = _sounded(view, self._sounds) if _HAN.search(view) else view
+        if heard != view:
+            for kind, pattern in self._sound_cues:
+                found += [(m.start(1), m.end(1), kind) for m in pattern.finditer(heard)
+                          if m.group(1) and (m.start(1), m.end(1), kind) not in found]  # fmt: skip
         return found
 
     def _cue_for(self, view: str, run: _Run, cues, prev_end: int) -> tuple[str | None, bool]:

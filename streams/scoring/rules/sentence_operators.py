@@ -187,7 +187,7 @@ class Disclosure(_SentenceCondition):
     def __init__(self, path, role, kinds: list[str], cvv_cues: list[str]):
         super().__init__(path, role)
         self.kinds = tuple(kinds)
-        self.cvv_cues = tuple(_norm(c) for c in cvv_cues)
+        self.cvv_cues = tuple(Keyword.of(_norm(c)) for c in cvv_cues)
 
     def _check(self, text, pinyin):
         words = _norm_masked(text)
@@ -200,7 +200,9 @@ class Disclosure(_SentenceCondition):
                 evidence = f"读出完整卡号（{len(run)} 位：{masked}）"
             elif "cvv" in self.kinds and whole and len(run) == 3:
                 before, after = words[max(0, start - 12) : start], words[end : end + 6]
-                cue = next((c for c in self.cvv_cues if c in before or c in after), None)
+                cue = next((found[1] for c in self.cvv_cues
+                            for found in (c.find(before, pinyin), c.find(after, pinyin)) if found),
+                           None)  # fmt: skip
                 if not cue:
                     continue
                 evidence, masked = f"读出安全码（「{cue}」附近的 3 位数字）", "***"
