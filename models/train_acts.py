@@ -87,9 +87,14 @@ OTHER_ACT_MAX = 0.3
 THREAT_ONLY_SOURCE = "handwritten-threat"
 
 
+def threat_only(row: ActRow) -> bool:
+    """A `none` row written for the threat act alone (it says nothing of the other acts)."""
+    return not row.acts and row.source == THREAT_ONLY_SOURCE
+
+
 def labelled_for(row: ActRow, act: str) -> bool:
     """Does this row's label say whether `act` is done?"""
-    return act == BORROWED_ACT or bool(row.acts) or row.source != THREAT_ONLY_SOURCE
+    return act == BORROWED_ACT or not threat_only(row)
 
 
 @dataclass(frozen=True)
@@ -254,8 +259,8 @@ def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES
     (rows borrowed for the threat act, see the docstring), that act is served by its own
     binary pipeline trained on the corpus plus the candidates the corpus model lets through,
     so the other customer acts never see rows nobody labelled for them."""
-    only_threat = [r for r in rows if not labelled_for(r, "")]
-    shared = [r for r in rows if labelled_for(r, "")]
+    only_threat = [r for r in rows if threat_only(r)]
+    shared = [r for r in rows if not threat_only(r)]
     pipelines = {role: fit_role(shared, role, lexicons, features) for role in ACTS}
     kept = borrowed(list(candidates), pipelines["customer"])
     if kept or only_threat:

@@ -154,9 +154,10 @@ class Redactor:
             found += [(m.start(1), m.end(1), kind) for m in pattern.finditer(view) if m.group(1)]
         heard = _sounded(view, self._sounds) if _HAN.search(view) else view
         if heard != view:
+            seen = set(found)
             for kind, pattern in self._sound_cues:
-                found += [(m.start(1), m.end(1), kind) for m in pattern.finditer(heard)
-                          if m.group(1) and (m.start(1), m.end(1), kind) not in found]  # fmt: skip
+                found += [cue for m in pattern.finditer(heard) if m.group(1)
+                          if (cue := (m.start(1), m.end(1), kind)) not in seen]  # fmt: skip
         return found
 
     def _cue_for(self, view: str, run: _Run, cues, prev_end: int) -> tuple[str | None, bool]:
