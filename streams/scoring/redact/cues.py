@@ -54,6 +54,14 @@ _COPULA_THEN_CUE = re.compile(  # …，这是我的卡号 / 这个身份证 / �
 # --- cues ----------------------------------------------------------------------------
 
 _D = "[0-9零〇一幺二两三四五六七八九]"  # a digit said next
+# The words that say a card's security code comes next. The masking's `cvv` cue is built from
+# them, and the agent-sensitive-disclosure rule takes them (with 校验码) as its CVV cues.
+CVV_WORDS = ("安全码", "cvv", "cvn", "cvc", "背面", "背后", "卡背", "签名栏", "签名条", "签名处")
+_CVV_LATIN = [w for w in CVV_WORDS if w.isascii()]
+_CVV = "|".join(
+    [re.escape(w) for w in CVV_WORDS if not w.isascii()]
+    + [rf"(?<![a-z])(?:{'|'.join(_CVV_LATIN)})2?(?![a-z])"]
+)
 DEFAULT_CUES: dict[str, str] = {
     "card": r"(?:卡|账|帐)(?:户|片|面)?(?:上面?|里面?)?的?(?:号码|号|数字|全号)|卡(?:是|为|[\s,:])"
             r"|卡面|(?:银行|信用|借记|储蓄|贷记)卡|(?<![a-z])card(?![a-z])\s?(?:no|number)?",
@@ -61,7 +69,7 @@ DEFAULT_CUES: dict[str, str] = {
     "id": r"(?:身份证|证件|身份)(?:上面?的?|的)?(?:号码|号)?|分证|身份信息|证号",
     "phone": r"手机|电话|号码|联系方式|座机|授机|微信|手提|回拨|回电|打给我|打我|联系我"
              rf"|(?:这|那)个号|新号|老号|(?:打|拨|拨打|致电|呼叫)(?=\s?{_D})",
-    "cvv": r"安全码|(?<![a-z])(?:cvv|cvn|cvc)2?(?![a-z])|背面|背后|卡背|签名(?:栏|条|处)",
+    "cvv": _CVV,
     "code": r"验证码|动态码|动态密码|短信码|确认码|授权码|校验码|验证号|密码|口令|随机码|认证码"
             r"|提取码|(?<![a-z])pin(?![a-z])码?",
     # Weaker: a code only right after them (…码是, 短信，) or read digit by digit (收到幺七二).

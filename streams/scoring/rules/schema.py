@@ -26,6 +26,7 @@ from pydantic_core import PydanticCustomError
 
 from models.acts import ALL_ACTS, ROLE_OF
 
+from ..redact.cues import CVV_WORDS
 from .matching import regex_problem
 from .sentence_operators import Disclosure
 
@@ -36,10 +37,10 @@ DEFAULT_HOLD_PHRASES = ("请稍等", "请您稍等", "稍等一下", "请稍候"
                         "帮您查询一下", "我查一下", "请不要挂机", "请别挂机")  # fmt: skip
 DEFAULT_BACKCHANNELS = ("嗯", "嗯嗯", "对", "对对", "是", "是的", "好", "好的", "哦", "噢", "啊",
                         "行", "可以", "明白", "知道了", "没问题", "喂", "对的")  # fmt: skip
-# The words the masking also takes for a CVV cue (streams/scoring/redact/cues.py); matched on
-# sound too, as the rule's `pinyin` says (whisper writes 卡背面签名条 as 塔被面签名调).
-DEFAULT_CVV_CUES = ("安全码", "cvv", "cvn", "cvc", "校验码", "背面", "卡背", "签名栏", "签名条",
-                    "签名处")  # fmt: skip
+# The masking's CVV cue words (streams/scoring/redact/cues.py), plus 校验码 (a code cue to the
+# masking: any code is masked; to this rule, reading it out is reading the card's code);
+# matched on sound too, as the rule's `pinyin` says (whisper writes 卡背面签名条 as 塔被面签名调).
+DEFAULT_CVV_CUES = (*CVV_WORDS, "校验码")
 
 # Tags the code acts on (any other tag is a label for people and reports).
 COMPLAINT_THREAT_TAG = "complaint-threat"  # its phrases are an explicit complaint threat
