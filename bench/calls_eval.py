@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/calls_eval.py [--half held_out|dev|all] [--audio DIR]
                                          [--reference-only | --transcripts RUN.json]
-                                         [--rising-code CODE] [--json OUT] [CALL_ID_PREFIX ...]
+                                         [--rising-code CODE] [--json OUT] [--pairs pNN-pNN]
+                                         [CALL_ID_PREFIX ...]
 
 The set (calls/eval/README.md): two-channel calls across the 19 intents, each script with
 per-utterance intent and stance labels and per-call expected primary intent, complaint,
@@ -459,6 +460,8 @@ def main() -> None:
         "--timeout", type=float, default=5400, help="seconds to wait for the worker"
     )
     parser.add_argument("--json", help="also write every figure here")
+    parser.add_argument("--pairs", metavar="pNN-pNN",
+                        help="only the calls of these pairs, e.g. p26-p41 (round 4's clean held-out)")  # fmt: skip
     parser.add_argument("only", nargs="*", metavar="CALL_ID",
                         help="only these calls of the half (id prefixes), e.g. for a quick look")  # fmt: skip
     args = parser.parse_args()
@@ -470,6 +473,9 @@ def main() -> None:
     if problems:
         raise SystemExit("invalid eval scripts:\n  " + "\n  ".join(problems))
     chosen = [d for d in scripts if args.half == "all" or d["split"] == args.half]
+    if args.pairs:
+        first, _, last = args.pairs.partition("-")
+        chosen = [d for d in chosen if first <= d["pair"] <= (last or first)]
     if args.only:
         chosen = [d for d in chosen if any(d["call_id"].startswith(x) for x in args.only)]
     print(
