@@ -31,8 +31,11 @@ document, reads the scored and agent-assist topics, and computes:
   lead time        seconds from the first "dissatisfaction rising" signal (an assist event
                    with code --rising-code, default dissatisfaction) to the start of
                    the scripted threat, per escalating call; target >= 10 s on every one.
-                   Without any such event in the run, the complaint-risk alert's lead time
-                   is reported instead, and the report says so.
+                   The complaint-risk alert (level 2) counts too when it comes first: the
+                   scorer then never raises level 1 (the call is already past it), and the
+                   desk has shown the stronger warning. Without any level-1 event in the
+                   run, only the complaint-risk alert's lead time is reported, and the report
+                   says so.
 
 Every figure is also computed on the scripts' reference text (no ASR: each scripted
 utterance scored as a final segment at its scripted time, by the same Scorer and rule
@@ -179,7 +182,11 @@ def summarise(calls: list[dict], rule_modes: dict[str, str], intents: list[str],
     for call in escalating:
         threat_at = call["script"]["expected"]["threat_at"]
         threat_start = call["timing"]["utterances"][threat_at]["start"]
-        signal = call.get("rising_at") if any_rising else call.get("alert_at")
+        # level 1, or level 2 when it came first (level 1 is never raised after level 2)
+        seen = (
+            [call.get("rising_at"), call.get("alert_at")] if any_rising else [call.get("alert_at")]
+        )
+        signal = min((x for x in seen if x is not None), default=None)
         leads.append({"call_id": call["call_id"], "threat_start": threat_start, "signal_at": signal,
                       "lead_s": round(threat_start - signal, 2) if signal is not None else None})  # fmt: skip
     lead_values = [x["lead_s"] for x in leads if x["lead_s"] is not None]
@@ -197,7 +204,7 @@ def summarise(calls: list[dict], rule_modes: dict[str, str], intents: list[str],
         "utterances_missed": sum(p == MISSED for _, p in pairs),
         "alert_rate_escalating": alert_rate(escalating),
         "alert_rate_calm": alert_rate(calm),
-        "lead_signal": rising_code if any_rising else COMPLAINT_CODE,
+        "lead_signal": f"{rising_code} or {COMPLAINT_CODE}" if any_rising else COMPLAINT_CODE,
         "lead_times": leads,
         "lead_time_median_s": round(statistics.median(lead_values), 2) if lead_values else None,
         "lead_time_at_least_10s": sum(v >= TARGETS["lead_time_s"] for v in lead_values),
