@@ -253,8 +253,9 @@ def data_files(name: str, data_dir: Path) -> list[Path]:
     files = [data_dir / TASKS[name][0]]
     if name == "complaint_risk" and (data_dir / CALLS_FILE).is_file():
         files.append(data_dir / CALLS_FILE)
-    if name == "acts":  # the threat act borrows complaint_risk's stance rows (train_acts.risk_rows)
-        files.append(data_dir / TASKS["complaint_risk"][0])
+    if name == "acts":  # the threat act borrows complaint_risk's stance rows and the intent
+        # corpus's business utterances (train_acts.risk_rows, train_acts.intent_rows)
+        files += [data_dir / TASKS["complaint_risk"][0], data_dir / TASKS["intent"][0]]
     return files
 
 

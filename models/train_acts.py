@@ -10,17 +10,19 @@ disclosure), generic product facts (not this customer's account details).
 
 `customer_threatens_complaint` also borrows customer rows labelled elsewhere: the stance rows
 of models/data/complaint_risk.tsv (threat: the act; irritated and calm: not it — an angry
-customer who names no escalation is not threatening one) and real ordinary questions (BQ and
-AFQMC bank-app questions, models/real_text.py, read where they lie: REAL_NEGATIVES of them by
-seed, never BQ dev, which is the held-out check). Those rows were never labelled for the other
+customer who names no escalation is not threatening one), the intent corpus's business
+utterances (`intent_rows`), real ordinary questions (BQ and AFQMC bank-app questions,
+models/real_text.py, read where they lie: REAL_NEGATIVES of them by seed, never BQ dev, which
+is the held-out check) and real customers' turns (`customer_turns`, STC-3's training split),
+the last three only without a threat phrase of the pack. Those rows were never labelled for the other
 customer acts, so a first fit on the acts corpus alone scores them and any row it reads as
 another customer act (OTHER_ACT_MAX or more: 能分期吗 is a request for instalments) is left
 out. complaint_risk rows keep that task's split by group. The act is then served by its own
 binary pipeline (models.acts.OwnColumns), trained on the corpus plus those rows; the other
 customer acts never see a borrowed row, nor a `none` row of acts.tsv written for the threat
-act alone (source THREAT_ONLY_SOURCE: 最低还款是多少 is "no threat" there, not "no act"), and
-those rows are not counted against them in the evaluation either. Without the real text the version is
-trained without the questions and its card says so.
+act alone (sources THREAT_ONLY_SOURCES: 最低还款是多少 is "no threat" there, not "no act"), and
+those rows are not counted against them in the evaluation either. Without the real text the
+version is trained without the questions and its card says so.
 
 Held-out split as for the other tasks (models/train.py): 20 % of rows by a hash of their
 group, never trained on. Training rows get one ASR-noise copy each (models/augment.py); the
@@ -68,7 +70,8 @@ REAL_FILES = (
 )
 NONE = "none"
 # Bump when this recipe changes, so `callqa train --if-missing` retrains stale versions.
-RECIPE = "acts-2"  # acts-2: customer_threatens_complaint, real questions as negatives
+RECIPE = "acts-3"  # acts-2: customer_threatens_complaint, real questions as negatives;
+# acts-3: also every STC-3 customer turn and the intent corpus's business utterances
 # The operator's default `min`: an act is taken as done at or above this probability.
 DEFAULT_MIN = 0.5
 C = 4.0
@@ -80,16 +83,19 @@ AUGMENT_COPIES = 1
 # Rows borrowed for the threat act (see the docstring).
 BORROWED_ACT = "customer_threatens_complaint"
 RISK_FILE = "complaint_risk.tsv"
+INTENTS_FILE = "intents.tsv"
+COMPLAINT_INTENT = "投诉"
 REAL_NEGATIVES = 12000
 OTHER_ACT_MAX = 0.3
 # acts.tsv rows written for the threat act alone: their `none` says "no threat" and nothing
-# about the other customer acts (最低还款是多少 is a `none` there, yet asks about the account).
-THREAT_ONLY_SOURCE = "handwritten-threat"
+# about the other customer acts (最低还款是多少 is a `none` there, yet asks about the account;
+# 好的我现在就去转, a template fill, may well be agreeing to something).
+THREAT_ONLY_SOURCES = ("handwritten-threat", "template-threat")
 
 
 def threat_only(row: ActRow) -> bool:
     """A `none` row written for the threat act alone (it says nothing of the other acts)."""
-    return not row.acts and row.source == THREAT_ONLY_SOURCE
+    return not row.acts and row.source in THREAT_ONLY_SOURCES
 
 
 def labelled_for(row: ActRow, act: str) -> bool:
@@ -225,21 +231,36 @@ def real_questions(questions: list[str], n: int = REAL_NEGATIVES) -> list[ActRow
                    "real-questions") for q in drawn]  # fmt: skip
 
 
-def unhappy_turns(root: Path, threat: Callable[[str], bool] | None) -> list[ActRow]:
-    """Real angry customers who name no escalation: the customer turns of STC-3's unhappy
-    dialogues (mean satisfaction < 0) of the training split (models/train_real.py), without
-    any complaint-threat phrase of the pack (`threat`), as rows with no act."""
+def customer_turns(root: Path, threat: Callable[[str], bool] | None) -> list[ActRow]:
+    """Real customers who name no escalation: the customer turns of STC-3's dialogues of the
+    training split (models/train_real.py), unhappy or not, without any complaint-threat
+    phrase of the pack (`threat`), as rows with no act. Unhappy ones: anger is not a threat;
+    the others: 我去看看 / 好我现在就去还 are how customers say they will do something."""
     from . import train_real
 
     if threat is None:
         return []
     out = []
     for dialogue in real_text.stc3_dialogues(root):
-        if dialogue.mean_satisfaction >= 0 or train_real.held_out(dialogue):
+        if train_real.held_out(dialogue):
             continue
-        out += [ActRow(t, "customer", (), f"stc3-{dialogue.id}", "real-unhappy")
+        source = "real-unhappy" if dialogue.mean_satisfaction < 0 else "real-customers"
+        out += [ActRow(t, "customer", (), f"stc3-{dialogue.id}", source)
                 for t in dialogue.customer if len(t) >= 4 and not threat(t)]  # fmt: skip
     return out
+
+
+def intent_rows(data_dir: Path, threat: Callable[[str], bool] | None) -> list[ActRow]:
+    """The intent corpus's customer utterances about business (not 投诉, no complaint-threat
+    phrase of the pack), of its training split, as rows with no act: 我下周去香港 and
+    我打算今天下午去还钱 go somewhere without threatening anyone."""
+    if threat is None:
+        return []
+    with open(Path(data_dir) / INTENTS_FILE, encoding="utf-8", newline="") as f:
+        raw = [r for r in csv.DictReader(f, delimiter="\t") if r["text"].strip()]
+    return [ActRow(r["text"].strip(), "customer", (), r["group"], "intents") for r in raw
+            if r["intent"] != COMPLAINT_INTENT and not held_out(r["group"])
+            and not threat(r["text"])]  # fmt: skip
 
 
 def borrowed(candidates: list[ActRow], customer: Pipeline) -> list[ActRow]:
@@ -329,8 +350,11 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
     use_real = not small and not real_text.missing(real_data_dir, REAL_FILES)
     risk_train, risk_test = risk_rows(data_dir) if not small else ([], [])
     questions = real_questions(real_text.training_questions(real_data_dir)) if use_real else []
-    unhappy = unhappy_turns(real_data_dir, threat) if use_real else []
-    model, extra = fit(train_rows, lexicons, features, risk_train + questions + unhappy)
+    real_turns = customer_turns(real_data_dir, threat) if use_real else []
+    business = intent_rows(data_dir, threat) if not small else []
+    model, extra = fit(
+        train_rows, lexicons, features, risk_train + business + questions + real_turns
+    )
     noisy = with_noise(test_rows, lexicons)
     metrics = {"held_out": evaluate(model, test_rows),
                "held_out_asr_noise": evaluate(model, noisy)}  # fmt: skip
@@ -348,11 +372,14 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
         "calibration": "temperature scaling per act, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "thresholds": {"default_min": DEFAULT_MIN},
-        "training_data": [p.name for p in files] + [RISK_FILE],
-        "training_data_sha256": data_digest(files + [Path(data_dir) / RISK_FILE]),
+        "training_data": [p.name for p in files] + [RISK_FILE, INTENTS_FILE],
+        "training_data_sha256": data_digest(
+            files + [Path(data_dir) / RISK_FILE, Path(data_dir) / INTENTS_FILE]
+        ),
         "borrowed_rows": {
             "act": BORROWED_ACT,
-            "from": [RISK_FILE] + (["real questions", "STC-3 unhappy turns"] if use_real else []),
+            "from": [RISK_FILE, INTENTS_FILE]
+            + (["real questions", "STC-3 customer turns"] if use_real else []),
             "kept": dict(Counter(r.source for r in extra)),
         },  # fmt: skip
         "real_text": (

@@ -164,6 +164,16 @@ def test_a_threat_in_other_words_fires_the_threat_rule_and_anger_alone_does_not(
         assert not _threat_fires(models, text), text
 
 
+def test_going_to_do_something_ordinary_is_not_a_threat(models):
+    """我去… is how customers say they will do something, not only how they threaten: the act
+    once read 去 alone as a threat (我去看看 0.999, through ASR 好我现在就去转). Worded here
+    apart from the training templates (acts.tsv, source template-threat)."""
+    for text in ("那我下班以后去营业部问一下", "行我这就去把钱打进去", "等我回家去翻一下抽屉",
+                 "好嘞我待会儿去自助机上取", "我先去把快递拿了再说", "那我周末去一趟分行"):  # fmt: skip
+        assert not _threat_fires(models, text), text
+    assert _threat_fires(models, "你们不处理我就去找记者来评评理")
+
+
 def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
     """The act at the pack's threshold fires on at most 0.1 % of BQ dev's real questions (never
     trained on; those naming 投诉 are complaints and left out)."""
