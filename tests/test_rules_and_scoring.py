@@ -164,6 +164,23 @@ def test_a_threat_in_other_words_fires_the_threat_rule_and_anger_alone_does_not(
         assert not _threat_fires(models, text), text
 
 
+def test_the_act_vetoes_a_threat_word_said_innocently(models):
+    """A threat keyword is a clue, not a verdict: where the act model reads the sentence as
+    clearly no threat (below 0.5), the rule stays quiet — a past complaint, a job, a question
+    about fees. A threat in the same words still fires, and without the model (the rules CLI)
+    the keywords alone decide, as before."""
+    innocent = ("上回投诉的事你们已经处理好了谢谢", "我朋友在法院工作他说这个可以分期",
+                "律师费能刷卡吗", "我是做律师的收入比较稳定")  # fmt: skip
+    unbound = RuleSet.load(Settings().lexicons_dir / "rules")
+    for text in innocent:
+        assert unbound.phrase_match("customer-complaint-threat", text), text  # keywords alone
+        assert not _threat_fires(models, text), text
+        # the partial-result alert and the risk track's threat phrase hear the veto too
+        assert models.rules.phrase_match("customer-complaint-threat", text) is None, text
+    for text in ("我要投诉你们", "再不处理我就打12378", "我要找律师告你们"):
+        assert _threat_fires(models, text), text
+
+
 def test_going_to_do_something_ordinary_is_not_a_threat(models):
     """我去… is how customers say they will do something, not only how they threaten: the act
     once read 去 alone as a threat (我去看看 0.999, through ASR 好我现在就去转). Worded here

@@ -119,6 +119,10 @@ GOOD = rule({"keywords": {"any": ["没办法"]}}, id="agent-no-way")
             },
             "field 'mode' must be post_call: 'when.position.last_sentences' (the end of the call)",
         ),
+        (
+            {"when": {"act": {"name": "agent_refuses_unhelpfully", "min": 0.6, "below": 0.3}}},
+            "field 'when.act': 'agent_refuses_unhelpfully' takes min (the act is done) or below",
+        ),
     ],
 )
 def test_a_broken_rule_names_file_rule_and_field(tmp_path, change, message):

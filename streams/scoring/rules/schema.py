@@ -102,6 +102,8 @@ WORDING: dict[str | tuple[str, str], str] = {
     "act_name": "field '{where}' must be one of the dialog acts: {acts} (got {got})",
     "act_role": "field '{where}': '{act}' is said by the {own}, so role must be {own} or any "
                 "(got {got})",
+    "act_min_below": "field '{where}': '{act}' takes min (the act is done) or below (it is "
+                     "clearly not), not both",
     # checks made once the rule is built (streams.scoring.rules.ruleset)
     "whole_call": "field '{where}' must be post_call: {reason} can only be judged after the call",
 }  # fmt: skip
@@ -289,6 +291,9 @@ class ActSchema(_Schema):
 
     name: Annotated[str, BeforeValidator(_act_name)]
     min: Annotated[float, Field(gt=0, le=1)] = 0.5  # the act's calibrated probability
+    # instead of `min`: the model reads the sentence as clearly NOT doing the act (probability
+    # below this); inside `not`, it lets the model veto a keyword (投诉 in 那个投诉早就解决了)
+    below: Annotated[float, Field(gt=0, le=1)] | None = None
     role: RoleName | None = None  # default: the role that performs the act
     scope: Literal["sentence", "call"] = "sentence"
 
@@ -297,6 +302,8 @@ class ActSchema(_Schema):
         own = ROLE_OF[self.name]
         if self.role not in (None, own, "any"):
             raise _invalid("act_role", act=self.name, own=own, got=repr(self.role))
+        if self.below is not None and "min" in self.model_fields_set:
+            raise _invalid("act_min_below", act=self.name)
         return self
 
 

@@ -292,12 +292,15 @@ class Act(_SentenceCondition):
     """The sentence does a dialog act (推诿, 客户同意, 核实身份 ...) with probability >= `least`,
     as the acts model the rule set was bound to judges it. Unbound (a rule set loaded without
     the model: `python -m streams.scoring.rules`, tests), it never holds: a pack written as
-    `any: [keywords, act]` then falls back to its keywords."""
+    `any: [keywords, act]` then falls back to its keywords, and one written as
+    `all: [keywords, not: {act: {below: ...}}]` (the model may veto a keyword) too."""
 
-    def __init__(self, path, role, name: str, least: float, scope: str):
+    def __init__(self, path, role, name: str, least: float, scope: str,
+                 below: float | None = None):  # fmt: skip
         super().__init__(path, role or ROLE_OF[name])
         self.name = name
         self.least = least
+        self.below = below  # set: holds when the model reads the act's probability below it
         self.scope = scope
         self.sentence_level = scope == "sentence"
         self.scores: ActScores | None = None
@@ -310,10 +313,14 @@ class Act(_SentenceCondition):
         if self.scores is None or not _norm(text):
             return None
         p = self.scores.probability(text, self.name)
+        name = ACT_NAMES.get(self.name, self.name)
+        if self.below is not None:
+            if p >= self.below:
+                return None
+            return _Evidence(f"对话行为「{name}」概率仅 {p:.2f}", "act", name)
         if p < self.least:
             return None
-        return _Evidence(f"对话行为「{ACT_NAMES.get(self.name, self.name)}」（概率 {p:.2f}）", "act",
-                         ACT_NAMES.get(self.name, self.name))  # fmt: skip
+        return _Evidence(f"对话行为「{name}」（概率 {p:.2f}）", "act", name)
 
     def matches(self, view, indices, role, pinyin):
         found = super().matches(view, indices, role, pinyin)
