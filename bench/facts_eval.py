@@ -1,7 +1,8 @@
 """Key facts on the evaluation calls: precision and recall per kind, before and after the
 call-level cross-check (streams/scoring/facts_check.py), dev and held-out apart.
 
-    .venv/bin/python bench/facts_eval.py [--asr RESULTS.json ...] [--json OUT] [--show]
+    .venv/bin/python bench/facts_eval.py [--asr RESULTS.json ...] [--pairs pNN-pNN] [--json OUT]
+                                         [--show]
 
 Labels. Each script in calls/eval/scripts/ carries `facts:`, the key facts the *customer*
 states (the desk's 客户提到的关键信息; the agent's words are not facts of their own),
@@ -178,17 +179,28 @@ def print_table(title: str, figures: dict) -> None:
               f"({change['status']})")  # fmt: skip
 
 
+def _shown(path: Path) -> str:
+    """A results file's path, relative to the project when it lies inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(PROJECT_ROOT)) if path.is_relative_to(PROJECT_ROOT) else str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--asr", type=Path, nargs="*",
                         help="calls_eval --json results files (default: the newest per half under .callqa/)")  # fmt: skip
     parser.add_argument("--json", help="also write every figure here")
     parser.add_argument("--half", choices=(*HALVES, "all"), default="all")
+    parser.add_argument("--pairs", metavar="pNN-pNN",
+                        help="only the calls of these pairs, e.g. p26-p41 (round 4's calls)")  # fmt: skip
     parser.add_argument(
         "--show", action="store_true", help="print every wrong answer after the check"
     )
     args = parser.parse_args()
     scripts = [d for d in load_scripts() if args.half in ("all", d["split"])]
+    if args.pairs:
+        first, _, last = args.pairs.partition("-")
+        scripts = [d for d in scripts if first <= d["pair"] <= (last or first)]
     for doc in scripts:
         labels(doc)  # every script labelled, before spending time on scoring
     reference = score({doc["call_id"]: [{k: u[k] for k in ("role", "start", "end", "text")}
@@ -213,9 +225,7 @@ def main() -> None:
                         f"    {row['call_id']} {row['kind']}: false {row['false']} missed {row['missed']}"
                     )
     if files:
-        print(
-            "\nASR transcripts from: " + ", ".join(str(p.relative_to(PROJECT_ROOT)) for p in files)
-        )
+        print("\nASR transcripts from: " + ", ".join(_shown(p) for p in files))
     if args.json:
         Path(args.json).write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str),
                                    encoding="utf-8")  # fmt: skip
