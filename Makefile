@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 models: $(STAMP)  ## train and publish the classifiers if none is published yet
-	$(BIN)/callqa train --if-missing
+	$(BIN)/callqa train --if-missing --jobs 2
 
 notebooks: $(STAMP) models  ## run the three notebooks headless (each publishes a model version)
 	$(BIN)/python tools/run_notebooks.py

@@ -305,3 +305,28 @@ def test_the_threat_act_learns_from_borrowed_rows_the_other_customer_acts_never_
     assert "咕噜" in chars(own) and "咕噜" not in chars(customer.base)
     probabilities = model.probabilities(["我要去找监管部门反映"], "customer")[0]
     assert set(probabilities) == set(model.acts["customer"])
+
+
+def test_training_in_parallel_runs_every_task_once_and_reports_a_failure(tmp_path, capsys):
+    """`callqa train --jobs N`: each task in its own forked process, at most N at a time, the
+    longest (acts) first; a task that raises makes the command fail and names it."""
+    import os
+    import time
+
+    from streams.cli.training import _each
+
+    def one(name: str) -> None:
+        (tmp_path / f"{name}.{os.getpid()}").write_text(str(time.monotonic()), encoding="utf-8")
+        time.sleep(0.3)
+        if name == "broken":
+            raise ValueError("no rows")
+
+    assert _each(["intent", "complaint_risk", "acts"], one, jobs=2) == 0
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert [w.split(".")[0] for w in written] == ["acts", "complaint_risk", "intent"]
+    assert len({w.split(".")[1] for w in written} | {str(os.getpid())}) == 4  # three children
+    started = {w.split(".")[0]: float((tmp_path / w).read_text()) for w in written}
+    # two at once: the third (never acts, which goes first) waits for a slot
+    assert started["complaint_risk"] >= max(started["acts"], started["intent"]) + 0.25
+    assert _each(["intent", "broken"], one, jobs=2) == 1
+    assert "training failed: broken (exit 1)" in capsys.readouterr().err

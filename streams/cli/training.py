@@ -17,13 +17,51 @@ def cmd_train(args) -> int:
     models_dir = args.models_dir or settings.models_dir
     data_dir = args.data_dir or DATA_DIR
     context = training_context(settings.lexicons_dir, args.real_data)
+    names = []
     for name in [args.only] if args.only else list(TASKS):
         if args.if_missing and is_current(models_dir, name, context, data_dir):
             print(f"{name}: {registry.versions(models_dir, name)[-1]} is current")
             continue
+        names.append(name)
+
+    def one(name: str) -> None:
         version, metrics = train(name, models_dir, context, data_dir, args.features, args.small,
                                  args.labels)  # fmt: skip
-        print(summary(name, version, metrics))
+        print(summary(name, version, metrics), flush=True)
+
+    return _each(names, one, args.jobs)
+
+
+def _each(names: list[str], one, jobs: int) -> int:
+    """one(name) for every name: in this process, or with `jobs` > 1 in forked processes,
+    at most `jobs` at a time, the longest task (acts) first. Each task publishes its own
+    version (registry publishing is atomic), so they share nothing but the data they read.
+    1 when any of them failed (its traceback is on stderr)."""
+    import multiprocessing
+    import sys
+    from multiprocessing.connection import wait
+
+    if jobs <= 1 or len(names) <= 1:
+        for name in names:
+            one(name)
+        return 0
+    fork = multiprocessing.get_context("fork")
+    pending, running, failed = sorted(names, key=lambda n: n != "acts"), {}, []
+    while pending or running:
+        while pending and len(running) < jobs:
+            name = pending.pop(0)
+            running[name] = fork.Process(target=one, args=(name,), name=f"train-{name}")
+            running[name].start()
+        wait([p.sentinel for p in running.values()])
+        for name, process in list(running.items()):
+            if process.exitcode is not None:
+                process.join()
+                del running[name]
+                if process.exitcode:
+                    failed.append(f"{name} (exit {process.exitcode})")
+    if failed:
+        print(f"training failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -42,6 +80,8 @@ def add_commands(sub) -> None:
                             "risk (default ../shared/eval; absent: trained without it)")  # fmt: skip
     train.add_argument("--labels", type=Path,
                        help="extra labelled rows (TSV as written by `callqa export-labels`)")  # fmt: skip
+    train.add_argument("--jobs", type=int, default=1,
+                       help="train up to N models at once, each in its own process (default 1)")  # fmt: skip
     train.add_argument("--if-missing", action="store_true",
                        help="only train models with no version trained by this recipe on the current data")  # fmt: skip
     train.set_defaults(func=cmd_train)
