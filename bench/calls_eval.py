@@ -70,6 +70,7 @@ from evalset import (  # noqa: F401 - the set's helpers, used from here by the t
     STANCES,
     TIMING_DIR,
     assign_split,
+    in_pairs,
     known_intents,
     known_roles,
     known_rules,
@@ -481,8 +482,7 @@ def main() -> None:
         raise SystemExit("invalid eval scripts:\n  " + "\n  ".join(problems))
     chosen = [d for d in scripts if args.half == "all" or d["split"] == args.half]
     if args.pairs:
-        first, _, last = args.pairs.partition("-")
-        chosen = [d for d in chosen if first <= d["pair"] <= (last or first)]
+        chosen = in_pairs(chosen, args.pairs)
     if args.only:
         chosen = [d for d in chosen if any(d["call_id"].startswith(x) for x in args.only)]
     print(

@@ -126,6 +126,12 @@ def pairs_of(scripts: list[dict]) -> dict[str, list[str]]:
     return dict(pairs)
 
 
+def in_pairs(scripts: list[dict], span: str) -> list[dict]:
+    """The scripts of the pairs `span` names: pNN-pNN (both ends included) or one pNN."""
+    first, _, last = span.partition("-")
+    return [d for d in scripts if first <= d["pair"] <= (last or first)]
+
+
 def timing(doc: dict, audio_dir: Path | None = None) -> dict:
     """The timing JSON of a call: beside its WAV when generated, else the committed one."""
     for folder in (audio_dir, TIMING_DIR):

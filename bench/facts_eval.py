@@ -41,7 +41,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from evalset import HALVES, PROJECT_ROOT, load_scripts, timing
+from evalset import HALVES, PROJECT_ROOT, in_pairs, load_scripts, timing
 
 KINDS = ("card_tail", "amount", "date", "installments", "merchant")
 
@@ -199,8 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     scripts = [d for d in load_scripts() if args.half in ("all", d["split"])]
     if args.pairs:
-        first, _, last = args.pairs.partition("-")
-        scripts = [d for d in scripts if first <= d["pair"] <= (last or first)]
+        scripts = in_pairs(scripts, args.pairs)
     for doc in scripts:
         labels(doc)  # every script labelled, before spending time on scoring
     reference = score({doc["call_id"]: [{k: u[k] for k in ("role", "start", "end", "text")}
