@@ -478,13 +478,23 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
     return card.get("training_data_sha256") == data_digest(files)
 
 
-def ensure_models(models_dir: Path, context: TrainingContext, data_dir: Path = DATA_DIR,
-                  log: Callable[[str], None] = print) -> None:  # fmt: skip
-    """Train any model that has no current version (used by demo, tests and `make models`)."""
-    for name in TASKS:
+def not_current(models_dir: Path, context: TrainingContext, data_dir: Path = DATA_DIR,
+                names: list[str] | None = None, log: Callable[[str], None] = print) -> list[str]:  # fmt: skip
+    """The models among `names` (default: all) with no current version; each current one is
+    logged with its version."""
+    stale = []
+    for name in names or list(TASKS):
         if is_current(models_dir, name, context, data_dir):
             log(f"{name}: {registry.versions(models_dir, name)[-1]} is current")
-            continue
+        else:
+            stale.append(name)
+    return stale
+
+
+def ensure_models(models_dir: Path, context: TrainingContext, data_dir: Path = DATA_DIR,
+                  log: Callable[[str], None] = print) -> None:  # fmt: skip
+    """Train any model that has no current version (used by demo and tests)."""
+    for name in not_current(models_dir, context, data_dir, log=log):
         version, metrics = train(name, models_dir, context, data_dir)
         log(summary(name, version, metrics))
 

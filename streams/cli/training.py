@@ -8,8 +8,7 @@ from ..settings import REAL_DATA_DIR, Settings
 
 
 def cmd_train(args) -> int:
-    from models import registry
-    from models.train import DATA_DIR, TASKS, is_current, summary, train
+    from models.train import DATA_DIR, TASKS, not_current, summary, train
 
     from ..scoring.models import training_context
 
@@ -17,12 +16,9 @@ def cmd_train(args) -> int:
     models_dir = args.models_dir or settings.models_dir
     data_dir = args.data_dir or DATA_DIR
     context = training_context(settings.lexicons_dir, args.real_data)
-    names = []
-    for name in [args.only] if args.only else list(TASKS):
-        if args.if_missing and is_current(models_dir, name, context, data_dir):
-            print(f"{name}: {registry.versions(models_dir, name)[-1]} is current")
-            continue
-        names.append(name)
+    names = [args.only] if args.only else list(TASKS)
+    if args.if_missing:
+        names = not_current(models_dir, context, data_dir, names)
 
     def one(name: str) -> None:
         version, metrics = train(name, models_dir, context, data_dir, args.features, args.small,
