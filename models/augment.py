@@ -182,14 +182,24 @@ def _switch_numbers(text: str, rng: random.Random, p: float) -> str:
     return _NUMBER.sub(switch, text)
 
 
+@lru_cache(maxsize=65536)
+def _word_syllables(word: str) -> tuple[str, ...]:
+    """One toneless syllable per character of a jieba word, read in the word's context
+    ("" for a character without one)."""
+    from pypinyin import Style, lazy_pinyin
+
+    syllables = lazy_pinyin(word, style=Style.NORMAL, errors=lambda s: [""] * len(s))
+    if len(syllables) != len(word):  # alignment lost: read characters one by one
+        syllables = [lazy_pinyin(c, style=Style.NORMAL)[0] for c in word]
+    return tuple(syllables)
+
+
 def asr_noise(text: str, rng: random.Random, rate: float = 0.15, *, tokenizer: WordTokenizer,
               weights: dict[str, float] | None = None) -> str:  # fmt: skip
     """`text` as whisper-base might have transcribed it; roughly `rate` of its characters
     change (see the module docstring for the error model). `tokenizer` finds the word
     boundaries (jieba with the lexicons' user dictionary: `Lexicons.tokenizer`). `weights`
     overrides entries of `DEFAULT_WEIGHTS`, e.g. {"drop": 0, ...} to switch an error kind off."""
-    from pypinyin import Style, lazy_pinyin
-
     if not text:
         return text or ""
     w = DEFAULT_WEIGHTS | (weights or {})
@@ -201,10 +211,7 @@ def asr_noise(text: str, rng: random.Random, rate: float = 0.15, *, tokenizer: W
     for i, word in enumerate(tokenizer.lcut(text)):
         if i and _HAN.match(word) and rng.random() < w["filler"] * rate:
             out.append(rng.choice(FILLERS))
-        syllables = lazy_pinyin(word, style=Style.NORMAL, errors=lambda s: [""] * len(s))
-        if len(syllables) != len(word):  # alignment lost: read characters one by one
-            syllables = [lazy_pinyin(c, style=Style.NORMAL)[0] for c in word]
-        for char, syllable in zip(word, syllables, strict=True):
+        for char, syllable in zip(word, _word_syllables(word), strict=True):
             if not _HAN.fullmatch(char):
                 out.append(char)
                 continue

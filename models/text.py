@@ -70,13 +70,52 @@ def spoken_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+def _as_is(chars: str) -> list[str]:
+    return list(chars)
+
+
+_pinyin_lock = threading.Lock()
+_pinyin = None
+
+
+def _toneless():
+    """A pypinyin `Pinyin` whose converter remembers each word's toneless reading.
+
+    pypinyin cuts a text into words (its phrase dictionary) and converts each word on its
+    own, so the reading of a word never depends on its neighbours: remembering it per word
+    gives exactly `lazy_pinyin(text, Style.NORMAL)`, and training, which reads the same
+    few thousand words in tens of thousands of sentences, skips most of the conversion."""
+    global _pinyin
+    if _pinyin is None:
+        with _pinyin_lock:
+            if _pinyin is None:
+                from pypinyin import Style
+                from pypinyin.converter import DefaultConverter
+                from pypinyin.core import Pinyin
+
+                class Remembering(DefaultConverter):
+                    def __init__(self):
+                        super().__init__()
+                        self.words: dict[str, list[list[str]]] = {}
+
+                    def convert(self, words, style, heteronym, errors, strict, **kwargs):
+                        found = self.words.get(words)
+                        if found is None:
+                            found = super().convert(words, Style.NORMAL, False, _as_is, True)
+                            if len(self.words) >= 200_000:
+                                self.words.clear()
+                            self.words[words] = found
+                        return found
+
+                _pinyin = Pinyin(Remembering())
+    return _pinyin
+
+
 @lru_cache(maxsize=65536)
 def pinyin_syllables(text: str) -> tuple[str, ...]:
     """Toneless pinyin, one syllable per character (幺 is read as 一)."""
-    from pypinyin import Style, lazy_pinyin
-
     text = spoken_digits(normalize(text)).replace("幺", "一")
-    return tuple(lazy_pinyin(text, style=Style.NORMAL, errors=lambda chars: list(chars)))
+    return tuple(syllable for word in _toneless().pinyin(text) for syllable in word)
 
 
 def pinyin_text(text: str) -> str:

@@ -154,3 +154,26 @@ def test_augment_rows(sentences):
         if label != "short":  # digit strings read out count once per digit, as spoken
             assert jiwer.cer(_digits(source[label]), _digits(text)) < 0.7
     assert augment([], 3, 0) == []
+
+
+def test_remembered_word_readings_are_pypinyin_own(sentences):
+    """models.text reads pinyin word by word and remembers each word: the syllables must be
+    exactly lazy_pinyin's for the whole text, polyphones read in context included."""
+    from models.text import normalize, pinyin_syllables, spoken_digits
+
+    texts = [
+        *sentences,
+        "还款还不上了银行行不行",
+        "长期额度长大了",
+        "重新开通重庆的卡",
+        "幺二三abc投诉",
+    ]
+    for text in texts:
+        plain = spoken_digits(normalize(text)).replace("幺", "一")
+        assert pinyin_syllables(text) == tuple(
+            lazy_pinyin(plain, style=Style.NORMAL, errors=lambda chars: list(chars))
+        ), text
+    assert pinyin_syllables("银行") == ("yin", "hang") and pinyin_syllables("不行") == (
+        "bu",
+        "xing",
+    )
