@@ -19,14 +19,6 @@ Primary intent: the business intent with the most mass. 投诉 counts as busines
 is the reason for the call (a call that opens with a complaint about staff or marketing);
 after another business intent it is the call's tone, not its purpose, and `other` never is.
 
-The agent's words are evidence too: an agent who says 好的，帮您把这笔分成十二期 or
-请问您这次想提升到多少额度 names the business in clean words when the customer's turn was
-garbled or never named it. A confident agent utterance (`AGENT_MIN_CONFIDENCE`, never `other`
-or 投诉) adds `AGENT_WEIGHT` times its mass (`agent_step`); it is never the call's reason
-and gets no intent of its own. Development calls: primary intent 0.79 -> 0.82 through ASR,
-0.91 on reference text either way; at 0.5 instead of 0.25 the same on those, but the agent's
-retention offer (年费减免, three times) then outweighs the customer's 销卡 in sample call-06.
-
 Everything here is plain data in, plain data out: the state is a small JSON-able dict kept in
 the scoring stage's call table. All the weights were chosen on the evaluation set's dev half
 (calls/eval, reference text and cached ASR), never on its held-out half (bench/RESULTS.md).
@@ -43,11 +35,6 @@ FIRST_INTENT_WEIGHT = 3.0
 CONTEXT_WEIGHT = 0.35
 # Utterances shorter than this (characters) add proportionally less mass: 嗯 / 对 / 好的.
 SHORT_UTTERANCE_CHARS = 4
-
-# An agent utterance read as a business intent with at least this confidence counts towards
-# the call's intents, at this share of a customer utterance's weight.
-AGENT_MIN_CONFIDENCE = 0.7
-AGENT_WEIGHT = 0.25
 
 
 def new_state() -> dict:
@@ -113,20 +100,6 @@ def step(state: dict | None, probabilities: dict[str, float], abstain_below: flo
         reason, weight = label, weight * FIRST_INTENT_WEIGHT
     mass[label] = round(mass.get(label, 0.0) + weight * confidence, 4)
     return label, confidence, {"mass": mass, "reason": reason}
-
-
-def agent_step(state: dict | None, probabilities: dict[str, float], chars: int) -> dict:
-    """The call's state after an agent utterance (`probabilities`: the intent model's for
-    it, `chars`: its length): a confident business intent adds to the call's mass."""
-    state = state or new_state()
-    label = max(sorted(probabilities), key=probabilities.get) if probabilities else OTHER
-    confidence = probabilities.get(label, 0.0)
-    if label in (OTHER, COMPLAINT) or confidence < AGENT_MIN_CONFIDENCE:
-        return state
-    mass = dict(state["mass"])
-    weight = AGENT_WEIGHT * min(1.0, chars / SHORT_UTTERANCE_CHARS)
-    mass[label] = round(mass.get(label, 0.0) + weight * confidence, 4)
-    return {"mass": mass, "reason": state["reason"]}
 
 
 def primary(state: dict | None) -> str:

@@ -276,22 +276,6 @@ def test_an_unsure_follow_up_carries_on_the_calls_topic():
     assert label == "other"
 
 
-def test_a_confident_agent_utterance_counts_towards_the_calls_intents():
-    """The agent's words add to the call's intents when the model is sure of a business
-    intent; they never make the call's reason, and other / 投诉 / unsure ones add nothing."""
-    from models import call_intent
-
-    state = call_intent.agent_step(None, {"分期": 0.9, "other": 0.1}, chars=20)
-    assert state["mass"] == {"分期": 0.9 * call_intent.AGENT_WEIGHT} and state["reason"] is None
-    assert call_intent.primary(state) == "分期"
-    for unsure in ({"分期": 0.6, "other": 0.4}, {"other": 0.9, "分期": 0.1}, {"投诉": 0.95}):
-        assert call_intent.agent_step(state, unsure, chars=20) == state
-    # a customer who states the reason still decides the call over an agent's aside
-    _, _, state = call_intent.step(None, {"还款": 0.8, "other": 0.2}, 0.45, chars=12)
-    state = call_intent.agent_step(state, {"分期": 0.95, "other": 0.05}, chars=20)
-    assert state["reason"] == "还款" and call_intent.primary(state) == "还款"
-
-
 def test_the_threat_act_learns_from_borrowed_rows_the_other_customer_acts_never_see(lexicons):
     """Rows borrowed for customer_threatens_complaint (real questions, stance rows) train its
     own pipeline only; one the corpus model reads as another customer act is left out."""

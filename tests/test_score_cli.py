@@ -245,23 +245,3 @@ def test_missing_times_are_made_up_at_a_speaking_rate():
     times = [t for pair in timed(turns) for t in pair]
     assert times == pytest.approx([0.0, 2.0, 5.0, 5.6, 6.4, 7.4, 19.0, 20.0])
     assert Transcript("c", turns).duration is None
-
-
-def test_what_the_agent_says_counts_towards_the_primary_intent(models):
-    """A customer who never names the business (or whose words ASR garbled): the agent's
-    clear words decide the call's primary intent, by the same Scorer the pipeline runs."""
-    opening = [{"role": "agent", "text": "您好，信用卡中心，很高兴为您服务"},
-               {"role": "customer", "text": "喂，你好，我想问个事儿"},
-               {"role": "customer", "text": "嗯，对，就是这个意思"}]  # fmt: skip
-    offer = {
-        "role": "agent",
-        "text": "好的，这笔四千二的消费可以帮您办分期，分三期、六期或者十二期都可以",
-    }
-    closing = {"role": "customer", "text": "行，那就这样吧"}
-
-    def primary(turns):
-        line = json.dumps({"call_id": "agent-says", "turns": turns}, ensure_ascii=False)
-        return score_call(models, parse_call(line))["primary_intent"]
-
-    assert primary([*opening, closing]) == "other"
-    assert primary([*opening, offer, closing]) == "分期"

@@ -180,11 +180,6 @@ class Scorer:
                                        message + "。请安抚客户并及时升级处理。", "critical",
                                        segment["text"], now))  # fmt: skip
             assists += self._dissatisfaction_alert(call, segment, now)
-        elif role == "agent" and chars:
-            # what the agent says the call is about counts towards its primary intent
-            call["intent_mass"] = call_intent.agent_step(
-                {"mass": call["intent_mass"], "reason": call.get("intent_reason")},
-                self._intent_probabilities(segment["text"]), chars)["mass"]  # fmt: skip
 
         facts = []
         if chars:  # the agent's facts only confirm the customer's (read-backs): facts_check
