@@ -10,7 +10,7 @@ demo: $(STAMP) models  ## set up and run the whole pipeline on the bundled calls
 	$(BIN)/callqa demo
 
 test: $(STAMP) models browser  ## set up and run the default test suite (not the slow tests)
-	$(BIN)/pytest -m "not slow" -q
+	$(BIN)/pytest -m "not slow" -q --durations=20
 
 test-all: $(STAMP) models browser  ## every test, slow ones included
 	$(BIN)/pytest -q

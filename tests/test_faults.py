@@ -11,9 +11,9 @@ call's length, no dead letter; and the agent-assist topic folded as the desk fol
 the complaint alert only on the escalating call (tests/faultkit.py).
 
 * a stage killed with kill -9 mid-call and restarted, each stage alone: the scoring stage
-  right after it sent the complaint alert (the default run's fault test), ASR while the
-  customer is mid-utterance, the index while it writes the call's segments, the recorder
-  while it spools the call;
+  right after it sent the complaint alert and again right after it sent the call's end
+  (the default run's fault test), ASR while the customer is mid-utterance, the index while
+  it writes the call's segments, the recorder while it spools the call;
 * two workers of a stage: a second one started mid-call, then the first stopped, so every
   partition of the stage moves once while the call goes on;
 * Elasticsearch unavailable for 60 s while two calls are live (noida-db stops its
@@ -134,22 +134,53 @@ def unfinished(stack: FaultStack, stage: str, call_id: str) -> bool:
     [pytest.param(s, marks=() if s == "scoring" else pytest.mark.slow) for s in STAGES],
 )
 def test_a_stage_killed_mid_call_loses_and_duplicates_nothing(deployment, stage):
+    """The scoring stage is killed twice in its call: also right after it sent the call's end
+    (`killed_again_after_the_end`)."""
     call_id = deployment.call_id(ESCALATING, f"kill-{stage}")
     topic, after, moment = KILL_AT[stage]
     watch = TopicWatch(deployment, topic, [call_id])
+    scored = TopicWatch(deployment, SCORED_TOPIC, [call_id]) if stage == "scoring" else None
     replay = deployment.replay({call_id: ESCALATING}, SPEED)
     try:
         watch.until(after, timeout=150, what=f"the moment to kill {stage}")
     finally:
         watch.close()
-    if moment is not None:
-        wait_for(lambda: moment(replay, ESCALATING), 30, f"the moment to kill {stage}", every=0.1)
-    name = deployment.worker_for(stage)
-    deployment.kill(name)  # kill -9 of its process group
-    assert unfinished(deployment, stage, call_id), f"{stage} had finished the call"
-    deployment.restart(name)  # a fresh process with the same worker id
-    replay.join()
-    check(deployment, {call_id: ESCALATING})
+    try:
+        if moment is not None:
+            wait_for(lambda: moment(replay, ESCALATING), 30, f"the moment to kill {stage}",
+                     every=0.1)  # fmt: skip
+        name = deployment.worker_for(stage)
+        deployment.kill(name)  # kill -9 of its process group
+        assert unfinished(deployment, stage, call_id), f"{stage} had finished the call"
+        deployment.restart(name)  # a fresh process with the same worker id
+        if scored is not None:
+            killed_again_after_the_end(deployment, name, scored)
+        replay.join()
+        check(deployment, {call_id: ESCALATING})
+    finally:
+        if scored is not None:
+            scored.close()
+
+
+def killed_again_after_the_end(deployment: FaultStack, name: str, scored: TopicWatch) -> None:
+    """kill -9 of the scoring stage right after it sent the call's end, within its 1 s commit
+    interval: after the restart it reads the call's last records and its end again, with the
+    state its changelog holds. Nothing may start afresh: above all no second summary of a
+    call whose state is gone, which would overwrite the real one in the index. The end may
+    go out again (at least once: killed after it was sent and before the state was), but only
+    as the same summary."""
+    scored.until(lambda record, seen: record["kind"] == "end", timeout=150, what="the end")
+    deployment.restart(name)  # kill -9; returns once the fresh process is ready
+    deadline = time.monotonic() + 10.0  # it reads again within a second or two
+    while time.monotonic() < deadline:
+        scored.poll()
+    ends = [record["summary"] for record in scored.records if record["kind"] == "end"]
+    print(f"{len(ends)} summaries of the call were sent")
+    # The same summary: only when it was scored and how many records were read twice differ.
+    replay_counters = {"scored_at", "duplicate_segments"}
+    differ = {k for end in ends for k in end.keys() | ends[0].keys()
+              if k not in replay_counters and end.get(k) != ends[0].get(k)}  # fmt: skip
+    assert differ == set(), {k: [end.get(k) for end in ends] for k in differ}
 
 
 # -- a rebalance ------------------------------------------------------------------------------

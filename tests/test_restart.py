@@ -1,15 +1,21 @@
-"""A worker killed (kill -9) in the middle of an utterance loses and duplicates nothing."""
+"""A worker killed (kill -9) in the middle of an utterance loses and duplicates nothing; the
+scoring stage's state reaches its changelog only after its output (HeldTable)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import hypothesis
+import pytest
+from hypothesis import strategies as st
+
 from streams.index.store import transcript as transcript_of
 from streams.ingest.replay import replay_files
 from streams.kafka_admin import json_consumer
 from streams.process import wait_for_calls
 from streams.settings import AUDIO_TOPIC, CALLS_INDEX, SEGMENTS_INDEX, TRANSCRIPTS_TOPIC
+from streams.stages.pipeline import HeldTable
 
 from .conftest import CALLS_DIR, uncovered
 
@@ -77,3 +83,41 @@ def test_worker_killed_mid_utterance(stack):
         for a, b in zip(mine, mine[1:], strict=False):
             assert a["end"] <= b["start"] + 0.05, f"overlapping (duplicated) segments {a} / {b}"
     assert uncovered(NAME, transcript) == []  # nothing lost
+
+
+@hypothesis.settings(derandomize=True, max_examples=200, deadline=None)
+@hypothesis.given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["set", "del", "commit", "discard"]),
+            st.sampled_from("abc"),
+            st.integers(0, 9),
+        ),  # fmt: skip
+        max_size=30,
+    )
+)
+def test_held_writes_reach_the_table_only_when_committed(steps):
+    """streams.stages.pipeline.HeldTable (the scoring stage's per-call state): reads see every
+    write at once; the table behind it (whose writes go to the changelog) sees them only at
+    commit; a discard returns to what the table holds."""
+    table: dict = {}
+    held = HeldTable(table)
+    seen, committed = {}, {}  # what reads should show, what the table should hold
+    for op, key, value in steps:
+        if op == "set":
+            held[key] = seen[key] = value
+        elif op == "del":
+            if key in seen:
+                del held[key], seen[key]
+            else:
+                with pytest.raises(KeyError):
+                    del held[key]
+        elif op == "commit":
+            held.commit()
+            committed = dict(seen)
+        else:
+            held.discard()
+            seen = dict(committed)
+        assert dict(held) == seen and len(held) == len(seen)
+        assert table == committed
+        assert all(held.get(k) == seen.get(k) and (k in held) == (k in seen) for k in "abc")

@@ -66,7 +66,38 @@ def test_scripts_score_as_expected_on_their_reference_text(models, name):
     assert summary["complaint_alert"] is meta["expected"]["complaint"]
     assert (summary["complaint_risk"] >= models.alert_threshold) is meta["expected"]["complaint"]
     assert len(alerts) == int(meta["expected"]["complaint"])
-    assert "c" not in state  # per-call state is released at the end
+    assert set(state["c"]) == {"ended_at", "shard"}  # the call's state is released at the end
+
+
+def test_a_call_read_again_after_its_end_sends_nothing_and_its_marker_expires(models):
+    """After a crash the scoring stage reads again from its last committed offset with the
+    state its changelog holds, which may include the call's end: the end read again must not
+    send a second summary (it would be empty, and overwrite the real one in the index), nor a
+    partial or segment read again start the call afresh."""
+    from streams.scoring.scorer import ENDED_KEEP_S
+
+    meta = call_meta("call-05-dispute-complaint")
+    state: dict = {}
+    scorer = Scorer(models, state)
+    segments = [{**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
+                for i, u in enumerate(meta["utterances"])]  # fmt: skip
+    for segment in segments:
+        scorer.on_segment(segment, now=1000.0)
+    end = {"call_id": "c", "call": {"status": "completed"}}
+    summary = scorer.on_end(end, now=1000.0, shard=2)["summary"]
+    assert summary["complaint_alert"] and summary["segments_scored"] == len(segments)
+    # read again: the last segments, a partial and the end
+    assert scorer.on_segment(segments[-1], now=1001.0) == (None, [])
+    assert scorer.on_partial({**segments[-1], "kind": "partial", "stable": ""}) == (None, [])
+    assert scorer.on_end(end, now=1001.0, shard=2) is None
+    assert scorer.open_calls() == 0 and list(state) == ["c"]
+    # the marker goes once it is old, and only from its own partition
+    assert scorer.expired(1000.0 + ENDED_KEEP_S / 2, shard=2) == []
+    assert scorer.expired(1000.0 + ENDED_KEEP_S / 2, shard=None) == []
+    assert scorer.expired(1001.0 + ENDED_KEEP_S, shard=1) == []
+    assert scorer.expired(1001.0 + ENDED_KEEP_S, shard=2) == ["c"]
+    scorer.forget("c")
+    assert state == {}
 
 
 def test_key_facts_reach_the_agent_and_the_call_summary(models):

@@ -16,6 +16,13 @@ text), raises its own alert (`dissatisfaction`, major, 客户不满上升, with 
 when it first reaches its threshold before any complaint-risk alert; every scored segment
 carries it (`call_dissatisfaction`). Every scored segment and call records the model
 versions that scored it.
+
+At-least-once: after a crash the stage reads again from its last committed offset, with the
+state its changelog holds, which may already include records read again. A segment the state
+has seen is a duplicate (not scored twice); an ended call keeps a small marker (`ended_at`)
+for `ENDED_KEEP_S`, so the end read again sends nothing rather than an empty summary over
+the real one, and a late segment of it is not taken for a new call. The stage drops markers
+past that age (`expired`, `forget`).
 """
 
 from __future__ import annotations
@@ -39,6 +46,9 @@ FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期",
               "merchant": "商户"}  # fmt: skip
 # Labels that are never suggested to the agent (the call's tone, not its business).
 SECONDARY_INTENTS = ("other", "投诉")
+# How long an ended call's marker stays: far longer than the stage's commit interval (1 s),
+# so the call's records read again after a crash or a rebalance find it.
+ENDED_KEEP_S = 600.0
 
 
 class Scorer:
@@ -46,6 +56,24 @@ class Scorer:
         self.models = models
         self.state = state
         self.redactor = Redactor()
+
+    def ended(self, call_id: str) -> bool:
+        """Has the call's end been scored (its marker is still held)?"""
+        return "ended_at" in (self.state.get(call_id) or {})
+
+    def open_calls(self) -> int:
+        return sum(1 for call in self.state.values() if "ended_at" not in (call or {}))
+
+    def expired(self, now: float, shard=None) -> list[str]:
+        """Ended calls whose marker is older than ENDED_KEEP_S at `now` (of one shard: the
+        stage passes the partition, where the marker's changelog entry lives)."""
+        before = now - ENDED_KEEP_S
+        return [call_id for call_id, call in list(self.state.items())
+                if (call or {}).get("ended_at", before) < before
+                and (shard is None or call.get("shard") == shard)]  # fmt: skip
+
+    def forget(self, call_id: str) -> None:
+        self.state.pop(call_id, None)
 
     def _call(self, call_id: str) -> dict:
         return self.state.get(call_id) or {
@@ -75,6 +103,8 @@ class Scorer:
         """
         now = time.time() if now is None else now
         call_id = partial["call_id"]
+        if self.ended(call_id):
+            return None, []  # read again after its end: shown and scored already
         call = self._call(call_id)
         last = call["watermark"].get(partial["role"])
         if last is not None and partial["end"] <= last:
@@ -118,6 +148,8 @@ class Scorer:
         """Score one final segment: (scored record, assist events). None for a duplicate."""
         now = time.time() if now is None else now
         call_id, role = segment["call_id"], segment["role"]
+        if self.ended(call_id):
+            return None, []  # read again after the call's end (a restart): scored already
         call = self._call(call_id)
         last = call["watermark"].get(role)
         if last is not None and segment["start"] <= last:
@@ -220,10 +252,13 @@ class Scorer:
         }
         return scored, [_masked(a, masked) for a in assists]
 
-    def on_end(self, end: dict, now: float | None = None) -> dict:
-        """Close the call: post-call rules, QA score and the summary for the index."""
+    def on_end(self, end: dict, now: float | None = None, shard=None) -> dict | None:
+        """Close the call: post-call rules, QA score and the summary for the index. None for
+        an end read again (the summary went out, and the call's state is a marker now)."""
         now = time.time() if now is None else now
         call_id = end["call_id"]
+        if self.ended(call_id):
+            return None
         call = self._call(call_id)
         hits = list(call["hits"])  # live hits; the index stage adds the post-call pass
         deductions = sum(h["deduction"] for h in hits)
@@ -245,7 +280,7 @@ class Scorer:
             "model_versions": self.models.versions,
             "scored_at": now,
         }
-        self.state.pop(call_id, None)
+        self.state[call_id] = {"ended_at": now, "shard": shard}  # the state itself is released
         return {"kind": "end", "call_id": call_id, "summary": summary}
 
     def _steps(self, call: dict, segment: dict, final: dict, now: float) -> list[dict]:

@@ -16,11 +16,12 @@ errors and dead letters by reason class, handling time per stage).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -47,6 +48,55 @@ def key(call_id: str) -> bytes:
     return (call_id or "-").encode("utf-8")
 
 
+_GONE = object()
+
+
+class HeldTable(MutableMapping):
+    """A table whose writes wait for `commit`: reads see them at once, the table (and its
+    changelog) only when the stage commits, once what it sent for the record is acknowledged.
+    So the changelog never runs ahead of the stage's output: a worker killed in between reads
+    the record again with the state that has not seen it, and sends its output again (with
+    the same ids), instead of skipping output that never left. `discard` drops the writes of
+    a record that failed."""
+
+    def __init__(self, table: MutableMapping):
+        self.table = table
+        self.held: dict = {}
+
+    def __getitem__(self, key):
+        value = self.held[key] if key in self.held else self.table.get(key, _GONE)
+        if value is _GONE:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key, value) -> None:
+        self.held[key] = value
+
+    def __delitem__(self, key) -> None:
+        self[key]  # noqa: B018 - KeyError if absent, as a mapping does
+        self.held[key] = _GONE
+
+    def __iter__(self) -> Iterator:
+        for key in self.table:
+            if self.held.get(key) is not _GONE:
+                yield key
+        yield from (k for k, v in self.held.items() if v is not _GONE and k not in self.table)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def commit(self) -> None:
+        for key, value in self.held.items():
+            if value is _GONE:
+                self.table.pop(key, None)
+            else:
+                self.table[key] = value
+        self.held.clear()
+
+    def discard(self) -> None:
+        self.held.clear()
+
+
 @dataclass
 class Pipeline:
     app: faust.App
@@ -63,14 +113,17 @@ class Pipeline:
         schema = faust.Schema(key_serializer="json", value_serializer="json")
         return self.app.Table(name, partitions=self.settings.partitions, schema=schema)
 
-    async def send(self, topic: str, record: dict) -> None:
-        """Validate a record against its topic's schema and send it, keyed by its call id."""
+    async def send(self, topic: str, record: dict) -> asyncio.Future:
+        """Validate a record against its topic's schema and send it, keyed by its call id.
+        Returns once the producer holds it; the future it returns is done when the broker
+        has acknowledged it (a stage that must not commit state before its output awaits it)."""
         validate(topic, record)
-        await self.topics[topic].send(
+        delivered = await self.topics[topic].send(
             key=key(record.get("call_id", "")),
             value=json.dumps(record, ensure_ascii=False).encode(),
         )
         metrics.RECORDS_OUT.labels(STAGE.get() or "worker", topic).inc()
+        return delivered
 
     async def dead_letter(self, stage: str, reason: str, call_id: str = "", record=None,
                           raw: bytes | None = None, topic: str = "",

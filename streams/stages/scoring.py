@@ -11,6 +11,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
+
+import faust
 
 from models import registry
 
@@ -18,7 +21,7 @@ from .. import metrics
 from ..scoring.models import ScoringModels
 from ..scoring.scorer import Scorer
 from ..settings import ASSIST_TOPIC, SCORED_TOPIC, TRANSCRIPTS_TOPIC
-from .pipeline import Pipeline
+from .pipeline import HeldTable, Pipeline
 
 log = logging.getLogger("callqa.worker")
 
@@ -30,35 +33,56 @@ def register(pipeline: Pipeline) -> None:
     except Exception as exc:  # noqa: BLE001 - say why once and stop, rather than crash-loop
         raise SystemExit(f"scoring: cannot load the models from {settings.models_dir}: {exc}. "
                          "Publish a version (`callqa train`) and start the worker again.") from None  # fmt: skip
-    scorer = Scorer(models, pipeline.table("scoring-calls"))
+    state = HeldTable(pipeline.table("scoring-calls"))
+    scorer = Scorer(models, state)
     rules.on_change(
         lambda current: setattr(scorer, "models", dataclasses.replace(scorer.models, rules=current))
     )
 
-    async def on_transcript(record: dict) -> None:
-        kind = record["kind"]
+    async def score(record: dict) -> list[asyncio.Future]:
+        """Score one transcript record and send what comes of it; the sends' deliveries."""
+        kind, sent = record["kind"], []
         if kind == "partial":
             shown, assists = scorer.on_partial(record)
             for assist in assists:
-                await pipeline.send(ASSIST_TOPIC, assist)
+                sent.append(await pipeline.send(ASSIST_TOPIC, assist))
             metrics.observe_assists(assists, "partial")
-            if shown is not None:
-                await pipeline.send(SCORED_TOPIC, shown)  # the desks' tentative words, masked
+            if shown is not None:  # the desks' tentative words, masked
+                sent.append(await pipeline.send(SCORED_TOPIC, shown))
         elif kind == "start":
-            await pipeline.send(SCORED_TOPIC, record)
+            sent.append(await pipeline.send(SCORED_TOPIC, record))
         elif kind == "segment":
             scored, assists = scorer.on_segment(record)
-            if scored is None:
-                return
-            await pipeline.send(SCORED_TOPIC, scored)
-            for assist in assists:
-                await pipeline.send(ASSIST_TOPIC, assist)
-            metrics.observe_assists(assists, "final")
+            if scored is not None:
+                sent.append(await pipeline.send(SCORED_TOPIC, scored))
+                for assist in assists:
+                    sent.append(await pipeline.send(ASSIST_TOPIC, assist))
+                metrics.observe_assists(assists, "final")
         elif kind == "end":
-            await pipeline.send(SCORED_TOPIC, scorer.on_end(record))
+            event = faust.current_event()
+            shard = event.message.partition if event is not None else None
+            end = scorer.on_end(record, shard=shard)
+            if end is not None:
+                sent.append(await pipeline.send(SCORED_TOPIC, end))
+            if shard is not None:  # markers of calls ended long ago, in this partition
+                for call_id in scorer.expired(time.time(), shard):
+                    scorer.forget(call_id)
+        return sent
+
+    async def on_transcript(record: dict) -> None:
+        """The call's state reaches the changelog only once the broker holds what the record
+        produced (HeldTable): state never runs ahead of output, whenever the worker dies."""
+        try:
+            sent = await score(record)
+            if state.held:
+                await asyncio.gather(*sent)
+        except BaseException:
+            state.discard()
+            raise
+        state.commit()
 
     pipeline.consume(TRANSCRIPTS_TOPIC, "scoring", on_transcript)
-    pipeline.samplers.append(lambda: metrics.OPEN_CALLS.labels("scoring").set(len(scorer.state)))
+    pipeline.samplers.append(lambda: metrics.OPEN_CALLS.labels("scoring").set(scorer.open_calls()))
 
     unloadable: list[dict] = []
 
