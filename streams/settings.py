@@ -40,6 +40,11 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "60",
         "close a call after this much silence when no call-end arrives",
     ),
+    "CALLQA_ENDED_KEEP_S": (
+        "3600",
+        "how long the ASR and scoring stages keep an ended call's marker (late or re-read "
+        "records of it are recognised), then drop it",
+    ),
     "CALLQA_CHUNK_SECONDS": ("0.5", "replay chunk length in seconds"),
     "CALLQA_MODELS_DIR": (
         str(PROJECT_ROOT / "models" / "artifacts"),
@@ -267,6 +272,7 @@ class Settings:
         )
     )
     call_timeout_s: float = field(default_factory=lambda: float(env("CALLQA_CALL_TIMEOUT_S")))
+    ended_keep_s: float = field(default_factory=lambda: float(env("CALLQA_ENDED_KEEP_S")))
     chunk_seconds: float = field(default_factory=lambda: float(env("CALLQA_CHUNK_SECONDS")))
     models_dir: Path = field(default_factory=lambda: Path(env("CALLQA_MODELS_DIR")))
     lexicons_dir: Path = field(default_factory=lambda: Path(env("CALLQA_LEXICONS_DIR")))

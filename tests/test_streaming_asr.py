@@ -236,3 +236,23 @@ def test_a_second_end_while_closing_emits_one_call_end():
             if r["kind"] == "end"]  # fmt: skip
     assert len(ends) == 1 and ends[0]["call"]["end_reason"] == "hangup"
     assert asr.commit(second, [], now=4.0) == []
+
+
+def test_an_ended_calls_tombstone_turns_late_audio_away_then_expires_in_its_partition():
+    """The ended call's small tombstone refuses late audio; after CALLQA_ENDED_KEEP_S it is
+    dropped, by an event of its own partition (where its changelog entry lives), so a worker
+    running for months does not keep one per call it ever heard."""
+    events, _ = _call("call-04-lost-card")
+    asr = _asr(partial_interval_s=0)
+    for event in events:
+        plan = asr.plan(event, now=0.0)
+        plan.shard = 3
+        asr.commit(plan, [Transcript("好", -0.1, 0.0)] * len(plan.regions), now=10.0)
+    assert asr.calls["call-04-lost-card"]["status"] == "ended"
+    late = asr.plan(events[5], now=20.0)
+    assert late.regions == [] and "after the call ended" in late.rejected[0]["reason"]
+    assert asr.expired(100.0, keep_s=3600.0, shard=3) == []
+    assert asr.expired(4000.0, keep_s=3600.0, shard=0) == []
+    assert asr.expired(4000.0, keep_s=3600.0, shard=3) == ["call-04-lost-card"]
+    asr.forget("call-04-lost-card")
+    assert asr.calls == {}

@@ -76,6 +76,7 @@ class Plan:
     ending: dict | None = None  # call info when this event ends the call
     rejected: list[dict] = field(default_factory=list)  # dead letters
     event: object = None  # the caller may keep its source event here (see streams/worker.py)
+    shard: int | None = None  # the caller's partition of the call: its tombstone names it
 
 
 def silero_vad(min_silence_ms: int = 500, max_segment_s: float = 15.0, pad_ms: int = 200) -> VadFn:
@@ -199,7 +200,7 @@ class StreamingAsr:
         if plan.ending is not None:
             self.closing.discard(plan.call_id)
             if (self.calls.get(plan.call_id) or {}).get("status") == "ending":
-                out.append(self._close(plan.call_id, now))
+                out.append(self._close(plan.call_id, now, plan.shard))
         return out
 
     def idle_calls(self, now: float, timeout_s: float, busy: set[str] = frozenset()) -> list[str]:
@@ -494,7 +495,18 @@ class StreamingAsr:
             call["counters"][name] = call["counters"].get(name, 0) + 1
             self.calls[call_id] = call
 
-    def _close(self, call_id: str, now: float) -> dict:
+    def expired(self, now: float, keep_s: float, shard: int) -> list[str]:
+        """Tombstones of calls that ended more than `keep_s` ago in partition `shard` (where
+        their changelog entries live: the caller forgets them while handling an event of it)."""
+        before = now - keep_s
+        return [call_id for call_id, call in list(self.calls.items())
+                if call.get("status") == "ended" and call.get("shard") == shard
+                and call.get("ended_wall", before) < before]  # fmt: skip
+
+    def forget(self, call_id: str) -> None:
+        self.calls.pop(call_id, None)
+
+    def _close(self, call_id: str, now: float, shard: int | None = None) -> dict:
         call = self.calls[call_id]
         stats = {}
         for role in call.get("roles") or []:
@@ -527,6 +539,7 @@ class StreamingAsr:
         self.calls[call_id] = {
             "status": "ended",
             "ended_wall": info["ended_wall"],
+            "shard": shard,
             "roles": call.get("roles"),
         }
         return {"kind": "end", "call_id": call_id, "call": info, "emitted_at": now}

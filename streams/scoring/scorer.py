@@ -22,7 +22,7 @@ state its changelog holds, which may already include records read again. A segme
 has seen is a duplicate (not scored twice); an ended call keeps a small marker (`ended_at`)
 for `ENDED_KEEP_S`, so the end read again sends nothing rather than an empty summary over
 the real one, and a late segment of it is not taken for a new call. The stage drops markers
-past that age (`expired`, `forget`).
+past that age (CALLQA_ENDED_KEEP_S; `expired`, `forget`).
 """
 
 from __future__ import annotations
@@ -46,9 +46,10 @@ FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期",
               "merchant": "商户"}  # fmt: skip
 # Labels that are never suggested to the agent (the call's tone, not its business).
 SECONDARY_INTENTS = ("other", "投诉")
-# How long an ended call's marker stays: far longer than the stage's commit interval (1 s),
-# so the call's records read again after a crash or a rebalance find it.
-ENDED_KEEP_S = 600.0
+# How long an ended call's marker stays by default (CALLQA_ENDED_KEEP_S): far longer than the
+# stage's commit interval (1 s), so the call's records read again after a crash or a
+# rebalance find it.
+ENDED_KEEP_S = 3600.0
 
 
 class Scorer:
@@ -64,10 +65,10 @@ class Scorer:
     def open_calls(self) -> int:
         return sum(1 for call in self.state.values() if "ended_at" not in (call or {}))
 
-    def expired(self, now: float, shard=None) -> list[str]:
-        """Ended calls whose marker is older than ENDED_KEEP_S at `now` (of one shard: the
-        stage passes the partition, where the marker's changelog entry lives)."""
-        before = now - ENDED_KEEP_S
+    def expired(self, now: float, shard=None, keep_s: float = ENDED_KEEP_S) -> list[str]:
+        """Ended calls whose marker is older than `keep_s` at `now` (of one shard: the stage
+        passes the partition, where the marker's changelog entry lives)."""
+        before = now - keep_s
         return [call_id for call_id, call in list(self.state.items())
                 if (call or {}).get("ended_at", before) < before
                 and (shard is None or call.get("shard") == shard)]  # fmt: skip

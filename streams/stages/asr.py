@@ -80,6 +80,12 @@ def register(pipeline: Pipeline) -> None:
     async def on_audio(event: dict) -> None:
         scheduler.start()  # on the worker's event loop; a no-op once running
         plan = asr.plan(event)
+        current = faust.current_event()
+        if current is not None:
+            plan.shard = current.message.partition  # an ended call's tombstone names it
+            if event.get("kind") in ("start", "end"):  # tombstones past their time, here
+                for call_id in asr.expired(time.time(), settings.ended_keep_s, plan.shard):
+                    asr.forget(call_id)
         for rejected in plan.rejected:
             await pipeline.reject("asr", rejected["reason"], rejected.get("record"))
         if plan.started:  # the call exists from now on: coverage counts it

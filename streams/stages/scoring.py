@@ -65,7 +65,7 @@ def register(pipeline: Pipeline) -> None:
             if end is not None:
                 sent.append(await pipeline.send(SCORED_TOPIC, end))
             if shard is not None:  # markers of calls ended long ago, in this partition
-                for call_id in scorer.expired(time.time(), shard):
+                for call_id in scorer.expired(time.time(), shard, settings.ended_keep_s):
                     scorer.forget(call_id)
         return sent
 
