@@ -145,7 +145,7 @@ def test_out_of_order_and_duplicate_chunks_cut_the_same_segments():
     assert sorted(map(key, segments)) == sorted(map(key, reference))
 
 
-@pytest.mark.parametrize("minutes", [10, pytest.param(60, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("minutes", [5, pytest.param(60, marks=pytest.mark.slow)])
 def test_a_long_call_keeps_state_bounded(minutes):
     """A long call (the sample call looped) through the segmenter: stored audio stays bounded."""
     wav = read_wav(CALLS / "call-02-installment.wav")
