@@ -15,7 +15,7 @@ from streams.ingest.replay import replay_files
 from streams.kafka_admin import json_consumer
 from streams.process import wait_for_calls
 from streams.settings import AUDIO_TOPIC, CALLS_INDEX, SEGMENTS_INDEX, TRANSCRIPTS_TOPIC
-from streams.stages.pipeline import HeldTable
+from streams.stages.pipeline import HeldTable, Sweep
 
 from .conftest import CALLS_DIR, uncovered
 
@@ -121,3 +121,12 @@ def test_held_writes_reach_the_table_only_when_committed(steps):
         assert dict(held) == seen and len(held) == len(seen)
         assert table == committed
         assert all(held.get(k) == seen.get(k) and (k in held) == (k in seen) for k in "abc")
+
+
+def test_a_partition_is_swept_at_most_once_a_minute():
+    """streams.stages.pipeline.Sweep: the stages drop expired ended-call markers of the partition
+    whose event they handle, not on every event."""
+    sweep = Sweep(interval_s=60.0)
+    assert sweep.due(0, 1000.0) and sweep.due(1, 1000.0)
+    assert not sweep.due(0, 1059.0) and not sweep.due(1, 1030.0)
+    assert sweep.due(0, 1060.0) and not sweep.due(0, 1061.0)

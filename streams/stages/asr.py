@@ -20,7 +20,7 @@ from ..asr.engine import Request, Transcriber, lexicon_hotwords
 from ..asr.scheduler import DecodeScheduler
 from ..asr.streaming import StreamingAsr, silero_vad
 from ..settings import AUDIO_TOPIC, TRANSCRIPTS_TOPIC
-from .pipeline import Pipeline
+from .pipeline import Pipeline, Sweep
 
 log = logging.getLogger("callqa.worker")
 
@@ -38,6 +38,7 @@ def register(pipeline: Pipeline) -> None:
     scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch,
                                 observe=metrics.observe_decode)  # fmt: skip
     tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
+    sweep = Sweep()
 
     async def send_transcript(record: dict) -> None:
         await pipeline.send(TRANSCRIPTS_TOPIC, record)
@@ -83,8 +84,9 @@ def register(pipeline: Pipeline) -> None:
         current = faust.current_event()
         if current is not None:
             plan.shard = current.message.partition  # an ended call's tombstone names it
-            if event.get("kind") in ("start", "end"):  # tombstones past their time, here
-                for call_id in asr.expired(time.time(), settings.ended_keep_s, plan.shard):
+            now = time.time()
+            if sweep.due(plan.shard, now):  # tombstones past their time, of this partition
+                for call_id in asr.expired(now, settings.ended_keep_s, plan.shard):
                     asr.forget(call_id)
         for rejected in plan.rejected:
             await pipeline.reject("asr", rejected["reason"], rejected.get("record"))

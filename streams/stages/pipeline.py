@@ -98,6 +98,21 @@ class HeldTable(MutableMapping):
 
 
 @dataclass
+class Sweep:
+    """When a stage may sweep a partition's expired markers: while it handles an event of that
+    partition (their changelog entries live there), at most once per `interval_s`."""
+
+    interval_s: float = 60.0
+    last: dict = field(default_factory=dict)  # partition -> when it was last swept
+
+    def due(self, partition: int, now: float) -> bool:
+        if now - self.last.get(partition, float("-inf")) < self.interval_s:
+            return False
+        self.last[partition] = now
+        return True
+
+
+@dataclass
 class Pipeline:
     app: faust.App
     settings: Settings

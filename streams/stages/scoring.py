@@ -21,7 +21,7 @@ from .. import metrics
 from ..scoring.models import ScoringModels
 from ..scoring.scorer import Scorer
 from ..settings import ASSIST_TOPIC, SCORED_TOPIC, TRANSCRIPTS_TOPIC
-from .pipeline import HeldTable, Pipeline
+from .pipeline import HeldTable, Pipeline, Sweep
 
 log = logging.getLogger("callqa.worker")
 
@@ -34,6 +34,7 @@ def register(pipeline: Pipeline) -> None:
         raise SystemExit(f"scoring: cannot load the models from {settings.models_dir}: {exc}. "
                          "Publish a version (`callqa train`) and start the worker again.") from None  # fmt: skip
     state = HeldTable(pipeline.table("scoring-calls"))
+    sweep = Sweep()
     scorer = Scorer(models, state)
     rules.on_change(
         lambda current: setattr(scorer, "models", dataclasses.replace(scorer.models, rules=current))
@@ -42,6 +43,8 @@ def register(pipeline: Pipeline) -> None:
     async def score(record: dict) -> list[asyncio.Future]:
         """Score one transcript record and send what comes of it; the sends' deliveries."""
         kind, sent = record["kind"], []
+        event = faust.current_event()
+        shard = event.message.partition if event is not None else None
         if kind == "partial":
             shown, assists = scorer.on_partial(record)
             for assist in assists:
@@ -59,14 +62,13 @@ def register(pipeline: Pipeline) -> None:
                     sent.append(await pipeline.send(ASSIST_TOPIC, assist))
                 metrics.observe_assists(assists, "final")
         elif kind == "end":
-            event = faust.current_event()
-            shard = event.message.partition if event is not None else None
             end = scorer.on_end(record, shard=shard)
             if end is not None:
                 sent.append(await pipeline.send(SCORED_TOPIC, end))
-            if shard is not None:  # markers of calls ended long ago, in this partition
-                for call_id in scorer.expired(time.time(), shard, settings.ended_keep_s):
-                    scorer.forget(call_id)
+        now = time.time()
+        if shard is not None and sweep.due(shard, now):  # markers past their time, here
+            for call_id in scorer.expired(now, shard, settings.ended_keep_s):
+                scorer.forget(call_id)
         return sent
 
     async def on_transcript(record: dict) -> None:
