@@ -13,8 +13,8 @@ the complaint alert only on the escalating call (tests/faultkit.py).
 * a stage killed with kill -9 mid-call and restarted: ASR while the customer is
   mid-utterance, the scoring stage right after it sent the complaint alert, the index while
   it writes the call's segments, the recorder while it spools the call, each alone; the
-  scoring stage after the complaint alert and again right after it sent the call's end (the
-  default run's fault test); and ASR, then scoring twice, in one call;
+  scoring stage after the complaint alert and again right after it sent the call's end; and
+  ASR, then scoring twice, in one call;
 * two workers of a stage: a second one started mid-call, then the first stopped, so every
   partition of the stage moves once while the call goes on;
 * Elasticsearch unavailable for 60 s while two calls are live (noida-db stops its
@@ -23,8 +23,9 @@ the complaint alert only on the escalating call (tests/faultkit.py).
 * the broker (the whole noida-db process) stopped mid-call and started again on the same
   ports and data.
 
-Only the scoring stage's two kills run in `make test` (about a minute with the deployment's
-start); the others are `slow` (`make test-all`).
+All are `slow` (`make test-all`; the whole module takes about 20 minutes). The default run's
+kill test is tests/test_restart.py: the all-in-one worker killed mid-utterance and again right
+after the call's end.
 """
 
 from __future__ import annotations
@@ -147,9 +148,10 @@ def kill_at_its_moment(deployment: FaultStack, stage: str, call_id: str, replay:
     deployment.restart(name)  # a fresh process with the same worker id
 
 
+@pytest.mark.slow
 def test_scoring_killed_after_the_complaint_alert_and_again_after_the_end(deployment):
-    """The default run's fault test: the scoring stage killed right after it sent the complaint
-    alert, and again right after it sent the call's end (`killed_again_after_the_end`)."""
+    """The scoring stage killed right after it sent the complaint alert, and again right after
+    it sent the call's end (`killed_again_after_the_end`)."""
     call_id = deployment.call_id(ESCALATING, "kill-scoring-twice")
     scored = TopicWatch(deployment, SCORED_TOPIC, [call_id])
     try:

@@ -1,5 +1,6 @@
-"""A worker killed (kill -9) in the middle of an utterance loses and duplicates nothing; the
-scoring stage's state reaches its changelog only after its output (HeldTable)."""
+"""A worker killed (kill -9) in the middle of an utterance, and again right after the call's
+end, loses and duplicates nothing; the scoring stage's state reaches its changelog only after
+its output (HeldTable)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,16 @@ from streams.index.store import transcript as transcript_of
 from streams.ingest.replay import replay_files
 from streams.kafka_admin import json_consumer
 from streams.process import wait_for_calls
-from streams.settings import AUDIO_TOPIC, CALLS_INDEX, SEGMENTS_INDEX, TRANSCRIPTS_TOPIC
+from streams.settings import (
+    AUDIO_TOPIC,
+    CALLS_INDEX,
+    SCORED_TOPIC,
+    SEGMENTS_INDEX,
+    TRANSCRIPTS_TOPIC,
+)
 from streams.stages.pipeline import HeldTable, Sweep
 
-from .conftest import CALLS_DIR, uncovered
+from .conftest import CALLS_DIR, call_meta, uncovered
 
 NAME = "call-05-dispute-complaint"
 
@@ -63,10 +70,41 @@ def test_worker_killed_mid_utterance(stack):
     finally:
         transcripts.close()
     stack.restart_worker(kill=True)  # kill -9 while someone speaks, then a fresh worker process
+    # ... and again right after the scoring stage sent the call's end, within its 1 s commit
+    # interval: it reads the call's last records and its end again. Any summary sent again
+    # must be the same one, never one of a call whose state is gone (which would overwrite
+    # the real one in the index).
+    scored = json_consumer(stack.services.kafka_bootstrap_servers, stack.settings.topic(SCORED_TOPIC),
+                           from_beginning=True)  # fmt: skip
+    ends: list[dict] = []
+
+    def poll_ends() -> None:
+        ends.extend(m.value["summary"] for ms in scored.poll(timeout_ms=200).values() for m in ms
+                    if isinstance(m.value, dict) and m.value.get("call_id") == call_id
+                    and m.value.get("kind") == "end")  # fmt: skip
+
+    try:
+        deadline = time.monotonic() + 150
+        while not ends:
+            assert time.monotonic() < deadline, "the call's end never came"
+            poll_ends()
+        stack.restart_worker(kill=True)  # ready once its tables are recovered
+        deadline = time.monotonic() + 6.0  # it reads again within a second or two
+        while time.monotonic() < deadline:
+            poll_ends()
+    finally:
+        scored.close()
     replay.join()
+    replay_counters = {"scored_at", "duplicate_segments"}  # when, and how many read twice
+    differ = {k for end in ends for k in end.keys() | ends[0].keys()
+              if k not in replay_counters and end.get(k) != ends[0].get(k)}  # fmt: skip
+    assert differ == set(), {k: [end.get(k) for end in ends] for k in differ}
 
     docs = wait_for_calls(stack.es, stack.settings, [call_id], timeout=300)
     assert call_id in docs
+    expected = call_meta(NAME)["expected"]
+    assert (docs[call_id]["primary_intent"], docs[call_id]["complaint_alert"]) == (
+        expected["intent"], expected["complaint"])  # fmt: skip
     count = stack.es.count(
         index=stack.settings.index(CALLS_INDEX), query={"term": {"call_id": call_id}}
     )
