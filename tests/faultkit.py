@@ -349,6 +349,16 @@ class Replay:
         assert self.errors == [], f"audio the broker never took: {self.errors[:3]}"
 
 
+def summaries_differ(ends: list[dict]) -> dict:
+    """What differs between the summaries sent for one call (field -> each summary's value),
+    besides when each was scored and how many records were read twice: a stage that reads a
+    call's end again after a kill may send it again, but only as the same summary."""
+    replay_counters = {"scored_at", "duplicate_segments"}
+    keys = {k for end in ends for k in end} - replay_counters
+    return {k: [end.get(k) for end in ends] for k in keys
+            if any(end.get(k) != ends[0].get(k) for end in ends)}  # fmt: skip
+
+
 def wait_for(predicate, timeout: float, what: str, every: float = 0.3):
     """Poll `predicate` until it returns something truthy (returned) or fail saying `what`."""
     deadline = time.monotonic() + timeout

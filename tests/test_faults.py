@@ -47,6 +47,7 @@ from .faultkit import (
     call_problems,
     desk,
     desk_problems,
+    summaries_differ,
     wait_for,
 )
 
@@ -149,37 +150,39 @@ def kill_at_its_moment(deployment: FaultStack, stage: str, call_id: str, replay:
 
 
 @pytest.mark.slow
-def test_scoring_killed_after_the_complaint_alert_and_again_after_the_end(deployment):
-    """The scoring stage killed right after it sent the complaint alert, and again right after
-    it sent the call's end (`killed_again_after_the_end`)."""
-    call_id = deployment.call_id(ESCALATING, "kill-scoring-twice")
-    scored = TopicWatch(deployment, SCORED_TOPIC, [call_id])
-    try:
-        replay = deployment.replay({call_id: ESCALATING}, SPEED)
-        kill_at_its_moment(deployment, "scoring", call_id, replay)
-        killed_again_after_the_end(deployment, deployment.worker_for("scoring"), scored)
-        replay.join()
-        check(deployment, {call_id: ESCALATING})
-    finally:
-        scored.close()
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_stage_killed_mid_call_loses_and_duplicates_nothing(deployment, stage):
+    """Each stage killed alone at its moment (KILL_AT)."""
+    call_id = deployment.call_id(ESCALATING, f"kill-{stage}")
+    replay = deployment.replay({call_id: ESCALATING}, SPEED)
+    kill_at_its_moment(deployment, stage, call_id, replay)
+    replay.join()
+    check(deployment, {call_id: ESCALATING})
 
 
-@pytest.mark.slow
-@pytest.mark.xfail(
+ASR_OVERLAP = pytest.mark.xfail(
     reason="ASR killed mid-utterance can leave two overlapping segments of one utterance with "
     "different starts (seen once: agent 14.73 s and 16.40 s-18.68 s): the restarted ASR cuts "
     "the audio its table still holds differently. Not yet fixed (README 'Known limits').",
     strict=False,
 )
-def test_asr_then_scoring_killed_in_one_call(deployment):
-    """In one call: ASR killed while the customer is mid-utterance, then the scoring stage
-    right after it sent the complaint alert, then again right after it sent the call's end."""
-    call_id = deployment.call_id(ESCALATING, "kill-asr-scoring")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "before", [pytest.param((), id="scoring"), pytest.param(("asr",), id="asr-then-scoring",
+                                                             marks=ASR_OVERLAP)],
+)  # fmt: skip
+def test_scoring_killed_after_the_complaint_alert_and_again_after_the_end(deployment, before):
+    """The scoring stage killed right after it sent the complaint alert, and again right after
+    it sent the call's end (`killed_again_after_the_end`); in the second case ASR is killed
+    first, while the customer is mid-utterance, in the same call."""
+    call_id = deployment.call_id(ESCALATING, "kill-" + "-".join((*before, "scoring")))
     scored = TopicWatch(deployment, SCORED_TOPIC, [call_id])
     try:
         replay = deployment.replay({call_id: ESCALATING}, SPEED)
-        kill_at_its_moment(deployment, "asr", call_id, replay)
-        kill_at_its_moment(deployment, "scoring", call_id, replay)
+        for stage in (*before, "scoring"):
+            kill_at_its_moment(deployment, stage, call_id, replay)
         killed_again_after_the_end(deployment, deployment.worker_for("scoring"), scored)
         replay.join()
         check(deployment, {call_id: ESCALATING})
@@ -201,11 +204,7 @@ def killed_again_after_the_end(deployment: FaultStack, name: str, scored: TopicW
         scored.poll()
     ends = [record["summary"] for record in scored.records if record["kind"] == "end"]
     print(f"{len(ends)} summaries of the call were sent")
-    # The same summary: only when it was scored and how many records were read twice differ.
-    replay_counters = {"scored_at", "duplicate_segments"}
-    differ = {k for end in ends for k in end.keys() | ends[0].keys()
-              if k not in replay_counters and end.get(k) != ends[0].get(k)}  # fmt: skip
-    assert differ == set(), {k: [end.get(k) for end in ends] for k in differ}
+    assert summaries_differ(ends) == {}
 
 
 # -- a rebalance ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from streams.settings import (
 from streams.stages.pipeline import HeldTable, Sweep
 
 from .conftest import CALLS_DIR, call_meta, uncovered
+from .faultkit import summaries_differ
 
 NAME = "call-05-dispute-complaint"
 
@@ -95,10 +96,7 @@ def test_worker_killed_mid_utterance(stack):
     finally:
         scored.close()
     replay.join()
-    replay_counters = {"scored_at", "duplicate_segments"}  # when, and how many read twice
-    differ = {k for end in ends for k in end.keys() | ends[0].keys()
-              if k not in replay_counters and end.get(k) != ends[0].get(k)}  # fmt: skip
-    assert differ == set(), {k: [end.get(k) for end in ends] for k in differ}
+    assert summaries_differ(ends) == {}
 
     docs = wait_for_calls(stack.es, stack.settings, [call_id], timeout=300)
     assert call_id in docs
