@@ -100,6 +100,24 @@ def test_a_call_read_again_after_its_end_sends_nothing_and_its_marker_expires(mo
     assert state == {}
 
 
+def test_the_same_speech_cut_again_from_another_start_is_scored_once(models):
+    """A restarted ASR stage may cut an utterance it had already sent again, from another
+    start (its VAD reads the audio from an earlier point): one speaker's segments never
+    overlap, so a segment starting inside the speaker's last one is dropped; one that starts
+    where the last ended is new speech. `callqa score` keeps every given turn."""
+    scorer = Scorer(models, {})
+    first = {**_segment("customer", "我要投诉你们，这笔钱我根本没消费过", 14.73, 0), "end": 18.68}
+    assert scorer.on_segment(first)[0] is not None
+    again = {**first, "segment_id": "c:customer:15400", "start": 15.40, "text": "根本没消费过"}
+    assert scorer.on_segment(again) == (None, [])
+    touching = {**_segment("customer", "你们查一下", 18.68, 1), "end": 20.1}
+    assert scorer.on_segment(touching)[0] is not None
+    agent = {**_segment("agent", "好的您别着急", 15.0, 2), "end": 16.0}  # the other speaker
+    assert scorer.on_segment(agent)[0] is not None
+    offline = Scorer(models, {}, recut_s=None)
+    assert offline.on_segment(first)[0] is not None and offline.on_segment(again)[0] is not None
+
+
 def test_key_facts_reach_the_agent_and_the_call_summary(models):
     meta = call_meta("call-05-dispute-complaint")
     scorer = Scorer(models, {})

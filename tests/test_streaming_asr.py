@@ -8,6 +8,7 @@ what was cut.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 
@@ -254,5 +255,57 @@ def test_an_ended_calls_tombstone_turns_late_audio_away_then_expires_in_its_part
     assert asr.expired(100.0, keep_s=3600.0, shard=3) == []
     assert asr.expired(4000.0, keep_s=3600.0, shard=0) == []
     assert asr.expired(4000.0, keep_s=3600.0, shard=3) == ["call-04-lost-card"]
-    asr.forget("call-04-lost-card")
+    asr.forget(["call-04-lost-card"])
     assert asr.calls == {}
+
+
+def _restart(tables, events) -> list[dict]:
+    """A new process over `tables` as the changelog held them, re-reading `events`."""
+    asr = StreamingAsr(*copy.deepcopy(tables), silero_vad(500, 15.0), partial_interval_s=0)
+    segments, _ = _run(asr, events)
+    return segments
+
+
+def test_a_kill_while_letting_go_of_audio_never_cuts_an_utterance_twice():
+    """The ASR stage lets go of decoded audio in order: segments on the broker, then the
+    channel's new start in the changelog, then the chunk deletes (streams/stages/asr.py). A
+    kill between any two steps must cut the same audio again from the same start (the same
+    segment id, which downstream drops) or not at all. Deleting chunks before the channel
+    moved left a silent hole, and the utterance came again, cut short, under another id."""
+    events, _ = _call("call-03-limit")
+    asr = StreamingAsr({}, {}, {}, silero_vad(500, 15.0), partial_interval_s=0)
+    for event in events:
+        plan = asr.plan(event, now=0.0)
+        spans = [Transcript(f"{r.start:.2f}-{r.end:.2f}", -0.1, 0.0) for r in plan.regions]
+        long = [r for r in plan.regions if r.end - r.start > 3.0]
+        if not long:
+            asr.commit(plan, spans, now=0.0)
+            continue
+        sent = [r for r in asr.records(plan, spans, now=0.0) if r["kind"] == "segment"]
+        tables = lambda: (asr.calls, asr.channels, asr.chunks)  # noqa: E731
+        before_settle = copy.deepcopy(tables())
+        freed = asr.settle(plan, now=0.0)
+        assert len(freed) >= 6 and all(k in asr.chunks for k in freed)  # nothing deleted yet
+        before_purge = copy.deepcopy(tables())
+        asr.purge(freed)
+        assert not any(k in asr.chunks for k in freed)
+        # The old order: the first deletes durable, the channel's move and the rest lost.
+        holey = copy.deepcopy(before_settle)
+        for key in freed[: len(freed) // 2]:
+            holey[2].pop(key, None)
+        break
+    else:
+        pytest.fail("no utterance longer than 3 s")
+    # the source offset was committed a little earlier
+    again = events[max(events.index(event) - 3, 0) :]
+
+    def recut(segments):
+        return [s for s in segments if any(
+            s["role"] == x["role"] and s["start"] < x["end"] and x["start"] < s["end"] for x in sent
+        )]  # fmt: skip
+
+    same = recut(_restart(before_settle, again))
+    assert {s["segment_id"] for s in same} == {s["segment_id"] for s in sent}, (same, sent)
+    assert recut(_restart(before_purge, again)) == []
+    short = recut(_restart(holey, again))
+    assert short and {s["segment_id"] for s in short}.isdisjoint(s["segment_id"] for s in sent)

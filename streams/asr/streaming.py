@@ -7,10 +7,13 @@ so a restarted or rebalanced worker resumes where the last one stopped:
     channels  call_id|role         -> next expected seq, start of the untranscribed buffer
     chunks    call_id|role|seq     -> one audio chunk, kept until it has been transcribed
 
-Processing is split in two so the slow decode runs outside the event loop:
+Processing is split so the slow decode runs outside the event loop:
 `plan(event)` stores the chunk and cuts the speech regions that are complete;
-the caller transcribes them; `commit(plan, transcripts)` emits segments and frees
-the audio. Segment ids are derived from the audio position, so a segment that is
+the caller transcribes them; `records(plan, transcripts)` makes the segments;
+once they are on the broker, `settle(plan)` moves the channels past their audio,
+and once that is in the changelog, `purge` deletes the chunks (`commit` does all
+three at once). A kill anywhere in between cuts the same audio again from the same
+start, and segment ids are derived from the audio position, so a segment that is
 emitted twice around a crash is recognisably the same segment downstream.
 
 While a speaker is still talking, `plan` also asks for a *partial* decode of the
@@ -171,12 +174,23 @@ class StreamingAsr:
     def commit(
         self, plan: Plan, transcripts: list[Transcript], now: float | None = None
     ) -> list[dict]:
-        """Emit the decoded regions as segments, free their audio, close an ending call."""
+        """`records`, `settle` and `purge` in one step, for callers with nothing to wait for."""
+        out = self.records(plan, transcripts, now)
+        self.purge(self.settle(plan, now))
+        return out
+
+    def records(
+        self, plan: Plan, transcripts: list[Transcript], now: float | None = None
+    ) -> list[dict]:
+        """The decoded regions as segments, and the call's end when the plan closes it.
+
+        Lets go of nothing: the stage sends these and waits for the broker before `settle`,
+        so a kill in between cuts and decodes the same audio again (the same segment ids)
+        instead of losing what was heard.
+        """
         now = time.time() if now is None else now
         out: list[dict] = []
-        releases = dict(plan.releases)
         for region, transcript in zip(plan.regions, transcripts, strict=True):
-            releases[region.role] = max(releases.get(region.role, 0), region.release_to)
             if transcript.dropped or not transcript.text:
                 self._count(plan.call_id, f"dropped-{transcript.dropped or 'empty'}")
                 continue
@@ -195,13 +209,39 @@ class StreamingAsr:
                     "emitted_at": now,
                 }
             )
+        if plan.ending is not None and self._ending(plan.call_id):
+            out.append(self._end_record(plan.call_id, now))
+        return out
+
+    def settle(self, plan: Plan, now: float | None = None) -> list[str]:
+        """Let go of the audio the plan's records cover: each channel's buffer now starts
+        after it (or the ending call is closed, leaving its tombstone).
+
+        Returns the chunk keys that may now be deleted; `purge` them only once these writes
+        are durable. A chunk deleted before its channel moved on would leave a silent hole
+        at the start of the audio that a restarted worker cuts again, and the utterance
+        would come out a second time, cut short and with another start.
+        """
+        now = time.time() if now is None else now
+        freed: list[str] = []
+        releases = dict(plan.releases)
+        for region in plan.regions:
+            releases[region.role] = max(releases.get(region.role, 0), region.release_to)
         for role, release_to in releases.items():
-            self._release(plan.call_id, role, release_to)
+            freed += self._release(plan.call_id, role, release_to)
         if plan.ending is not None:
             self.closing.discard(plan.call_id)
-            if (self.calls.get(plan.call_id) or {}).get("status") == "ending":
-                out.append(self._close(plan.call_id, now, plan.shard))
-        return out
+            if self._ending(plan.call_id):
+                freed += self._close(plan.call_id, now, plan.shard)
+        return freed
+
+    def purge(self, keys: list[str]) -> None:
+        """Delete chunks that `settle` freed."""
+        for key in keys:
+            self.chunks.pop(key, None)
+
+    def _ending(self, call_id: str) -> bool:
+        return (self.calls.get(call_id) or {}).get("status") == "ending"
 
     def idle_calls(self, now: float, timeout_s: float, busy: set[str] = frozenset()) -> list[str]:
         """Calls to close: live ones that received nothing for `timeout_s` (their end never
@@ -470,24 +510,27 @@ class StreamingAsr:
         for region in plan.regions:
             self.inflight.pop(f"{plan.call_id}|{region.role}", None)
 
-    def _release(self, call_id: str, role: str, release_to: int) -> None:
+    def _release(self, call_id: str, role: str, release_to: int) -> list[str]:
+        """Move the channel's buffer start to `release_to`; the keys of the chunks it frees."""
         key = f"{call_id}|{role}"
         channel = self.channels.get(key)
         if channel is None or release_to <= channel["buffer_start"]:
-            return
+            return []
         channel["buffer_start"] = release_to
         if self.inflight.get(key, 0) <= release_to:
             self.inflight.pop(key, None)
+        freed = []
         seq = channel["first_seq"]
         while seq < channel["next_seq"]:
             chunk = self.chunks.get(f"{key}|{seq}")
             if chunk and chunk["offset"] + chunk["n"] > release_to:
                 break
             if chunk:
-                del self.chunks[f"{key}|{seq}"]
+                freed.append(f"{key}|{seq}")
             seq += 1
         channel["first_seq"] = seq
         self.channels[key] = channel
+        return freed
 
     def _count(self, call_id: str, name: str) -> None:
         call = self.calls.get(call_id)
@@ -503,23 +546,23 @@ class StreamingAsr:
                 if call.get("status") == "ended" and call.get("shard") == shard
                 and call.get("ended_wall", before) < before]  # fmt: skip
 
-    def forget(self, call_id: str) -> None:
-        self.calls.pop(call_id, None)
+    def forget(self, call_ids: list[str]) -> None:
+        """Drop expired tombstones, and any chunk of those calls still stored (a kill between
+        a channel's move and the deletes it allowed leaves some behind)."""
+        gone = set(call_ids)
+        for call_id in gone:
+            self.calls.pop(call_id, None)
+        if gone:
+            for key in [k for k in list(self.chunks) if k.split("|", 1)[0] in gone]:
+                self.chunks.pop(key, None)
 
-    def _close(self, call_id: str, now: float, shard: int | None = None) -> dict:
+    def _end_record(self, call_id: str, now: float) -> dict:
         call = self.calls[call_id]
         stats = {}
         for role in call.get("roles") or []:
-            key = f"{call_id}|{role}"
-            channel = self.channels.get(key)
-            if channel is None:
-                continue
-            stats[role] = _finish_levels(channel["levels"], channel["sample_rate"])
-            for seq in range(channel["first_seq"], channel["next_seq"] + self.max_gap_chunks + 1):
-                self.chunks.pop(f"{key}|{seq}", None)
-            del self.channels[key]
-            self.inflight.pop(key, None)
-            self.hypotheses.pop(key, None)
+            channel = self.channels.get(f"{call_id}|{role}")
+            if channel is not None:
+                stats[role] = _finish_levels(channel["levels"], channel["sample_rate"])
         duration = max((s.get("seconds", 0.0) for s in stats.values()), default=0.0)
         info = {
             "status": "completed" if call.get("end_reason") == "hangup" else call.get("end_reason"),
@@ -535,14 +578,28 @@ class StreamingAsr:
             "counters": call.get("counters"),
             "channel_stats": stats,
         }
-        # Keep a small tombstone so late audio for this call is recognised, not restarted.
+        return {"kind": "end", "call_id": call_id, "call": info, "emitted_at": now}
+
+    def _close(self, call_id: str, now: float, shard: int | None = None) -> list[str]:
+        """Replace the ended call's state by a small tombstone, so late audio for it is
+        recognised, not restarted; the keys of its chunks (see `settle`)."""
+        call = self.calls[call_id]
+        freed = []
+        for role in call.get("roles") or []:
+            key = f"{call_id}|{role}"
+            channel = self.channels.pop(key, None)
+            self.inflight.pop(key, None)
+            self.hypotheses.pop(key, None)
+            if channel is not None:
+                seqs = range(channel["first_seq"], channel["next_seq"] + self.max_gap_chunks + 1)
+                freed += [f"{key}|{seq}" for seq in seqs if f"{key}|{seq}" in self.chunks]
         self.calls[call_id] = {
             "status": "ended",
-            "ended_wall": info["ended_wall"],
+            "ended_wall": call.get("ended_wall", now),
             "shard": shard,
             "roles": call.get("roles"),
         }
-        return {"kind": "end", "call_id": call_id, "call": info, "emitted_at": now}
+        return freed
 
 
 def agreed_prefix(previous: str, current: str, committed: str = "") -> str:

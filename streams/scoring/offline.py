@@ -217,7 +217,7 @@ def score_call(models: ScoringModels, call: Transcript, mask: bool = True,
     alerts, cross-checked facts, post-call violations and scorecard. Texts are masked as
     they leave the scoring stage unless `mask` is False. `provenance` (models, rule pack) is
     copied into the result."""
-    scorer = Scorer(models, {})
+    scorer = Scorer(models, {}, recut_s=None)  # given times may overlap: every turn counts
     if not mask:
         scorer.redactor = _AsSaid()
     times = timed(call.turns)

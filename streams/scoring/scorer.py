@@ -50,12 +50,20 @@ SECONDARY_INTENTS = ("other", "投诉")
 # stage's commit interval (1 s), so the call's records read again after a crash or a
 # rebalance find it.
 ENDED_KEEP_S = 3600.0
+# Two segments of one speaker may touch (the VAD's padding meets in a short pause); one that
+# starts this far inside the last is speech cut again.
+RECUT_TOLERANCE_S = 0.05
 
 
 class Scorer:
-    def __init__(self, models: ScoringModels, state: MutableMapping):
+    def __init__(self, models: ScoringModels, state: MutableMapping,
+                 recut_s: float | None = RECUT_TOLERANCE_S):  # fmt: skip
+        """`recut_s`: drop a segment that starts this far inside the speaker's last one (the
+        ASR's segments never overlap, so it is the same speech cut again); None keeps every
+        turn (`callqa score` reads transcripts whose made-up times may overlap)."""
         self.models = models
         self.state = state
+        self.recut_s = recut_s
         self.redactor = Redactor()
 
     def ended(self, call_id: str) -> bool:
@@ -79,6 +87,7 @@ class Scorer:
     def _call(self, call_id: str) -> dict:
         return self.state.get(call_id) or {
             "watermark": {},  # role -> start of the last scored segment
+            "heard_to": {},  # role -> end of the last scored segment
             "intent_mass": {},
             "suggested": [],
             "risk": 0.0,
@@ -153,11 +162,19 @@ class Scorer:
             return None, []  # read again after the call's end (a restart): scored already
         call = self._call(call_id)
         last = call["watermark"].get(role)
-        if last is not None and segment["start"] <= last:
-            call["duplicates"] += 1  # re-emitted after an ASR restart: already scored
+        heard_to = call.setdefault("heard_to", {}).get(role)
+        # Re-emitted after an ASR restart: already scored. One speaker's segments never
+        # overlap, so one that starts inside the last is the same speech cut again from
+        # another start (the restarted VAD reads the audio from an earlier point).
+        if (last is not None and segment["start"] <= last) or (
+            self.recut_s is not None and heard_to is not None
+            and segment["start"] < heard_to - self.recut_s
+        ):  # fmt: skip
+            call["duplicates"] += 1
             self.state[call_id] = call
             return None, []
         call["watermark"][role] = segment["start"]
+        call["heard_to"][role] = segment["end"]
         call["segments"] += 1
         assists: list[dict] = []
         # Rules, models and key facts read the words as said; everything that leaves the

@@ -40,24 +40,40 @@ def register(pipeline: Pipeline) -> None:
     tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
     sweep = Sweep()
 
-    async def send_transcript(record: dict) -> None:
-        await pipeline.send(TRANSCRIPTS_TOPIC, record)
+    async def send_transcript(record: dict) -> asyncio.Future:
+        return await pipeline.send(TRANSCRIPTS_TOPIC, record)
 
     async def finish(plan, finals, previous):
-        """Commit a plan once its finals are decoded, after the call's earlier plans."""
+        """Send a plan's transcripts once decoded, after the call's earlier plans; then let go
+        of its audio. What was heard is acknowledged by the broker before the channels move
+        past it, and the move is in the changelog before the chunks are deleted: a kill at
+        any point cuts the same audio again from the same start (the same segment ids), and
+        neither loses a segment nor leaves a hole in the audio still to be decoded."""
         try:
-            transcripts = list(await asyncio.gather(*finals)) if finals else []
+            try:
+                transcripts = list(await asyncio.gather(*finals)) if finals else []
+            finally:
+                if previous is not None:
+                    await asyncio.wait([previous])
+            delivered = [await send_transcript(r) for r in asr.records(plan, transcripts)]
+            if delivered:
+                await asyncio.gather(*delivered)
         except Exception:
             asr.abandon(plan)
             asr.closing.discard(plan.call_id)  # let the idle timer close it again
             raise
-        finally:
-            if previous is not None:
-                await asyncio.wait([previous])
-        for record in asr.commit(plan, transcripts):
-            await send_transcript(record)
+        freed = asr.settle(plan)
         if plan.ending is not None:
             log.info("asr: call %s closed (%s)", plan.call_id, plan.ending.get("end_reason"))
+        if freed:
+            try:
+                await app.producer.flush()
+            except Exception as exc:  # noqa: BLE001 - the chunks stay until the tombstone expires
+                log.warning(
+                    "asr: call %s: changelog not flushed (%s); chunks kept", plan.call_id, exc
+                )
+                return
+            asr.purge(freed)
 
     async def emit_partial(partial, future):
         try:
@@ -86,8 +102,7 @@ def register(pipeline: Pipeline) -> None:
             plan.shard = current.message.partition  # an ended call's tombstone names it
             now = time.time()
             if sweep.due(plan.shard, now):  # tombstones past their time, of this partition
-                for call_id in asr.expired(now, settings.ended_keep_s, plan.shard):
-                    asr.forget(call_id)
+                asr.forget(asr.expired(now, settings.ended_keep_s, plan.shard))
         for rejected in plan.rejected:
             await pipeline.reject("asr", rejected["reason"], rejected.get("record"))
         if plan.started:  # the call exists from now on: coverage counts it
