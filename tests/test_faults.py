@@ -149,19 +149,8 @@ def kill_at_its_moment(deployment: FaultStack, stage: str, call_id: str, replay:
     deployment.restart(name)  # a fresh process with the same worker id
 
 
-ASR_OVERLAP = pytest.mark.xfail(
-    reason="ASR killed mid-utterance can leave two overlapping segments of one utterance with "
-    "different starts (agent 14.73 s, and 15.40 or 16.40 s to 18.68 s): the restarted ASR cuts "
-    "the audio its table still holds differently from the segment it had sent. 3 of 8 ASR "
-    "kills on 2026-11-29, before this session's changes as after. README 'Known limits'.",
-    strict=False,
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "stage", [pytest.param(s, marks=ASR_OVERLAP if s == "asr" else ()) for s in STAGES]
-)
+@pytest.mark.parametrize("stage", STAGES)
 def test_a_stage_killed_mid_call_loses_and_duplicates_nothing(deployment, stage):
     """Each stage killed alone at its moment (KILL_AT)."""
     call_id = deployment.call_id(ESCALATING, f"kill-{stage}")
@@ -173,9 +162,8 @@ def test_a_stage_killed_mid_call_loses_and_duplicates_nothing(deployment, stage)
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "before", [pytest.param((), id="scoring"), pytest.param(("asr",), id="asr-then-scoring",
-                                                             marks=ASR_OVERLAP)],
-)  # fmt: skip
+    "before", [pytest.param((), id="scoring"), pytest.param(("asr",), id="asr-then-scoring")]
+)
 def test_scoring_killed_after_the_complaint_alert_and_again_after_the_end(deployment, before):
     """The scoring stage killed right after it sent the complaint alert, and again right after
     it sent the call's end (`killed_again_after_the_end`); in the second case ASR is killed
