@@ -34,52 +34,16 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..audio import MODEL_SAMPLE_RATE, AudioFormatError, decode, to_model_rate
+from . import levels
 from .checks import chunk_problem
 from .engine import Transcript
+from .plan import Partial, Plan, Region
 
 VadFn = Callable[[np.ndarray], list[tuple[int, int]]]
-
-
-@dataclass
-class Region:
-    call_id: str
-    role: str
-    start: float  # seconds from call start
-    end: float
-    audio: np.ndarray  # 16 kHz float32
-    speech_end_wall: float
-    release_to: int  # native sample index the channel buffer may advance to after decoding
-
-
-@dataclass
-class Partial:
-    call_id: str
-    role: str
-    origin: int  # native sample where this utterance's audio starts
-    upto: int  # native sample the audio runs to
-    start: float
-    end: float
-    audio: np.ndarray  # 16 kHz float32
-    prefix: str  # committed text the hypothesis must start with
-    speech_end_wall: float
-
-
-@dataclass
-class Plan:
-    call_id: str
-    regions: list[Region] = field(default_factory=list)
-    partials: list[Partial] = field(default_factory=list)
-    releases: dict[str, int] = field(default_factory=dict)  # role -> buffer start without speech
-    started: dict | None = None  # call info when this event starts a new call
-    ending: dict | None = None  # call info when this event ends the call
-    rejected: list[dict] = field(default_factory=list)  # dead letters
-    event: object = None  # the caller may keep its source event here (see streams/worker.py)
-    shard: int | None = None  # the caller's partition of the call: its tombstone names it
 
 
 def silero_vad(min_silence_ms: int = 500, max_segment_s: float = 15.0, pad_ms: int = 200) -> VadFn:
@@ -292,7 +256,7 @@ class StreamingAsr:
         call["last_wall"] = now
         key = f"{call_id}|{role}"
         channel = self.channels.get(key) or {
-            "next_seq": 0, "first_seq": 0, "buffer_start": 0, "levels": _empty_levels(),
+            "next_seq": 0, "first_seq": 0, "buffer_start": 0, "levels": levels.empty(),
             "sample_rate": event.get("sample_rate", 8000), "encoding": event.get("encoding", "pcm16"),
         }  # fmt: skip
         try:
@@ -327,7 +291,7 @@ class StreamingAsr:
             "loud": bool(samples.size)
             and float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) > self.speech_gate,
         }
-        _add_levels(channel["levels"], samples)
+        levels.add(channel["levels"], samples)
         # Advance over the contiguous run; skip a hole that stays open too long (one
         # warning per hole, however many chunks it spans).
         hole: list[int] = []
@@ -562,7 +526,7 @@ class StreamingAsr:
         for role in call.get("roles") or []:
             channel = self.channels.get(f"{call_id}|{role}")
             if channel is not None:
-                stats[role] = _finish_levels(channel["levels"], channel["sample_rate"])
+                stats[role] = levels.finish(channel["levels"], channel["sample_rate"])
         duration = max((s.get("seconds", 0.0) for s in stats.values()), default=0.0)
         info = {
             "status": "completed" if call.get("end_reason") == "hangup" else call.get("end_reason"),
@@ -641,35 +605,4 @@ def _reject(event: dict, reason: str) -> dict:
         "reason": reason,
         "call_id": event.get("call_id") or "",
         "record": record,
-    }
-
-
-def _empty_levels() -> dict:
-    return {"n": 0, "sum_sq": 0.0, "peak": 0, "clipped": 0, "frames": 0, "silent_frames": 0}
-
-
-def _add_levels(levels: dict, samples: np.ndarray) -> None:
-    if samples.size == 0:
-        return
-    x = samples.astype(np.float64)
-    levels["n"] += int(samples.size)
-    levels["sum_sq"] += float(np.sum(x * x))
-    levels["peak"] = max(levels["peak"], int(np.abs(x).max()))
-    levels["clipped"] += int(np.sum(np.abs(x) >= 32000))
-    frames = samples.size // 160
-    if frames:
-        rms = np.sqrt(np.mean(x[: frames * 160].reshape(frames, 160) ** 2, axis=1)) / 32768
-        levels["frames"] += frames
-        levels["silent_frames"] += int(np.sum(rms < 10 ** (-45 / 20)))
-
-
-def _finish_levels(levels: dict, rate: int) -> dict:
-    n = max(levels["n"], 1)
-    rms = (levels["sum_sq"] / n) ** 0.5 / 32768
-    return {
-        "seconds": round(levels["n"] / rate, 3),
-        "rms_dbfs": round(20 * np.log10(max(rms, 1e-9)), 1),
-        "peak_dbfs": round(20 * np.log10(max(levels["peak"] / 32768, 1e-9)), 1),
-        "clipped_ratio": round(levels["clipped"] / n, 5),
-        "silence_ratio": round(levels["silent_frames"] / max(levels["frames"], 1), 3),
     }
