@@ -273,7 +273,8 @@ def test_a_kill_while_letting_go_of_audio_never_cuts_an_utterance_twice():
     segment id, which downstream drops) or not at all. Deleting chunks before the channel
     moved left a silent hole, and the utterance came again, cut short, under another id."""
     events, _ = _call("call-03-limit")
-    asr = StreamingAsr({}, {}, {}, silero_vad(500, 15.0), partial_interval_s=0)
+    tables = ({}, {}, {})  # calls, channels, chunks: what the changelog would hold
+    asr = StreamingAsr(*tables, silero_vad(500, 15.0), partial_interval_s=0)
     for event in events:
         plan = asr.plan(event, now=0.0)
         spans = [Transcript(f"{r.start:.2f}-{r.end:.2f}", -0.1, 0.0) for r in plan.regions]
@@ -282,11 +283,10 @@ def test_a_kill_while_letting_go_of_audio_never_cuts_an_utterance_twice():
             asr.commit(plan, spans, now=0.0)
             continue
         sent = [r for r in asr.records(plan, spans, now=0.0) if r["kind"] == "segment"]
-        tables = lambda: (asr.calls, asr.channels, asr.chunks)  # noqa: E731
-        before_settle = copy.deepcopy(tables())
+        before_settle = copy.deepcopy(tables)
         freed = asr.settle(plan, now=0.0)
         assert len(freed) >= 6 and all(k in asr.chunks for k in freed)  # nothing deleted yet
-        before_purge = copy.deepcopy(tables())
+        before_purge = copy.deepcopy(tables)
         asr.purge(freed)
         assert not any(k in asr.chunks for k in freed)
         # The old order: the first deletes durable, the channel's move and the rest lost.
@@ -300,9 +300,7 @@ def test_a_kill_while_letting_go_of_audio_never_cuts_an_utterance_twice():
     again = events[max(events.index(event) - 3, 0) :]
 
     def recut(segments):
-        return [s for s in segments if any(
-            s["role"] == x["role"] and s["start"] < x["end"] and x["start"] < s["end"] for x in sent
-        )]  # fmt: skip
+        return [s for x in sent for s in _covering(segments, x)]
 
     same = recut(_restart(before_settle, again))
     assert {s["segment_id"] for s in same} == {s["segment_id"] for s in sent}, (same, sent)
