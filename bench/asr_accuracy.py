@@ -3,6 +3,7 @@
     .venv/bin/python bench/asr_accuracy.py [--aishell N] [--magicdata N] [--windows 30,10]
                                            [--prompts none,hotwords,context] [--beam 5]
                                            [--eval-half dev|held_out] [--no-samples]
+                                           [--by-confidence]
 
 For each encoder window (30 = stock faster-whisper padding, 10 = callqa's default)
 it prints corpus CER and real-time factor on
@@ -22,6 +23,12 @@ What the pipeline would index is scored: a segment the hallucination guard drops
 counts as empty. Text is normalised alike for reference and hypothesis
 (streams.asr.metrics: punctuation, width, traditional/simplified, digits).
 Only whisper-base is scored: it is the only size packaged on PyPI for offline use.
+
+--by-confidence (with --eval-half): does whisper's own confidence tell a misheard turn? Every
+customer utterance with an intent label, decoded with the callqa window and no prompt, binned
+by the segment's avg_logprob: CER and the intent model's accuracy per bin (the reference
+text's accuracy beside it). If low-confidence turns were the misheard ones, the call's intent
+could weigh them less.
 """
 
 from __future__ import annotations
@@ -107,6 +114,41 @@ def run(transcriber: Transcriber, items, prompt: str = "none") -> tuple[float, f
     return corpus_cer(pairs), (time.perf_counter() - started) / audio_s
 
 
+LOGPROB_BINS = ((-99.0, -1.0), (-1.0, -0.7), (-0.7, -0.5), (-0.5, -0.3), (-0.3, 1.0))
+
+
+def by_confidence(transcriber: Transcriber, utterances: list[dict], settings: Settings) -> None:
+    """CER and intent accuracy of the customer's labelled utterances, per avg_logprob bin."""
+    from models.predict import predict_intents
+    from streams.scoring.models import ScoringModels
+
+    models = ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+    items = [u for u in utterances if u["role"] == "customer" and u.get("intent")]
+    rows = []
+    for u in items:
+        result = transcriber.transcribe(u["audio"])
+        rows.append(
+            (result.avg_logprob, u["text"], "" if result.dropped else result.text, u["intent"])
+        )
+    heard = predict_intents(models.intent.pipeline, [r[2] for r in rows], models.abstain_below)
+    said = predict_intents(models.intent.pipeline, [r[1] for r in rows], models.abstain_below)
+    print(f"{len(rows)} labelled customer utterances; intent {models.intent.version}")
+    print(f"{'avg_logprob':<14} {'n':>4} {'CER':>6} {'intent, ASR':>12} {'intent, said':>13}")
+    for lo, hi in LOGPROB_BINS:
+        chosen = [i for i, r in enumerate(rows) if lo <= r[0] < hi]
+        if not chosen:
+            continue
+        error = corpus_cer([(rows[i][1], rows[i][2]) for i in chosen])
+        asr = sum(heard[i][0] == rows[i][3] for i in chosen) / len(chosen)
+        ref = sum(said[i][0] == rows[i][3] for i in chosen) / len(chosen)
+        name = f"[{max(lo, -9):.1f}, {min(hi, 0):.1f})"
+        print(f"{name:<14} {len(chosen):>4} {error:>6.3f} {asr:>12.2f} {ref:>13.2f}")
+    right = [r[0] for r, h in zip(rows, heard, strict=True) if h[0] == r[3]]
+    wrong = [r[0] for r, h in zip(rows, heard, strict=True) if h[0] != r[3]]
+    print(f"mean avg_logprob: intent right {np.mean(right):.3f} (n={len(right)}), "
+          f"wrong {np.mean(wrong):.3f} (n={len(wrong)})")  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -128,8 +170,16 @@ def main() -> None:
     )
     parser.add_argument("--eval-audio", default=str(PROJECT_ROOT / ".callqa" / "eval-calls"))
     parser.add_argument("--no-samples", action="store_true", help="skip the six sample calls")
+    parser.add_argument("--by-confidence", action="store_true",
+                        help="with --eval-half: CER and intent accuracy per avg_logprob bin")  # fmt: skip
     args = parser.parse_args()
     settings = Settings()
+    if args.by_confidence:
+        if not args.eval_half:
+            parser.error("--by-confidence needs --eval-half")
+        transcriber = Transcriber.from_settings(settings, beam_size=args.beam)
+        by_confidence(transcriber, eval_calls(args.eval_half, args.eval_audio), settings)
+        return
     sets = {}
     if args.aishell and AISHELL.is_dir():
         clean = aishell(args.aishell)

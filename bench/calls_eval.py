@@ -220,6 +220,8 @@ def summarise(calls: list[dict], rule_modes: dict[str, str], intents: list[str],
                 "utterance_intents": utterance_intents(c),
                 "hits": [[h["rule_id"], h["start"], h["end"]] for h in c["hits"]],
                 "transcript": [[s["role"], s["start"], s["end"], s["text"]] for s in c["segments"]],
+                # whisper's confidence per transcript segment (None for reference text)
+                "avg_logprob": [s.get("avg_logprob") for s in c["segments"]],
             }
             for c in calls
         ],
@@ -357,7 +359,8 @@ def pipeline_calls(chosen: list[dict], audio_dir: Path, rising_code: str, timeou
         if topic == settings.topic(SCORED_TOPIC) and event.get("kind") == "segment":
             seg = event["segment"]
             call["segments"].append({"role": seg["role"], "start": seg["start"], "end": seg["end"],
-                                     "text": seg["text"], "intent": event.get("intent") or ""})  # fmt: skip
+                                     "text": seg["text"], "intent": event.get("intent") or "",
+                                     "avg_logprob": seg.get("avg_logprob")})  # fmt: skip
             call["live"] += [
                 h for h in event.get("rule_hits") or [] if h.get("mode", "live") == "live"
             ]
