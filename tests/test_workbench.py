@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 import time
 import urllib.parse
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -93,6 +95,20 @@ def test_open_a_call_play_a_deduction_and_review_it(stack, workbench, browser):
     doc = stack.es.get(index=stack.settings.index("calls"), id=CALL)["_source"]
     assert doc["qa_score"] == score + deduction
     assert [(r["analyst"], r["verdict"]) for r in doc["reviews"]] == [("qa-2", "false_positive")]
+    # The review history names the rule and the verdict in Chinese, at once and after a reload.
+    name = forbidden.query_selector(".hit-title strong").inner_text()
+    for fresh in (False, True):
+        if fresh:
+            page.reload()
+        history = page.inner_text("#history li:first-child")
+        assert name in history and "误报" in history and "false_positive" not in history, history
+        # the time in the call centre's zone, as the server writes it, whatever the browser's
+        zone, at = ZoneInfo(stack.settings.timezone), doc["reviews"][0]["at"]
+        minutes = {datetime.fromtimestamp(at + d, zone).strftime("%Y-%m-%d %H:%M") for d in (0, 3)}
+        assert any(m in history for m in minutes), (history, minutes)  # the page's clock: +3 s
+    assert "qa-2" in history
+    # A required step that never came has no words to quote: no empty 「」.
+    assert "「」" not in page.inner_text("#hits")
 
     # The review queue lists the pending hits, most severe first, and takes a verdict inline.
     page.goto(f"{workbench.base}/review?agent=agent-05")

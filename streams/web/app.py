@@ -162,6 +162,15 @@ async def font(request: web.Request) -> web.StreamResponse:
 # --- the application --------------------------------------------------------------------------
 
 
+# A review's verdict as the pages show it.
+VERDICT_NAMES = {
+    "pending": "待复核",
+    "confirmed": "已确认",
+    "false_positive": "误报",
+    "appealed": "申诉中",
+}
+
+
 def make_app(settings: Settings, es, producer=None, hub: Hub | None = None) -> web.Application:
     """The web application. `producer`: an aiokafka producer for notes to the desks (started
     with the app when None); `hub`: the live state (a new one consuming Kafka when None)."""
@@ -181,6 +190,8 @@ def make_app(settings: Settings, es, producer=None, hub: Hub | None = None) -> w
         "%Y-%m-%d %H:%M:%S"
     )
     app[TEMPLATES].filters["snippet"] = _snippet
+    app[TEMPLATES].globals["verdicts"] = VERDICT_NAMES
+    app[TEMPLATES].globals["timezone"] = settings.timezone  # the scripts show times in it too
     app[TEMPLATES].filters["num"] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
     app[TEMPLATES].filters["clocklen"] = lambda s: f"{int(s or 0) // 60:02d}:{int(s or 0) % 60:02d}"
     app[PRODUCER] = {"producer": producer}

@@ -44,6 +44,9 @@ def load_call(es, settings, call_id: str) -> dict | None:
     doc = found["_source"]
     card = doc.get("scorecard") or scorecard(doc.get("violations") or [], doc.get("reviews"))
     metadata = doc.get("metadata") or {}
+    names = {h.get("hit_id"): h.get("name") for h in card.get("hits") or []}
+    reviews = [{**r, "rule_name": names.get(r.get("hit_id")) or r.get("rule_id")}
+               for r in sorted(doc.get("reviews") or [], key=lambda r: r["at"])]  # fmt: skip
     return {
         "call_id": call_id, "status": doc.get("status"), "started_at": doc.get("started_at"),
         "ended_at": doc.get("ended_at"), "duration": doc.get("duration"),
@@ -52,7 +55,7 @@ def load_call(es, settings, call_id: str) -> dict | None:
         "metadata": metadata, "primary_intent": doc.get("primary_intent"),
         "intents": doc.get("intents") or [], "complaint_risk": doc.get("complaint_risk"),
         "complaint_alert": doc.get("complaint_alert"), "qa_score": doc.get("qa_score"),
-        "scorecard": card, "reviews": sorted(doc.get("reviews") or [], key=lambda r: r["at"]),
+        "scorecard": card, "reviews": reviews,
         "transcript": transcript(doc), "risk_track": doc.get("risk_track") or [],
         "facts": doc.get("facts") or {}, "warnings": doc.get("warnings") or [],
         "model_versions": doc.get("model_versions") or {}, "recording": doc.get("recording"),

@@ -52,7 +52,8 @@
         }
         const history = document.getElementById("history");
         history.querySelector(".empty")?.remove();
-        history.prepend(callqa.el("li", {}, `${new Date().toLocaleString("zh-CN")} · 我 · ${hitId.split("@")[0]} → ${verdict}`));
+        const rule = form.closest("li.hit")?.querySelector(".hit-title strong")?.textContent || hitId.split("@")[0];
+        history.prepend(callqa.el("li", {}, `${callqa.time(new Date(), true)} · 我 · ${rule} → ${VERDICT[verdict] || verdict}`));
         form.elements.note.value = "";
       } catch (error) {
         form.append(callqa.el("span", {class: "error"}, `提交失败：${error.message}`));

@@ -29,7 +29,7 @@
     const queue = call.queue ? ` · ${call.queue}` : "";
     state.textContent = call.status === "ended" ? `通话已结束 · 时长 ${length}${queue}` : `通话中 ${length}${queue}`;
     state.classList.toggle("ended", call.status === "ended");
-    if (!isDesk) document.getElementById("who").textContent = `坐席 ${call.agent_id || "—"}` + (started ? ` · ${started.toLocaleTimeString("zh-CN")} 开始` : "");
+    if (!isDesk) document.getElementById("who").textContent = `坐席 ${call.agent_id || "—"}` + (started ? ` · ${callqa.time(started)} 开始` : "");
   }
 
   function renderIntent() {
@@ -114,7 +114,7 @@
     document.getElementById("notes-panel").hidden = !notes.length;
     const list = document.getElementById("notes");
     list.replaceChildren(...notes.slice().reverse().map((note) => callqa.el("li", {},
-      note.message, callqa.el("div", {class: "meta"}, `${note.author} · ${new Date(note.created_at * 1000).toLocaleTimeString("zh-CN")}`))));
+      note.message, callqa.el("div", {class: "meta"}, `${note.author} · ${callqa.time(new Date(note.created_at * 1000))}`))));
   }
 
   function renderFacts() {

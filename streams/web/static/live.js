@@ -28,6 +28,19 @@ const callqa = {
     return source;
   },
 
+  /* A time in the call centre's zone (CALLQA_TIMEZONE, as the server writes times), not the
+     browser's: 12:28:05, or 2026-11-30 12:28:05 with the date. */
+  time(date, withDate) {
+    const options = {hour12: false, hour: "2-digit", minute: "2-digit", second: "2-digit"};
+    if (withDate) Object.assign(options, {year: "numeric", month: "2-digit", day: "2-digit"});
+    const zone = document.querySelector('meta[name="timezone"]')?.content;
+    try {
+      return date.toLocaleString("sv-SE", {...options, timeZone: zone || undefined});
+    } catch (error) {  // a zone this browser does not know: its own
+      return date.toLocaleString("sv-SE", options);
+    }
+  },
+
   el(tag, attrs, ...children) {
     const node = document.createElement(tag);
     for (const [key, value] of Object.entries(attrs || {})) {
