@@ -537,11 +537,18 @@ _MONEY_TOPIC = re.compile(
 )
 
 
+# Money has at most two decimals (元.角分): 1.2800块 is something else written by the ASR
+# (一笔2800块 came out so once), not 1.28 yuan.
+_TOO_PRECISE = re.compile(r"[\d,]+\.\d{3,}")
+
+
 def _amounts(text: str, claims: _Claims, money_topic: bool) -> list[Fact]:
     facts = []
     for m in _NUM.finditer(text):
         start, end, number = m.start(), m.end(), m.group()
         if not claims.free(start, end) or (start and text[start - 1] in "第几好数"):
+            continue
+        if _TOO_PRECISE.fullmatch(number):
             continue
         value = _value(number)
         if value is None or value <= 0:

@@ -59,6 +59,8 @@ def test_card_tail(text, tail):
         ("刷了1.5万", 15000.0),
         ("账单里有个十三块二的利息", 13.2),
         ("这个月要还三千五", 3500.0),
+        ("利息12.50元", 12.5),
+        ("还了3,500.50元", 3500.5),
     ],
 )
 def test_amount(text, amount):
@@ -133,6 +135,8 @@ def test_id_digits_are_not_a_card_tail():
         "我上个月就差了几十块钱没还清",
         "第三期还款",
         "三月五号",
+        "我账单上有1.2800块,是什么网络科技公司的",  # 一笔2800块 as whisper wrote it once
+        "扣了0.3333元",
     ],
 )
 def test_not_an_amount(text):
