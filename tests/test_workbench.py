@@ -60,6 +60,15 @@ def test_open_a_call_play_a_deduction_and_review_it(stack, workbench, browser):
     link = page.query_selector(f'#results li[data-call="{CALL}"] a.call-link')
     assert link is not None, (page.inner_text("#results"), indexed.get("agent_text"))
     assert page.query_selector(f'#results li[data-call="{CALL}"] mark') is not None
+    # Facets name rules as the pack does, and the form controls render Chinese in the served font.
+    name = next(
+        v["name"] for v in indexed["violations"] if v["rule_id"] == "agent-forbidden-phrase"
+    )
+    facet = '#facets a[data-facet="rule"][data-value="agent-forbidden-phrase"]'
+    assert page.inner_text(facet) == name
+    for control in ('select[name="mode"]', 'select[name="direction"]', 'input[name="q"]'):
+        family = page.eval_on_selector(control, "c => getComputedStyle(c).fontFamily")
+        assert "Noto Sans CJK SC" in family, (control, family)
     page.screenshot(path=str(screenshots(stack) / "search.png"), full_page=True)
     link.click()
     page.wait_for_url(f"**/calls/{CALL}")

@@ -26,7 +26,18 @@ from ..index.store import transcript
 from ..recordings import RangeNotSatisfiable, RecordingNotFound, byte_range, open_store
 from ..scoring.postcall import scorecard
 from ..settings import CALLS_INDEX
-from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, json_error, query_times, render, run
+from .base import (
+    ACCOUNTS,
+    ES,
+    SETTINGS,
+    allow,
+    echoed,
+    json_error,
+    query_times,
+    render,
+    rule_names,
+    run,
+)
 from .base import session_of as _session
 from .desk import DeskLog
 
@@ -189,7 +200,8 @@ async def queue_page(request: web.Request) -> web.Response:
     items = await run(request, review_queue, request.app[ES], request.app[SETTINGS], **filters)
     return render(request, "review.html", title="复核队列", items=items,
                   may_review=_session(request).user.may_review,
-                  query=echoed(request, "rule", "agent", "since", "until"))  # fmt: skip
+                  query=echoed(request, "rule", "agent", "since", "until"),
+                  rule_names=rule_names(request.app[SETTINGS]))  # fmt: skip
 
 
 @allow(*READERS)

@@ -24,7 +24,18 @@ from aiohttp import web
 from ..coverage import coverage
 from ..index.search import CallQuery, QueryError, search_calls
 from ..report import hot_issues
-from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, json_error, query_times, render, run
+from .base import (
+    ACCOUNTS,
+    ES,
+    SETTINGS,
+    allow,
+    echoed,
+    json_error,
+    query_times,
+    render,
+    rule_names,
+    run,
+)
 from .base import session_of as _session
 
 READERS = ("supervisor", "analyst", "admin")
@@ -47,12 +58,14 @@ async def search_page(request: web.Request) -> web.Response:
         query = _query(request)
     except QueryError as exc:
         return render(request, "calls.html", status=400, title="通话检索", error=str(exc),
-                      query=CallQuery(), result=None, params=dict(request.query))  # fmt: skip
+                      query=CallQuery(), result=None, params=dict(request.query),
+                      rule_names=rule_names(request.app[SETTINGS]))  # fmt: skip
     result = await run(request, search_calls, request.app[ES], request.app[SETTINGS], query)
     next_url = ("/calls?" + dataclasses.replace(query, after=result.next_cursor).query_string()
                 if result.next_cursor else None)  # fmt: skip
     return render(request, "calls.html", title="通话检索", query=query, result=result, error=None,
                   next_url=next_url, facet_links=_facet_links(query, result), labels=LABELS,
+                  rule_names=rule_names(request.app[SETTINGS]),
                   params=dict(request.query), query_string=query.query_string())  # fmt: skip
 
 

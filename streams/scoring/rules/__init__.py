@@ -62,7 +62,7 @@ from .matching import _chars as _chars  # the per-text caches: bench/rules_speed
 from .matching import _is_backchannel as _is_backchannel
 from .matching import _norm as _norm
 from .matching import _syllable_line as _syllable_line
-from .ruleset import Hit, Rule, RuleSet, parse_rule
+from .ruleset import Hit, Rule, RuleSet, names_in, parse_rule
 from .schema import (
     COMPLAINT_THREAT_TAG,
     MODES,
@@ -93,5 +93,6 @@ __all__ = [
     "RuleSet",
     "SimilarityModel",
     "compile_regex",
+    "names_in",
     "parse_rule",
 ]

@@ -227,6 +227,15 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
+def names_in(path: Path) -> dict[str, str]:
+    """Rule id -> name of one rule file, read without building its rules (for the pages);
+    RuleError when the file does not read as a rule file."""
+    try:
+        return {str(r["id"]): str(r.get("name") or r["id"]) for r in _read(Path(path))}
+    except (KeyError, TypeError) as exc:
+        raise RuleError(f"{path}: a rule without an id") from exc
+
+
 def _read(path: Path) -> list:
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
