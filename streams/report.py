@@ -36,6 +36,8 @@ PAGE_SIZE = 2000  # noida-db's cost is mostly per request, so few large pages
 MAX_TERMS = 1000  # buckets per terms aggregation: every intent / rule, not only the top ones
 _CLAUSE = re.compile(r"[\s\W_]+", re.UNICODE)
 _CJK_OR_LETTER = re.compile(r"[\u4e00-\u9fffa-z]")
+# Numbers said in words (七七, 九五, 两千: digits of a card or an ID read out) are no issue.
+_SPOKEN_NUMBER = re.compile(r"[零〇洞幺一二两三四五六七八九十百千万亿]+")
 
 
 def day_of(epoch: float) -> str:
@@ -76,7 +78,10 @@ def phrases_of(text: str, stopwords: frozenset[str], tokenizer) -> tuple[list[st
         previous = None
         for word in _clause_words(tokenizer, clause):
             keep = (
-                len(word) >= 2 and word not in stopwords and _CJK_OR_LETTER.search(word) is not None
+                len(word) >= 2
+                and word not in stopwords
+                and _CJK_OR_LETTER.search(word) is not None
+                and not _SPOKEN_NUMBER.fullmatch(word)
             )
             if keep:
                 words.append(word)

@@ -207,3 +207,17 @@ def test_cli_report(calls, tmp_path, capsys):
     assert f"report: {tmp_path / 'report.md'}" in out
     assert "12 calls over 3 days" in out and "系统故障" in out
     assert (tmp_path / "report.md").is_file() and (tmp_path / "phrases.png").is_file()
+
+
+def test_numbers_said_in_words_are_not_phrases():
+    from models.lexicons import load_lexicons
+    from streams.report import phrases_of
+    from streams.settings import Settings
+
+    tokenizer = load_lexicons(Settings().lexicons_dir).tokenizer
+    words, _ = phrases_of("卡号后四位七七一三，身份证后四位零九五二，还了两千，我再说一遍", frozenset(),
+                          tokenizer)  # fmt: skip
+    assert words and not [
+        w for w in words if all(c in "零〇一二两三四五六七八九十百千万" for c in w)
+    ]
+    assert "一遍" in words or "再说" in words  # a numeral inside a word is kept

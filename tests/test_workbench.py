@@ -130,6 +130,20 @@ def test_open_a_call_play_a_deduction_and_review_it(stack, workbench, browser):
     rows[0].query_selector('button[data-verdict="confirmed"]').click()
     wait_until(lambda: "done" in (rows[0].get_attribute("class") or ""), 10, "the verdict")
 
+    # Trends: the rule chart names the rules as the pack does (in the served font).
+    page.goto(f"{workbench.base}/trends?since=2020-01-01")
+    assert int(page.inner_text("#trend-calls")) >= 1
+    charted = page.eval_on_selector_all(
+        "svg.bars text:not(.value)", "ts => ts.map(t => t.textContent)"
+    )
+    assert name in charted and "agent-forbidden-phrase" not in charted, charted
+    # A range of years is charted by month and stays as wide as the window.
+    assert "每月" in page.inner_text(".trend-grid h2")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+    page.goto(f"{workbench.base}/trends")  # the last 7 days, by day
+    assert "每天" in page.inner_text(".trend-grid h2")
+    page.screenshot(path=str(screenshots(stack) / "trends.png"), full_page=True)
+
     # Every view and listen is in the access log.
     admin = Client(workbench.base)
     add_user(stack, "admin-2", "admin")

@@ -186,6 +186,25 @@ def trends(es, settings, since: float, until: float) -> dict:
                                  bootstrap_servers=settings.kafka_bootstrap_servers)}  # fmt: skip
 
 
+# Up to this many days the chart has a bar pair per day; a longer range is charted by month.
+DAILY_UP_TO = 62
+
+
+def chart_periods(days: list[dict]) -> tuple[str, list[dict]]:
+    """The day rows of the hot-issues report as the trends chart shows them: ("day", one row
+    per day) or, past DAILY_UP_TO days, ("month", the days summed per calendar month)."""
+    if len(days) <= DAILY_UP_TO:
+        return "day", [{"label": d["date"][5:], "calls": d["calls"],
+                        "complaint_calls": d["complaint_calls"]} for d in days]  # fmt: skip
+    months: dict[str, dict] = {}
+    for d in days:
+        month = months.setdefault(d["date"][:7], {"label": d["date"][:7], "calls": 0,
+                                                  "complaint_calls": 0})  # fmt: skip
+        month["calls"] += d["calls"]
+        month["complaint_calls"] += d["complaint_calls"]
+    return "month", list(months.values())
+
+
 @allow(*READERS)
 async def trends_page(request: web.Request) -> web.Response:
     try:
@@ -193,8 +212,9 @@ async def trends_page(request: web.Request) -> web.Response:
     except QueryError as exc:
         return render(request, "error.html", status=400, title="日期有误", message=str(exc))
     data = await run(request, trends, request.app[ES], request.app[SETTINGS], since, until)
+    unit, periods = chart_periods(data["hot"]["days"])
     return render(request, "trends.html", title="趋势", data=data, since=since, until=until,
-                  params=echoed(request, "since", "until"))  # fmt: skip
+                  unit=unit, periods=periods, params=echoed(request, "since", "until"))  # fmt: skip
 
 
 @allow(*READERS)
