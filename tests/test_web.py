@@ -141,6 +141,8 @@ def test_the_desk_and_the_wallboard_follow_a_live_call(stack, web, browser):
     assert status == 200
     assert {("agent-01", "desk"), ("sup-1", "live")} <= {(r["user"], r["action"]) for r in rows}
     assert analyst.json("GET", "/api/access")[0] == 403
+    status, page = admin.request("GET", f"/admin/access?call={ESCALATING}")
+    assert status == 200 and "实时监听" in page and "坐席工作台" in page and "班组长" in page
     from streams.web.desk import DeskLog
 
     feedback = [

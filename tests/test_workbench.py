@@ -73,6 +73,9 @@ def test_open_a_call_play_a_deduction_and_review_it(stack, workbench, browser):
     link.click()
     page.wait_for_url(f"**/calls/{CALL}")
     assert page.inner_text("#qa-score") == f"{score:.0f}"
+    head = page.inner_text("#call")  # a Chinese page: the status in words, not `completed`
+    assert indexed["status"] == "completed" and "已结束" in head and "completed" not in head
+    assert "意图模型" in page.inner_text("main")
     hits = page.query_selector_all("#hits li[data-hit]")
     assert len(hits) == indexed["violation_count"] >= 3
     # The recording is there and the player can seek (range requests).

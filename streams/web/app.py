@@ -27,7 +27,7 @@ from markupsafe import Markup, escape
 
 from ..settings import Settings
 from . import views_api, views_calls, views_live, views_search
-from .accounts import Accounts
+from .accounts import ROLE_NAMES, Accounts
 from .base import (
     ACCOUNTS,
     COOKIE,
@@ -162,6 +162,13 @@ async def font(request: web.Request) -> web.StreamResponse:
 # --- the application --------------------------------------------------------------------------
 
 
+# What the access log's actions mean, as the admin's page shows them.
+ACCESS_ACTIONS = {"call": "打开通话", "listen": "收听录音", "desk": "坐席工作台", "live": "实时监听",
+                  "export-csv": "导出 CSV", "export-jsonl": "导出 JSONL"}  # fmt: skip
+# A call's status and its models as the call page names them.
+CALL_STATUS = {"completed": "已结束", "timeout": "已结束（未收到挂机信号，超时关闭）",
+               "failed": "处理失败", "live": "通话中"}  # fmt: skip
+MODEL_NAMES = {"intent": "意图模型", "complaint_risk": "投诉风险模型", "acts": "对话行为模型"}
 # A review's verdict as the pages show it.
 VERDICT_NAMES = {
     "pending": "待复核",
@@ -192,6 +199,10 @@ def make_app(settings: Settings, es, producer=None, hub: Hub | None = None) -> w
     app[TEMPLATES].filters["snippet"] = _snippet
     app[TEMPLATES].globals["verdicts"] = VERDICT_NAMES
     app[TEMPLATES].globals["timezone"] = settings.timezone  # the scripts show times in it too
+    app[TEMPLATES].globals["role_names"] = ROLE_NAMES
+    app[TEMPLATES].globals["call_status"] = CALL_STATUS
+    app[TEMPLATES].globals["model_names"] = MODEL_NAMES
+    app[TEMPLATES].globals["access_actions"] = ACCESS_ACTIONS
     app[TEMPLATES].filters["num"] = lambda v: f"{v:g}" if isinstance(v, float) else str(v)
     app[TEMPLATES].filters["clocklen"] = lambda s: f"{int(s or 0) // 60:02d}:{int(s or 0) % 60:02d}"
     app[PRODUCER] = {"producer": producer}

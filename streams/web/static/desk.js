@@ -120,7 +120,9 @@
   function renderFacts() {
     const list = document.getElementById("facts");
     list.replaceChildren();
-    for (const [kind, values] of Object.entries((call && call.facts) || {})) {
+    const facts = Object.entries((call && call.facts) || {});
+    if (!facts.length) { list.append(callqa.el("dd", {class: "empty"}, "客户还没有提到")); return; }
+    for (const [kind, values] of facts) {
       list.append(callqa.el("dt", {}, callqa.FACT[kind] || kind), callqa.el("dd", {}, values.map((v) => fmtFact(kind, v)).join("、")));
     }
   }
