@@ -51,6 +51,18 @@ def _replay(stack, done: threading.Event, results: dict) -> None:
     done.set()
 
 
+def live_now(client) -> dict:
+    status, body = client.json("GET", "/api/live")
+    assert status == 200
+    return body
+
+
+def wav_seconds(path: Path) -> float:
+    from streams.audio import read_wav
+
+    return read_wav(path).duration
+
+
 def _shown_segments(page) -> set[str]:
     return set(page.eval_on_selector_all("#transcript li:not(.partial)",
                                          "items => items.map(i => i.dataset.id)"))  # fmt: skip
@@ -130,6 +142,13 @@ def test_the_desk_and_the_wallboard_follow_a_live_call(stack, web, browser):
 
     assert done.wait(180) and set(results.values()) == {"ok"}
     stop.set()
+    # An ended call's length on the wallboard is its audio's, as the call document has it.
+    ended = lambda: next((c for c in live_now(supervisor)["calls"]  # noqa: E731
+                          if c["call_id"] == CALM and c["status"] == "ended"), None)  # fmt: skip
+    summary = wait_until(ended, 120, "the calm call ended on the wallboard")
+    assert summary["duration"] == pytest.approx(
+        wav_seconds(CALLS_DIR / "call-01-bill.wav"), abs=0.5
+    )
     calls_seen = {op.get("call_id") for op in seen_by_other if "op" in op}
     assert CALM in calls_seen  # agent-02 saw their own call ...
     assert ESCALATING not in calls_seen  # ... and nothing of agent-01's

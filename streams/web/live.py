@@ -26,7 +26,7 @@ SEVERITY_ORDER = {"info": 0, "minor": 1, "major": 2, "critical": 3}
 
 def _new_call(call_id: str) -> dict:
     return {"call_id": call_id, "agent_id": None, "queue": None, "direction": None,
-            "started_at": None, "ended_at": None, "status": "live", "segments": {},
+            "started_at": None, "ended_at": None, "duration": None, "status": "live", "segments": {},
             "partials": {}, "intent": None, "suggestions": [], "facts": {}, "alerts": {},
             "steps": {}, "notes": [], "risk": 0.0, "risk_track": [], "seen": [],
             "updated_at": time.time()}  # fmt: skip
@@ -74,7 +74,7 @@ class LiveCalls:
         return {
             "call_id": call_id, "agent_id": call["agent_id"], "queue": call["queue"],
             "direction": call["direction"], "started_at": call["started_at"],
-            "ended_at": call["ended_at"], "status": call["status"],
+            "ended_at": call["ended_at"], "status": call["status"], "duration": call.get("duration"),
             "intent": (call["intent"] or {}).get("label"), "risk": call["risk"],
             "open_alerts": sum(1 for a in alerts if a["severity"] in ("major", "critical")),
             "complaint_alert": "complaint-risk" in call["alerts"],
@@ -153,7 +153,12 @@ class LiveCalls:
         if call["status"] == "ended":
             return []
         summary = record.get("summary") or {}
-        call.update(status="ended", ended_at=summary.get("ended_wall") or now, partials={})
+        call.update(
+            status="ended",
+            ended_at=summary.get("ended_wall") or now,
+            partials={},
+            duration=summary.get("duration"),
+        )  # the audio's length: a replay may be faster
         if summary.get("primary_intent"):
             call["intent"] = {"label": summary["primary_intent"], "final": True}
         return [{"op": "ended", "data": self.summary(call["call_id"])}]

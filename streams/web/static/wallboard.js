@@ -22,7 +22,9 @@
     const body = document.getElementById("board");
     body.replaceChildren(...rows.map((call) => {
       const latest = call.latest_alert;
-      const length = call.started_at ? callqa.clock((call.status === "ended" && call.ended_at ? call.ended_at : now) - call.started_at) : "--:--";
+      const ended = call.status === "ended";
+      const length = ended && call.duration != null ? callqa.clock(call.duration)  // the audio's length
+        : call.started_at ? callqa.clock((ended && call.ended_at ? call.ended_at : now) - call.started_at) : "--:--";
       const row = callqa.el("tr", {class: `${level(call)} ${call.status === "ended" ? "ended" : ""}`, "data-call": call.call_id},
         callqa.el("td", {class: "risk-cell"}, call.risk.toFixed(2)),
         callqa.el("td", {}, call.agent_id || "—"),
