@@ -47,6 +47,7 @@ from .base import (
 )
 from .desk import DeskLog
 from .hub import Hub
+from .labels import ACCESS_ACTIONS, CALL_STATUS, MODEL_NAMES, VERDICT_NAMES
 
 log = logging.getLogger("callqa.web")
 HOME = {"agent": "/agent", "supervisor": "/wallboard", "analyst": "/calls", "admin": "/calls"}
@@ -160,22 +161,6 @@ async def font(request: web.Request) -> web.StreamResponse:
 
 
 # --- the application --------------------------------------------------------------------------
-
-
-# What the access log's actions mean, as the admin's page shows them.
-ACCESS_ACTIONS = {"call": "打开通话", "listen": "收听录音", "desk": "坐席工作台", "live": "实时监听",
-                  "export-csv": "导出 CSV", "export-jsonl": "导出 JSONL"}  # fmt: skip
-# A call's status and its models as the call page names them.
-CALL_STATUS = {"completed": "已结束", "timeout": "已结束（未收到挂机信号，超时关闭）",
-               "failed": "处理失败", "live": "通话中"}  # fmt: skip
-MODEL_NAMES = {"intent": "意图模型", "complaint_risk": "投诉风险模型", "acts": "对话行为模型"}
-# A review's verdict as the pages show it.
-VERDICT_NAMES = {
-    "pending": "待复核",
-    "confirmed": "已确认",
-    "false_positive": "误报",
-    "appealed": "申诉中",
-}
 
 
 def make_app(settings: Settings, es, producer=None, hub: Hub | None = None) -> web.Application:

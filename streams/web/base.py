@@ -7,12 +7,10 @@ import asyncio
 import logging
 import secrets
 from functools import partial, wraps
-from pathlib import Path
 
 from aiohttp import web
 from jinja2 import Environment
 
-from ..scoring.rules import RuleError, names_in
 from ..settings import Settings, parse_time
 from .accounts import Accounts, Session
 from .hub import Hub
@@ -135,24 +133,3 @@ def _headers(request: web.Request, response):
     if not request.path.startswith("/static/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
-
-
-_NAMES: dict = {"key": None, "names": {}}
-
-
-def rule_names(settings) -> dict[str, str]:
-    """Rule id -> its name in the rule pack as it is on disk now (re-read when a file changes),
-    so that the pages say 坐席禁语 rather than agent-forbidden-phrase. A file that does not
-    read leaves its ids as they are: the pages never fail on the pack."""
-    folder = Path(settings.lexicons_dir) / "rules"
-    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-    key = tuple((f.name, f.stat().st_mtime_ns) for f in files)
-    if key != _NAMES["key"]:
-        names = {}
-        for file in files:
-            try:
-                names |= names_in(file)
-            except (RuleError, OSError):
-                continue
-        _NAMES.update(key=key, names=names)
-    return _NAMES["names"]

@@ -26,20 +26,10 @@ from ..index.store import transcript
 from ..recordings import RangeNotSatisfiable, RecordingNotFound, byte_range, open_store
 from ..scoring.postcall import scorecard
 from ..settings import CALLS_INDEX
-from .base import (
-    ACCOUNTS,
-    ES,
-    SETTINGS,
-    allow,
-    echoed,
-    json_error,
-    query_times,
-    render,
-    rule_names,
-    run,
-)
+from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, json_error, query_times, render, run
 from .base import session_of as _session
 from .desk import DeskLog
+from .labels import rule_names
 
 READERS = ("supervisor", "analyst", "admin")
 SEVERITY_RANK = {"critical": 0, "major": 1, "minor": 2}

@@ -24,19 +24,9 @@ from aiohttp import web
 from ..coverage import coverage
 from ..index.search import CallQuery, QueryError, search_calls
 from ..report import hot_issues
-from .base import (
-    ACCOUNTS,
-    ES,
-    SETTINGS,
-    allow,
-    echoed,
-    json_error,
-    query_times,
-    render,
-    rule_names,
-    run,
-)
+from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, json_error, query_times, render, run
 from .base import session_of as _session
+from .labels import rule_names
 
 READERS = ("supervisor", "analyst", "admin")
 MAX_EXPORT = 50_000
