@@ -66,6 +66,11 @@ def test_open_a_call_play_a_deduction_and_review_it(stack, workbench, browser):
     )
     facet = '#facets a[data-facet="rule"][data-value="agent-forbidden-phrase"]'
     assert page.inner_text(facet) == name
+    # The intent and rule fields offer the lexicons' intents and the pack's rules.
+    offered = page.eval_on_selector_all("#intent-labels option", "os => os.map(o => o.value)")
+    assert indexed["primary_intent"] in offered and "投诉" in offered
+    rules = page.eval_on_selector_all("#rule-ids option", "os => os.map(o => [o.value, o.label])")
+    assert ["agent-forbidden-phrase", name] in rules
     for control in ('select[name="mode"]', 'select[name="direction"]', 'input[name="q"]'):
         family = page.eval_on_selector(control, "c => getComputedStyle(c).fontFamily")
         assert "Noto Sans CJK SC" in family, (control, family)

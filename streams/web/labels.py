@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..scoring.lexicon import load_intents
 from ..scoring.rules import RuleError, names_in
 
 # What the access log's actions mean, as the admin's page shows them.
@@ -42,3 +43,19 @@ def rule_names(settings) -> dict[str, str]:
                 continue
         _NAMES.update(key=key, names=names)
     return _NAMES["names"]
+
+
+_INTENTS: dict = {"key": None, "labels": []}
+
+
+def intent_labels(settings) -> list[str]:
+    """The intents of lexicons/intents.yaml (re-read when it changes), for the pages' pickers;
+    empty when the file does not read."""
+    path = Path(settings.lexicons_dir) / "intents.yaml"
+    try:
+        key = path.stat().st_mtime_ns
+        if key != _INTENTS["key"]:
+            _INTENTS.update(key=key, labels=list(load_intents(path)))
+    except (OSError, ValueError):
+        return []
+    return _INTENTS["labels"]

@@ -26,7 +26,7 @@ from ..index.search import CallQuery, QueryError, search_calls
 from ..report import hot_issues
 from .base import ACCOUNTS, ES, SETTINGS, allow, echoed, json_error, query_times, render, run
 from .base import session_of as _session
-from .labels import rule_names
+from .labels import intent_labels, rule_names
 
 READERS = ("supervisor", "analyst", "admin")
 MAX_EXPORT = 50_000
@@ -49,13 +49,15 @@ async def search_page(request: web.Request) -> web.Response:
     except QueryError as exc:
         return render(request, "calls.html", status=400, title="通话检索", error=str(exc),
                       query=CallQuery(), result=None, params=dict(request.query),
-                      rule_names=rule_names(request.app[SETTINGS]))  # fmt: skip
+                      rule_names=rule_names(request.app[SETTINGS]),
+                      intent_labels=intent_labels(request.app[SETTINGS]))  # fmt: skip
     result = await run(request, search_calls, request.app[ES], request.app[SETTINGS], query)
     next_url = ("/calls?" + dataclasses.replace(query, after=result.next_cursor).query_string()
                 if result.next_cursor else None)  # fmt: skip
     return render(request, "calls.html", title="通话检索", query=query, result=result, error=None,
                   next_url=next_url, facet_links=_facet_links(query, result), labels=LABELS,
                   rule_names=rule_names(request.app[SETTINGS]),
+                  intent_labels=intent_labels(request.app[SETTINGS]),
                   params=dict(request.query), query_string=query.query_string())  # fmt: skip
 
 
