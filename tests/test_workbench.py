@@ -239,3 +239,16 @@ def test_csv_cells_never_run_as_formulas():
         "",
         "3",
     ]
+
+
+def test_a_long_range_is_charted_by_month_with_nothing_lost():
+    from streams.web.views_search import DAILY_UP_TO, chart_periods
+
+    days = [{"date": f"2026-{m:02d}-{d:02d}", "calls": d, "complaint_calls": d % 3}
+            for m in (9, 10, 11) for d in range(1, 31)]  # fmt: skip
+    unit, periods = chart_periods(days[:DAILY_UP_TO])
+    assert unit == "day" and [p["label"] for p in periods][:2] == ["09-01", "09-02"]
+    unit, periods = chart_periods(days + [{"date": "2026-12-01", "calls": 7, "complaint_calls": 1}])
+    assert [p["label"] for p in periods] == ["2026-09", "2026-10", "2026-11", "2026-12"]
+    assert unit == "month" and [p["calls"] for p in periods] == [465, 465, 465, 7]
+    assert sum(p["complaint_calls"] for p in periods) == sum(d["complaint_calls"] for d in days) + 1
