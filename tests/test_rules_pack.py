@@ -240,8 +240,28 @@ def test_complaint_threat_rule_matches_sounds_strictly():
     missed = [t for t in THREATS_AS_HEARD if not rules.phrase_match("customer-complaint-threat", t)]
     assert missed == []
     assert rules.phrase_match("customer-complaint-threat", "我要头诉") == ("投诉", "pinyin")
-    # the other rules keep the lenient sound match: whisper writes 功耗 for 工号
+    # the greeting keeps the lenient sound match on purpose: whisper writes 功耗 for 工号
     assert rules.get("agent-greeting").pinyin is True
+
+
+def test_sound_matches_are_strict_unless_a_rule_says_otherwise():
+    """Every rule matches on sound only where the words look misheard (the default since
+    2026-11-30): an agent asking for a few minutes (几分钟 ~ 积分) or saying 与其 (~ 逾期)
+    before verifying identity tells no account detail; 张单 (账单) and 鱼额 (余额), as whisper
+    writes them, still do."""
+    rules = RuleSet.load(PACK)
+    loose = {r.id for r in rules if r.pinyin is True}
+    assert loose == {"agent-greeting"}, loose
+    greeted = (
+        ("agent", "您好，星海银行信用卡中心。", 0),
+        ("customer", "你好，我想问一下我的卡。", 3),
+    )
+    for said, fires in [("好的，请您稍等几分钟，我帮您看一下。", False),
+                        ("与其现在着急，不如先把卡冻结。", False),
+                        ("您这个月的张单是三千二百块。", True), ("您现在的鱼额是两千块。", True)]:  # fmt: skip
+        hits = rules.post_call(conversation(*greeted, ("agent", said, 6)))
+        found = [h for h in hits if h.rule_id == "agent-identity-verification"]
+        assert bool(found) == fires, (said, [h.evidence for h in found])
 
 
 def test_live_sees_only_the_last_history_finals():

@@ -378,7 +378,7 @@ class RuleSchema(_Schema):
     deduction: Annotated[float, Field(ge=0)]
     role: RoleName
     mode: Literal["live", "post_call"]
-    pinyin: PinyinMode = True
+    pinyin: PinyinMode = "strict"  # a sound match only where it looks like a mishearing
     tags: list[Tag] = []  # after `mode`: the check below reads it
     when: ConditionSchema
 
