@@ -52,8 +52,14 @@ RECORDS_OUT = Counter("callqa_records_out", "Records a stage sent to a topic", [
 RECORD_ERRORS = Counter(
     "callqa_record_errors",
     "Records a stage could not process (reason: not_json, schema, exception, rejected; "
-    "decode: an ASR decode failed and its audio is cut again; lost: a dead letter could not be sent)",
+    "decode: an ASR decode failed and its audio is cut again; lost: a dead letter could not be sent; "
+    "skipped: records the stream skipped that could not be read again)",
     ["stage", "reason"],
+)
+RECORDS_REFETCHED = Counter(
+    "callqa_records_refetched",
+    "Records the stage's stream skipped (a faust race after a restart) and the stage read again",
+    ["stage"],
 )
 DEAD_LETTERS = Counter(
     "callqa_dead_letters", "Dead letters sent, by stage and reason class", ["stage", "reason"]

@@ -32,6 +32,7 @@ from .. import metrics
 from ..logs import CALL_ID, STAGE
 from ..records import RecordError, dump, validate
 from ..settings import DEAD_LETTER_TOPIC, Settings
+from .gaps import Gaps, refetch
 
 log = logging.getLogger("callqa.worker")
 Handler = Callable[[dict], Awaitable[None]]
@@ -175,13 +176,42 @@ class Pipeline:
                                cause="rejected")  # fmt: skip
 
     def consume(self, topic: str, stage: str, handle: Handler) -> None:
-        """Run `handle` on every valid record of `topic`, as the stage's faust agent."""
+        """Run `handle` on every valid record of `topic`, as the stage's faust agent; records
+        the stream skipped are read again and handled first (streams/stages/gaps.py)."""
+        gaps = Gaps()
+
+        @self.app.on_partitions_assigned.connect
+        async def assigned(app, assigned, **_):  # noqa: ARG001 - faust's signal arguments
+            gaps.forget()
 
         async def agent(stream):
-            async for raw in stream:
-                await self.process(topic, stage, handle, raw)
+            async for event in stream.events():
+                message = event.message
+                skipped = gaps.check(message.topic, message.partition, message.offset)
+                if skipped is not None:
+                    await self.catch_up(topic, stage, handle, message, *skipped)
+                await self.process(topic, stage, handle, event.value)
 
         self.app.agent(self.topics[topic], name=stage)(agent)
+
+    async def catch_up(self, topic: str, stage: str, handle: Handler, message, start: int,
+                       end: int) -> None:  # fmt: skip
+        """Handle the records at offsets [start, end) of the message's partition, which the
+        stream skipped; a gap that cannot be read is logged and counted (reason `skipped`)."""
+        log.warning("%s: the stream skipped %s[%d] offsets %d-%d; reading them again", stage,
+                    message.topic, message.partition, start, end - 1)  # fmt: skip
+        try:
+            values = await asyncio.get_running_loop().run_in_executor(
+                None, refetch, self.settings, message.topic, message.partition, start, end
+            )
+        except Exception:  # noqa: BLE001 - the stage goes on; the loss is counted and logged
+            log.exception("%s: skipped records of %s[%d] could not be read", stage,
+                          message.topic, message.partition)  # fmt: skip
+            metrics.RECORD_ERRORS.labels(stage, "skipped").inc(end - start)
+            return
+        metrics.RECORDS_REFETCHED.labels(stage).inc(len(values))
+        for raw in values:
+            await self.process(topic, stage, handle, raw)
 
     async def process(self, topic: str, stage: str, handle: Handler, raw) -> bool:
         """One record read from `topic`: decode, validate, handle. Whatever goes wrong becomes
