@@ -16,6 +16,12 @@ from .rules import RuleSet
 log = logging.getLogger("callqa.rules")
 
 
+def pack_stamp(path: Path) -> list[tuple[str, int]]:
+    """The rule files of a pack directory with their modification times: it changes when a
+    file is edited, added or removed."""
+    return sorted((p.name, p.stat().st_mtime_ns) for p in Path(path).glob("*.yaml"))
+
+
 class RulesWatch:
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -24,7 +30,7 @@ class RulesWatch:
         self._listeners: list[Callable[[RuleSet], None]] = []
 
     def _stamp(self):
-        return sorted((p.name, p.stat().st_mtime_ns) for p in self.path.glob("*.yaml"))
+        return pack_stamp(self.path)
 
     def on_change(self, listener: Callable[[RuleSet], None]) -> None:
         """Call `listener(new rules)` after every successful reload."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..scoring.lexicon import load_intents
 from ..scoring.rules import RuleError, names_in
+from ..scoring.watch import pack_stamp
 
 # What the access log's actions mean, as the admin's page shows them.
 ACCESS_ACTIONS = {"call": "打开通话", "listen": "收听录音", "desk": "坐席工作台", "live": "实时监听",
@@ -32,13 +33,12 @@ def rule_names(settings) -> dict[str, str]:
     so that the pages say 坐席禁语 rather than agent-forbidden-phrase. A file that does not
     read leaves its ids as they are: the pages never fail on the pack."""
     folder = Path(settings.lexicons_dir) / "rules"
-    files = sorted(folder.glob("*.yaml")) if folder.is_dir() else []
-    key = tuple((f.name, f.stat().st_mtime_ns) for f in files)
+    key = pack_stamp(folder)
     if key != _NAMES["key"]:
         names = {}
-        for file in files:
+        for name, _ in key:
             try:
-                names |= names_in(file)
+                names |= names_in(folder / name)
             except (RuleError, OSError):
                 continue
         _NAMES.update(key=key, names=names)
