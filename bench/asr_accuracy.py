@@ -3,7 +3,7 @@
     .venv/bin/python bench/asr_accuracy.py [--aishell N] [--magicdata N] [--windows 30,10]
                                            [--prompts none,hotwords,context] [--beam 5]
                                            [--eval-half dev|held_out] [--no-samples]
-                                           [--by-confidence]
+                                           [--by-confidence] [--lm]
 
 For each encoder window (30 = stock faster-whisper padding, 10 = callqa's default)
 it prints corpus CER and real-time factor on
@@ -29,6 +29,11 @@ customer utterance with an intent label, decoded with the callqa window and no p
 by the segment's avg_logprob: CER and the intent model's accuracy per bin (the reference
 text's accuracy beside it). If low-confidence turns were the misheard ones, the call's intent
 could weigh them less.
+
+--lm: whisper's 1-best against its n-best (beam width) rescored by the published character
+language model (asr_lm, models/charlm.py), as the pipeline's final decodes do it: the
+evaluation calls' half given with --eval-half, MagicData's finance and insurance lines and
+other domains and AISHELL files 61-160, all through 8 kHz G.711.
 """
 
 from __future__ import annotations
@@ -53,13 +58,13 @@ AISHELL = EVAL / "aishell1"
 MAGICDATA = EVAL / "customer_service_magicdata"
 
 
-def aishell(n: int) -> list[tuple[np.ndarray, str]]:
+def aishell(n: int, skip: int = 0) -> list[tuple[np.ndarray, str]]:
     rows = [
         line.split("\t")
         for line in (AISHELL / "transcripts.tsv").read_text(encoding="utf-8").splitlines()
     ]
     items = []
-    for name, text in rows[:n]:
+    for name, text in rows[skip : skip + n]:
         wav = read_wav(AISHELL / name)
         items.append(
             (to_model_rate(decode(wav.channels[0], wav.encoding), wav.sample_rate), text.strip())
@@ -67,11 +72,13 @@ def aishell(n: int) -> list[tuple[np.ndarray, str]]:
     return items
 
 
-def magicdata(n: int, domains=("finance", "insurance")) -> list[tuple[np.ndarray, str]]:
+def magicdata(
+    n: int, domains=("finance", "insurance"), skip: int = 0
+) -> list[tuple[np.ndarray, str]]:
     lines = (MAGICDATA / "manifest.tsv").read_text(encoding="utf-8").splitlines()[1:]
     rows = [line.split("\t") for line in lines]
     items = []
-    for row in [r for r in rows if r[2] in domains][:n]:
+    for row in [r for r in rows if r[2] in domains][skip : skip + n]:
         wav = read_wav(MAGICDATA / row[0])
         items.append(
             (to_model_rate(decode(wav.channels[0], wav.encoding), wav.sample_rate), row[1].strip())
@@ -149,6 +156,54 @@ def by_confidence(transcriber: Transcriber, utterances: list[dict], settings: Se
           f"wrong {np.mean(wrong):.3f} (n={len(wrong)})")  # fmt: skip
 
 
+def lm_sets(eval_half: str | None, eval_audio: str) -> dict[str, list]:
+    """The sets of the language-model comparison. Its weight and bonus were chosen on the
+    evaluation calls' dev half (a sweep that also printed the first 80 MagicData finance and
+    insurance lines and the first 60 AISHELL files); the "unseen" sets were first decoded
+    after the choice."""
+    sets = {}
+    if eval_half:
+        sets[f"evaluation calls, {eval_half} half"] = [
+            (u["audio"], u["text"]) for u in eval_calls(eval_half, eval_audio)
+        ]
+    if MAGICDATA.is_dir():
+        sets["magicdata fin+ins 1-80, 8 kHz (in the sweep)"] = [
+            (telephone(a), t) for a, t in magicdata(80)
+        ]
+        sets["magicdata fin+ins 81-100, 8 kHz (unseen)"] = [
+            (telephone(a), t) for a, t in magicdata(20, skip=80)
+        ]
+        sets["magicdata other domains 150, 8 kHz (unseen)"] = [
+            (telephone(a), t) for a, t in magicdata(150, ("general", "education", "tourism"))
+        ]
+    if AISHELL.is_dir():
+        sets["aishell1 61-160, 8 kHz (unseen)"] = [(telephone(a), t) for a, t in aishell(100, 60)]
+    return sets
+
+
+def lm_comparison(settings: Settings, beam: int, sets: dict[str, list]) -> None:
+    """CER of whisper's 1-best and of the n-best rescored by the published asr_lm, from the
+    same decodes (one beam search per utterance, as the pipeline does it)."""
+    from streams.asr.engine import Request, load_lm
+
+    loaded = load_lm(settings.models_dir)
+    if loaded is None:
+        raise SystemExit("no asr_lm published: run `callqa train --only asr_lm`")
+    transcriber = Transcriber.from_settings(settings, beam_size=beam, lm=loaded.pipeline)
+    print(f"asr_lm {loaded.version}, weight {transcriber.lm_weight}, bonus {transcriber.lm_bonus}")
+    print(f"{'set':<48} {'n':>4} {'1-best':>7} {'rescored':>9} {'changed':>8}")
+    for name, items in sets.items():
+        one, best, changed = [], [], 0
+        for audio, reference in items:
+            hypotheses = transcriber.nbest([Request(audio)], beam, transcriber.min_window_s)[0]
+            first, chosen = hypotheses[0][0], transcriber.choose(hypotheses)
+            one.append((reference, "" if first.dropped else first.text))
+            best.append((reference, "" if chosen.dropped else chosen.text))
+            changed += chosen.text != first.text
+        print(f"{name:<48} {len(items):>4} {corpus_cer(one):>7.3f} {corpus_cer(best):>9.3f} "
+              f"{changed:>8}", flush=True)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -172,8 +227,13 @@ def main() -> None:
     parser.add_argument("--no-samples", action="store_true", help="skip the six sample calls")
     parser.add_argument("--by-confidence", action="store_true",
                         help="with --eval-half: CER and intent accuracy per avg_logprob bin")  # fmt: skip
+    parser.add_argument("--lm", action="store_true",
+                        help="1-best against n-best rescored by asr_lm (models/charlm.py)")  # fmt: skip
     args = parser.parse_args()
     settings = Settings()
+    if args.lm:
+        lm_comparison(settings, args.beam, lm_sets(args.eval_half, args.eval_audio))
+        return
     if args.by_confidence:
         if not args.eval_half:
             parser.error("--by-confidence needs --eval-half")

@@ -39,6 +39,15 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def data_digest(files: list[Path], extra: list[Path] = ()) -> str:
+    """One SHA-256 over the files' names and bytes, in order: what a version was trained on
+    (its card's training_data_sha256 and lexicons_sha256)."""
+    digest = hashlib.sha256()
+    for path in [*files, *extra]:
+        digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes())
+    return digest.hexdigest()
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     name: str

@@ -1,6 +1,6 @@
 """Train, evaluate and publish the intent and complaint-risk models from models/data/.
 
-    callqa train [--only intent|complaint_risk] [--if-missing] [--data-dir DIR]
+    callqa train [--only intent|complaint_risk|acts|asr_lm] [--if-missing] [--data-dir DIR]
                  [--features chars+words+pinyin] [--small N] [--labels FILE]
 
 (the command lives in streams/cli.py, which hands in the models directory and a
@@ -45,6 +45,7 @@ from .dissatisfaction import LEVEL1_FEATURES
 from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline
 from .lexicons import Lexicons
 from .predict import predict_intents
+from .registry import data_digest
 from .risk import TRACK_FEATURES, RiskModel
 from .track import (  # noqa: F401 - the track's training and evaluation, used from here too
     ALERT_PRECISION,
@@ -62,6 +63,8 @@ TASKS = {
     "complaint_risk": ("complaint_risk.tsv", "risk"),
     "acts": ("acts.tsv", "acts"),
 }  # acts: dialog acts for the QA rules (models/train_acts.py)
+# Every published model: the classifiers, and the ASR's language model (models/charlm.py).
+MODELS = (*TASKS, "asr_lm")
 CALLS_FILE = "risk_calls.jsonl"
 SEED = 20261123
 HELD_OUT_PERCENT = 20
@@ -259,13 +262,6 @@ def data_files(name: str, data_dir: Path) -> list[Path]:
     return files
 
 
-def data_digest(files: list[Path], extra: list[Path] = ()) -> str:
-    digest = hashlib.sha256()
-    for path in [*files, *extra]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
-
-
 def datasets(
     name: str, data_dir: Path = DATA_DIR, small: int | None = None, extra_labels: Path | None = None
 ):
@@ -296,6 +292,10 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
           features: str = DEFAULT_FEATURES, small: int | None = None,
           extra_labels: Path | None = None) -> tuple[str, dict]:  # fmt: skip
     """Train `name` on `data_dir` (plus analysts' labels from `extra_labels`), publish it."""
+    if name == "asr_lm":  # the ASR's n-best rescoring model: its own module
+        from . import charlm
+
+        return charlm.train(models_dir, data_dir, context.real_data_dir)
     if name == "acts":  # multi-label, by role: its own module
         from . import train_acts
 
@@ -465,6 +465,10 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
     if not available:
         return False
     card = registry.read_card(models_dir, name, available[-1])
+    if name == "asr_lm":
+        from . import charlm
+
+        return charlm.is_current(card, data_dir, context.real_data_dir)
     if card.get("small") or card.get("recipe") != _recipe(name):
         return False
     if card.get("lexicons_sha256") != data_digest(lexicon_files(context)):
@@ -483,7 +487,7 @@ def not_current(models_dir: Path, context: TrainingContext, data_dir: Path = DAT
     """The models among `names` (default: all) with no current version; each current one is
     logged with its version."""
     stale = []
-    for name in names or list(TASKS):
+    for name in names or list(MODELS):
         if is_current(models_dir, name, context, data_dir):
             log(f"{name}: {registry.versions(models_dir, name)[-1]} is current")
         else:
@@ -501,6 +505,10 @@ def ensure_models(models_dir: Path, context: TrainingContext, data_dir: Path = D
 
 def summary(name: str, version: str, metrics: dict) -> str:
     """What `callqa train` prints about a published version."""
+    if name == "asr_lm":
+        return (f"{name}: published {version}  {metrics['ngrams']} n-grams of "
+                f"{metrics['characters']} characters  BQ dev perplexity "
+                f"{metrics.get('bq_dev_perplexity', '-')}")  # fmt: skip
     held = metrics["held_out"]
     lines = [f"{name}: published {version}  held-out macro-F1 {held['macro_f1']:.3f}"
              f"  (through ASR noise {metrics['held_out_asr_noise']['macro_f1']:.3f})"]  # fmt: skip

@@ -60,6 +60,7 @@ from .acts import ACTS, ROLE_OF, ActsModel, OwnColumns
 from .augment import asr_noise, noisy_rows
 from .features import DEFAULT_FEATURES, build_pipeline
 from .lexicons import Lexicons
+from .registry import data_digest
 
 FILE = "acts.tsv"
 REAL_FILES = (
@@ -138,13 +139,6 @@ def read_acts(path: Path) -> list[ActRow]:
 
 def held_out(group: str) -> bool:
     return int(hashlib.sha1(group.encode("utf-8")).hexdigest()[:8], 16) % 100 < HELD_OUT_PERCENT
-
-
-def data_digest(files: list[Path]) -> str:
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def datasets(data_dir: Path, small: int | None = None) -> tuple[list[ActRow], list[ActRow]]:

@@ -75,6 +75,11 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "0",
         "prompt final decodes with this many top terms of lexicons/userdict.txt; 0 = none",
     ),
+    "ASR_LM_WEIGHT": (
+        "0.3",
+        "weight of the character language model (asr_lm) rescoring final decodes' n-best; 0 = 1-best",
+    ),
+    "ASR_LM_BONUS": ("2.0", "per-character bonus in that rescoring (offsets the LM's short bias)"),
     "ASR_MAX_BATCH": ("4", "most segments decoded in one batch across calls"),
     "VAD_MIN_SILENCE_MS": ("500", "pause that ends a speech segment"),
     "VAD_MAX_SEGMENT_S": ("15", "force-cut a segment longer than this"),
@@ -287,6 +292,8 @@ class Settings:
         default_factory=lambda: float(env("ASR_PARTIAL_INTERVAL_S"))
     )
     asr_hotwords: int = field(default_factory=lambda: int(env("ASR_HOTWORDS")))
+    asr_lm_weight: float = field(default_factory=lambda: float(env("ASR_LM_WEIGHT")))
+    asr_lm_bonus: float = field(default_factory=lambda: float(env("ASR_LM_BONUS")))
     asr_max_batch: int = field(default_factory=lambda: int(env("ASR_MAX_BATCH")))
     vad_min_silence_ms: int = field(default_factory=lambda: int(env("VAD_MIN_SILENCE_MS")))
     vad_max_segment_s: float = field(default_factory=lambda: float(env("VAD_MAX_SEGMENT_S")))

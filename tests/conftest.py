@@ -93,7 +93,7 @@ class Stack:
 def stack(tmp_path_factory):
     """noida-db on free ports, topics and indices, published models, and one worker."""
     from models import registry
-    from models.train import TASKS
+    from models.train import MODELS
     from streams.embedded import EmbeddedServer
     from streams.index.store import connect, ensure_indices
     from streams.kafka_admin import ensure_topics
@@ -107,7 +107,7 @@ def stack(tmp_path_factory):
     project_models = Settings().models_dir
     ensure_models(project_models, Settings().lexicons_dir)
     models_dir = data_dir / "models"
-    for name in TASKS:
+    for name in MODELS:
         newest = registry.latest(project_models, name)
         shutil.copytree(project_models / name / newest, models_dir / name / newest)
     # ... and a private copy of the lexicons, so a test may edit a rule file.

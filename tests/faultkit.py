@@ -74,7 +74,7 @@ class FaultStack:
 
     def start(self) -> FaultStack:
         from models import registry
-        from models.train import TASKS
+        from models.train import MODELS
         from streams.index.store import ensure_indices
         from streams.kafka_admin import ensure_topics
         from streams.scoring.models import ensure_models
@@ -84,7 +84,7 @@ class FaultStack:
         project = Settings()
         ensure_models(project.models_dir, project.lexicons_dir)
         models_dir = self.root / "models"
-        for name in TASKS:
+        for name in MODELS:
             newest = registry.latest(project.models_dir, name)
             if not (models_dir / name / newest).exists():
                 shutil.copytree(project.models_dir / name / newest, models_dir / name / newest)

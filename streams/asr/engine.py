@@ -145,17 +145,30 @@ class Transcriber:
             "beam_size": settings.whisper_beam_size,
             "cpu_threads": settings.whisper_cpu_threads,
             "min_window_s": settings.whisper_min_window_s,
+            "lm": None,
+            "lm_weight": settings.asr_lm_weight,
+            "lm_bonus": settings.asr_lm_bonus,
         }
-        return cls(**{**options, **overrides})
+        loaded = None
+        if settings.asr_lm_weight > 0 and "lm" not in overrides:
+            loaded = load_lm(settings.models_dir)
+            options["lm"] = loaded.pipeline if loaded else None
+        transcriber = cls(**{**options, **overrides})
+        transcriber.lm_version = loaded.version if loaded else ""
+        return transcriber
 
     def __init__(self, model: str, cache_dir: Path, device="auto", compute_type="auto",
-                 beam_size=5, cpu_threads=0, min_window_s=10.0):  # fmt: skip
+                 beam_size=5, cpu_threads=0, min_window_s=10.0, lm=None, lm_weight=0.3,
+                 lm_bonus=2.0):  # fmt: skip
         from faster_whisper import WhisperModel
 
         self.model_dir = resolve_model_dir(model, cache_dir)
         self.device, self.compute_type = pick_device(device, compute_type)
         self.beam_size = beam_size
         self.min_window_s = min_window_s
+        # n-best rescoring by a character language model (models/charlm.py), beams > 1 only
+        self.lm, self.lm_weight, self.lm_bonus = lm, lm_weight, lm_bonus
+        self.lm_version = ""
         self.model = WhisperModel(
             str(self.model_dir),
             device=self.device,
@@ -169,6 +182,14 @@ class Transcriber:
         self.name = f"whisper-{model if not Path(model).is_dir() else Path(model).name}"
         self._lock = threading.Lock()
         log.info("whisper %s on %s/%s", self.model_dir, self.device, self.compute_type)
+
+    def describe(self) -> str:
+        """One line for the log: the model, and how final decodes choose their text."""
+        rescoring = (f"n-best rescored by asr_lm {self.lm_version or '(given)'} "
+                     f"(weight {self.lm_weight}, bonus {self.lm_bonus})"
+                     if self.lm is not None else "1-best (no language model)")  # fmt: skip
+        return (f"{self.name} on {self.device}/{self.compute_type}, beam {self.beam_size}, "
+                f"{rescoring}")  # fmt: skip
 
     def transcribe(self, audio: np.ndarray, prefix: str = "", prompt: str = "") -> Transcript:
         """Decode one speech segment (16 kHz float32) into simplified Chinese."""
@@ -224,6 +245,13 @@ class Transcriber:
         return tokens + prefix[:200], len(prefix[:200])
 
     def _generate(self, batch: list[Request], beam: int, min_window_s: float) -> list[Transcript]:
+        return [self.choose(hypotheses) for hypotheses in self.nbest(batch, beam, min_window_s)]
+
+    def nbest(self, batch: list[Request], beam: int, min_window_s: float
+              ) -> list[list[tuple[Transcript, int]]]:  # fmt: skip
+        """Each request's hypotheses, best first by whisper's score, each judged by the
+        hallucination guard and with its token count: the beam's n-best with a language
+        model, else the 1-best alone."""
         import ctranslate2
 
         extractor = self.model.feature_extractor
@@ -240,6 +268,7 @@ class Transcriber:
                 ctranslate2.StorageView.from_array(np.ascontiguousarray(stacked, dtype=np.float32)),
                 [p for p, _ in prompts],
                 beam_size=beam,
+                num_hypotheses=beam if self.lm is not None else 1,
                 return_scores=True,
                 return_no_speech_prob=True,
                 # ~4 syllables/s; a bound well above that stops runaway repetition early
@@ -249,10 +278,24 @@ class Transcriber:
             )
         out = []
         for result in results:
-            text = self._tokenizer.decode(result.sequences_ids[0])
-            text = to_simplified(text).strip().replace(" ", "")
-            out.append(_judge(text, float(result.scores[0]), float(result.no_speech_prob)))
+            judged = []
+            for ids, score in zip(result.sequences_ids, result.scores, strict=True):
+                text = to_simplified(self._tokenizer.decode(ids)).strip().replace(" ", "")
+                judged.append((_judge(text, float(score), float(result.no_speech_prob)), len(ids)))
+            out.append(judged)
         return out
+
+    def choose(self, hypotheses: list[tuple[Transcript, int]], lm=None) -> Transcript:
+        """whisper's best; with a language model (this transcriber's unless given), the best
+        after rescoring among the hypotheses the hallucination guard keeps."""
+        lm = lm if lm is not None else self.lm
+        kept = [(t, n) for t, n in hypotheses if not t.dropped]
+        if lm is None or len(kept) < 2:
+            return hypotheses[0][0]
+        from models.charlm import rescore
+
+        candidates = [(t.text, t.avg_logprob, n) for t, n in kept]
+        return kept[rescore(candidates, lm, self.lm_weight, self.lm_bonus)][0]
 
     def _transcribe_stock(self, audio: np.ndarray) -> Transcript:
         """faster-whisper's own pipeline (30 s padding), for comparison in the bench."""
@@ -273,6 +316,19 @@ class Transcriber:
         text = to_simplified("".join(s.text for s in segments)).strip().replace(" ", "")
         avg_logprob = float(np.mean([s.avg_logprob for s in segments]))
         return _judge(text, avg_logprob, float(max(s.no_speech_prob for s in segments)))
+
+
+def load_lm(models_dir: Path):
+    """The newest published `asr_lm` that loads (models/charlm.py; a LoadedModel), or None:
+    1-best decoding."""
+    from models import registry
+
+    try:
+        loaded = registry.load_usable(models_dir, "asr_lm", log=log.warning)
+    except registry.ModelMissing as exc:
+        log.warning("no ASR language model, decoding 1-best: %s", exc)
+        return None
+    return loaded
 
 
 def lexicon_hotwords(userdict: Path, n: int) -> str:

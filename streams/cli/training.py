@@ -8,7 +8,7 @@ from ..settings import REAL_DATA_DIR, Settings
 
 
 def cmd_train(args) -> int:
-    from models.train import DATA_DIR, TASKS, not_current, summary, train
+    from models.train import DATA_DIR, MODELS, not_current, summary, train
 
     from ..scoring.models import training_context
 
@@ -16,7 +16,7 @@ def cmd_train(args) -> int:
     models_dir = args.models_dir or settings.models_dir
     data_dir = args.data_dir or DATA_DIR
     context = training_context(settings.lexicons_dir, args.real_data)
-    names = [args.only] if args.only else list(TASKS)
+    names = [args.only] if args.only else list(MODELS)
     if args.if_missing:
         names = not_current(models_dir, context, data_dir, names)
 
@@ -63,12 +63,12 @@ def _each(names: list[str], one, jobs: int) -> int:
 
 def add_commands(sub) -> None:
     from models.features import DEFAULT_FEATURES, FEATURE_SETS
-    from models.train import TASKS
+    from models.train import MODELS
 
     train = sub.add_parser("train", help="train and publish the classifiers")
     train.add_argument("--models-dir", type=Path, help="default CALLQA_MODELS_DIR")
     train.add_argument("--data-dir", type=Path, help="training data (default models/data)")
-    train.add_argument("--only", choices=sorted(TASKS))
+    train.add_argument("--only", choices=sorted(MODELS))
     train.add_argument("--features", choices=sorted(FEATURE_SETS), default=DEFAULT_FEATURES)
     train.add_argument("--small", type=int, help="at most N training rows per label (quick runs)")
     train.add_argument("--real-data", type=Path, default=REAL_DATA_DIR,

@@ -38,6 +38,11 @@ def register(pipeline: Pipeline) -> None:
     scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch,
                                 observe=metrics.observe_decode)  # fmt: skip
     tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
+
+    @app.task
+    async def announce_asr():  # after start-up, where the worker's log is set up
+        log.info("asr: %s", transcriber.describe())
+
     sweep = Sweep()
 
     async def send_transcript(record: dict) -> asyncio.Future:
