@@ -99,6 +99,7 @@ def test_final_decodes_rescore_the_beam_and_partials_do_not(project_models, samp
     with_lm = Transcriber.from_settings(
         settings, lm=registry.load(project_models, "asr_lm").pipeline
     )
+    assert "n-best rescored by asr_lm" in with_lm.describe()
     hypotheses = with_lm.nbest([Request(sample_utterance)], 5, with_lm.min_window_s)[0]
     assert len(hypotheses) == 5 and len({t.text for t, _ in hypotheses}) > 1
     kept = [(t, n) for t, n in hypotheses if not t.dropped]
@@ -113,13 +114,16 @@ def test_final_decodes_rescore_the_beam_and_partials_do_not(project_models, samp
 
 
 def test_weight_zero_is_whispers_1_best(monkeypatch, project_models):
-    from streams.asr.engine import Transcriber
+    from streams.asr.engine import lm_for
 
-    monkeypatch.setenv("ASR_LM_WEIGHT", "0")
     monkeypatch.setenv("CALLQA_MODELS_DIR", str(project_models))
-    assert Transcriber.from_settings(Settings()).lm is None
+    monkeypatch.setenv("ASR_LM_WEIGHT", "0")
+    assert lm_for(Settings()) is None
     monkeypatch.setenv("ASR_LM_WEIGHT", "0.3")
-    assert Transcriber.from_settings(Settings()).lm is not None
+    loaded = lm_for(Settings())
+    assert loaded.version == registry.latest(project_models, "asr_lm")
+    monkeypatch.setenv("CALLQA_MODELS_DIR", str(project_models / "nothing-here"))
+    assert lm_for(Settings()) is None  # none published: 1-best, and the log says so
 
 
 def test_it_is_retrained_when_its_text_changes(project_models, tmp_path):

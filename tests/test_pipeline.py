@@ -33,9 +33,25 @@ def cid(name: str) -> str:
     return f"{name}-{RUN}"
 
 
+NO_END = f"no-end-{RUN}"
+
+
 @pytest.fixture(scope="module")
 def indexed(stack):
-    """Replay every sample call concurrently; wait for their call documents."""
+    """Replay every sample call concurrently, and the first 6 s of one whose end never comes;
+    wait for the sample calls' documents."""
+    from streams.audio import read_wav
+    from streams.ingest.replay import call_events, make_producer
+
+    producer = make_producer(stack.services.kafka_bootstrap_servers)
+    wav = read_wav(CALLS_DIR / f"{SAMPLE_CALLS[0]}.wav")
+    for timed in call_events(wav, NO_END, stack.settings.chunk_seconds):
+        if timed.event["kind"] == "end" or timed.at > 6.0:
+            break
+        event = {**timed.event, "produced_at": time.time()}
+        producer.send(stack.settings.topic(AUDIO_TOPIC), key=NO_END, value=event)
+    producer.flush()
+    producer.close()
     files = [str(CALLS_DIR / f"{n}.wav") for n in SAMPLE_CALLS]
     results = replay_files(files, stack.services.kafka_bootstrap_servers, stack.settings.topic(AUDIO_TOPIC),
                            speed=0, call_ids=[cid(n) for n in SAMPLE_CALLS])  # fmt: skip
@@ -62,6 +78,21 @@ def assists(stack, indexed):
     finally:
         consumer.close()
     return [e for e in events if e["call_id"].endswith(RUN)]
+
+
+def test_a_call_whose_end_never_comes_is_closed_after_the_timeout_and_recorded(stack, indexed):
+    """Sent beside six calls replayed at once, so the worker reads it while behind: the idle
+    timeouts count only time in which the stages could have read its audio
+    (streams/stages/reading.py), and still close it once they have."""
+    doc = wait_for_calls(stack.es, stack.settings, [NO_END], timeout=180)[NO_END]
+    assert doc["status"] == "timeout" and doc["end_reason"] == "timeout"
+    assert 5.0 <= doc["duration"] <= 6.5 and transcript(doc), doc["duration"]
+    deadline = time.monotonic() + 60
+    while not (doc.get("recording") or {}).get("status") == "stored":
+        assert time.monotonic() < deadline, doc.get("recording")
+        time.sleep(1)
+        doc = stack.es.get(index=stack.settings.index(CALLS_INDEX), id=NO_END)["_source"]
+    assert 5.0 <= doc["recording"]["duration"] <= 6.5
 
 
 @pytest.mark.parametrize("name", SAMPLE_CALLS)

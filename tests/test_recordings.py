@@ -269,6 +269,9 @@ def test_a_call_whose_end_never_comes_is_recorded_after_the_timeout(stack, tmp_p
     # A worker that started (again) 10 s after the last audio gives the call its full timeout.
     assert recorder.idle_calls(started + 25, timeout=20, since=started + 10) == []
     assert recorder.idle_calls(started + 25, timeout=20, since=started) == [call_id]
+    # ... but not while the stage reads its input 10 s behind: the audio may be waiting
+    assert recorder.idle_calls(started + 25, 20, since=started, read_until=started + 15) == []
+    assert recorder.idle_calls(started + 25, 20, started, read_until=started + 21) == [call_id]
     entry = recorder.finish(call_id, "timeout")
     assert entry["status"] == "stored" and entry["channels"] == ["agent", "customer"]
     assert abs(entry["duration"] - 1.0) < 1e-9 and store.size(entry["uri"]) == entry["bytes"]

@@ -223,6 +223,19 @@ def test_guards_drop_loops_doubled_phrases_and_prompt_echoes():
     )  # free-text prompt copied
 
 
+def test_a_live_call_is_idle_only_for_time_the_stage_could_have_read_its_audio():
+    events, _ = _call("call-04-lost-card")
+    asr = _asr(partial_interval_s=0)
+    for event in events[:5]:
+        plan = asr.plan(event, now=100.0)
+        asr.commit(plan, [Transcript("好", -0.1, 0.0)] * len(plan.regions), now=100.0)
+    assert asr.idle_calls(now=150.0, timeout_s=60) == []
+    assert asr.idle_calls(now=170.0, timeout_s=60) == ["call-04-lost-card"]
+    # the stage has read everything written up to 130 only: its next chunks may be waiting
+    assert asr.idle_calls(now=170.0, timeout_s=60, read_until=130.0) == []
+    assert asr.idle_calls(now=170.0, timeout_s=60, read_until=161.0) == ["call-04-lost-card"]
+
+
 def test_a_second_end_while_closing_emits_one_call_end():
     """A timeout end that races the hangup (or a re-sent end) closes the call once."""
     events, _ = _call("call-04-lost-card")

@@ -149,10 +149,8 @@ class Transcriber:
             "lm_weight": settings.asr_lm_weight,
             "lm_bonus": settings.asr_lm_bonus,
         }
-        loaded = None
-        if settings.asr_lm_weight > 0 and "lm" not in overrides:
-            loaded = load_lm(settings.models_dir)
-            options["lm"] = loaded.pipeline if loaded else None
+        loaded = lm_for(settings) if "lm" not in overrides else None
+        options["lm"] = loaded.pipeline if loaded else None
         transcriber = cls(**{**options, **overrides})
         transcriber.lm_version = loaded.version if loaded else ""
         return transcriber
@@ -316,6 +314,11 @@ class Transcriber:
         text = to_simplified("".join(s.text for s in segments)).strip().replace(" ", "")
         avg_logprob = float(np.mean([s.avg_logprob for s in segments]))
         return _judge(text, avg_logprob, float(max(s.no_speech_prob for s in segments)))
+
+
+def lm_for(settings):
+    """The language model final decodes are rescored with: None when ASR_LM_WEIGHT is 0."""
+    return load_lm(settings.models_dir) if settings.asr_lm_weight > 0 else None
 
 
 def load_lm(models_dir: Path):

@@ -207,14 +207,17 @@ class StreamingAsr:
     def _ending(self, call_id: str) -> bool:
         return (self.calls.get(call_id) or {}).get("status") == "ending"
 
-    def idle_calls(self, now: float, timeout_s: float, busy: set[str] = frozenset()) -> list[str]:
+    def idle_calls(self, now: float, timeout_s: float, busy: set[str] = frozenset(),
+                   read_until: float | None = None) -> list[str]:  # fmt: skip
         """Calls to close: live ones that received nothing for `timeout_s` (their end never
-        came), and ones whose end was consumed but never completed (a crash in between),
-        unless this process is still working on them (`busy`)."""
+        came) of the time up to which the stage has read its input (`read_until`, default
+        `now`: streams/stages/reading.py), and ones whose end was consumed but never
+        completed (a crash in between), unless this process is still working on them (`busy`)."""
         idle = []
+        read = now if read_until is None else read_until
         for call_id, call in list(self.calls.items()):
             status = call.get("status")
-            if status == "live" and now - call.get("last_wall", now) > timeout_s:
+            if status == "live" and read - call.get("last_wall", read) > timeout_s:
                 idle.append(call_id)
             elif (
                 status == "ending"

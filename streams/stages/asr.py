@@ -131,6 +131,7 @@ def register(pipeline: Pipeline) -> None:
         task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))
 
     pipeline.consume(AUDIO_TOPIC, "asr", on_audio)
+    pipeline.watch_reading(AUDIO_TOPIC)
     dropped = [0]
 
     def sample() -> None:
@@ -161,7 +162,8 @@ def register(pipeline: Pipeline) -> None:
         if app.rebalancing or up < min(settings.call_timeout_s, 10.0):
             return
         timeout = settings.call_timeout_s if up >= settings.call_timeout_s else float("inf")
-        for call_id in asr.idle_calls(now, timeout, busy=set(tails)):
+        read = pipeline.read_until("asr", AUDIO_TOPIC, now)  # behind: audio may be waiting
+        for call_id in asr.idle_calls(now, timeout, busy=set(tails), read_until=read):
             log.warning("asr: closing call %s (no end event, or its end was interrupted)", call_id)
             await pipeline.send(AUDIO_TOPIC, {"kind": "end", "call_id": call_id,
                                               "reason": "timeout", "produced_at": now})  # fmt: skip

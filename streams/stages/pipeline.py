@@ -33,6 +33,7 @@ from ..logs import CALL_ID, STAGE
 from ..records import RecordError, dump, validate
 from ..settings import DEAD_LETTER_TOPIC, Settings
 from .gaps import Gaps, refetch
+from .reading import SAMPLE_S, ReadingClock, end_offsets
 
 log = logging.getLogger("callqa.worker")
 Handler = Callable[[dict], Awaitable[None]]
@@ -122,6 +123,9 @@ class Pipeline:
     # Run every few seconds on the event loop by the worker's metrics timer, to set gauges
     # (open calls, decode queue depth); only when the worker serves metrics.
     samplers: list[Callable[[], None]] = field(default_factory=list)
+    gaps: dict[str, Gaps] = field(default_factory=dict)  # stage -> offsets it handled
+    reading: ReadingClock = field(default_factory=ReadingClock)
+    watched: set[str] = field(default_factory=set)  # topics whose end offsets are sampled
 
     def table(self, name: str) -> faust.TableT:
         """A per-call state table, backed by its changelog topic. JSON keys and values: str
@@ -178,7 +182,7 @@ class Pipeline:
     def consume(self, topic: str, stage: str, handle: Handler) -> None:
         """Run `handle` on every valid record of `topic`, as the stage's faust agent; records
         the stream skipped are read again and handled first (streams/stages/gaps.py)."""
-        gaps = Gaps()
+        gaps = self.gaps[stage] = Gaps()
 
         @self.app.on_partitions_assigned.connect
         async def assigned(app, assigned, **_):  # noqa: ARG001 - faust's signal arguments
@@ -212,6 +216,56 @@ class Pipeline:
         metrics.RECORDS_REFETCHED.labels(stage).inc(len(values))
         for raw in values:
             await self.process(topic, stage, handle, raw)
+
+    def read_until(self, stage: str, topic: str, now: float) -> float:
+        """The wall-clock time up to which `stage` has read every assigned partition of
+        `topic` (streams/stages/reading.py): `now` while it keeps up. The topic must be
+        watched (`watch_reading`)."""
+        name = self.settings.topic(topic)
+        handled = self.gaps[stage].last if stage in self.gaps else {}
+        committed = getattr(self.app.consumer, "_committed_offset", {}) or {}
+        positions = {
+            (tp.topic, tp.partition): max(
+                handled.get((tp.topic, tp.partition), -1), (committed.get(tp) or 0) - 1
+            )  # fmt: skip
+            for tp in self.app.consumer.assignment()
+            if tp.topic == name
+        }
+        return self.reading.read_until(positions, now)
+
+    def watch_reading(self, topic: str) -> None:
+        """Sample the end offsets of this worker's partitions of `topic` every few seconds,
+        for `read_until` (the ASR's and the recorder's idle timeouts)."""
+        first = not self.watched
+        self.watched.add(self.settings.topic(topic))
+        if not first:
+            return
+        consumer, failing = [None], [False]
+
+        @self.app.timer(interval=SAMPLE_S)
+        async def sample_end_offsets():
+            partitions = [(tp.topic, tp.partition) for tp in self.app.consumer.assignment()
+                          if tp.topic in self.watched]  # fmt: skip
+            if not partitions:
+                return
+            try:
+                ends, consumer[0] = await asyncio.get_running_loop().run_in_executor(
+                    None, end_offsets, self.settings, partitions, consumer[0]
+                )
+            except Exception as exc:  # noqa: BLE001 - without samples, timeouts are as before
+                (log.debug if failing[0] else log.warning)(
+                    "end offsets of %s not read (%s: %s); idle timeouts count on the wall clock "
+                    "until they are", ",".join(sorted(self.watched)), type(exc).__name__, exc)  # fmt: skip
+                if consumer[0] is not None:
+                    consumer[0].close()
+                consumer[0], failing[0] = None, True
+                return
+            if failing[0]:
+                log.info("end offsets of %s read again", ",".join(sorted(self.watched)))
+                failing[0] = False
+            now = time.time()
+            for (name, partition), end in ends.items():
+                self.reading.observe(name, partition, end, now)
 
     async def process(self, topic: str, stage: str, handle: Handler, raw) -> bool:
         """One record read from `topic`: decode, validate, handle. Whatever goes wrong becomes

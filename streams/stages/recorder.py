@@ -347,16 +347,19 @@ class Recorder:
             elif now - marker.get("finished_at", now) > DONE_KEEP_S:
                 self.spool.forget(marker["call_id"])
 
-    def idle_calls(self, now: float, timeout: float, since: float) -> list[str]:
+    def idle_calls(self, now: float, timeout: float, since: float,
+                   read_until: float | None = None) -> list[str]:  # fmt: skip
         """Calls to close: ended but not yet stored, or without audio for `timeout`
-        seconds (time before `since`, when this worker started, does not count)."""
+        seconds (time before `since`, when this worker started, does not count, nor time
+        after `read_until`, up to which the stage has read its input: streams/stages/reading.py)."""
+        read = now if read_until is None else read_until
         due = []
         for call_id in self.spool.calls():
             meta = self.spool.meta(call_id)
             if meta is None and not self.spool.exists(call_id):  # stored and forgotten meanwhile
                 continue
             meta = meta or {}
-            if meta.get("ended") or now - max(self.spool.last_write(call_id), since) > timeout:
+            if meta.get("ended") or read - max(self.spool.last_write(call_id), since) > timeout:
                 due.append(call_id)
         return due
 
@@ -406,6 +409,7 @@ def register(pipeline: Pipeline) -> None:
             await pipeline.reject("recorder", str(exc), event)
 
     pipeline.consume(AUDIO_TOPIC, "recorder", on_audio)
+    pipeline.watch_reading(AUDIO_TOPIC)
     pipeline.samplers.append(
         lambda: metrics.OPEN_CALLS.labels("recorder").set(len(recorder.spool.calls()))
     )
@@ -422,8 +426,9 @@ def register(pipeline: Pipeline) -> None:
             log.exception("recorder: closing idle calls failed; the next round tries again")
 
     async def close_idle(now: float, loop) -> None:
+        read = pipeline.read_until("recorder", AUDIO_TOPIC, now)  # behind: audio may be waiting
         due = await loop.run_in_executor(None, recorder.idle_calls, now, settings.call_timeout_s,
-                                         pipeline.started_at)  # fmt: skip
+                                         pipeline.started_at, read)  # fmt: skip
         for call_id in due:
             if retry_at.get(call_id, (0.0, 0.0))[0] > now:
                 continue
