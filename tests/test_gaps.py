@@ -23,12 +23,18 @@ def test_a_jump_in_offsets_is_a_gap_and_a_step_back_is_a_re_read():
     assert gaps.check("t", 1, 45) is None
 
 
-def test_skipped_records_are_read_again_from_the_broker_in_order(stack):
-    topic = stack.settings.topic("gaps-probe")
+def write_records(stack, name: str, n: int) -> str:
+    """`record 0` … `record n-1` on partition 0 of a probe topic; its full name."""
+    topic = stack.settings.topic(name)
     producer = producer_for(stack)
-    for i in range(6):
+    for i in range(n):
         producer.send(topic, value=f"record {i}".encode(), partition=0).get(timeout=30)
     producer.close()
+    return topic
+
+
+def test_skipped_records_are_read_again_from_the_broker_in_order(stack):
+    topic = write_records(stack, "gaps-probe", 6)
     assert refetch(stack.settings, topic, 0, 2, 5) == [b"record 2", b"record 3", b"record 4"]
     with pytest.raises(TimeoutError, match="read 0 of 2"):
         refetch(stack.settings, topic, 0, 10, 12, timeout_s=2)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from streams.stages.reading import ReadingClock, end_offsets
 
-from .test_deadletters import producer_for
+from .test_gaps import write_records
 
 
 def test_a_reader_keeping_up_is_at_the_present():
@@ -41,11 +41,7 @@ def test_old_samples_go_but_the_bound_stays():
 
 
 def test_end_offsets_come_from_the_broker(stack):
-    topic = stack.settings.topic("reading-probe")
-    producer = producer_for(stack)
-    for i in range(7):
-        producer.send(topic, value=f"chunk {i}".encode(), partition=0).get(timeout=30)
-    producer.close()
+    topic = write_records(stack, "reading-probe", 7)
     ends, consumer = end_offsets(stack.settings, [(topic, 0)])
     try:
         assert ends == {(topic, 0): 7}
