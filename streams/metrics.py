@@ -74,6 +74,11 @@ CONSUMER_LAG = Gauge(
     ["topic", "partition"],
 )
 OPEN_CALLS = Gauge("callqa_open_calls", "Calls a stage holds state for", ["stage"])
+READ_BEHIND = Gauge(
+    "callqa_read_behind_seconds",
+    "How long ago the newest audio this stage has read all of was written (0 = keeping up)",
+    ["stage"],
+)
 WORKER_READY = Gauge("callqa_worker_ready", "1 when the worker is ready (see /readyz)")
 LOOP_LAG = Gauge(
     "callqa_event_loop_lag_seconds",

@@ -200,7 +200,8 @@ def test_json_log_lines_carry_the_call_id_of_the_record_being_handled():
 
 @pytest.fixture(scope="module")
 def observed(stack):
-    """A scoring + index worker on topics and indices of its own, metrics on a free port."""
+    """A scoring + index + recorder worker on topics and indices of its own, metrics on a
+    free port."""
     from streams.embedded import free_port
     from streams.index.store import ensure_indices
     from streams.kafka_admin import ensure_topics
@@ -211,7 +212,7 @@ def observed(stack):
     ensure_topics(stack.services.kafka_bootstrap_servers, settings)
     ensure_indices(stack.es, settings)
     env = {**stack.env, "CALLQA_TOPIC_PREFIX": "obs", "CALLQA_INDEX_PREFIX": "obs",
-           "CALLQA_STAGES": "scoring,index", "CALLQA_DATA_DIR": str(data_dir),
+           "CALLQA_STAGES": "scoring,index,recorder", "CALLQA_DATA_DIR": str(data_dir),
            "CALLQA_METRICS_PORT": str(port), "CALLQA_LOG_FORMAT": "json"}  # fmt: skip
     worker = WorkerProcess(env, data_dir / "worker.log")
     worker.start()
@@ -285,6 +286,8 @@ def test_a_worker_is_healthy_ready_and_its_metrics_move_with_a_call(stack, obser
     assert total(found, "callqa_record_seconds_count", stage="index") >= len(records)
     assert lag and max(lag) == 0 and total(found, "callqa_worker_ready") == 1
     assert ("callqa_open_calls", (("stage", "scoring"),)) in found
+    # the recorder reads an audio topic nothing is written to: it is keeping up
+    assert found.get(("callqa_read_behind_seconds", (("stage", "recorder"),))) == 0
     assert total(found, "callqa_dead_letters_total") == 0
 
     lines = [

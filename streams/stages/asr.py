@@ -131,7 +131,7 @@ def register(pipeline: Pipeline) -> None:
         task.add_done_callback(lambda t, call_id=plan.call_id: forget(call_id, t))
 
     pipeline.consume(AUDIO_TOPIC, "asr", on_audio)
-    pipeline.watch_reading(AUDIO_TOPIC)
+    pipeline.watch_reading(AUDIO_TOPIC, "asr")
     dropped = [0]
 
     def sample() -> None:

@@ -233,11 +233,20 @@ class Pipeline:
         }
         return self.reading.read_until(positions, now)
 
-    def watch_reading(self, topic: str) -> None:
+    def watch_reading(self, topic: str, stage: str) -> None:
         """Sample the end offsets of this worker's partitions of `topic` every few seconds,
-        for `read_until` (the ASR's and the recorder's idle timeouts)."""
+        for `read_until` (the ASR's and the recorder's idle timeouts) and the stage's
+        `callqa_read_behind_seconds`."""
         first = not self.watched
         self.watched.add(self.settings.topic(topic))
+
+        def behind() -> None:
+            now = time.time()
+            metrics.READ_BEHIND.labels(stage).set(
+                round(now - self.read_until(stage, topic, now), 1)
+            )
+
+        self.samplers.append(behind)
         if not first:
             return
         consumer, failing = [None], [False]

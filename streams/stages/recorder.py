@@ -409,7 +409,7 @@ def register(pipeline: Pipeline) -> None:
             await pipeline.reject("recorder", str(exc), event)
 
     pipeline.consume(AUDIO_TOPIC, "recorder", on_audio)
-    pipeline.watch_reading(AUDIO_TOPIC)
+    pipeline.watch_reading(AUDIO_TOPIC, "recorder")
     pipeline.samplers.append(
         lambda: metrics.OPEN_CALLS.labels("recorder").set(len(recorder.spool.calls()))
     )
