@@ -75,12 +75,17 @@ def test_a_broken_version_is_refused_and_scoring_goes_on(stack):
     card = registry.read_card(models_dir, "intent", current)
     broken = registry.publish(models_dir, "intent", object(), card)  # cannot predict anything
     (models_dir / "intent" / broken / "model.joblib").write_bytes(b"not a joblib file")
+    log = stack.data_dir / "worker.log"
     try:
-        time.sleep(3)  # a few reload ticks of the worker (CALLQA_MODEL_RELOAD_S=1)
+        # A reload tick (CALLQA_MODEL_RELOAD_S=1) tries it; one still loading the version
+        # before (~4 s on 2 busy cores) makes that wait, so wait for the refusal itself.
+        deadline = time.monotonic() + 60
+        while f"cannot load models {{'intent': '{broken}'" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, "the broken version was never tried"
+            time.sleep(0.5)
         seen = _scored_until(stack, f"broken-version-{int(time.time())}", lambda r: True)
         assert seen[-1]["model_versions"]["intent"] == current
         assert seen[-1]["intent"] == "分期"
-        assert "cannot load models" in (stack.data_dir / "worker.log").read_text(errors="replace")
     finally:
         shutil.rmtree(models_dir / "intent" / broken)
 
