@@ -227,10 +227,10 @@ def rescore(hypotheses: list[tuple[str, float, int]], lm: CharLM, weight: float,
     """The index of the best (text, whisper's per-token log-probability, tokens) hypothesis."""
     best, best_score = 0, -math.inf
     for i, (text, avg_logprob, tokens) in enumerate(hypotheses):
-        if not normalise(text):
+        chars = len(normalise(text))
+        if not chars:
             continue
-        score = avg_logprob * max(tokens, 1) + weight * lm.logprob(text)
-        score += bonus * len(normalise(text))
+        score = avg_logprob * max(tokens, 1) + weight * lm.logprob(text) + bonus * chars
         if score > best_score:
             best, best_score = i, score
     return best

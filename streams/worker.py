@@ -173,7 +173,9 @@ def sample_lag(app: faust.App, topics: set[str]) -> set[tuple[str, str]]:
 
     if app.rebalancing:
         raise RuntimeError("rebalancing")
-    committed, labelled = getattr(app.consumer, "_committed_offset", {}), set()
+    from .stages.pipeline import committed_offsets
+
+    committed, labelled = committed_offsets(app), set()
     for tp in app.consumer.assignment():
         highwater = app.consumer.highwater(tp) if tp.topic in topics else None
         done = committed.get(tp)

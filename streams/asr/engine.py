@@ -145,7 +145,6 @@ class Transcriber:
             "beam_size": settings.whisper_beam_size,
             "cpu_threads": settings.whisper_cpu_threads,
             "min_window_s": settings.whisper_min_window_s,
-            "lm": None,
             "lm_weight": settings.asr_lm_weight,
             "lm_bonus": settings.asr_lm_bonus,
         }
@@ -283,17 +282,16 @@ class Transcriber:
             out.append(judged)
         return out
 
-    def choose(self, hypotheses: list[tuple[Transcript, int]], lm=None) -> Transcript:
-        """whisper's best; with a language model (this transcriber's unless given), the best
-        after rescoring among the hypotheses the hallucination guard keeps."""
-        lm = lm if lm is not None else self.lm
+    def choose(self, hypotheses: list[tuple[Transcript, int]]) -> Transcript:
+        """whisper's best; with a language model, the best after rescoring among the
+        hypotheses the hallucination guard keeps."""
         kept = [(t, n) for t, n in hypotheses if not t.dropped]
-        if lm is None or len(kept) < 2:
+        if self.lm is None or len(kept) < 2:
             return hypotheses[0][0]
         from models.charlm import rescore
 
         candidates = [(t.text, t.avg_logprob, n) for t, n in kept]
-        return kept[rescore(candidates, lm, self.lm_weight, self.lm_bonus)][0]
+        return kept[rescore(candidates, self.lm, self.lm_weight, self.lm_bonus)][0]
 
     def _transcribe_stock(self, audio: np.ndarray) -> Transcript:
         """faster-whisper's own pipeline (30 s padding), for comparison in the bench."""
@@ -327,11 +325,10 @@ def load_lm(models_dir: Path):
     from models import registry
 
     try:
-        loaded = registry.load_usable(models_dir, "asr_lm", log=log.warning)
+        return registry.load_usable(models_dir, "asr_lm", log=log.warning)
     except registry.ModelMissing as exc:
         log.warning("no ASR language model, decoding 1-best: %s", exc)
         return None
-    return loaded
 
 
 def lexicon_hotwords(userdict: Path, n: int) -> str:

@@ -223,7 +223,7 @@ class Pipeline:
         watched (`watch_reading`)."""
         name = self.settings.topic(topic)
         handled = self.gaps[stage].last if stage in self.gaps else {}
-        committed = getattr(self.app.consumer, "_committed_offset", {}) or {}
+        committed = committed_offsets(self.app)
         positions = {
             (tp.topic, tp.partition): max(
                 handled.get((tp.topic, tp.partition), -1), (committed.get(tp) or 0) - 1
@@ -322,6 +322,12 @@ class Pipeline:
             watch.refresh()
 
         return watch
+
+
+def committed_offsets(app: faust.App) -> dict:
+    """The offset committed per partition (the next one to read), as faust last saw it:
+    fetched when partitions are assigned, updated on each commit."""
+    return getattr(app.consumer, "_committed_offset", {}) or {}
 
 
 def _decode(raw) -> dict:
