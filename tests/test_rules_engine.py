@@ -331,6 +331,12 @@ def test_repetition_of_the_same_request():
         ),
         ("您卡背面的安全码是四五六", "读出安全码（「安全码」附近的 3 位数字）"),
         ("CVV是123", "读出安全码（「cvv」附近的 3 位数字）"),
+        # through ASR a digit of a card read out is lost: after its cue, 13-15 still count
+        (
+            "我给您核对一下，卡号是622121345678901",
+            "读出卡号（卡号后连续 15 位数字：6221*******8901）",
+        ),
+        ("卡片号码为六二二二零二一二三四五六七", "读出卡号（卡号后连续 13 位数字：6222*****4567）"),
     ],
 )
 def test_the_agent_reading_out_sensitive_numbers(text, evidence):
@@ -355,6 +361,9 @@ def test_a_disclosure_hit_masks_the_number():
         ("agent", "请您提供一下卡背面的信息"),
         ("agent", "您的额度是三万五，有效期一个月，编号一二三"),  # 3 digits but no CVV cue
         ("customer", "我的卡号是六二二五幺八八零二三四五六七八九零"),  # the agent's rule
+        ("agent", "订单号是622121345678901"),  # 15 digits, no card cue
+        ("agent", "622121345678901"),
+        ("agent", "您的卡号是6222 0212 3456"),  # 12 after the cue: not more than a card shows
     ],
 )
 def test_what_is_not_a_disclosure(role, text):

@@ -9,10 +9,12 @@ over the call).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Protocol
 
 from models.acts import ACT_NAMES, ROLE_OF
 
+from ..redact.cues import DEFAULT_CUES
 from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
 from .matching import (
     Keyword,
@@ -181,6 +183,13 @@ class Similar(_SentenceCondition):
         return None
 
 
+# A card number right after its cue (卡号是…) counts from 13 digits: through ASR a digit or
+# three of a card read out are lost or merged, and 13 in a row are far more than the 10 a
+# masked card ever shows (first 6, last 4).
+_CARD_CUE = re.compile(rf"(?:{DEFAULT_CUES['card']})(?:是|为)?$")
+CUED_CARD_DIGITS = 13
+
+
 class Disclosure(_SentenceCondition):
     KINDS = ("card_number", "id_number", "cvv")
 
@@ -196,8 +205,12 @@ class Disclosure(_SentenceCondition):
             whole = run.replace("*", "0").isdigit()  # digits, or digits masked one for one
             if "id_number" in self.kinds and _looks_like_id(run):
                 evidence = f"读出完整身份证号（18 位：{masked}）"
-            elif "card_number" in self.kinds and whole and 16 <= len(run) <= 19:
-                evidence = f"读出完整卡号（{len(run)} 位：{masked}）"
+            elif "card_number" in self.kinds and whole and (
+                16 <= len(run) <= 19
+                or (CUED_CARD_DIGITS <= len(run) < 16 and _CARD_CUE.search(words[max(0, start - 8) : start]))
+            ):  # fmt: skip
+                evidence = (f"读出完整卡号（{len(run)} 位：{masked}）" if len(run) >= 16
+                            else f"读出卡号（卡号后连续 {len(run)} 位数字：{masked}）")  # fmt: skip
             elif "cvv" in self.kinds and whole and len(run) == 3:
                 before, after = words[max(0, start - 12) : start], words[end : end + 6]
                 cue = next((found[1] for c in self.cvv_cues
