@@ -107,7 +107,7 @@ class Fact:
 
 # --- numbers -------------------------------------------------------------------------
 
-_CN_D = "零〇洞一幺二两三四五六七八九"
+SPOKEN_DIGITS = _CN_D = "零〇洞一幺二两三四五六七八九"  # how digits are said (洞 0, 幺 1)
 _DIGIT = dict(zip(_CN_D, "00011223456789", strict=True)) | {str(d): str(d) for d in range(10)}
 _NUM = re.compile(
     r"\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\d,])"  # 3,500.50

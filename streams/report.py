@@ -27,6 +27,7 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch
 
+from models.facts import SPOKEN_DIGITS
 from models.lexicons import load_lexicons
 
 from .settings import CALLS_INDEX, Settings
@@ -37,7 +38,7 @@ MAX_TERMS = 1000  # buckets per terms aggregation: every intent / rule, not only
 _CLAUSE = re.compile(r"[\s\W_]+", re.UNICODE)
 _CJK_OR_LETTER = re.compile(r"[\u4e00-\u9fffa-z]")
 # Numbers said in words (七七, 九五, 两千: digits of a card or an ID read out) are no issue.
-_SPOKEN_NUMBER = re.compile(r"[零〇洞幺一二两三四五六七八九十百千万亿]+")
+_SPOKEN_NUMBER = re.compile(rf"[{SPOKEN_DIGITS}十百千万亿]+")
 
 
 def day_of(epoch: float) -> str:

@@ -53,11 +53,11 @@ from elasticsearch import Elasticsearch
 from models.text import pinyin_syllables
 
 from ..settings import CALLS_INDEX, Settings, parse_time
+from .review import VERDICTS
 
 MODES = ("phrase", "any", "sound")
 SPEAKER_CHOICES = ("either", "agent", "customer")
 REVIEWS = ("pending", "reviewed", "confirmed", "false_positive", "appealed")
-VERDICTS = ("confirmed", "false_positive", "appealed")
 DIRECTIONS = ("inbound", "outbound")
 MAX_SIZE = 100
 MAX_TEXT = 200

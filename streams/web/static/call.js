@@ -33,7 +33,7 @@
     });
   }
 
-  const VERDICT = {pending: "待复核", confirmed: "已确认", false_positive: "误报", appealed: "申诉中"};
+  const VERDICT = JSON.parse(document.getElementById("call").dataset.verdicts || "{}");  // labels.VERDICT_NAMES
   for (const form of document.querySelectorAll("form.review")) {
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
