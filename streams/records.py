@@ -300,6 +300,15 @@ class ScoredSegment(Record):
         return self
 
 
+class RepeatContact(Record):
+    """The customer called `calls_before` times in the `window_days` before this call;
+    `same_issue`: the business this call has in common with one of them (streams/index/contacts.py)."""
+
+    calls_before: Annotated[int, Field(ge=1)]
+    window_days: Annotated[float, Field(gt=0)]
+    same_issue: ShortText | None = None
+
+
 class CallSummary(CallInfo):
     """The scoring stage's summary of a call at its end (the index adds the post-call pass)."""
 
@@ -316,6 +325,7 @@ class CallSummary(CallInfo):
     duplicate_segments: Annotated[int, Field(ge=0)]
     model_versions: dict[str, str]
     scored_at: WallClock
+    repeat_contact: RepeatContact | None = None  # a customer_ref that called in the window
 
 
 class ScoredEnd(Record):

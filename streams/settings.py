@@ -45,6 +45,11 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "how long the ASR and scoring stages keep an ended call's marker (late or re-read "
         "records of it are recognised), then drop it",
     ),
+    "CALLQA_REPEAT_WINDOW_DAYS": (
+        "7",
+        "a call whose customer_ref called within this many days is a repeat contact (the desk "
+        "shows 重复来电; the same business again raises 客户不满上升); 0 = no lookup",
+    ),
     "CALLQA_CHUNK_SECONDS": ("0.5", "replay chunk length in seconds"),
     "CALLQA_MODELS_DIR": (
         str(PROJECT_ROOT / "models" / "artifacts"),
@@ -278,6 +283,9 @@ class Settings:
     )
     call_timeout_s: float = field(default_factory=lambda: float(env("CALLQA_CALL_TIMEOUT_S")))
     ended_keep_s: float = field(default_factory=lambda: float(env("CALLQA_ENDED_KEEP_S")))
+    repeat_window_days: float = field(
+        default_factory=lambda: float(env("CALLQA_REPEAT_WINDOW_DAYS"))
+    )
     chunk_seconds: float = field(default_factory=lambda: float(env("CALLQA_CHUNK_SECONDS")))
     models_dir: Path = field(default_factory=lambda: Path(env("CALLQA_MODELS_DIR")))
     lexicons_dir: Path = field(default_factory=lambda: Path(env("CALLQA_LEXICONS_DIR")))

@@ -75,8 +75,14 @@ def generated(i: int) -> tuple[dict, list[dict]]:
         "duration": 60.0 + 7 * i, "primary_intent": INTENTS[i % 4], "violations": hits,
         "complaint_risk": round((i % 10) / 10 + 0.05, 2), "complaint_alert": i % 10 == 9,
         "metadata": {"agent_id": ("A1", "A2", "A3")[i % 3], "queue": "vip" if i % 5 == 0 else "general",
-                     "direction": "outbound" if i % 4 == 3 else "inbound", "source": "test", "extra": {"x": "1"}},
+                     "direction": "outbound" if i % 4 == 3 else "inbound", "source": "test", "extra": {"x": "1"},
+                     "customer_ref": f"C{i % 5}"},
     }  # fmt: skip
+    if (
+        i >= 5
+    ):  # customer C<i % 5> called every 30 h: a repeat contact, every other one about the same
+        summary["repeat_contact"] = {"calls_before": i // 5, "window_days": 7.0,
+                                     "same_issue": INTENTS[i % 4] if i % 2 == 0 else None}  # fmt: skip
     doc = call_doc(call_id, summary, segments, now=BASE)
     card = scorecard(hits, reviews)
     doc.update(scorecard=card, qa_score=card["score"] - 5 * (i % 5), reviews=reviews, labels=[])
@@ -119,6 +125,9 @@ def passes(doc: dict, query: CallQuery) -> bool:
         not query.agent or meta.get("agent_id") in query.agent,
         not query.queue or meta.get("queue") in query.queue,
         not query.direction or meta.get("direction") == query.direction,
+        not query.customer or meta.get("customer_ref") in query.customer,
+        query.repeat != "yes" or (doc.get("repeat_contact") or {}).get("calls_before", 0) >= 1,
+        query.repeat != "same_issue" or bool((doc.get("repeat_contact") or {}).get("same_issue")),
         query.risk_min is None or doc["complaint_risk"] >= query.risk_min,
         query.risk_max is None or doc["complaint_risk"] <= query.risk_max,
         query.qa_min is None or doc["qa_score"] >= query.qa_min,

@@ -222,6 +222,12 @@ def test_the_same_as_the_live_scorer_on_the_sample_calls(models, name):
          "line 7: turns[0].end must be seconds, a number >= 0 (got -1)"),
         ('{"call_id": "c", "duration": true, "turns": [{"role": "agent", "text": "a"}]}',
          "line 7: duration must be seconds, a number >= 0 (got True)"),
+        ('{"call_id": "c", "earlier_calls": {}, "turns": [{"role": "agent", "text": "a"}]}',
+         "line 7: earlier_calls must be a list"),
+        ('{"call_id": "c", "earlier_calls": [{"primary_intent": "分期"}], "turns": [{"role": "agent", "text": "a"}]}',
+         "line 7: earlier_calls[0] must be an object with days_ago, a number >= 0"),
+        ('{"call_id": "c", "earlier_calls": [{"days_ago": 1, "primary_intent": 3}], "turns": [{"role": "agent", "text": "a"}]}',
+         "line 7: earlier_calls[0].primary_intent must be a string (got 3)"),
     ],
 )  # fmt: skip
 def test_bad_lines_are_named_by_line_and_field(line, message):
@@ -245,3 +251,33 @@ def test_missing_times_are_made_up_at_a_speaking_rate():
     times = [t for pair in timed(turns) for t in pair]
     assert times == pytest.approx([0.0, 2.0, 5.0, 5.6, 6.4, 7.4, 19.0, 20.0])
     assert Transcript("c", turns).duration is None
+
+
+def test_a_repeat_contact_about_the_same_business_raises_level_1(models):
+    """The customer's earlier calls (as the stage finds them in the index): 重复来电 at the
+    start, and level 1 at the first turn about a business one of them was about — not for
+    another business, and not for a call outside the window (CALLQA_REPEAT_WINDOW_DAYS, 7)."""
+    turns = (Turn("agent", "您好，很高兴为您服务"), Turn("customer", "喂你好"),
+             Turn("customer", "我想把这期账单分十二期"), Turn("agent", "好的，我帮您看一下"))  # fmt: skip
+
+    def scored(*earlier):
+        calls = tuple(
+            {"primary_intent": i, "days_ago": d, "complaint_alert": a} for i, d, a in earlier
+        )
+        return score_call(models, Transcript("rc", turns, earlier_calls=calls))
+
+    again = scored(("分期", 2.0, False), ("账单查询", 0.25, True), ("挂失补卡", 9.0, False))
+    assert again["primary_intent"] == "分期"
+    assert [a["message"] for a in again["call_start_alerts"]] == [
+        "客户近 7 天第 3 次来电 · 上次 6 小时前 · 账单查询 · 其中 1 通有投诉预警。先确认上次的问题是否已解决。"
+    ]
+    level1 = again["alerts"]["dissatisfaction"]
+    assert level1["turn"] == 2 and "「分期」来电 1 次" in level1["message"]
+    assert again["repeat_contact"] == {"calls_before": 2, "window_days": 7.0, "same_issue": "分期"}
+
+    other = scored(("挂失补卡", 1.0, False))
+    assert other["repeat_contact"] == {"calls_before": 1, "window_days": 7.0, "same_issue": None}
+    assert other["alerts"]["dissatisfaction"] is None and len(other["call_start_alerts"]) == 1
+    first = scored(("分期", 8.0, False))  # outside the window: a first contact
+    assert first["repeat_contact"] is None and first["call_start_alerts"] == []
+    assert first["alerts"]["dissatisfaction"] is None

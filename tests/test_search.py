@@ -103,6 +103,10 @@ QUERIES = [
     ({"since": "2026-03-02", "until": "2026-03-04T12:00"}, 10),
     ({"min_duration": "100", "max_duration": "200"}, None),
     ({"q": "投诉", "mode": "sound", "agent": "A1", "risk_min": "0.1"}, None),
+    ({"customer": "C2"}, 6),
+    ({"repeat": "yes"}, 25),
+    ({"repeat": "same_issue"}, 12),
+    ({"repeat": "same_issue", "customer": ["C0", "C1"]}, None),
 ]
 
 
@@ -251,7 +255,8 @@ def test_the_first_search_api_still_answers(corpus):
 def test_query_round_trips_through_url_parameters():
     query = CallQuery(text="投诉 态度", mode="any", speaker="customer", intent=("分期", "还款"), risk_min=0.25,
                       risk_max=0.9, qa_min=60, qa_max=99.5, rule=("agent-forbidden-phrase",), review="pending",
-                      agent=("A1", "A2"), queue=("vip",), direction="inbound", since=BASE, until=BASE + 3600.0,
+                      agent=("A1", "A2"), queue=("vip",), customer=("C1",), direction="inbound", repeat="same_issue",
+                      since=BASE, until=BASE + 3600.0,
                       min_duration=30, max_duration=600, sort="risk", size=50,
                       after=encode_cursor("risk", [0.5, 1, "c"]))  # fmt: skip
     params = query.to_params()
@@ -273,6 +278,7 @@ def test_query_round_trips_through_url_parameters():
     ({"speaker": "boss"}, "speaker must be one of either, agent, customer"),
     ({"review": "done"}, "review must be one of pending, reviewed, confirmed, false_positive, appealed"),
     ({"sort": "name"}, "sort must be one of time, risk, score"),
+    ({"repeat": "maybe"}, "repeat must be one of yes, same_issue"),
     ({"size": "0"}, "size must be between 1 and 100"),
     ({"size": "ten"}, "size must be a whole number"),
     ({"since": "yesterday"}, "since: expected an ISO date or time"),
@@ -323,3 +329,7 @@ def test_cli_search_takes_the_same_filters(corpus, server, monkeypatch, capsys):
     assert "【" in text and "agent=A" in text and "/calls?q=" in text
     assert main(["search", "--risk-min", "2"]) == 2
     assert "risk_min must be between 0 and 1" in capsys.readouterr().err
+    assert main(["search", "--repeat", "same_issue", "--customer", "C0", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    want = expected(calls, CallQuery(repeat="same_issue", customer=("C0",)))
+    assert {h["call_id"] for h in out["hits"]} == want and len(want) == 2

@@ -195,7 +195,12 @@ def add_commands(sub) -> None:
                              "confirmed / false_positive / appealed: a hit with that latest verdict")  # fmt: skip
     search.add_argument("--agent", action="append", help="agent id (repeatable)")
     search.add_argument("--queue", action="append", help="queue / skill group (repeatable)")
+    search.add_argument("--customer", action="append",
+                        help="the calls of this customer_ref (repeatable)")  # fmt: skip
     search.add_argument("--direction", choices=["inbound", "outbound"])
+    search.add_argument("--repeat", choices=["yes", "same_issue"],
+                        help="yes: repeat contacts (the customer called in the window before); "
+                             "same_issue: called again about the same business")  # fmt: skip
     search.add_argument(
         "--since", help="calls started from this ISO date/time (UTC unless it has an offset)"
     )

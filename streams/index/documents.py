@@ -107,6 +107,7 @@ def call_doc(call_id: str, summary: dict, segments: list[dict], now: float) -> d
         "complaint_risk": summary.get("complaint_risk", 0.0),
         "complaint_risk_final": summary.get("complaint_risk_final", 0.0),
         "complaint_alert": bool(summary.get("complaint_alert")),
+        "repeat_contact": summary.get("repeat_contact"),  # None for a first contact
         "violations": violations,
         "violation_count": len(violations),
         "rule_ids": sorted({v["rule_id"] for v in violations if v.get("rule_id")}),

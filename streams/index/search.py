@@ -20,7 +20,10 @@ through URL query parameters, so a search is a link that can be bookmarked and s
     review        pending (a hit with a deduction and no verdict) | reviewed (a verdict given) |
                   confirmed | false_positive | appealed (a hit whose latest verdict is that)
     agent, queue  the call's metadata (repeat for any of several)
+    customer      the call's customer_ref (repeat for any of several): one customer's calls
     direction     inbound | outbound
+    repeat        yes (a repeat contact: the customer called in the window before) | same_issue
+                  (called again about the same business; streams/index/contacts.py)
     since, until  call start, ISO date or time (UTC unless it has an offset); until exclusive
     min_duration, max_duration   seconds
     sort          time (newest first, default) | risk (highest first) | score (lowest QA first)
@@ -59,6 +62,7 @@ MODES = ("phrase", "any", "sound")
 SPEAKER_CHOICES = ("either", "agent", "customer")
 REVIEWS = ("pending", "reviewed", "confirmed", "false_positive", "appealed")
 DIRECTIONS = ("inbound", "outbound")
+REPEATS = ("yes", "same_issue")
 MAX_SIZE = 100
 MAX_TEXT = 200
 MAX_SNIPPETS = 5  # per hit; `matches` says how many segments matched in all
@@ -84,10 +88,10 @@ SORTS = {
 MARK_OPEN, MARK_CLOSE = "\ue000", "\ue001"
 SEPARATORS = str.maketrans({c: " " for c in ",，、;；|"})
 URL_NAMES = {"text": "q"}  # field -> URL parameter, where they differ
-MULTI = ("intent", "rule", "agent", "queue")  # parameters that may be repeated
+MULTI = ("intent", "rule", "agent", "queue", "customer")  # parameters that may be repeated
 HIT_SOURCE = ["call_id", "status", "started_at", "duration", "metadata.agent_id", "metadata.queue",
               "metadata.direction", "primary_intent", "complaint_risk", "qa_score", "violation_count",
-              "scorecard.pending", "scorecard.reviewed"]  # fmt: skip
+              "scorecard.pending", "scorecard.reviewed", "repeat_contact"]  # fmt: skip
 
 
 class QueryError(ValueError):
@@ -184,7 +188,9 @@ class CallQuery:
     review: str | None = None
     agent: tuple[str, ...] = ()
     queue: tuple[str, ...] = ()
+    customer: tuple[str, ...] = ()
     direction: str | None = None
+    repeat: str | None = None
     since: float | None = None  # epoch seconds, inclusive
     until: float | None = None  # epoch seconds, exclusive
     min_duration: float | None = None  # seconds
@@ -206,7 +212,8 @@ class CallQuery:
         put(self, "sort", _choice("sort", self.sort, tuple(SORTS), "time"))
         put(self, "review", _choice("review", self.review, REVIEWS, None))
         put(self, "direction", _choice("direction", self.direction, DIRECTIONS, None))
-        for name in ("intent", "rule", "agent", "queue"):
+        put(self, "repeat", _choice("repeat", self.repeat, REPEATS, None))
+        for name in MULTI:
             put(self, name, _values(getattr(self, name)))
         for name, low, high in (("risk", 0.0, 1.0), ("qa", 0.0, 100.0)):
             lo = _number(f"{name}_min", getattr(self, f"{name}_min"), low, high)
@@ -353,7 +360,10 @@ def _filters(query: CallQuery) -> list[dict]:
         {"terms": {"rule_ids": list(query.rule)}} if query.rule else None,
         {"terms": {"metadata.agent_id": list(query.agent)}} if query.agent else None,
         {"terms": {"metadata.queue": list(query.queue)}} if query.queue else None,
+        {"terms": {"metadata.customer_ref": list(query.customer)}} if query.customer else None,
         {"term": {"metadata.direction": query.direction}} if query.direction else None,
+        {"range": {"repeat_contact.calls_before": {"gte": 1}}} if query.repeat == "yes" else None,
+        {"exists": {"field": "repeat_contact.same_issue"}} if query.repeat == "same_issue" else None,
         _range("complaint_risk", query.risk_min, query.risk_max),
         _range("qa_score", query.qa_min, query.qa_max),
         # whole seconds: noida-db compares epoch_second dates to the second (as in report.py)
@@ -437,6 +447,7 @@ class CallHit:
     qa_score: float | None
     violation_count: int
     review_status: str | None  # pending | reviewed | none; None for a call not inspected yet
+    repeat_contact: dict | None  # calls_before, window_days, same_issue; None: a first contact
     matches: int  # segments that matched the text
     snippets: tuple[Snippet, ...]
 
@@ -572,6 +583,7 @@ def _hit(hit: dict, query: CallQuery) -> CallHit:
         qa_score=source.get("qa_score"),
         violation_count=source.get("violation_count") or 0,
         review_status=_review_status(source),
+        repeat_contact=source.get("repeat_contact"),
         matches=matches,
         snippets=tuple(snippets),
     )

@@ -12,6 +12,9 @@ role is agent, customer or mixed (a mono recording); start and end (seconds) may
 out: a turn without them is placed after the previous one at a speaking rate of 4
 characters a second (`models.risk.speech_times`); an optional "duration" (seconds) bounds
 what was never said, as the recording's length does live (default: the last turn's end).
+A repeat contact's earlier calls may come with it, as the stage looks them up live
+(streams/index/contacts.py): "earlier_calls": [{"primary_intent": "账单查询", "days_ago": 2,
+"complaint_alert": false}, …]; those within CALLQA_REPEAT_WINDOW_DAYS count.
 `parse_call` checks a line and names the line and the field that is wrong.
 
 `score_transcript` / `index_transcript` score utterances that already have their times
@@ -30,6 +33,7 @@ from pathlib import Path
 
 from models.risk import speech_times
 
+from ..settings import env
 from . import facts_check
 from .models import ScoringModels
 from .postcall import inspect_call
@@ -59,6 +63,7 @@ class Transcript:
     call_id: str
     turns: tuple[Turn, ...]
     duration: float | None = None
+    earlier_calls: tuple[dict, ...] = ()  # primary_intent, days_ago, complaint_alert
 
 
 # ------------------------------------------------------------------ reading the input
@@ -107,7 +112,22 @@ def parse_call(line: str, number: int = 1) -> Transcript:
     duration = _seconds(doc.get("duration"))
     if duration is False:
         raise bad(f"duration must be seconds, a number >= 0 (got {doc['duration']!r})")
-    return Transcript(call_id, tuple(out), duration)
+    earlier = doc.get("earlier_calls", [])
+    if not isinstance(earlier, list):
+        raise bad(f"earlier_calls must be a list (got {_shown(earlier)})")
+    calls = []
+    for i, c in enumerate(earlier):
+        where = f"earlier_calls[{i}]"
+        days = _seconds(c.get("days_ago")) if isinstance(c, dict) else None
+        if days is None or days is False:
+            raise bad(f"{where} must be an object with days_ago, a number >= 0 (got {_shown(c)})")
+        if not isinstance(c.get("primary_intent"), str | None):
+            raise bad(
+                f"{where}.primary_intent must be a string (got {_shown(c['primary_intent'])})"
+            )
+        calls.append({"primary_intent": c.get("primary_intent"), "days_ago": float(days),
+                      "complaint_alert": bool(c.get("complaint_alert"))})  # fmt: skip
+    return Transcript(call_id, tuple(out), duration, tuple(calls))
 
 
 def _seconds(value) -> float | None | bool:
@@ -223,6 +243,9 @@ def score_call(models: ScoringModels, call: Transcript, mask: bool = True,
     times = timed(call.turns)
     utterances = [{"role": t.role, "text": t.text, "start": start, "end": end, "turn": i}
                   for i, (t, (start, end)) in enumerate(zip(call.turns, times, strict=True))]  # fmt: skip
+    window = float(env("CALLQA_REPEAT_WINDOW_DAYS"))
+    earlier = [c for c in call.earlier_calls if c["days_ago"] <= window] if window > 0 else []
+    at_start = scorer.on_earlier_calls(call.call_id, earlier, window)
     turns, finals, alerts = [], [], {"complaint": None, "dissatisfaction": None}
     for segment in _segments(call.call_id, utterances):
         index = segment.pop("turn")
@@ -266,6 +289,10 @@ def score_call(models: ScoringModels, call: Transcript, mask: bool = True,
         "qa_score": inspected["qa_score"],
         "segments_scored": summary["segments_scored"],
         "duplicate_segments": summary["duplicate_segments"],
+        "repeat_contact": summary.get("repeat_contact"),
+        "call_start_alerts": [
+            {k: e[k] for k in ("code", "severity", "title", "message")} for e in at_start
+        ],
         **(provenance or {"models": model_info(models)}),
     }
 

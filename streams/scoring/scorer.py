@@ -14,8 +14,12 @@ is raised once, when it first reaches the version's alert threshold. Level 1 of 
 model, the customer's dissatisfaction (models/dissatisfaction.py, versions trained on real
 text), raises its own alert (`dissatisfaction`, major, 客户不满上升, with the reasons) once,
 when it first reaches its threshold before any complaint-risk alert; every scored segment
-carries it (`call_dissatisfaction`). Every scored segment and call records the model
-versions that scored it.
+carries it (`call_dissatisfaction`). A repeat contact raises level 1 too: when the call starts,
+the stage hands in the customer's earlier calls of the last days (`on_earlier_calls`: the desk
+shows 重复来电 at once), and the first customer utterance about a business one of them was about
+raises 客户不满上升 — a customer calling again about the same thing has not been helped, in
+whatever words they say it. Every scored segment and call records the model versions that
+scored it.
 
 At-least-once: after a crash the stage reads again from its last committed offset, with the
 state its changelog holds, which may already include records read again. A segment the state
@@ -102,6 +106,31 @@ class Scorer:
             "early_alerts": {},  # rule|role -> [[start, end]] of partials that already raised it
             "facts": {},  # kind -> the customer's values (card tail, amount, ...), cross-checked
         }
+
+    def on_earlier_calls(self, call_id: str, earlier: list[dict], window_days: float,
+                         now: float | None = None) -> list[dict]:  # fmt: skip
+        """The customer's calls of the last `window_days` (each `primary_intent`, `days_ago`,
+        `complaint_alert`), known when the call starts: kept for the repeat-issue check and
+        shown on the desk at once (an info alert 重复来电). Nothing for a first contact."""
+        if not earlier or self.ended(call_id):
+            return []
+        now = time.time() if now is None else now
+        call = self._call(call_id)
+        intents: dict[str, int] = {}
+        for c in earlier:
+            if c.get("primary_intent") and c["primary_intent"] not in SECONDARY_INTENTS:
+                intents[c["primary_intent"]] = intents.get(c["primary_intent"], 0) + 1
+        last = min(earlier, key=lambda c: c["days_ago"])
+        call["earlier"] = {"calls": len(earlier), "window_days": window_days, "intents": intents,
+                           "complained": sum(1 for c in earlier if c.get("complaint_alert"))}  # fmt: skip
+        self.state[call_id] = call
+        about = last.get("primary_intent")
+        message = (f"客户近 {window_days:g} 天第 {len(earlier) + 1} 次来电 · 上次 {_ago(last['days_ago'])}"
+                   + (f" · {about}" if about and about != "other" else "")
+                   + (f" · 其中 {call['earlier']['complained']} 通有投诉预警" if call["earlier"]["complained"] else "")
+                   + "。先确认上次的问题是否已解决。")  # fmt: skip
+        start = {"call_id": call_id, "role": None, "segment_id": None, "start": 0.0, "end": 0.0}
+        return [_assist("alert", start, "repeat-contact", "重复来电", message, "info", "", now)]
 
     def on_partial(self, partial: dict, now: float | None = None) -> tuple[dict | None, list[dict]]:
         """Fast alerts from a partial result: the live phrase rules on the words so far;
@@ -229,6 +258,7 @@ class Scorer:
                 assists.append(_assist("alert", segment, "complaint-risk", "投诉风险上升",
                                        message + "。请安抚客户并及时升级处理。", "critical",
                                        segment["text"], now))  # fmt: skip
+            assists += self._repeat_issue(call, segment, intent, confidence, now)
             assists += self._dissatisfaction_alert(call, segment, now)
 
         facts = []
@@ -298,6 +328,12 @@ class Scorer:
             "model_versions": self.models.versions,
             "scored_at": now,
         }
+        if call.get("earlier"):  # a repeat contact (the index maps it: analysts filter on it)
+            summary["repeat_contact"] = {
+                "calls_before": call["earlier"]["calls"],
+                "window_days": call["earlier"]["window_days"],
+                "same_issue": call.get("repeat_issue"),
+            }
         self.state[call_id] = {"ended_at": now, "shard": shard}  # the state itself is released
         return {"kind": "end", "call_id": call_id, "summary": summary}
 
@@ -337,6 +373,23 @@ class Scorer:
         return [_assist("alert", segment, "dissatisfaction", "客户不满上升", message, "major",
                         segment["text"], now)]  # fmt: skip
 
+    def _repeat_issue(self, call: dict, segment: dict, intent: str, confidence: float,
+                      now: float) -> list[dict]:  # fmt: skip
+        """Level 1 for a repeat contact: the first confident customer utterance about a business
+        an earlier call of the window was about (once per call, unless level 1 or 2 is up)."""
+        earlier = call.get("earlier")
+        if (not earlier or call.get("repeat_issue") or intent not in earlier["intents"]
+                or confidence < SUGGEST_CONFIDENCE):  # fmt: skip
+            return []
+        call["repeat_issue"] = intent
+        if call["alerted"] or call.get("dissatisfaction_alerted"):
+            return []
+        call["dissatisfaction_alerted"] = True
+        message = (f"客户近 {earlier['window_days']:g} 天已就「{intent}」来电 {earlier['intents'][intent]} 次"
+                   "，这个问题可能还没有解决（重复来电）。请先确认上次的处理结果，给出明确的处理办法和时间。")  # fmt: skip
+        return [_assist("alert", segment, "dissatisfaction", "客户不满上升", message, "major",
+                        segment["text"], now)]  # fmt: skip
+
     def _intent_probabilities(self, text: str) -> dict[str, float]:
         pipeline = self.models.intent.pipeline
         row = pipeline.predict_proba([text])[0]
@@ -362,6 +415,14 @@ def _masked(assist: dict, masked: Masked) -> dict:
 def _masked_hit(hit: dict, masked: Masked) -> dict:
     return {**hit, "text": masked.apply(hit["text"]), "evidence": masked.apply(hit["evidence"]),
             "phrase": masked.apply(hit["phrase"]) if hit.get("phrase") else hit.get("phrase")}  # fmt: skip
+
+
+def _ago(days: float) -> str:
+    """How long ago, as an agent says it: 5 小时前, 3 天前."""
+    if days < 1:
+        hours = int(days * 24)
+        return f"{hours} 小时前" if hours >= 1 else "不到 1 小时前"
+    return f"{int(days)} 天前"
 
 
 def _fact_value(value) -> str:

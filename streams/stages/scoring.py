@@ -18,6 +18,8 @@ import faust
 from models import registry
 
 from .. import metrics
+from ..index.contacts import earlier_calls
+from ..index.store import connect
 from ..scoring.models import ScoringModels
 from ..scoring.scorer import Scorer
 from ..settings import ASSIST_TOPIC, SCORED_TOPIC, TRANSCRIPTS_TOPIC
@@ -39,6 +41,25 @@ def register(pipeline: Pipeline) -> None:
     rules.on_change(
         lambda current: setattr(scorer, "models", dataclasses.replace(scorer.models, rules=current))
     )
+    es = connect(settings.elasticsearch_url) if settings.repeat_window_days > 0 else None
+
+    async def repeat_contact(record: dict) -> list[dict]:
+        """The customer's earlier calls, if telephony named the customer (streams/index/
+        contacts.py); an index that does not answer costs the call this hint, nothing else."""
+        info = record.get("call") or {}
+        ref = (info.get("metadata") or {}).get("customer_ref")
+        if es is None or not ref:
+            return []
+        started = info.get("started_wall") or time.time()
+        try:
+            earlier = await asyncio.get_running_loop().run_in_executor(
+                None, earlier_calls, es, settings, ref, started, record["call_id"]
+            )
+        except Exception as exc:  # noqa: BLE001 - the key stays out of the log, the call goes on
+            log.warning("scoring: earlier calls of %s not looked up: %s", record["call_id"],
+                        type(exc).__name__)  # fmt: skip
+            return []
+        return scorer.on_earlier_calls(record["call_id"], earlier, settings.repeat_window_days)
 
     async def score(record: dict) -> list[asyncio.Future]:
         """Score one transcript record and send what comes of it; the sends' deliveries."""
@@ -54,6 +75,8 @@ def register(pipeline: Pipeline) -> None:
                 sent.append(await pipeline.send(SCORED_TOPIC, shown))
         elif kind == "start":
             sent.append(await pipeline.send(SCORED_TOPIC, record))
+            for assist in await repeat_contact(record):
+                sent.append(await pipeline.send(ASSIST_TOPIC, assist))
         elif kind == "segment":
             scored, assists = scorer.on_segment(record)
             if scored is not None:

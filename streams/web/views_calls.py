@@ -56,6 +56,7 @@ def load_call(es, settings, call_id: str) -> dict | None:
         "metadata": metadata, "primary_intent": doc.get("primary_intent"),
         "intents": doc.get("intents") or [], "complaint_risk": doc.get("complaint_risk"),
         "complaint_alert": doc.get("complaint_alert"), "qa_score": doc.get("qa_score"),
+        "repeat_contact": doc.get("repeat_contact"),
         "scorecard": card, "reviews": reviews,
         "transcript": transcript(doc), "risk_track": doc.get("risk_track") or [],
         "facts": doc.get("facts") or {}, "warnings": doc.get("warnings") or [],
