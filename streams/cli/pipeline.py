@@ -88,8 +88,12 @@ def format_assist(event: dict, now: float | None = None) -> str:
     now = time.time() if now is None else now
     lag = now - event["speech_end_wall"] if event.get("speech_end_wall") else float("nan")
     kind = {"alert": "ALERT", "facts": "FACTS"}.get(event["kind"], "SUGGEST")
-    return (f"{event['call_id']:<36} {kind:<7} [{event.get('severity', '')}] {event['title']} — "
-            f"{event['message']}  (t={event.get('end', 0):.1f}s in call, {lag:.1f}s after the speech ended)")  # fmt: skip
+    when = (f"t={event.get('end', 0):.1f}s in call, {lag:.1f}s after the speech ended"
+            if event.get("segment_id") else "as the call started")  # fmt: skip
+    return (
+        f"{event['call_id']:<36} {kind:<7} [{event.get('severity', '')}] {event['title']} — "
+        f"{event['message']}  ({when})"
+    )
 
 
 def tail_assist(bootstrap: str, settings: Settings, stop: threading.Event, ready: threading.Event,
@@ -153,8 +157,14 @@ def cmd_demo(args) -> int:
             ids = call_ids(files, None)
             print(f"  worker ready after {time.monotonic() - started:.0f}s; "
                   "replaying calls — live assist:\n")  # fmt: skip
+            # Each call its own customer, except that the last call's is the first's: by the
+            # time it plays, the first call is indexed, and its desk shows 重复来电.
+            customers = [f"demo-customer-{i + 1}" for i in range(len(files))]
+            if len(files) >= 3:
+                customers[-1] = customers[0]
             metadata = [{"agent_id": DEMO_AGENTS[i % len(DEMO_AGENTS)], "queue": "信用卡服务",
-                         "direction": "inbound"} for i in range(len(files))]  # fmt: skip
+                         "direction": "inbound", "customer_ref": customers[i]}
+                        for i in range(len(files))]  # fmt: skip
             results = replay_files(files, s.bootstrap, settings.topic(AUDIO_TOPIC),
                                    speed=args.speed, chunk_seconds=settings.chunk_seconds,
                                    call_ids=ids, max_concurrent=args.concurrency,
