@@ -134,6 +134,8 @@ def _aggregate(es: Elasticsearch, index: str, query: dict) -> dict:
         "complaints": {"filter": {"term": {"complaint_alert": True}}},
         "with_violations": {"filter": {"range": {"violation_count": {"gte": 1}}}},
         "qa": {"avg": {"field": "qa_score"}},
+        "repeats": {"filter": {"range": {"repeat_contact.calls_before": {"gte": 1}}}},
+        "same_issue": {"terms": {"field": "repeat_contact.same_issue", **terms}},
         "violations": {"nested": {"path": "violations"}, "aggs": {"rules": {
             "terms": {"field": "violations.rule_id", **terms},
             "aggs": {"names": {"terms": {"field": "violations.name", "size": 3}}},
@@ -176,6 +178,8 @@ def _aggregate(es: Elasticsearch, index: str, query: dict) -> dict:
         "violation_calls": aggs["with_violations"]["doc_count"],
         "mean_qa_score": aggs["qa"]["value"],
         "rules": rules,
+        "repeat_calls": aggs["repeats"]["doc_count"],
+        "same_issue": {b["key"]: b["doc_count"] for b in aggs["same_issue"]["buckets"]},
     }
 
 
@@ -272,6 +276,8 @@ def hot_issues(es: Elasticsearch, settings: Settings, since: float, until: float
         "violation_calls": 0,
         "rule_hits": 0,
         "mean_qa_score": None,
+        "repeat_calls": 0,  # repeat contacts (streams/index/contacts.py)
+        "same_issue_calls": 0,  # of them, about the same business again
         "days": [],
         "intents": [],
         "rules": [],
@@ -309,9 +315,11 @@ def hot_issues(es: Elasticsearch, settings: Settings, since: float, until: float
         violation_calls=agg["violation_calls"],
         rule_hits=sum(r["hits"] for r in rules),
         mean_qa_score=agg["mean_qa_score"],
+        repeat_calls=agg["repeat_calls"],
+        same_issue_calls=sum(agg["same_issue"].values()),
         days=[{"date": day, **agg["days"].get(day, empty)} for day in day_names],
-        intents=[
-            {"intent": k, "calls": v}
+        intents=[  # repeat_calls: calls about this business again within the window
+            {"intent": k, "calls": v, "repeat_calls": agg["same_issue"].get(k, 0)}
             for k, v in sorted(agg["intents"].items(), key=lambda kv: (-kv[1], kv[0]))
         ],
         rules=rules,
@@ -458,6 +466,7 @@ def write_report(data: dict, out_dir: Path) -> Path:
         ["有违规的通话", f"{data['violation_calls']}（{_share(data['violation_calls'], total)}）"],
         ["规则命中次数", data["rule_hits"]],
         ["平均质检分", _score(data["mean_qa_score"])],
+        ["重复来电（其中同一问题）", f"{data['repeat_calls']}（{data['same_issue_calls']}）"],
         ["最多的意图", data["intents"][0]["intent"] if data["intents"] else "-"],
         ["最热短语", data["top_phrases"][0]["phrase"] if data["top_phrases"] else "-"],
     ])  # fmt: skip
@@ -475,8 +484,10 @@ def write_report(data: dict, out_dir: Path) -> Path:
     lines += ["## 主要意图", ""]
     if "intents" in charts:
         lines += [f"![主要意图趋势]({charts['intents']})", ""]
-    lines += _table(["意图", "通话数", "占比"], [[i["intent"], i["calls"], _share(i["calls"], total)]
-                                                 for i in data["intents"]])  # fmt: skip
+    lines += _table(["意图", "通话数", "占比", "同一问题再次来电（占该意图通话）"],
+                    [[i["intent"], i["calls"], _share(i["calls"], total),
+                      f"{i['repeat_calls']}（{_share(i['repeat_calls'], i['calls'])}）"]
+                     for i in data["intents"]])  # fmt: skip
 
     lines += ["## 规则命中", ""]
     if data["rules"]:

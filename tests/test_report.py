@@ -51,6 +51,15 @@ CALLS = [
 ]  # fmt: skip
 
 
+# repeat contacts: call id -> (the business it has in common with an earlier call, calls before)
+REPEATS = {
+    "rpt-05": ("账单查询", 1),
+    "rpt-11": ("交易异议", 2),
+    "rpt-12": (None, 1),
+    "rpt-13": ("年费", 1),
+}
+
+
 def make_doc(call_id, started, intent, violations, alert, qa, lines) -> dict:
     start = at(started)
     segments = [{"segment_id": f"{call_id}-a0", "role": "agent", "start": 0.0, "end": 2.0,
@@ -60,6 +69,9 @@ def make_doc(call_id, started, intent, violations, alert, qa, lines) -> dict:
     summary = {"started_wall": start, "ended_wall": start + 60, "duration": 60.0, "primary_intent": intent,
                "violations": [dict(v) for v in violations], "complaint_alert": alert, "qa_score": qa,
                "complaint_risk": 0.9 if alert else 0.1}  # fmt: skip
+    if call_id in REPEATS:
+        same, before = REPEATS[call_id]
+        summary["repeat_contact"] = {"calls_before": before, "window_days": 7.0, "same_issue": same}
     return call_doc(call_id, summary, segments, now=start + 61)
 
 
@@ -114,9 +126,12 @@ def test_counts_per_day(data):
 
 def test_overall_intents_and_rules(data):
     assert data["intents"] == [
-        {"intent": "交易异议", "calls": 3}, {"intent": "年费", "calls": 3}, {"intent": "账单查询", "calls": 3},
-        {"intent": "分期", "calls": 2}, {"intent": "挂失补卡", "calls": 1},
+        {"intent": "交易异议", "calls": 3, "repeat_calls": 1}, {"intent": "年费", "calls": 3, "repeat_calls": 0},
+        {"intent": "账单查询", "calls": 3, "repeat_calls": 1}, {"intent": "分期", "calls": 2, "repeat_calls": 0},
+        {"intent": "挂失补卡", "calls": 1, "repeat_calls": 0},
     ]  # fmt: skip
+    # rpt-13 (年费, same issue) starts at `until`: outside the range
+    assert (data["repeat_calls"], data["same_issue_calls"]) == (3, 2)
     assert data["rules"] == [
         {"rule_id": "customer-complaint-threat", "name": "客户投诉倾向", "hits": 3, "calls": 3},
         {"rule_id": "agent-forbidden-phrase", "name": "坐席禁语", "hits": 3, "calls": 2},
@@ -174,7 +189,7 @@ def test_write_report(data, tmp_path):
     text = path.read_text(encoding="utf-8")
     assert "2026-01-05" in text and "2026-01-08" in text
     for needle in ("年费", "系统故障", "坐席禁语", "客户投诉倾向", "开场问候与自报工号", "交易异议", "年费 太贵",
-                   "| 2026-01-07 | 4 | 交易异议（3） | 2 | 2 | 96.2 |"):  # fmt: skip
+                   "| 2026-01-07 | 4 | 交易异议（3） | 2 | 2 | 96.2 |", "| 重复来电（其中同一问题） | 3（2） |"):  # fmt: skip
         assert needle in text, needle
     pngs = sorted(p.name for p in path.parent.glob("*.png"))
     assert pngs == ["complaints.png", "intents.png", "phrases.png", "rule_hits.png"]

@@ -141,6 +141,9 @@ def test_open_a_call_play_a_deduction_and_review_it(stack, workbench, browser):
     # Trends: the rule chart names the rules as the pack does (in the served font).
     page.goto(f"{workbench.base}/trends?since=2020-01-01")
     assert int(page.inner_text("#trend-calls")) >= 1
+    repeats = page.inner_text("#trend-repeats")  # repeat contacts (of them: the same business)
+    assert re.fullmatch(r"\d+（\d+）", repeats), repeats
+    assert "repeat=yes" in page.get_attribute("#trend-repeats a", "href")
     charted = page.eval_on_selector_all(
         "svg.bars text:not(.value)", "ts => ts.map(t => t.textContent)"
     )

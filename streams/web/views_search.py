@@ -206,7 +206,8 @@ async def trends_page(request: web.Request) -> web.Response:
     data = await run(request, trends, request.app[ES], request.app[SETTINGS], since, until)
     unit, periods = chart_periods(data["hot"]["days"])
     return render(request, "trends.html", title="趋势", data=data, since=since, until=until,
-                  unit=unit, periods=periods, params=echoed(request, "since", "until"))  # fmt: skip
+                  unit=unit, periods=periods, params=echoed(request, "since", "until"),
+                  repeat_window=request.app[SETTINGS].repeat_window_days)  # fmt: skip
 
 
 @allow(*READERS)
