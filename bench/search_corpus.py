@@ -55,6 +55,7 @@ KEYWORDS = {
 }
 AGENTS = [f"A{i:04d}" for i in range(1, 201)]
 QUEUES = ["general", "vip", "collections"]
+CUSTOMERS = 4000
 
 # ---------------------------------------------------------------- documents
 
@@ -201,6 +202,9 @@ def make_call(i: int, c: Corpus) -> tuple[dict, list[dict]]:
             "agent_id": rng.choice(AGENTS),
             "queue": rng.choice(QUEUES),
             "direction": "outbound" if rng.random() < 0.2 else "inbound",
+            # 4,000 customers (10,000 calls: 2.5 each over the 30 days); no draw of rng, so
+            # every other field is what it was before customers were added
+            "customer_ref": f"cust-{i * 7919 % CUSTOMERS:04d}",
         },  # fmt: skip
         "primary_intent": primary,
         "complaint_risk": round(risk_max, 4),

@@ -37,6 +37,8 @@ machine slows them alike, from the client: p50, p95, max in ms, the server's own
   terms intent+avg    what `callqa report` asks (primary intents with mean QA)
   histogram by day    calls per day (histogram of 86 400 s on noida-db, date_histogram elsewhere)
   count               match_all count: the cost of reading every document on noida-db
+  repeat contact      (v2) a customer's calls of the last 30 days, as the scoring stage looks
+                      them up when a call starts (streams/index/contacts.py)
 
 noida-db 0.2.3 scans every document per request (a count over 10,000 calls ~1-3 s); the
 target for a real cluster is p95 < 200 ms at 100,000 calls (--target-p95-ms).
@@ -62,6 +64,7 @@ from pathlib import Path
 from search_corpus import AGENTS, CHUNK, DAY, corpus, index_names, load
 
 from streams.embedded import EmbeddedServer
+from streams.index.contacts import earlier_calls
 from streams.index.search import CallQuery, encode_cursor, es_request, search_calls
 from streams.index.store import connect
 from streams.settings import Settings
@@ -243,6 +246,12 @@ def queries(es, settings: Settings, shape: str, index: str, noida: bool, n: int,
 
     def count():
         return str(es.count(index=index, query={"match_all": {}})["count"]), None
+
+    def earlier():  # what the scoring stage asks as a call of customer cust-0000 starts
+        return f"{len(earlier_calls(es, settings, 'cust-0000', now, 'none', 30))} calls", None
+
+    if shape == "v2":
+        out.append(("repeat contact: a customer's calls", earlier))
 
     return out + [("terms intent + avg QA", terms_intent),
                   ("histogram by day" if noida else "date_histogram 1d", histogram_day),
