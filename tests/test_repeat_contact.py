@@ -52,7 +52,8 @@ def test_a_repeat_contact_is_shown_at_once_and_the_same_issue_raises_level_1(sta
     for doc in (_earlier(f"rc-old1-{run}", ref, now - 2 * DAY, "分期"),
                 _earlier(f"rc-old2-{run}", ref, now - 0.5 * DAY, "账单查询"),
                 _earlier(f"rc-stale-{run}", ref, now - 10 * DAY, "挂失补卡"),  # outside 7 days
-                _earlier(f"rc-other-{run}", f"CRM-x-{run}", now - DAY, "分期")):  # fmt: skip
+                _earlier(f"rc-other-{run}", f"CRM-x-{run}", now - DAY, "分期"),
+                {**_earlier(f"rc-live-{run}", ref, now - 60, "挂失补卡"), "status": "live"}):  # fmt: skip
         es.index(index=index, id=doc["call_id"], document=doc)
     es.indices.refresh(index=index)
 

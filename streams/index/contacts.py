@@ -31,7 +31,8 @@ def earlier_calls(es: Elasticsearch, settings: Settings, customer_ref: str, star
                    # whole seconds: noida-db compares epoch_second dates to the second
                    {"range": {"started_at": {"gte": int(started - window_days * DAY_S),
                                              "lte": int(started)}}}],
-        "must_not": [{"ids": {"values": [call_id]}}],
+        # not this call, nor one still going on (another leg of this one, or not ended yet)
+        "must_not": [{"ids": {"values": [call_id]}}, {"term": {"status": "live"}}],
     }}  # fmt: skip
     found = es.options(request_timeout=LOOKUP_TIMEOUT_S, max_retries=0).search(
         index=settings.index(CALLS_INDEX), query=query, size=MAX_EARLIER,
@@ -41,7 +42,7 @@ def earlier_calls(es: Elasticsearch, settings: Settings, customer_ref: str, star
     out = []
     for hit in found["hits"]["hits"]:
         doc = hit["_source"]
-        if doc.get("call_id") == call_id or doc.get("started_at") is None:
+        if doc.get("started_at") is None:
             continue
         out.append({"call_id": doc["call_id"], "primary_intent": doc.get("primary_intent"),
                     "complaint_alert": bool(doc.get("complaint_alert")),
