@@ -1,7 +1,7 @@
 """Where the customer's intent is lost through ASR, on the evaluation calls' development half.
 
     .venv/bin/python bench/asr_intent.py [--pairs p01-p25] [--half all] [--temperatures 1,3,10]
-        [--fuzzy] [--transcripts OUT.json] [--audio DIR]
+        [--fuzzy] [--folds] [--transcripts OUT.json] [--audio DIR]
 
 Each customer utterance is cut from the customer channel at its scripted times (the script's
 segmentation, not the VAD's), decoded as the ASR stage's final decode does (beam, n-best,
@@ -15,6 +15,8 @@ published intent model. Printed per utterance (accuracy, macro-F1 over the label
   --fuzzy         the intent model retrained here with a third view, toneless pinyin folded
                   by the usual fuzzy-pinyin pairs (z/zh c/ch s/sh l/n h/f, an/ang en/eng
                   in/ing): does sound-alike folding see through whisper's errors?
+  --folds         two folds by pair over the calls: the intent model trained on the corpus
+                  alone, or also on the other fold's sentences (x1, x3; models/evalcalls.py)
 
 `--transcripts OUT.json` writes the 1-best words at the scripted times (agent turns as
 scripted) in bench/calls_eval.py's cached-transcript format, so
@@ -39,6 +41,7 @@ from calls_eval import macro_f1
 from evalset import AUDIO_DIR, in_pairs, load_scripts, timing
 
 from models.charlm import normalise
+from models.evalcalls import is_development
 from streams.asr.engine import Request, Transcriber
 from streams.audio import MODEL_SAMPLE_RATE, decode, read_wav, to_model_rate
 from streams.scoring.models import ScoringModels, ensure_models
@@ -46,11 +49,6 @@ from streams.settings import Settings
 
 BATCH = 4
 PAD_S = (0.2, 0.3)  # before and after the scripted times, as the VAD pads speech
-
-
-def development(scripts: list[dict]) -> list[dict]:
-    """The dev half, plus round 1's held-out half (development calls since round 4)."""
-    return [d for d in scripts if d["split"] == "dev" or d["pair"] <= "p25"]
 
 
 def decode_utterances(scripts, audio_dir: Path, transcriber: Transcriber, window_s: float):
@@ -126,6 +124,39 @@ def fuzzy_pipeline(settings: Settings):
             for name in ("chars+pinyin", "chars+pinyin+fuzzy")}  # fmt: skip
 
 
+def folds(rows, scripts, weights=(1, 3)) -> None:
+    """Two folds by pair: the intent model trained on the corpus alone, and with the other
+    fold's development sentences counted `weights` times (models/evalcalls.py), judged on this
+    fold's utterances (script's words and 1-best)."""
+    import hashlib
+
+    from models import evalcalls
+    from models.lexicons import load_lexicons
+    from models.train import DATA_DIR, Row, datasets, fit_text_model
+
+    settings = Settings()
+    lexicons = load_lexicons(settings.lexicons_dir)
+    corpus = [r for r in datasets("intent", DATA_DIR)[0] if r.source != evalcalls.SOURCE]
+    pair = {d["call_id"]: d["pair"] for d in scripts}
+    fold_of = {p: int(hashlib.sha1(p.encode()).hexdigest(), 16) % 2 for p in pair.values()}
+    print(
+        "\n| fold | trained with | utterances | reference acc / F1 | 1-best acc / F1 |\n|---|---|---:|---:|---:|"
+    )
+    for fold in (0, 1):
+        test = [r for r in rows if fold_of[pair[r[0]]] == fold]
+        other = [Row(r[3], r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE) for r in rows
+                 if fold_of[pair[r[0]]] != fold]  # fmt: skip
+        truth = [r[2] for r in test]
+        for weight in (0, *weights):
+            model = fit_text_model(corpus + other * weight, lexicons, calibrate=False)
+            ref = figures(truth, model.predict([r[3] for r in test]))
+            asr = figures(truth, model.predict([max(r[4], key=lambda h: h[1])[0] for r in test]))
+            what = "the corpus" if not weight else f"+ the other fold's sentences x{weight}"
+            print(
+                f"| {fold} | {what} | {len(test)} | {ref[0]:.3f} / {ref[1]:.3f} | {asr[0]:.3f} / {asr[1]:.3f} |"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=("dev", "held_out", "all"),
@@ -134,6 +165,8 @@ def main() -> None:
     parser.add_argument("--audio", type=Path, default=AUDIO_DIR, help="the generated WAVs")
     parser.add_argument("--temperatures", default="1,3,10,inf")
     parser.add_argument("--fuzzy", action="store_true", help="also a fuzzy-pinyin intent model")
+    parser.add_argument("--folds", action="store_true",
+                        help="two folds by pair: training on the other fold's development sentences")  # fmt: skip
     parser.add_argument("--transcripts", type=Path, metavar="OUT.json",
                         help="write the 1-best at the scripted times for calls_eval --transcripts")  # fmt: skip
     args = parser.parse_args()
@@ -142,7 +175,7 @@ def main() -> None:
     if args.half in ("dev", "held_out"):
         scripts = [d for d in scripts if d["split"] == args.half]
     elif args.half is None:
-        scripts = development(scripts)
+        scripts = [d for d in scripts if is_development(d)]
     if args.pairs:
         scripts = in_pairs(scripts, args.pairs)
     settings = Settings()
@@ -178,6 +211,9 @@ def main() -> None:
                 )
             accuracy, f1 = figures(truth, [classes[i] for i in np.array(mixed).argmax(1)])
             print(f"| {name} | n-best, T={t:g} | {accuracy:.3f} | {f1:.3f} |")
+
+    if args.folds:
+        folds(rows, scripts)
 
     if args.transcripts:
         heard = {(r[0], r[1]): text for r, text in zip(rows, best, strict=True)}

@@ -40,7 +40,7 @@ import sklearn
 from sklearn.metrics import average_precision_score, classification_report, f1_score
 from sklearn.model_selection import GroupKFold
 
-from . import real_text, registry, train_real
+from . import evalcalls, real_text, registry, train_real
 from .dissatisfaction import LEVEL1_FEATURES
 from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline
 from .lexicons import Lexicons
@@ -72,8 +72,9 @@ AUGMENT_COPIES = 1
 # Intent: below this calibrated confidence the answer is `other` (low confidence), not a guess.
 ABSTAIN_BELOW = 0.45
 # Bump when the training recipe changes, so `--if-missing` retrains stale versions.
-RECIPE = "6"  # 4: risk words and the user dictionary travel inside the artifact; 5: its SHA-256;
-# 6: level 1 of complaint risk (dissatisfaction) trained on real text
+RECIPE = "7"  # 4: risk words and the user dictionary travel inside the artifact; 5: its SHA-256;
+# 6: level 1 of complaint risk (dissatisfaction) trained on real text; 7: the intent model also
+# learns the evaluation calls' development sentences (models/evalcalls.py)
 # Lexicon files a version depends on (hashed into its card: an edit retrains it).
 LEXICON_FILES = ("userdict.txt", "risk.yaml")
 
@@ -259,7 +260,16 @@ def data_files(name: str, data_dir: Path) -> list[Path]:
     if name == "acts":  # the threat act borrows complaint_risk's stance rows and the intent
         # corpus's business utterances (train_acts.risk_rows, train_acts.intent_rows)
         files += [data_dir / TASKS["complaint_risk"][0], data_dir / TASKS["intent"][0]]
+    if name == "intent":  # and the development calls' sentences, which it trains on too
+        files += [path for path, _ in evalcalls.development_scripts()]
     return files
+
+
+def _eval_note(files: list[Path]) -> list[str]:
+    """How the card names the evaluation calls trained on (one line, not 74 file names)."""
+    n = sum(1 for p in files if p.parent == evalcalls.SCRIPTS)
+    return [f"calls/eval/scripts: {n} development calls' customer sentences, each x{evalcalls.WEIGHT}"
+            ] if n else []  # fmt: skip
 
 
 def datasets(
@@ -274,6 +284,8 @@ def datasets(
     train_calls = [c for c in calls if not held_out(c["call_id"])]
     test_calls = [c for c in calls if held_out(c["call_id"])]
     train_rows, test_rows = split_rows(rows, customer_texts(test_calls))
+    if name == "intent" and not small:  # training only: the held-out split stays the corpus's
+        train_rows += [Row(*r) for r in evalcalls.intent_rows()] * evalcalls.WEIGHT
     if small:
         train_rows, test_rows = (
             subsample(train_rows, small),
@@ -313,7 +325,9 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
         "features": features,
         "calibration": "temperature scaling, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
-        "training_data": [p.name for p in files] + ([str(extra_labels)] if extra_labels else []),
+        "training_data": [p.name for p in files if p.parent != evalcalls.SCRIPTS]
+        + _eval_note(files)
+        + ([str(extra_labels)] if extra_labels else []),
         "training_data_sha256": data_digest(files, [extra_labels] if extra_labels else []),
         "lexicons_sha256": data_digest(lexicon_files(context)),
         "rows": {"train": len(train_rows), "held_out": len(test_rows)},

@@ -127,6 +127,21 @@ def test_no_held_out_call_reaches_training_data():
     assert found == []
 
 
+def test_the_intent_model_learns_only_development_calls():
+    """models/evalcalls.py gives the intent model the development calls' customer sentences:
+    the dev half and round 1's held-out half (development calls since round 4), never a word of
+    a held-out call still clean (p26 on)."""
+    from models import evalcalls
+
+    chosen = {d["call_id"] for _, d in evalcalls.development_scripts()}
+    assert chosen == {d["call_id"] for d in SCRIPTS if d["split"] == "dev" or d["pair"] <= "p25"}
+    rows = evalcalls.intent_rows()
+    assert {label for _, label, _, _ in rows} <= set(evalset.known_intents())
+    corpus = "\n".join(_plain(text) for text, *_ in rows)
+    clean = [d for d in SCRIPTS if d["split"] == "held_out" and d["pair"] > "p25"]
+    assert len(clean) == 24 and [x for d in clean for x in training_overlap(d, corpus)] == []
+
+
 def test_wording_overlap_is_measured():
     overlap = evalset.wording_overlap(SCRIPTS)
     assert 0 < overlap["with_a_phrase_keyword"] < overlap["with_any_pack_keyword"] < 1
