@@ -364,14 +364,10 @@ class Scorer:
         """Level 1: once per call, when the customer's dissatisfaction first reaches the
         version's threshold, unless the complaint-risk alert (level 2) has been raised."""
         level, threshold = call.get("dissatisfaction"), self.models.dissatisfaction_threshold
-        if (level is None or threshold is None or level < threshold or call["alerted"]
-                or call.get("dissatisfaction_alerted")):  # fmt: skip
+        if level is None or threshold is None or level < threshold:
             return []
-        call["dissatisfaction_alerted"] = True
         reasons = "、".join(self._risk_model.dissatisfaction_reasons(call["risk_state"]))
-        message = f"客户不满 {level:.2f}（{reasons}）。请确认客户的诉求，给出明确的处理办法和时间。"
-        return [_assist("alert", segment, "dissatisfaction", "客户不满上升", message, "major",
-                        segment["text"], now)]  # fmt: skip
+        return _level1(call, segment, f"客户不满 {level:.2f}（{reasons}）", now)
 
     def _repeat_issue(self, call: dict, segment: dict, intent: str, confidence: float,
                       now: float) -> list[dict]:  # fmt: skip
@@ -382,13 +378,9 @@ class Scorer:
                 or confidence < SUGGEST_CONFIDENCE):  # fmt: skip
             return []
         call["repeat_issue"] = intent
-        if call["alerted"] or call.get("dissatisfaction_alerted"):
-            return []
-        call["dissatisfaction_alerted"] = True
-        message = (f"客户近 {earlier['window_days']:g} 天已就「{intent}」来电 {earlier['intents'][intent]} 次"
-                   "，这个问题可能还没有解决（重复来电）。请先确认上次的处理结果，给出明确的处理办法和时间。")  # fmt: skip
-        return [_assist("alert", segment, "dissatisfaction", "客户不满上升", message, "major",
-                        segment["text"], now)]  # fmt: skip
+        return _level1(call, segment, f"客户近 {earlier['window_days']:g} 天已就「{intent}」来电 "
+                       f"{earlier['intents'][intent]} 次，这个问题可能还没有解决（重复来电）", now,
+                       "请先确认上次的处理结果，给出明确的处理办法和时间。")  # fmt: skip
 
     def _intent_probabilities(self, text: str) -> dict[str, float]:
         pipeline = self.models.intent.pipeline
@@ -415,6 +407,17 @@ def _masked(assist: dict, masked: Masked) -> dict:
 def _masked_hit(hit: dict, masked: Masked) -> dict:
     return {**hit, "text": masked.apply(hit["text"]), "evidence": masked.apply(hit["evidence"]),
             "phrase": masked.apply(hit["phrase"]) if hit.get("phrase") else hit.get("phrase")}  # fmt: skip
+
+
+def _level1(call: dict, segment: dict, why: str, now: float,
+            advice: str = "请确认客户的诉求，给出明确的处理办法和时间。") -> list[dict]:  # fmt: skip
+    """The level-1 alert (客户不满上升), once per call and never after level 2, whatever
+    raised it: the customer's dissatisfaction or a repeat contact about the same business."""
+    if call["alerted"] or call.get("dissatisfaction_alerted"):
+        return []
+    call["dissatisfaction_alerted"] = True
+    return [_assist("alert", segment, "dissatisfaction", "客户不满上升", f"{why}。{advice}", "major",
+                    segment["text"], now)]  # fmt: skip
 
 
 def _ago(days: float) -> str:
