@@ -150,6 +150,11 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
         ("你好,新海银行信用卡中心,功耗1056,很高兴为您服务。", False),  # 功耗 sounds like 工号
         ("您好，工号三三八五，很高兴为您服务", False),
         ("你好，请问有什么可以帮您", True),  # no self-identification
+        # the first syllable lost at the start of the line (eval calls' dev half, 2026-11-30)
+        ("以后,星海银行信用卡中心,功号4073", False),
+        ("也好,信用卡中心,孤号3671,很高兴为您服务。", False),
+        ("请问有什么可以帮您，工号四零七三", True),  # a job number but no greeting
+        ("工号四零七三，最后提醒您按时还款", True),  # 后 not at the start of the sentence
     ],
 )
 def test_greeting_rule_survives_what_asr_made_of_the_greetings(greeting, missing):
@@ -160,6 +165,25 @@ def test_greeting_rule_survives_what_asr_made_of_the_greetings(greeting, missing
     ]
     hits = [h.rule_id for h in RuleSet.load(RULES).post_call(segments)]
     assert ("agent-greeting" in hits) is missing
+
+
+@pytest.mark.parametrize(
+    "last, missing",
+    [
+        ("不客气那今天就聊到这儿你有需要随时找我们拜拜", False),
+        ("不客气,住家人早日康复", False),  # 祝 heard as 住: a closing wish all the same
+        ("好的，已经为您登记", True),
+        ("您的还款已经到账，健康码不用出示", True),  # a wish word, but not where a wish ends
+    ],
+)
+def test_closing_rule_hears_a_goodbye_in_its_many_forms(last, missing):
+    segments = [
+        _segment("agent", "您好，工号三三八五", start=0.8),
+        _segment("customer", "我想查一下账单", start=4.0, i=1),
+        _segment("agent", last, start=9.0, i=2),
+    ]
+    hits = [h.rule_id for h in RuleSet.load(RULES).post_call(segments)]
+    assert ("agent-closing" in hits) is missing
 
 
 def test_dissatisfaction_rising_raises_its_own_alert_once_before_the_threat(models):

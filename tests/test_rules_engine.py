@@ -389,6 +389,25 @@ def test_required_step_before_another():
     assert fired(ruleset(VERIFY), never_discussed) == []  # the customer said 账单, not the agent
 
 
+def test_after_a_side_first_spoke():
+    """`position: after_first: customer`: only what is said once the customer has spoken; the
+    agent's opening cannot be about the caller's account (the job number alone is no detail)."""
+    opening_digits = {"require": {"label": "身份核实", "step": {"keywords": {"any": ["后四位"]}},
+                                  "before": {"position": {"after_first": "customer", "condition": {
+                                      "regex": {"pattern": "[零幺一二三四五六七八九]{4}"}}}}}}  # fmt: skip
+    rules = ruleset(opening_digits)
+    opening = conversation(("agent", "您好，信用卡中心", 0), ("agent", "零零六三", 2),
+                           ("customer", "我卡丢了", 4), ("agent", "请报一下卡号后四位", 6),
+                           ("customer", "六六八八", 8), ("agent", "尾号六六八八的卡已冻结", 10))  # fmt: skip
+    assert fired(rules, opening) == []
+    unverified = conversation(("agent", "您好，信用卡中心", 0), ("customer", "我卡丢了", 2),
+                              ("agent", "您的欠款是三二零零", 4))  # fmt: skip
+    [hit] = rules.post_call(unverified)
+    assert (hit.segment_ids, hit.phrase) == (("t:2",), "三二零零")
+    with pytest.raises(ValueError, match="after_first"):
+        ruleset({"position": {"after_first": "caller", "condition": {"keywords": {"any": ["a"]}}}})
+
+
 def test_required_step_that_never_happens():
     closing = {"require": {"label": "结束语", "step": {"position": {"last_sentences": 2, "condition": {
         "keywords": {"any": ["感谢您的来电"]}}}}}}  # fmt: skip

@@ -145,7 +145,8 @@ class Repetition(Condition):
 class Position(Condition):
     def __init__(self, path, which: str, amount: float, inner: Condition):
         super().__init__(path)
-        self.which = which  # first_sentences | last_sentences | first_seconds | last_seconds
+        # first_sentences | last_sentences | first_seconds | last_seconds | after_first (a role)
+        self.which = which
         self.amount = amount
         self.inner = inner
 
@@ -157,6 +158,8 @@ class Position(Condition):
         return self.inner.whole_call()
 
     def describe(self) -> str:
+        if self.which == "after_first":
+            return f"{ROLE_NAMES.get(self.amount, self.amount)}开口之后"
         amount = f"{self.amount:g}"
         return {"first_sentences": f"通话前 {amount} 句", "last_sentences": f"通话最后 {amount} 句",
                 "first_seconds": f"通话前 {amount} 秒", "last_seconds": f"通话最后 {amount} 秒"}[self.which]  # fmt: skip
@@ -169,6 +172,9 @@ class Position(Condition):
             keep = set(range(max(0, n - int(self.amount)), n))
         elif self.which == "first_seconds":
             keep = {i for i in range(n) if view.segments[i]["start"] < self.amount}
+        elif self.which == "after_first":
+            spoke = [s["start"] for s in view.segments if _roles_match(self.amount, s["role"])]
+            keep = {i for i in range(n) if spoke and view.segments[i]["start"] > min(spoke)}
         else:
             keep = {i for i in range(n) if view.segments[i]["end"] > view.duration - self.amount}
         return [i for i in indices if i in keep]

@@ -88,7 +88,7 @@ WORDING: dict[str | tuple[str, str], str] = {
     "at_least": "field '{where}' asks for n={n} of {m} keywords",
     "keywords": "field '{where}' must set exactly one of any / all / none / at_least (got {given})",
     "position": "field '{where}' must set exactly one of first_sentences / last_sentences / "
-                "first_seconds / last_seconds (got {given})",
+                "first_seconds / last_seconds / after_first (got {given})",
     "speech_rate": "field '{where}' must set above and/or below (characters per minute)",
     "condition": "field '{where}' must be a mapping with one operator ({ops})",
     "operator_unknown": "field '{where}' has unknown operator '{op}' (use one of: {ops})",
@@ -221,7 +221,7 @@ class SimilarSchema(_Schema):
     role: RoleName | None = None
 
 
-POSITIONS = ("first_sentences", "last_sentences", "first_seconds", "last_seconds")
+POSITIONS = ("first_sentences", "last_sentences", "first_seconds", "last_seconds", "after_first")
 
 
 class PositionSchema(_Schema):
@@ -229,6 +229,9 @@ class PositionSchema(_Schema):
     last_sentences: Annotated[int, Field(ge=1)] | None = None
     first_seconds: Seconds | None = None
     last_seconds: Seconds | None = None
+    # the sentences after that side first spoke (the agent's opening is not yet about the
+    # caller's account: nothing is known of the caller before they say a word)
+    after_first: Literal["agent", "customer"] | None = None
     condition: ConditionSchema
 
     @model_validator(mode="after")
