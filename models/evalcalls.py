@@ -1,4 +1,4 @@
-"""The evaluation calls' development sentences, as intent training rows.
+"""The evaluation calls' development sentences, as intent and threat-act training rows.
 
 calls/eval/ (bench/calls_eval.py) splits its calls into a development half and a held-out half,
 and the development half may be trained on (calls/eval/README.md). Its customer sentences are
@@ -11,6 +11,7 @@ split rule of calls/eval/README.md, and tests/test_eval_calls.py checks the rows
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import yaml
@@ -28,13 +29,22 @@ def is_development(script: dict) -> bool:
 
 
 def development_scripts(folder: Path = SCRIPTS) -> list[tuple[Path, dict]]:
-    """(path, script) of every development call, in file order; none without the folder."""
+    """(path, script) of every development call, in file order; none without the folder.
+    Parsed once per state of the folder (a training run asks for them several times)."""
+    paths = sorted(Path(folder).glob("*.yaml"))
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    return list(_parsed(str(folder), stamp))
+
+
+@lru_cache(maxsize=4)
+def _parsed(folder: str, stamp: tuple) -> tuple[tuple[Path, dict], ...]:
     out = []
-    for path in sorted(Path(folder).glob("*.yaml")):
+    for name, _, _ in stamp:
+        path = Path(folder) / name
         script = yaml.safe_load(path.read_text(encoding="utf-8"))
         if is_development(script):
             out.append((path, script))
-    return out
+    return tuple(out)
 
 
 def intent_rows(folder: Path = SCRIPTS) -> list[tuple[str, str, str, str]]:
@@ -44,3 +54,13 @@ def intent_rows(folder: Path = SCRIPTS) -> list[tuple[str, str, str, str]]:
             for _, script in development_scripts(folder)
             for turn in script.get("turns") or []
             if turn.get("role") == "customer" and turn.get("intent")]  # fmt: skip
+
+
+def stance_rows(folder: Path = SCRIPTS) -> list[tuple[str, str, str, str]]:
+    """(text, stance, group, source) of every customer turn of a development call: calm,
+    irritated or threat (the complaint-threat act's label: threat or not; an angry customer
+    who names no escalation is not threatening one)."""
+    return [(turn["text"], turn["stance"], f"evaldev-{script['pair']}", SOURCE)
+            for _, script in development_scripts(folder)
+            for turn in script.get("turns") or []
+            if turn.get("role") == "customer" and turn.get("stance")]  # fmt: skip

@@ -253,6 +253,10 @@ def evaluate_utterances(model: RiskModel, rows: list[Row]) -> dict:
 # --- publishing -------------------------------------------------------------------------------
 
 
+TRAINS_ON_EVAL_CALLS = ("intent", "acts", "complaint_risk")
+EVAL_NOTE_PREFIX = "calls/eval/scripts:"
+
+
 def data_files(name: str, data_dir: Path) -> list[Path]:
     files = [data_dir / TASKS[name][0]]
     if name == "complaint_risk" and (data_dir / CALLS_FILE).is_file():
@@ -260,7 +264,8 @@ def data_files(name: str, data_dir: Path) -> list[Path]:
     if name == "acts":  # the threat act borrows complaint_risk's stance rows and the intent
         # corpus's business utterances (train_acts.risk_rows, train_acts.intent_rows)
         files += [data_dir / TASKS["complaint_risk"][0], data_dir / TASKS["intent"][0]]
-    if name == "intent":  # and the development calls' sentences, which it trains on too
+    if name in TRAINS_ON_EVAL_CALLS:  # and the development calls' customer turns (intents;
+        # stances for the threat act and level 1's dissatisfied head)
         files += [path for path, _ in evalcalls.development_scripts()]
     return files
 
@@ -268,8 +273,13 @@ def data_files(name: str, data_dir: Path) -> list[Path]:
 def _eval_note(files: list[Path]) -> list[str]:
     """How the card names the evaluation calls trained on (one line, not 74 file names)."""
     n = sum(1 for p in files if p.parent == evalcalls.SCRIPTS)
-    return [f"calls/eval/scripts: {n} development calls' customer sentences, each x{evalcalls.WEIGHT}"
+    return [f"{EVAL_NOTE_PREFIX} {n} development calls' customer sentences, each x{evalcalls.WEIGHT}"
             ] if n else []  # fmt: skip
+
+
+def card_files(files: list[Path]) -> list[str]:
+    """A card's `training_data`: the data files by name, the evaluation calls as one line."""
+    return [p.name for p in files if p.parent != evalcalls.SCRIPTS] + _eval_note(files)
 
 
 def datasets(
@@ -325,9 +335,7 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
         "features": features,
         "calibration": "temperature scaling, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
-        "training_data": [p.name for p in files if p.parent != evalcalls.SCRIPTS]
-        + _eval_note(files)
-        + ([str(extra_labels)] if extra_labels else []),
+        "training_data": card_files(files) + ([str(extra_labels)] if extra_labels else []),
         "training_data_sha256": data_digest(files, [extra_labels] if extra_labels else []),
         "lexicons_sha256": data_digest(lexicon_files(context)),
         "rows": {"train": len(train_rows), "held_out": len(test_rows)},
@@ -390,6 +398,9 @@ def _level1(model: RiskModel, context: TrainingContext, train_rows: list[Row],
         return model, {"used": False, "note": note}, {}
     real = train_real.load(root, small)
     synthetic = [(r.text, int(r.label != "calm")) for r in augmented(train_rows, context.lexicons)]
+    if not small:  # and the development calls' customer turns: irritated or threat is upset
+        synthetic += [(text, int(stance != "calm")) for text, stance, _, _ in
+                      evalcalls.stance_rows()] * evalcalls.WEIGHT  # fmt: skip
     fitted = train_real.fit(real, synthetic, model.words)
     model = replace(model, heads=fitted.heads, level1=fitted.level1)
     checked_complaints, checked_questions = real_text.complaints_vs_questions(root)
@@ -491,7 +502,10 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
                                                                      name):  # fmt: skip
         return False
     files = data_files(name, data_dir)
-    if len(card.get("training_data", [])) != len(files):
+    expected = card_files(files)  # (the evaluation calls are one line, whatever their number)
+    extra = [x for x in card.get("training_data", [])
+             if x not in expected and not x.startswith(EVAL_NOTE_PREFIX)]  # fmt: skip
+    if extra:
         return True  # trained with analysts' labels on top: newer than the data, keep it
     return card.get("training_data_sha256") == data_digest(files)
 

@@ -10,7 +10,8 @@ disclosure), generic product facts (not this customer's account details).
 
 `customer_threatens_complaint` also borrows customer rows labelled elsewhere: the stance rows
 of models/data/complaint_risk.tsv (threat: the act; irritated and calm: not it — an angry
-customer who names no escalation is not threatening one), the intent corpus's business
+customer who names no escalation is not threatening one), the evaluation calls' development
+customer turns by the same rule (`eval_rows`, models/evalcalls.py), the intent corpus's business
 utterances (`intent_rows`), real ordinary questions (BQ and AFQMC bank-app questions,
 models/real_text.py, read where they lie: REAL_NEGATIVES of them by seed, never BQ dev, which
 is the held-out check) and real customers' turns (`customer_turns`, STC-3's training split),
@@ -55,7 +56,7 @@ from sklearn.model_selection import GroupKFold
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import Pipeline
 
-from . import real_text, registry
+from . import evalcalls, real_text, registry
 from .acts import ACTS, ROLE_OF, ActsModel, OwnColumns
 from .augment import asr_noise, noisy_rows
 from .features import DEFAULT_FEATURES, build_pipeline
@@ -218,6 +219,16 @@ def risk_rows(data_dir: Path) -> tuple[list[ActRow], list[ActRow]]:
     return [r for r in rows if not held_out(r.group)], [r for r in rows if held_out(r.group)]
 
 
+def eval_rows() -> list[ActRow]:
+    """The development calls' customer turns (models/evalcalls.py), each WEIGHT times, for the
+    threat act: a turn of stance threat is the act, calm and irritated ones are not. Wording
+    written for the evaluation set, some of it through a stock threat word said innocently
+    (我已经报警了 after a theft, a complaint long resolved) or a threat in words of its own."""
+    rows = [ActRow(text, "customer", (BORROWED_ACT,) if stance == "threat" else (), group, source)
+            for text, stance, group, source in evalcalls.stance_rows()]  # fmt: skip
+    return rows * evalcalls.WEIGHT
+
+
 def real_questions(questions: list[str], n: int = REAL_NEGATIVES) -> list[ActRow]:
     """`n` of `questions` (seeded draw) as customer rows with no act."""
     drawn = random.Random(SEED).sample(questions, min(n, len(questions)))
@@ -346,9 +357,13 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
     questions = real_questions(real_text.training_questions(real_data_dir)) if use_real else []
     real_turns = customer_turns(real_data_dir, threat) if use_real else []
     business = intent_rows(data_dir, threat) if not small else []
+    calls = eval_rows() if not small else []
     model, extra = fit(
-        train_rows, lexicons, features, risk_train + business + questions + real_turns
+        train_rows, lexicons, features, risk_train + calls + business + questions + real_turns
     )
+    eval_files = [path for path, _ in evalcalls.development_scripts()] if not small else []
+    eval_note = ([f"calls/eval/scripts: {len(eval_files)} development calls' customer turns by "
+                  f"stance, each x{evalcalls.WEIGHT}"] if eval_files else [])  # fmt: skip
     noisy = with_noise(test_rows, lexicons)
     metrics = {"held_out": evaluate(model, test_rows),
                "held_out_asr_noise": evaluate(model, noisy)}  # fmt: skip
@@ -366,13 +381,15 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
         "calibration": "temperature scaling per act, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "thresholds": {"default_min": DEFAULT_MIN},
-        "training_data": [p.name for p in files] + [RISK_FILE, INTENTS_FILE],
+        "training_data": [p.name for p in files] + [RISK_FILE, INTENTS_FILE] + eval_note,
         "training_data_sha256": data_digest(
-            files + [Path(data_dir) / RISK_FILE, Path(data_dir) / INTENTS_FILE]
+            files + [Path(data_dir) / RISK_FILE, Path(data_dir) / INTENTS_FILE] + eval_files
         ),
         "borrowed_rows": {
             "act": BORROWED_ACT,
-            "from": [RISK_FILE, INTENTS_FILE]
+            "from": [RISK_FILE]
+            + eval_note
+            + [INTENTS_FILE]
             + (["real questions", "STC-3 customer turns"] if use_real else []),
             "kept": dict(Counter(r.source for r in extra)),
         },  # fmt: skip

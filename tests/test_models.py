@@ -330,3 +330,29 @@ def test_training_in_parallel_runs_every_task_once_and_reports_a_failure(tmp_pat
     assert started["complaint_risk"] >= max(started["acts"], started["intent"]) + 0.25
     assert _each(["intent", "broken"], one, jobs=2) == 1
     assert "training failed: broken (exit 1)" in capsys.readouterr().err
+
+
+def test_a_changed_development_call_makes_the_models_stale(published, tmp_path, training):
+    """The evaluation calls are one line of a card's training_data (not one per file), yet a
+    new or edited development call must still retrain every model that learns from them; a
+    card from before they were learnt is stale; analysts' labels on top still keep a version."""
+    from models.registry import data_digest
+    from models.train import DATA_DIR, TRAINS_ON_EVAL_CALLS, data_files, is_current
+
+    models_dir = Settings().models_dir
+    for name in TRAINS_ON_EVAL_CALLS:
+        card = registry.read_card(models_dir, name, registry.latest(models_dir, name))
+        files = data_files(name, DATA_DIR)
+        names = [x for x in card["training_data"] if not x.startswith("calls/eval")]
+        assert any(p.suffix == ".yaml" for p in files) and len(names) < len(card["training_data"])
+        stale = "0" * 64
+        for variant, current in (
+            ({"training_data_sha256": data_digest(files)}, True),
+            ({"training_data_sha256": stale}, False),  # a development call changed
+            ({"training_data_sha256": stale, "training_data": names}, False),  # before round 9
+            ({"training_data_sha256": stale, "training_data": [*names, "/tmp/labels.jsonl"]}, True),
+        ):
+            folder = tmp_path / f"{name}-{len(list(tmp_path.iterdir()))}" / name / "v1"
+            folder.mkdir(parents=True)
+            (folder / "card.json").write_text(json.dumps({**card, **variant}), encoding="utf-8")
+            assert is_current(folder.parents[1], name, training) is current, (name, variant)
