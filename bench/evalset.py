@@ -167,8 +167,8 @@ def pack_phrases(lexicons_dir: Path = LEXICONS_DIR) -> list[tuple[str, str, bool
                 if key in ("not", "exclude"):
                     continue
                 if key == "pattern" and isinstance(value, str):
-                    for part in value.split("|"):
-                        if re.fullmatch(r"[\u4e00-\u9fff\w]+", part):
+                    for part in value.split("|"):  # plain alternatives of 2+ characters
+                        if re.fullmatch(r"[\u4e00-\u9fff\w]{2,}", part):
                             out.append((rule_id, part, path.startswith(GENERIC_PATHS)))
                     continue
                 walk(value, f"{path}.{key}", rule_id)

@@ -33,6 +33,23 @@ def test_every_script_is_valid(doc):
     assert evalset.validate_script(doc, INTENTS, RULES) == []
 
 
+def test_every_line_is_one_the_generator_accepts():
+    """tools/make_calls.py's line settings: a level that would drown the call is refused (a hum
+    of +45 dBFS instead of -45 once turned seven customer legs into a square wave)."""
+    spec = importlib.util.spec_from_file_location(
+        "callaudio", PROJECT_ROOT / "tools" / "callaudio.py"
+    )
+    callaudio = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(callaudio)
+    check_line = callaudio.check_line
+    for doc in SCRIPTS:
+        check_line(doc["audio"].get("line") or {}, doc["call_id"])
+    with pytest.raises(ValueError, match=r"hum_db is the 50 Hz hum's level in dBFS.*got 45"):
+        check_line({"codec": "gsm-fr", "hum_db": 45}, "x")
+    with pytest.raises(ValueError, match=r"snr_db .*got 'loud'"):
+        check_line({"snr_db": "loud"}, "x")
+
+
 def test_validation_catches_mistakes():
     doc = {**SCRIPTS[0], "split": "train", "expected": {**SCRIPTS[0]["expected"],
            "rules": {"agent-nonsense": [0], "agent-closing": [99]}}}  # fmt: skip
@@ -127,8 +144,9 @@ def test_no_held_out_call_reaches_training_data():
     assert found == []
 
 
-def test_the_intent_model_learns_only_development_calls():
-    """models/evalcalls.py gives the intent model the development calls' customer sentences:
+def test_the_intent_and_threat_models_learn_only_development_calls():
+    """models/evalcalls.py gives the intent model and the threat act the development calls'
+    customer sentences:
     the dev half and round 1's held-out half (development calls since round 4), never a word of
     a held-out call still clean (p26 on)."""
     from models import evalcalls
@@ -137,9 +155,13 @@ def test_the_intent_model_learns_only_development_calls():
     assert chosen == {d["call_id"] for d in SCRIPTS if d["split"] == "dev" or d["pair"] <= "p25"}
     rows = evalcalls.intent_rows()
     assert {label for _, label, _, _ in rows} <= set(evalset.known_intents())
-    corpus = "\n".join(_plain(text) for text, *_ in rows)
+    stances = evalcalls.stance_rows()  # the threat act's rows (models/train_acts.eval_rows)
+    assert {s for _, s, _, _ in stances} == set(evalset.STANCES)
+    assert len(stances) == sum(t["role"] == "customer" for d in SCRIPTS for t in d["turns"]
+                               if d["call_id"] in chosen)  # fmt: skip
+    corpus = "\n".join(_plain(text) for text, *_ in rows + stances)
     clean = [d for d in SCRIPTS if d["split"] == "held_out" and d["pair"] > "p25"]
-    assert len(clean) == 24 and [x for d in clean for x in training_overlap(d, corpus)] == []
+    assert len(clean) == 44 and [x for d in clean for x in training_overlap(d, corpus)] == []
 
 
 def test_wording_overlap_is_measured():

@@ -202,6 +202,15 @@ def check_line(line: dict, where: str) -> None:
         )
     if codec not in ("g711", "gsm-fr") and codec.removeprefix("amr-nb-") not in AMR_MODES:
         raise ValueError(f"{where}: codec must be g711, gsm-fr or amr-nb-<{'|'.join(AMR_MODES)}>")
+    # levels that would drown the call are typing slips (a hum of +45 dBFS is 45 dB above full
+    # scale: the customer leg turns into a square wave, and the ASR hears nobody)
+    for key, low, high, what in (("hum_db", -80, -20, "the 50 Hz hum's level in dBFS, e.g. -45"),
+                                 ("snr_db", 5, 60, "speech over hiss in dB, e.g. 25")):  # fmt: skip
+        value = line.get(key)
+        if value is not None and not (
+            isinstance(value, int | float) and not isinstance(value, bool) and low <= value <= high
+        ):
+            raise ValueError(f"{where}: {key} is {what}: between {low} and {high} (got {value!r})")
 
 
 def telephone_line(
