@@ -337,6 +337,13 @@ def test_repetition_of_the_same_request():
             "读出卡号（卡号后连续 15 位数字：6221*******8901）",
         ),
         ("卡片号码为六二二二零二一二三四五六七", "读出卡号（卡号后连续 13 位数字：6222*****4567）"),
+        # a one-time code or a password is the customer's key: never read it out
+        (
+            "给您发了条短信，验证码是七三零幺五九，您看收到没有",
+            "读出验证码（「验证码」后的 6 位数字）",
+        ),
+        ("您的动态码为 4821", "读出动态码（「动态码」后的 4 位数字）"),
+        ("初始密码是幺二三四五六", "读出密码（「密码」后的 6 位数字）"),
     ],
 )
 def test_the_agent_reading_out_sensitive_numbers(text, evidence):
@@ -364,6 +371,9 @@ def test_a_disclosure_hit_masks_the_number():
         ("agent", "订单号是622121345678901"),  # 15 digits, no card cue
         ("agent", "622121345678901"),
         ("agent", "您的卡号是6222 0212 3456"),  # 12 after the cue: not more than a card shows
+        ("agent", "验证码已经发到您尾号八八六六的手机上了"),  # a tail, and not after the cue
+        ("agent", "密码输错三次就会锁定，二十四小时后自动解锁"),
+        ("agent", "请把收到的六位验证码告诉我"),  # asking for it is the customer's side of it
     ],
 )
 def test_what_is_not_a_disclosure(role, text):

@@ -297,6 +297,7 @@ EXPECTED = {
     "call-05-dispute-complaint": {
         ("agent-forbidden-phrase", 4),  # 这个我们也没办法，您自己去问商户吧
         ("agent-forbidden-phrase", 6),  # 这不归我们管
+        ("customer-repetition", 7),  # 我再说一遍，这笔钱不是我花的 (the third time she says it)
         ("customer-complaint-threat", 9),  # 投诉 / 一二三七八 / 银保监会
         ("customer-complaint-threat", 10),  # 找媒体曝光
         ("agent-closing", None),  # ends on an apology, no closing courtesy
@@ -379,7 +380,7 @@ PACK_CASES = [
     ("agent", "你听不懂吗", "agent-forbidden-phrase"),
     ("agent", "我都说了好几遍了", "agent-forbidden-phrase"),  # similar to a reference sentence
     ("agent", "这个事情我们帮您登记一下", None),
-    ("customer", "我都说了好几遍了", None),
+    ("customer", "我都说了好几遍了", "customer-repetition"),  # the agent's rule stays silent
     ("customer", "你们这样我就去找记者", "customer-complaint-threat"),
     ("customer", "好的我记着了", None),
     ("customer", "我要到金管局举报你们", "customer-complaint-threat"),
@@ -430,6 +431,33 @@ def test_pack_identity_greeting_and_repetition():
         0.0,
         "这笔钱不是我花的，你们帮我查一下",
     )
+
+
+@pytest.mark.parametrize(
+    "said, repeating",
+    [
+        ("我再问一遍，六百八这笔年费到底能不能退", True),
+        ("我说了三遍了，这钱不是我花的", True),
+        ("这都第三遍了，卡到底什么时候寄到", True),
+        ("我问的是固定额度，不是临时的", True),
+        ("我不是问怎么还，我是问利息怎么来的", True),
+        ("我说的是上个月那一笔", False),  # pointing at something, not repeating
+        ("我想问一下这个年费怎么收的", False),
+        ("你再说一下每期手续费多少", False),  # asking the agent, not repeating oneself
+    ],
+)
+def test_a_customer_who_says_they_are_repeating_themselves(said, repeating):
+    """The same request in other words shares too few characters for the similarity (real
+    customers: 我再说一遍, 说了几遍了, 我问的不是……, STC-3 dialogues with them are the unhappy
+    ones), so the customer's own words for repeating count as the repetition."""
+    rules = RuleSet.load(PACK)
+    segments = conversation(("customer", "我这个月账单上多了一笔年费", 0), ("agent", "您稍等", 3),
+                            ("customer", "那这笔钱能不能退给我", 6), ("agent", "这个要看政策", 9),
+                            ("customer", said, 12))  # fmt: skip
+    hits = [h for h in rules.post_call(segments) if h.rule_id == "customer-repetition"]
+    assert [h.segment_ids for h in hits] == ([("t:4",)] if repeating else [])
+    if repeating:
+        assert hits[0].matched_by == "regex" and hits[0].severity == "major"
 
 
 # ---------------------------------------------------------------- tags and RE2

@@ -276,7 +276,7 @@ class RepetitionSchema(_Schema):
 
 
 class DisclosureSchema(_Schema):
-    kinds: list[Literal["card_number", "id_number", "cvv"]] = Field(
+    kinds: list[Literal["card_number", "id_number", "cvv", "code"]] = Field(
         default_factory=lambda: list(Disclosure.KINDS), min_length=1
     )
     cvv_cues: Phrases = list(DEFAULT_CVV_CUES)

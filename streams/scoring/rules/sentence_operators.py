@@ -188,10 +188,13 @@ class Similar(_SentenceCondition):
 # masked card ever shows (first 6, last 4).
 _CARD_CUE = re.compile(rf"(?:{DEFAULT_CUES['card']})(?:是|为)?$")
 CUED_CARD_DIGITS = 13
+# a one-time code or password read out: 4-8 digits right after its cue (验证码是七三零幺五九)
+_CODE_CUE = re.compile(rf"({DEFAULT_CUES['code']})(?:是|为|号)?$")
+CODE_DIGITS = (4, 8)
 
 
 class Disclosure(_SentenceCondition):
-    KINDS = ("card_number", "id_number", "cvv")
+    KINDS = ("card_number", "id_number", "cvv", "code")
 
     def __init__(self, path, role, kinds: list[str], cvv_cues: list[str]):
         super().__init__(path, role)
@@ -219,6 +222,12 @@ class Disclosure(_SentenceCondition):
                 if not cue:
                     continue
                 evidence, masked = f"读出安全码（「{cue}」附近的 3 位数字）", "***"
+            elif (
+                "code" in self.kinds and whole and CODE_DIGITS[0] <= len(run) <= CODE_DIGITS[1]
+                and (code := _CODE_CUE.search(words[max(0, start - 10) : start]))
+            ):  # fmt: skip
+                evidence = f"读出{code.group(1)}（「{code.group(1)}」后的 {len(run)} 位数字）"
+                masked = "*" * len(run)
             else:
                 continue
             # The hit must not carry the number it flags: its text is the sentence, masked.
