@@ -54,7 +54,9 @@ import argparse
 import json
 import os
 import platform
+import signal
 import statistics
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -458,6 +460,8 @@ def print_report(result: dict, reference: dict, title: str) -> None:
 
 
 def main() -> None:
+    # SIGTERM runs the finally blocks too: the worker and noida-db never outlive the bench
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=(*HALVES, "all"), default="held_out")
     parser.add_argument("--audio", type=Path, default=AUDIO_DIR, help="the generated WAVs")
