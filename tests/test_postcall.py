@@ -35,11 +35,11 @@ def test_inspect_call_gives_the_hits_and_their_scorecard(pack):
     inspected = inspect_call(pack, segments, info)
     assert inspected["violations"] == [h.as_dict() for h in pack.post_call(segments, info)]
     assert [h["rule_id"] for h in inspected["violations"]] == [
-        "agent-forbidden-phrase", "agent-forbidden-phrase", "customer-complaint-threat",
-        "customer-complaint-threat", "agent-closing"]  # fmt: skip
+        "agent-forbidden-phrase", "agent-forbidden-phrase", "customer-repetition",
+        "customer-complaint-threat", "customer-complaint-threat", "agent-closing"]  # fmt: skip
     card = inspected["scorecard"]
     assert inspected["qa_score"] == card["score"] == 77.0  # 10 + 10 + 3 deducted
-    assert card["by_severity"] == {"critical": 2, "major": 2, "minor": 1}
+    assert card["by_severity"] == {"critical": 2, "major": 3, "minor": 1}  # repetition: major, 0
     assert card["pending"] == 3 and card["reviewed"] == 0
 
 
@@ -93,7 +93,7 @@ def test_write_call_indexes_what_inspect_call_found(stack, pack):
     expected = inspect_call(pack, segments, info, reviews)
     stored = stack.es.get(index=stack.settings.index("calls"), id=call_id)["_source"]
     assert stored["violations"] == expected["violations"] == doc["violations"]
-    assert stored["violation_count"] == 5
+    assert stored["violation_count"] == 6
     assert stored["scorecard"] == expected["scorecard"]
     assert stored["qa_score"] == 80.0  # the closing hit was judged a false positive
     assert stored["reviews"] == reviews and stored["started_at"] == 5.0
