@@ -87,6 +87,9 @@ from evalset import (  # noqa: F401 - the set's helpers, used from here by the t
 
 COMPLAINT_CODE = "complaint-risk"
 RISING_CODE = "dissatisfaction"
+# Calls replayed at once: 20-24 at full speed finish on 2 cores; 40 once starved the scoring
+# consumer into a rebalance the worker never came back from (bench/RESULTS.md, round 9).
+BATCH = 20
 TOLERANCE_S = 0.5
 TARGETS = {"rule_recall": 0.85, "rule_precision": 0.90, "primary_intent": 0.90,
            "intent_macro_f1": 0.80, "alert_escalating": 1.0, "alert_calm": 0.10,
@@ -292,8 +295,9 @@ def collect(bootstrap: str, topics: list[str], stop: threading.Event, sink: list
 
 
 def pipeline_calls(chosen: list[dict], audio_dir: Path, rising_code: str, timeout_s: float,
-                   log=print) -> tuple[list[dict], dict]:  # fmt: skip
-    """Replay the chosen calls through a real worker; one evaluated record per call."""
+                   log=print, batch: int = BATCH) -> tuple[list[dict], dict]:  # fmt: skip
+    """Replay the chosen calls through a real worker, `batch` at a time (each batch indexed
+    before the next is replayed); one evaluated record per call."""
     from streams import embedded
     from streams.index.store import connect, ensure_indices
     from streams.ingest.replay import replay_files
@@ -330,16 +334,20 @@ def pipeline_calls(chosen: list[dict], audio_dir: Path, rising_code: str, timeou
             time.sleep(0.1)
         started = time.monotonic()
         try:
-            files = [str(audio_dir / f"{d['call_id']}.wav") for d in ids.values()]
-            results = replay_files(files, services.kafka_bootstrap_servers,
-                                   settings.topic(AUDIO_TOPIC), speed=0.0, call_ids=list(ids))  # fmt: skip
-            bad = {k: v for k, v in results.items() if v != "ok"}
-            if bad:
-                raise SystemExit(f"replay failed: {bad}")
-            log(
-                f"replayed {len(ids)} calls; waiting for the worker (up to {timeout_s / 60:.0f} min)"
-            )
-            done = wait_for_calls(es, settings, list(ids), timeout_s)
+            done: dict = {}
+            keys = list(ids)
+            for first in range(0, len(keys), batch):
+                part = keys[first : first + batch]
+                files = [str(audio_dir / f"{ids[k]['call_id']}.wav") for k in part]
+                results = replay_files(files, services.kafka_bootstrap_servers,
+                                       settings.topic(AUDIO_TOPIC), speed=0.0, call_ids=part)  # fmt: skip
+                bad = {k: v for k, v in results.items() if v != "ok"}
+                if bad:
+                    raise SystemExit(f"replay failed: {bad}")
+                log(f"replayed {first + len(part)} of {len(keys)} calls; waiting for the worker "
+                    f"(up to {timeout_s / 60:.0f} min)")  # fmt: skip
+                left = max(60.0, timeout_s - (time.monotonic() - started))
+                done.update(wait_for_calls(es, settings, part, left))
             time.sleep(3.0)  # the last assist events
         finally:
             stop.set()
@@ -474,6 +482,8 @@ def main() -> None:
     parser.add_argument(
         "--timeout", type=float, default=5400, help="seconds to wait for the worker"
     )
+    parser.add_argument("--batch", type=int, default=BATCH,
+                        help="calls replayed at once (the next batch after these are indexed)")  # fmt: skip
     parser.add_argument("--json", help="also write every figure here")
     parser.add_argument("--pairs", metavar="pNN-pNN",
                         help="only the calls of these pairs, e.g. p26-p41 (round 4's clean held-out)")  # fmt: skip
@@ -520,7 +530,8 @@ def main() -> None:
         print_report(result, reference, f"{args.half}, cached ASR transcripts of "
                                          f"{args.transcripts.name} re-scored offline")  # fmt: skip
     else:
-        calls, stats = pipeline_calls(chosen, args.audio, args.rising_code, args.timeout)
+        calls, stats = pipeline_calls(chosen, args.audio, args.rising_code, args.timeout,
+                                      batch=args.batch)  # fmt: skip
         result = summarise(calls, rule_modes, intents, args.rising_code)
         report.update({"pipeline": result, "run": stats})
         print(f"\nworker: {stats['audio_s']:.0f} s of audio in {stats['wall_s']:.0f} s"
