@@ -306,3 +306,18 @@ def test_a_threat_heard_by_the_act_alone_is_evidence_not_a_critical_alert(models
     scored, assists, risk = call("你们再拖着不办我就去银保监会投诉你们")
     assert risk["threat_ago"] == 0 and risk["risk"] >= THREAT_FLOOR
     assert "complaint-risk" in [a["code"] for a in assists]
+
+
+def test_a_fragment_is_too_short_for_the_act_model_to_call_it_rude(models):
+    """The forbidden-phrase rule asks the dialog-act model about refusals in other words, but
+    not about two or three characters the ASR cut out alone: the model reads 不了 as a refusal,
+    which says nothing of the agent's attitude."""
+    refuses = models.acts.pipeline.probabilities(["不了"], "agent")[0]["agent_refuses_unhelpfully"]
+    assert refuses >= 0.6  # without the length gate this fragment would be a deduction
+
+    def forbidden(text):
+        segment = _segment("agent", text, start=20.0)
+        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
+
+    assert forbidden("不了") == 0
+    assert forbidden("您这个情况确实要先找商户") == 1  # the same act, in a sentence
