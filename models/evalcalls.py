@@ -19,6 +19,7 @@ import yaml
 SCRIPTS = Path(__file__).resolve().parents[1] / "calls" / "eval" / "scripts"
 SOURCE = "evalcalls-dev"
 WEIGHT = 3  # times each sentence is counted (1 and 3 measured; 3 kept)
+NOTE_PREFIX = "calls/eval/scripts:"
 ROUND_1_PAIRS = "p25"  # round 1's held-out half counts as development calls since round 4
 
 
@@ -31,9 +32,17 @@ def is_development(script: dict) -> bool:
 def development_scripts(folder: Path = SCRIPTS) -> list[tuple[Path, dict]]:
     """(path, script) of every development call, in file order; none without the folder.
     Parsed once per state of the folder (a training run asks for them several times)."""
-    paths = sorted(Path(folder).glob("*.yaml"))
-    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+    stats = ((p.name, p.stat()) for p in sorted(Path(folder).glob("*.yaml")))
+    stamp = tuple((name, st.st_mtime_ns, st.st_size) for name, st in stats)
     return list(_parsed(str(folder), stamp))
+
+
+def card_note(paths: list[Path], what: str) -> list[str]:
+    """How a model card names the development calls it learnt from: one line, not a file each
+    (models/train.py reads a card's line back by its prefix, NOTE_PREFIX)."""
+    return (
+        [f"{NOTE_PREFIX} {len(paths)} development calls' {what}, each x{WEIGHT}"] if paths else []
+    )
 
 
 @lru_cache(maxsize=4)

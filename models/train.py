@@ -254,7 +254,6 @@ def evaluate_utterances(model: RiskModel, rows: list[Row]) -> dict:
 
 
 TRAINS_ON_EVAL_CALLS = ("intent", "acts", "complaint_risk")
-EVAL_NOTE_PREFIX = "calls/eval/scripts:"
 
 
 def data_files(name: str, data_dir: Path) -> list[Path]:
@@ -270,16 +269,12 @@ def data_files(name: str, data_dir: Path) -> list[Path]:
     return files
 
 
-def _eval_note(files: list[Path]) -> list[str]:
-    """How the card names the evaluation calls trained on (one line, not 74 file names)."""
-    n = sum(1 for p in files if p.parent == evalcalls.SCRIPTS)
-    return [f"{EVAL_NOTE_PREFIX} {n} development calls' customer sentences, each x{evalcalls.WEIGHT}"
-            ] if n else []  # fmt: skip
-
-
 def card_files(files: list[Path]) -> list[str]:
     """A card's `training_data`: the data files by name, the evaluation calls as one line."""
-    return [p.name for p in files if p.parent != evalcalls.SCRIPTS] + _eval_note(files)
+    scripts = [p for p in files if p.parent == evalcalls.SCRIPTS]
+    return [p.name for p in files if p.parent != evalcalls.SCRIPTS] + evalcalls.card_note(
+        scripts, "customer sentences"
+    )
 
 
 def datasets(
@@ -504,7 +499,7 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
     files = data_files(name, data_dir)
     expected = card_files(files)  # (the evaluation calls are one line, whatever their number)
     extra = [x for x in card.get("training_data", [])
-             if x not in expected and not x.startswith(EVAL_NOTE_PREFIX)]  # fmt: skip
+             if x not in expected and not x.startswith(evalcalls.NOTE_PREFIX)]  # fmt: skip
     if extra:
         return True  # trained with analysts' labels on top: newer than the data, keep it
     return card.get("training_data_sha256") == data_digest(files)

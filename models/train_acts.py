@@ -362,8 +362,7 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
         train_rows, lexicons, features, risk_train + calls + business + questions + real_turns
     )
     eval_files = [path for path, _ in evalcalls.development_scripts()] if not small else []
-    eval_note = ([f"calls/eval/scripts: {len(eval_files)} development calls' customer turns by "
-                  f"stance, each x{evalcalls.WEIGHT}"] if eval_files else [])  # fmt: skip
+    eval_note = evalcalls.card_note(eval_files, "customer turns by stance")
     noisy = with_noise(test_rows, lexicons)
     metrics = {"held_out": evaluate(model, test_rows),
                "held_out_asr_noise": evaluate(model, noisy)}  # fmt: skip
