@@ -356,6 +356,7 @@ def pipeline_calls(chosen: list[dict], audio_dir: Path, rising_code: str, timeou
         stats["wall_s"] = round(time.monotonic() - started, 1)
         stats["audio_s"] = round(sum(timing(d, audio_dir)["duration"] for d in chosen), 1)
         stats["not_indexed"] = sorted(set(ids) - set(done))
+        stats["worker_restarts"] = worker.restarts  # stuck and started again (streams/liveness.py)
         docs = {}
         index = settings.index(CALLS_INDEX)
         for call_id in done:
@@ -535,6 +536,8 @@ def main() -> None:
         result = summarise(calls, rule_modes, intents, args.rising_code)
         report.update({"pipeline": result, "run": stats})
         print(f"\nworker: {stats['audio_s']:.0f} s of audio in {stats['wall_s']:.0f} s"
+              + (f"; stuck and started again {stats['worker_restarts']}x"
+                 if stats.get("worker_restarts") else "")
               + (f"; NOT indexed: {stats['not_indexed']}" if stats["not_indexed"] else ""))  # fmt: skip
         print_report(result, reference, f"{args.half}, full pipeline (real ASR)")
     if args.json:

@@ -8,31 +8,57 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+from .liveness import STUCK_EXIT
 from .settings import CALLS_INDEX, PROJECT_ROOT, Settings, worker_ready_file
 
 
 class WorkerProcess:
-    """A `callqa worker` child process in its own process group (stopped as a whole)."""
+    """A `callqa worker` child process in its own process group (stopped as a whole).
+
+    Like the compose file's `restart: unless-stopped`, a worker that exits because it is stuck
+    (STUCK_EXIT, streams/liveness.py) is started again, with the same environment, and
+    `restarts` counts it; any other exit is left for the caller to see."""
 
     def __init__(self, env: dict[str, str], log_path: Path):
         self.env, self.log_path = env, log_path
         self.process: subprocess.Popen | None = None
+        self.restarts = 0
+        self._stopping = threading.Event()
+        self._supervisor: threading.Thread | None = None
 
-    def start(self, ready_timeout: float = 180.0) -> None:
-        settings_dir = Path(self.env.get("CALLQA_DATA_DIR") or Settings().data_dir)
+    def _spawn(self) -> subprocess.Popen:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log_file:
-            self.process = subprocess.Popen(
+            return subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker"], env=self.env, cwd=PROJECT_ROOT,
                 stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        ready = worker_ready_file(settings_dir, self.process.pid)
+
+    def _supervise(self) -> None:
+        while not self._stopping.wait(0.5):
+            process = self.process
+            if process is None or process.poll() is None:
+                continue
+            if process.returncode != STUCK_EXIT or self._stopping.is_set():
+                return
+            self.restarts += 1
+            self.process = self._spawn()
+
+    def start(self, ready_timeout: float = 180.0) -> None:
+        settings_dir = Path(self.env.get("CALLQA_DATA_DIR") or Settings().data_dir)
+        self._stopping.clear()
+        self.process = self._spawn()
+        if self._supervisor is None or not self._supervisor.is_alive():
+            self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+            self._supervisor.start()
         deadline = time.monotonic() + ready_timeout
-        while not ready.exists():
-            if self.process.poll() is not None:
+        # the pid of the process now running: a stuck one may have been started again
+        while not worker_ready_file(settings_dir, self.process.pid).exists():
+            if self.process.poll() is not None and self.process.returncode != STUCK_EXIT:
                 raise RuntimeError(
                     f"worker exited with {self.process.returncode}; see {self.log_path}"
                 )
@@ -45,11 +71,13 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """Kill -9, as a crash would."""
+        self._stopping.set()
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self, timeout: float = 30.0) -> None:
+        self._stopping.set()
         if not self.process or self.process.poll() is not None:
             return
         os.killpg(self.process.pid, signal.SIGTERM)

@@ -98,6 +98,11 @@ ENVIRONMENT: dict[str, tuple[str, str]] = {
         "0",
         "worker port for /metrics, /healthz and /readyz (streams/metrics.py); 0 = none",
     ),
+    "CALLQA_STUCK_AFTER_S": (
+        "300",
+        "a worker that has not moved for this long (a rebalance unfinished, a partition with "
+        "records whose offset stands) exits with 75 to be started again (streams/liveness.py); 0 = never",
+    ),
     "CALLQA_WEB_SESSION_IDLE_MIN": ("30", "web sessions end after this many idle minutes"),
     "CALLQA_WEB_SESSION_MAX_HOURS": ("12", "web sessions end after this many hours in any case"),
     "CALLQA_TIMEZONE": ("Asia/Shanghai", "time zone of the times the web pages show"),
@@ -282,6 +287,7 @@ class Settings:
         )
     )
     call_timeout_s: float = field(default_factory=lambda: float(env("CALLQA_CALL_TIMEOUT_S")))
+    stuck_after_s: float = field(default_factory=lambda: float(env("CALLQA_STUCK_AFTER_S")))
     ended_keep_s: float = field(default_factory=lambda: float(env("CALLQA_ENDED_KEEP_S")))
     repeat_window_days: float = field(
         default_factory=lambda: float(env("CALLQA_REPEAT_WINDOW_DAYS"))

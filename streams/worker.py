@@ -78,6 +78,7 @@ def build_app(settings: Settings) -> faust.App:
     durable_changelogs(app, settings)
     announce_ready(app, settings)
     serve_metrics(app, pipeline, settings)
+    watch_liveness(app, settings)
     return app
 
 
@@ -104,6 +105,37 @@ def announce_ready(app: faust.App, settings: Settings) -> None:
                 ready_file.write_text(str(time.time()))
                 log.info("worker ready: stages %s", ",".join(settings.stages))
                 return
+
+
+def watch_liveness(app: faust.App, settings: Settings) -> None:
+    """Every few seconds, whether the worker still moves (streams/liveness.py): a worker
+    stuck for CALLQA_STUCK_AFTER_S exits with STUCK_EXIT, to be started again."""
+    from .liveness import OBSERVE_S, Progress, Watchdog
+    from .stages.pipeline import committed_offsets
+
+    if settings.stuck_after_s <= 0:
+        return
+    progress, watchdog = Progress(settings.stuck_after_s), Watchdog(settings.stuck_after_s)
+    topics = {settings.topic(name) for name in ALL_TOPICS}
+    es = None
+    if {"index", "recorder"} & set(settings.stages):
+        from .index.store import connect
+
+        es = connect(settings.elasticsearch_url, settings)
+
+    @app.timer(interval=OBSERVE_S)
+    async def observe_progress():
+        watchdog.start_once()
+        waiting = ""
+        if app.tables and not app.tables.recovery.completed.is_set():
+            waiting = "tables recovering"
+        elif es is not None and progress.standing:  # a stage may be waiting for Elasticsearch
+            if not await asyncio.get_running_loop().run_in_executor(None, _pings, es):
+                waiting = "Elasticsearch"
+        committed = committed_offsets(app)
+        positions = {(tp.topic, tp.partition): (committed.get(tp), app.consumer.highwater(tp))
+                     for tp in app.consumer.assignment() if tp.topic in topics}  # fmt: skip
+        watchdog.observed(progress.observe(app.rebalancing, positions, waiting))
 
 
 def serve_metrics(app: faust.App, pipeline: stages.Pipeline, settings: Settings) -> None:

@@ -12,6 +12,8 @@ running some of the stages (`CALLQA_STAGES`) under its own `CALLQA_WORKER_ID`. F
                                              starts it again on the same data
     stack.restart_broker(down_s)             the whole noida-db process stopped and started
                                              again on the same ports and data directory
+    stack.freeze_broker() / thaw_broker()    noida-db SIGSTOPped and continued: connections
+                                             stay open and nothing answers
 
 What a test then checks, against the call's script (calls/audio/<name>.json), is in
 `call_problems` (the call document, its segments and its recording) and `desk_problems`
@@ -26,6 +28,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -222,6 +225,14 @@ class FaultStack:
         self.server = EmbeddedServer(self.server.data_dir, self.server.kafka_port,
                                      self.server.es_port)  # fmt: skip
         self.server.start()
+
+    def freeze_broker(self) -> None:
+        """SIGSTOP the noida-db process: Kafka and Elasticsearch keep their connections and
+        answer nothing (a hung broker, not a closed port)."""
+        os.killpg(self.server.process.pid, signal.SIGSTOP)
+
+    def thaw_broker(self) -> None:
+        os.killpg(self.server.process.pid, signal.SIGCONT)
 
     # -- calls -----------------------------------------------------------------------------
 

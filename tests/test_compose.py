@@ -63,6 +63,13 @@ def test_worker_variables_are_the_ones_the_code_reads():
     assert set(ENVIRONMENT) - per_service <= set(_env("asr"))
 
 
+def test_a_worker_that_exits_stuck_is_started_again():
+    """streams/liveness.py ends a stuck worker with exit code 75 and counts on its restart."""
+    for service in ("asr", "scoring", "index", "recorder"):
+        assert COMPOSE["services"][service]["restart"] == "unless-stopped", service
+        assert float(_env(service)["CALLQA_STUCK_AFTER_S"]) > 0, service
+
+
 def test_the_web_service_is_in_the_stack():
     web = COMPOSE["services"]["web"]
     assert web["command"][0] == "serve" and "8780:8780" in web["ports"]
