@@ -344,6 +344,9 @@ def test_repetition_of_the_same_request():
         ),
         ("您的动态码为 4821", "读出动态码（「动态码」后的 4 位数字）"),
         ("初始密码是幺二三四五六", "读出密码（「密码」后的 6 位数字）"),
+        # read in groups, with whatever the ASR puts between them
+        ("卡号是6225-8801-2345-6789", "读出完整卡号（16 位：6225********6789）"),
+        ("卡号是622588.0123.456789", "读出完整卡号（16 位：6225********6789）"),
     ],
 )
 def test_the_agent_reading_out_sensitive_numbers(text, evidence):
@@ -374,6 +377,10 @@ def test_a_disclosure_hit_masks_the_number():
         ("agent", "验证码已经发到您尾号八八六六的手机上了"),  # a tail, and not after the cue
         ("agent", "密码输错三次就会锁定，二十四小时后自动解锁"),
         ("agent", "请把收到的六位验证码告诉我"),  # asking for it is the customer's side of it
+        # numbers side by side are not one card number (real helpdesk lines, STC-3)
+        ("agent", "客服电话：0591-87085700；QQ：2544125814 \\ 611991040（专员小花）"),
+        ("agent", "您可以拨打帮助热线：4006 701 777（7:00-23:00）；方便大家及时寻求帮助"),
+        ("agent", "您可以打这两个号码 87085700, 87085701 咨询"),
     ],
 )
 def test_what_is_not_a_disclosure(role, text):

@@ -17,6 +17,7 @@ from models.acts import ACT_NAMES, ROLE_OF
 from ..redact.cues import DEFAULT_CUES
 from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
 from .matching import (
+    NUMBER_BREAK,
     Keyword,
     _digit_runs,
     _keyword_evidence,
@@ -26,6 +27,7 @@ from .matching import (
     _norm_masked,
     _roles_match,
     compile_regex,
+    separate_numbers,
 )
 from .similarity import SimilarityModel
 
@@ -202,7 +204,7 @@ class Disclosure(_SentenceCondition):
         self.cvv_cues = tuple(Keyword.of(_norm(c)) for c in cvv_cues)
 
     def _check(self, text, pinyin):
-        words = _norm_masked(text)
+        words = _norm_masked(separate_numbers(text))
         for start, end, run in _digit_runs(words):
             masked = _mask(run)
             whole = run.replace("*", "0").isdigit()  # digits, or digits masked one for one
@@ -231,7 +233,8 @@ class Disclosure(_SentenceCondition):
             else:
                 continue
             # The hit must not carry the number it flags: its text is the sentence, masked.
-            return _Evidence(evidence, "pattern", masked, text=words[:start] + masked + words[end:])
+            said = (words[:start] + masked + words[end:]).replace(NUMBER_BREAK, " ")
+            return _Evidence(evidence, "pattern", masked, text=said)
         return None
 
 
