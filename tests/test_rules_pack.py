@@ -377,6 +377,9 @@ PACK_CASES = [
     ("agent", "这个分期我保证您稳赚不赔", "agent-misleading-promise"),
     ("agent", "您的保证金已经退回，分期请一定要按时还款", None),
     ("agent", "我一定尽快帮您处理", None),  # a promise of service, not of a financial outcome
+    # 一定 as "a certain": a real helpdesk line (STC-3) about a plan's threshold
+    ("agent", "此活动的目标值是有一定额度的，达到目标值可免费获赠流量", None),
+    ("agent", "分期有一定风险，您考虑清楚", None),
     ("agent", "你听不懂吗", "agent-forbidden-phrase"),
     ("agent", "我都说了好几遍了", "agent-forbidden-phrase"),  # similar to a reference sentence
     ("agent", "这个事情我们帮您登记一下", None),
