@@ -90,6 +90,14 @@ RISING_CODE = "dissatisfaction"
 # Calls replayed at once: 20-24 at full speed finish on 2 cores; 40 once starved the scoring
 # consumer into a rebalance the worker never came back from (bench/RESULTS.md, round 9).
 BATCH = 20
+# The workers a run starts: ASR, scoring, and index + recorder in three processes (split, as
+# the compose file deploys the stages; the default since 2026-11-30), or all four in one (one,
+# as `make demo` runs them). A batch of audio written at once keeps the ASR far behind, and in
+# the same process as the ASR the stage after it got no record for minutes (bench/RESULTS.md).
+WORKERS = {
+    "split": {"asr": "asr", "scoring": "scoring", "back": "index,recorder"},
+    "one": {"all": ""},
+}
 TOLERANCE_S = 0.5
 TARGETS = {"rule_recall": 0.85, "rule_precision": 0.90, "primary_intent": 0.90,
            "intent_macro_f1": 0.80, "alert_escalating": 1.0, "alert_calm": 0.10,
@@ -295,9 +303,10 @@ def collect(bootstrap: str, topics: list[str], stop: threading.Event, sink: list
 
 
 def pipeline_calls(chosen: list[dict], audio_dir: Path, rising_code: str, timeout_s: float,
-                   log=print, batch: int = BATCH) -> tuple[list[dict], dict]:  # fmt: skip
-    """Replay the chosen calls through a real worker, `batch` at a time (each batch indexed
-    before the next is replayed); one evaluated record per call."""
+                   log=print, batch: int = BATCH,
+                   workers_mode: str = "split") -> tuple[list[dict], dict]:  # fmt: skip
+    """Replay the chosen calls through real workers (WORKERS[workers_mode]), `batch` at a time
+    (each batch indexed before the next is replayed); one evaluated record per call."""
     from streams import embedded
     from streams.index.store import connect, ensure_indices
     from streams.ingest.replay import replay_files
@@ -323,8 +332,14 @@ def pipeline_calls(chosen: list[dict], audio_dir: Path, rising_code: str, timeou
         es = connect(services.elasticsearch_url)
         ensure_indices(es, settings)
         ensure_models(settings.models_dir, settings.lexicons_dir, log=lambda line: None)
-        worker = WorkerProcess(dict(os.environ), settings.data_dir / "eval-worker.log")
-        worker.start()
+        workers = []
+        for name, stages in WORKERS[workers_mode].items():
+            env = dict(os.environ)
+            if stages:  # as the compose file deploys them: a consumer group per worker
+                env.update(CALLQA_STAGES=stages, CALLQA_WORKER_ID=f"eval-{name}")
+            workers.append(WorkerProcess(env, settings.data_dir / f"eval-worker-{name}.log"))
+        for worker in workers:
+            worker.start()
         stop, events = threading.Event(), []
         topics = [settings.topic(SCORED_TOPIC), settings.topic(ASSIST_TOPIC)]
         tail = threading.Thread(target=collect, args=(services.kafka_bootstrap_servers, topics, stop,
@@ -352,11 +367,14 @@ def pipeline_calls(chosen: list[dict], audio_dir: Path, rising_code: str, timeou
         finally:
             stop.set()
             tail.join(10)
-            worker.stop()
+            for worker in workers:
+                worker.stop()
         stats["wall_s"] = round(time.monotonic() - started, 1)
         stats["audio_s"] = round(sum(timing(d, audio_dir)["duration"] for d in chosen), 1)
         stats["not_indexed"] = sorted(set(ids) - set(done))
-        stats["worker_restarts"] = worker.restarts  # stuck and started again (streams/liveness.py)
+        # stuck and started again (streams/liveness.py)
+        stats["worker_restarts"] = sum(w.restarts for w in workers)
+        stats["workers"] = workers_mode
         docs = {}
         index = settings.index(CALLS_INDEX)
         for call_id in done:
@@ -485,6 +503,9 @@ def main() -> None:
     )
     parser.add_argument("--batch", type=int, default=BATCH,
                         help="calls replayed at once (the next batch after these are indexed)")  # fmt: skip
+    parser.add_argument("--workers", choices=sorted(WORKERS), default="split",
+                        help="split: ASR, scoring, index + recorder in three worker "
+                             "processes; one: all stages in one")  # fmt: skip
     parser.add_argument("--json", help="also write every figure here")
     parser.add_argument("--pairs", metavar="pNN-pNN",
                         help="only the calls of these pairs, e.g. p26-p41 (round 4's clean held-out)")  # fmt: skip
@@ -532,7 +553,7 @@ def main() -> None:
                                          f"{args.transcripts.name} re-scored offline")  # fmt: skip
     else:
         calls, stats = pipeline_calls(chosen, args.audio, args.rising_code, args.timeout,
-                                      batch=args.batch)  # fmt: skip
+                                      batch=args.batch, workers_mode=args.workers)  # fmt: skip
         result = summarise(calls, rule_modes, intents, args.rising_code)
         report.update({"pipeline": result, "run": stats})
         print(f"\nworker: {stats['audio_s']:.0f} s of audio in {stats['wall_s']:.0f} s"

@@ -112,6 +112,7 @@ def watch_liveness(app: faust.App, settings: Settings) -> None:
     stuck for CALLQA_STUCK_AFTER_S exits with STUCK_EXIT, to be started again."""
     from .liveness import OBSERVE_S, Progress, Watchdog
     from .stages.pipeline import committed_offsets
+    from .stages.reading import end_offsets
 
     if settings.stuck_after_s <= 0:
         return
@@ -123,18 +124,44 @@ def watch_liveness(app: faust.App, settings: Settings) -> None:
 
         es = connect(settings.elasticsearch_url, settings)
 
+    consumer = [None]  # the side consumer that reads the broker's end offsets, kept
+    reading: list[asyncio.Future | None] = [None]  # its read in flight
+    broker_ends: dict[tuple[str, int], int] = {}  # what it read last
+
     @app.timer(interval=OBSERVE_S)
     async def observe_progress():
         watchdog.start_once()
+        loop = asyncio.get_running_loop()
         waiting = ""
         if app.tables and not app.tables.recovery.completed.is_set():
             waiting = "tables recovering"
         elif es is not None and progress.standing:  # a stage may be waiting for Elasticsearch
-            if not await asyncio.get_running_loop().run_in_executor(None, _pings, es):
+            if not await loop.run_in_executor(None, _pings, es):
                 waiting = "Elasticsearch"
+        assigned = [tp for tp in app.consumer.assignment() if tp.topic in topics]
+        ends = {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in assigned}
+        # The broker's end offsets too: faust's high-water mark stands still while it has
+        # paused a full partition. Read in a thread, one read at a time, never waited for
+        # (a broker that does not answer must not stop the observing): each round takes the
+        # last read that finished; end offsets only grow, so the larger mark is the newer.
+        if reading[0] is not None and reading[0].done():
+            try:
+                read, consumer[0] = reading[0].result()
+                broker_ends.update(read)
+            except Exception as exc:  # noqa: BLE001 - the broker is away: faust's marks then
+                log.debug("liveness: end offsets not read (%s)", exc)
+                if consumer[0] is not None:
+                    consumer[0].close()
+                consumer[0] = None
+            reading[0] = None
+        if reading[0] is None:
+            reading[0] = loop.run_in_executor(None, end_offsets, settings, list(ends), consumer[0])
+        for key, end in ends.items():
+            if broker_ends.get(key) is not None:
+                ends[key] = max(end or 0, broker_ends[key])
         committed = committed_offsets(app)
-        positions = {(tp.topic, tp.partition): (committed.get(tp), app.consumer.highwater(tp))
-                     for tp in app.consumer.assignment() if tp.topic in topics}  # fmt: skip
+        positions = {(tp.topic, tp.partition): (committed.get(tp), ends[(tp.topic, tp.partition)])
+                     for tp in assigned}  # fmt: skip
         watchdog.observed(progress.observe(app.rebalancing, positions, waiting))
 
 
