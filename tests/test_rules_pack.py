@@ -264,6 +264,26 @@ def test_sound_matches_are_strict_unless_a_rule_says_otherwise():
         assert bool(found) == fires, (said, [h.evidence for h in found])
 
 
+@pytest.mark.parametrize(
+    "said, fires",
+    [
+        # account words in a general explanation (real agent lines, MagicData and STC-3)
+        ("您如果只是为了查询账户余额明细，也可以下载手机银行客户端。", False),
+        ("这款产品适合各个年龄层的消费者。", False),
+        ("积分可以在商城里兑换礼品。", False),
+        # this customer's account: the words with an amount
+        ("您这张卡目前可用额度还有四万二千六。", True),
+        ("系统显示已经逾期三天了。", True),
+        ("本期账单是4326.5元。", True),
+    ],
+)
+def test_account_words_count_as_account_details_with_an_amount(said, fires):
+    rules = RuleSet.load(PACK)
+    greeted = (("agent", "您好，星海银行信用卡中心。", 0), ("customer", "你好，我问一下。", 3))
+    hits = rules.post_call(conversation(*greeted, ("agent", said, 6)))
+    assert any(h.rule_id == "agent-identity-verification" for h in hits) == fires
+
+
 def test_live_sees_only_the_last_history_finals():
     rules = ruleset(VERIFY)
     verified = conversation(("agent", "请提供卡号后四位", 0))
