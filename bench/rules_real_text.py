@@ -9,6 +9,8 @@ before 2026-11-30). The lines are real and innocent:
   * the 250 agent lines of the MagicData customer-service corpus (../shared/eval/asr/
     customer_service_magicdata, five domains: agents explaining, asking, apologising), as
     agent turns, after the same agent's greeting, so no identity check was done yet;
+  * the helpdesk lines of STC-3's held-out dialogues (../shared/eval/text/stc3_dch, real Weibo
+    customer-service agents, other businesses: telecoms, apps, shops), as agent turns likewise;
   * the first N questions of BQ dev (../shared/eval/text/bq_corpus, real bank-app questions,
     each of a pair's two sides), as customer turns.
 A hit there is a false alarm for every live rule but the identity check, which fires rightly
@@ -55,6 +57,15 @@ def bq(n: int) -> list[str]:
     return out[:n]
 
 
+def stc3_helpdesk() -> list[str]:
+    """The helpdesk lines (4+ characters) of STC-3's held-out dialogues (models/train_real.py's
+    split; training reads none of STC-3's agent lines today, and the other split is where it may)."""
+    from models import real_text, train_real
+
+    return [t for d in real_text.stc3_dialogues(EVAL) if train_real.held_out(d)
+            for role, t in d.turns if role == "agent" and len(t) >= 4]  # fmt: skip
+
+
 def pack(settings: Settings, loose: bool) -> RuleSet:
     folder = Path(settings.lexicons_dir) / "rules"
     raws = [raw for file in sorted(folder.glob("*.yaml"))
@@ -87,7 +98,8 @@ def main() -> None:
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     settings = Settings()
-    sets = {"MagicData agent lines": ("agent", magicdata())}
+    sets = {"MagicData agent lines": ("agent", magicdata()),
+            "STC-3 held-out helpdesk lines": ("agent", stc3_helpdesk())}  # fmt: skip
     if args.bq:
         sets[f"BQ dev questions (first {args.bq})"] = ("customer", bq(args.bq))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores")
