@@ -1,14 +1,17 @@
 """Is the worker still moving? A watchdog that ends a worker stuck for good.
 
 A worker's event loop can keep turning while the worker does nothing, and nothing inside it
-will change that. Seen on noida-db (bench/RESULTS.md, "A worker stuck after a rebalance"): 40
-calls replayed at once into one all-in-one worker; under that overload its transcripts and
-scored partitions stopped being read while audio still was, an offset commit took 230 s, the
-group session expired, and the rebalance that followed never finished: no partition, no
-record, for as long as anyone waited, while /healthz said "ok" (the loop turned). A fresh
-process gets out of it: static membership (CALLQA_WORKER_ID) takes the member over at once,
-the tables recover from their changelogs, and the committed offsets say where to go on, so
-nothing is lost or counted twice (tests/test_restart.py, tests/test_faults.py).
+will change that. Seen on noida-db (bench/RESULTS.md, "A worker stuck under a batch of
+calls"): 40 calls replayed at once into one all-in-one worker; under that overload its
+transcripts and scored partitions stopped being read while audio still was, an offset commit
+took 230 s, the group session expired, and the rebalance that followed never finished: no
+partition, no record, for as long as anyone waited, while /healthz said "ok" (the loop
+turned). A fresh process gets out of a state like that: static membership (CALLQA_WORKER_ID)
+takes the member over at once, the tables recover from their changelogs, and the committed
+offsets say where to go on, so nothing is lost or counted twice (tests/test_restart.py,
+tests/test_faults.py). What it does not cure is a cause that is still there: the starvation
+behind that first stall came back after every restart until the ASR ran in a process of its
+own (RESULTS), so the log line names the partitions, for whoever reads it.
 
 `Progress` judges, from what the worker's timer observes every few seconds, that the worker is
 stuck when for CALLQA_STUCK_AFTER_S (default 300 s, faust's own stream_processing_timeout):
