@@ -17,7 +17,8 @@ import re2
 
 from models.text import normalize, pinyin_syllables, spoken_digits
 
-_DIGIT_FORMS = str.maketrans("零〇洞一幺二两三四五六七八九叉", "00011223456789x")
+_SPOKEN_DIGITS = "零〇洞一幺二两三四五六七八九"
+_DIGIT_FORMS = str.maketrans(_SPOKEN_DIGITS + "叉", "00011223456789x")
 
 
 @lru_cache(maxsize=65536)
@@ -233,8 +234,10 @@ def _norm_masked(text: str) -> str:
 # full stop or hyphen may (a card read in groups, 6222 0212 …), unless both numbers beside it
 # are 7 digits or longer: two phone numbers, not the groups of one.
 NUMBER_BREAK = "\U0002ebdf"
-_DIGIT_CHARS = "0-9*零〇洞一幺二两三四五六七八九"
+_DIGIT_CHARS = "0-9*" + _SPOKEN_DIGITS
 _BETWEEN_NUMBERS = re.compile(rf"(?<=[{_DIGIT_CHARS}])[^{_DIGIT_CHARS}\w]+(?=[{_DIGIT_CHARS}])")
+_NUMBER_BEFORE = re.compile(rf"[{_DIGIT_CHARS}]+$")  # searched up to a separator (endpos)
+_NUMBER_AFTER = re.compile(rf"[{_DIGIT_CHARS}]+")  # matched from the end of one (pos)
 _STRONG_SEPARATOR = re.compile(r"[()（）\[\]【】:：;；/\\|、]")
 _LONG_GROUP = 7
 
@@ -245,8 +248,8 @@ def separate_numbers(text: str) -> str:
     def mark(match: re.Match) -> str:
         if _STRONG_SEPARATOR.search(match.group()):
             return NUMBER_BREAK
-        before = re.search(rf"[{_DIGIT_CHARS}]+$", text[: match.start()])
-        after = re.match(rf"[{_DIGIT_CHARS}]+", text[match.end() :])
+        before = _NUMBER_BEFORE.search(text, 0, match.start())
+        after = _NUMBER_AFTER.match(text, match.end())
         if before and after and min(len(before.group()), len(after.group())) >= _LONG_GROUP:
             return NUMBER_BREAK
         return match.group()
