@@ -77,9 +77,34 @@ def build_app(settings: Settings) -> faust.App:
     stages.register(pipeline, settings.stages)
     durable_changelogs(app, settings)
     announce_ready(app, settings)
-    serve_metrics(app, pipeline, settings)
-    watch_liveness(app, settings)
+    elasticsearch = ElasticsearchProbe(app, settings)
+    serve_metrics(app, pipeline, settings, elasticsearch)
+    watch_liveness(app, pipeline, settings, elasticsearch)
     return app
+
+
+class ElasticsearchProbe:
+    """Whether Elasticsearch answers, for the worker's observers (readiness, liveness): one
+    client, pinged every few seconds by one timer once someone asks (`watch`); always True
+    for a worker whose stages do not use Elasticsearch."""
+
+    def __init__(self, app: faust.App, settings: Settings):
+        self.app, self.settings = app, settings
+        self.used = bool({"index", "recorder"} & set(settings.stages))
+        self.reachable = not self.used  # not before the first answer
+        self.watching = False
+
+    def watch(self) -> None:
+        if self.watching or not self.used:
+            return
+        self.watching = True
+        from .index.store import connect
+
+        es = connect(self.settings.elasticsearch_url, self.settings)
+
+        @self.app.timer(interval=5.0)
+        async def ping_elasticsearch():
+            self.reachable = await asyncio.get_running_loop().run_in_executor(None, _pings, es)
 
 
 def durable_changelogs(app: faust.App, settings: Settings) -> None:
@@ -107,65 +132,42 @@ def announce_ready(app: faust.App, settings: Settings) -> None:
                 return
 
 
-def watch_liveness(app: faust.App, settings: Settings) -> None:
+def watch_liveness(app: faust.App, pipeline: stages.Pipeline, settings: Settings,
+                   elasticsearch: ElasticsearchProbe) -> None:  # fmt: skip
     """Every few seconds, whether the worker still moves (streams/liveness.py): a worker
     stuck for CALLQA_STUCK_AFTER_S exits with STUCK_EXIT, to be started again."""
     from .liveness import OBSERVE_S, Progress, Watchdog
     from .stages.pipeline import committed_offsets
-    from .stages.reading import end_offsets
 
     if settings.stuck_after_s <= 0:
         return
     progress, watchdog = Progress(settings.stuck_after_s), Watchdog(settings.stuck_after_s)
     topics = {settings.topic(name) for name in ALL_TOPICS}
-    es = None
-    if {"index", "recorder"} & set(settings.stages):
-        from .index.store import connect
-
-        es = connect(settings.elasticsearch_url, settings)
-
-    consumer = [None]  # the side consumer that reads the broker's end offsets, kept
-    reading: list[asyncio.Future | None] = [None]  # its read in flight
-    broker_ends: dict[tuple[str, int], int] = {}  # what it read last
+    # The broker's end offsets too (the pipeline's one reader, never waited for): faust's
+    # high-water mark stands still while it has paused a full partition.
+    pipeline.sample_end_offsets()
+    elasticsearch.watch()
 
     @app.timer(interval=OBSERVE_S)
     async def observe_progress():
         watchdog.start_once()
-        loop = asyncio.get_running_loop()
         waiting = ""
         if app.tables and not app.tables.recovery.completed.is_set():
             waiting = "tables recovering"
-        elif es is not None and progress.standing:  # a stage may be waiting for Elasticsearch
-            if not await loop.run_in_executor(None, _pings, es):
-                waiting = "Elasticsearch"
-        assigned = [tp for tp in app.consumer.assignment() if tp.topic in topics]
-        ends = {(tp.topic, tp.partition): app.consumer.highwater(tp) for tp in assigned}
-        # The broker's end offsets too: faust's high-water mark stands still while it has
-        # paused a full partition. Read in a thread, one read at a time, never waited for
-        # (a broker that does not answer must not stop the observing): each round takes the
-        # last read that finished; end offsets only grow, so the larger mark is the newer.
-        if reading[0] is not None and reading[0].done():
-            try:
-                read, consumer[0] = reading[0].result()
-                broker_ends.update(read)
-            except Exception as exc:  # noqa: BLE001 - the broker is away: faust's marks then
-                log.debug("liveness: end offsets not read (%s)", exc)
-                if consumer[0] is not None:
-                    consumer[0].close()
-                consumer[0] = None
-            reading[0] = None
-        if reading[0] is None:
-            reading[0] = loop.run_in_executor(None, end_offsets, settings, list(ends), consumer[0])
-        for key, end in ends.items():
-            if broker_ends.get(key) is not None:
-                ends[key] = max(end or 0, broker_ends[key])
-        committed = committed_offsets(app)
-        positions = {(tp.topic, tp.partition): (committed.get(tp), ends[(tp.topic, tp.partition)])
-                     for tp in assigned}  # fmt: skip
+        elif not elasticsearch.reachable:  # the index and recorder stages wait for it
+            waiting = "Elasticsearch"
+        committed, positions = committed_offsets(app), {}
+        for tp in app.consumer.assignment():
+            key = (tp.topic, tp.partition)
+            if tp.topic in topics:
+                marks = [app.consumer.highwater(tp), pipeline.reading.latest(key)]
+                end = max((m for m in marks if m is not None), default=None)
+                positions[key] = (committed.get(tp), end)
         watchdog.observed(progress.observe(app.rebalancing, positions, waiting))
 
 
-def serve_metrics(app: faust.App, pipeline: stages.Pipeline, settings: Settings) -> None:
+def serve_metrics(app: faust.App, pipeline: stages.Pipeline, settings: Settings,
+                  elasticsearch: ElasticsearchProbe) -> None:  # fmt: skip
     """With CALLQA_METRICS_PORT set: /metrics, /healthz and /readyz (streams/metrics.py),
     a heartbeat that /healthz checks, and every few seconds the gauges: consumer lag per
     partition of the pipeline's topics, the stages' samplers, readiness."""
@@ -177,12 +179,7 @@ def serve_metrics(app: faust.App, pipeline: stages.Pipeline, settings: Settings)
         return
     health = metrics.Health()
     topics = {settings.topic(name) for name in ALL_TOPICS}
-    es = None
-    if {"index", "recorder"} & set(settings.stages):
-        from .index.store import connect
-
-        es = connect(settings.elasticsearch_url, settings)
-    reachable = {"es": es is None}
+    elasticsearch.watch()
     lagging: set[tuple[str, str]] = set()  # (topic, partition) with a lag series
 
     @app.task
@@ -200,15 +197,12 @@ def serve_metrics(app: faust.App, pipeline: stages.Pipeline, settings: Settings)
             health.beat(now - last - 1.0)
             last = now
             try:
-                health.set_ready(not_ready(app, reachable["es"]))
+                health.set_ready(not_ready(app, elasticsearch.reachable))
             except Exception as exc:  # noqa: BLE001 - e.g. the consumer is not started yet
                 health.set_ready([f"starting ({type(exc).__name__})"])
 
     @app.timer(interval=5.0)
     async def sample_metrics():
-        if es is not None:
-            loop = asyncio.get_running_loop()
-            reachable["es"] = await loop.run_in_executor(None, _pings, es)
         try:
             now_assigned = sample_lag(app, topics)
         except Exception as exc:  # noqa: BLE001 - not started, or rebalancing under our feet

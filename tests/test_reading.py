@@ -3,7 +3,7 @@ recorder's idle timeouts count only time in which the stage could have read the 
 
 from __future__ import annotations
 
-from streams.stages.reading import ReadingClock, end_offsets
+from streams.stages.reading import EndOffsetReader, ReadingClock, end_offsets
 
 from .test_gaps import write_records
 
@@ -49,3 +49,57 @@ def test_end_offsets_come_from_the_broker(stack):
         assert again == {(topic, 0): 7} and same is consumer
     finally:
         consumer.close()
+
+
+def test_the_end_offset_reader_never_holds_up_the_loop(stack, caplog, monkeypatch):
+    """One reader for the idle timeouts and the liveness check: a tick takes the read that
+    finished (stamped with the time it started) and starts the next in a thread; a broker
+    that does not answer costs a tick nothing and leaves the last samples standing."""
+    import asyncio
+    import threading
+    import time
+
+    from streams.stages import reading
+
+    topic = write_records(stack, "reading-ticks", 5)
+
+    async def ticks(reader, until):
+        loop, started, slowest = asyncio.get_running_loop(), time.monotonic(), 0.0
+        while time.monotonic() - started < until:
+            before = time.monotonic()
+            reader.tick([(topic, 0)], loop)
+            slowest = max(slowest, time.monotonic() - before)
+            await asyncio.sleep(0.05)
+        return slowest
+
+    clock = ReadingClock()
+    reader = EndOffsetReader(stack.settings, clock)
+    answer = threading.Event()  # the broker hangs until the test lets it fail
+
+    def hanging(*_):
+        answer.wait(10)
+        raise ConnectionError("no answer")
+
+    async def scenario():
+        before = time.time()
+        await ticks(reader, until=3.0)
+        assert clock.latest((topic, 0)) == 5 and clock.latest((topic, 1)) is None
+        stamped = [at for at, _ in clock.samples[(topic, 0)]]
+        assert len(stamped) >= 3 and stamped == sorted(stamped) and stamped[0] >= before
+
+        monkeypatch.setattr(reading, "end_offsets", hanging)
+        await asyncio.sleep(0.5)  # the read in flight ends
+        slowest = await ticks(reader, until=1.0)
+        assert slowest < 0.05 and clock.latest((topic, 0)) == 5  # never waited; samples stand
+        answer.set()
+        await ticks(reader, until=0.3)
+        assert "end offsets not read (ConnectionError: no answer)" in caplog.text
+        assert reader.failing and reader.consumer is None
+
+        monkeypatch.setattr(reading, "end_offsets", end_offsets)
+        write_records(stack, "reading-ticks", 2)
+        await ticks(reader, until=2.0)
+        assert clock.latest((topic, 0)) == 7 and not reader.failing
+        reader.consumer.close()
+
+    asyncio.run(scenario())

@@ -33,7 +33,7 @@ from ..logs import CALL_ID, STAGE
 from ..records import RecordError, dump, validate
 from ..settings import DEAD_LETTER_TOPIC, Settings
 from .gaps import Gaps, refetch
-from .reading import SAMPLE_S, ReadingClock, end_offsets
+from .reading import SAMPLE_S, EndOffsetReader, ReadingClock
 
 log = logging.getLogger("callqa.worker")
 Handler = Callable[[dict], Awaitable[None]]
@@ -125,7 +125,7 @@ class Pipeline:
     samplers: list[Callable[[], None]] = field(default_factory=list)
     gaps: dict[str, Gaps] = field(default_factory=dict)  # stage -> offsets it handled
     reading: ReadingClock = field(default_factory=ReadingClock)
-    watched: set[str] = field(default_factory=set)  # topics whose end offsets are sampled
+    end_reader: EndOffsetReader | None = None  # the broker's end offsets (sample_end_offsets)
 
     def table(self, name: str) -> faust.TableT:
         """A per-call state table, backed by its changelog topic. JSON keys and values: str
@@ -234,11 +234,10 @@ class Pipeline:
         return self.reading.read_until(positions, now)
 
     def watch_reading(self, topic: str, stage: str) -> None:
-        """Sample the end offsets of this worker's partitions of `topic` every few seconds,
-        for `read_until` (the ASR's and the recorder's idle timeouts) and the stage's
+        """Sample the end offsets of this worker's partitions every few seconds, for
+        `read_until` (the ASR's and the recorder's idle timeouts) and the stage's
         `callqa_read_behind_seconds`."""
-        first = not self.watched
-        self.watched.add(self.settings.topic(topic))
+        self.sample_end_offsets()
 
         def behind() -> None:
             now = time.time()
@@ -247,34 +246,21 @@ class Pipeline:
             )
 
         self.samplers.append(behind)
-        if not first:
+
+    def sample_end_offsets(self) -> None:
+        """Read the broker's end offsets of every assigned partition of the pipeline's topics
+        every SAMPLE_S into `reading` (once per worker, whoever asks first: the idle timeouts,
+        the liveness check)."""
+        if self.end_reader is not None:
             return
-        consumer, failing = [None], [False]
+        self.end_reader = EndOffsetReader(self.settings, self.reading)
+        names = {self.settings.topic(name) for name in self.topics}
 
         @self.app.timer(interval=SAMPLE_S)
         async def sample_end_offsets():
             partitions = [(tp.topic, tp.partition) for tp in self.app.consumer.assignment()
-                          if tp.topic in self.watched]  # fmt: skip
-            if not partitions:
-                return
-            try:
-                ends, consumer[0] = await asyncio.get_running_loop().run_in_executor(
-                    None, end_offsets, self.settings, partitions, consumer[0]
-                )
-            except Exception as exc:  # noqa: BLE001 - without samples, timeouts are as before
-                (log.debug if failing[0] else log.warning)(
-                    "end offsets of %s not read (%s: %s); idle timeouts count on the wall clock "
-                    "until they are", ",".join(sorted(self.watched)), type(exc).__name__, exc)  # fmt: skip
-                if consumer[0] is not None:
-                    consumer[0].close()
-                consumer[0], failing[0] = None, True
-                return
-            if failing[0]:
-                log.info("end offsets of %s read again", ",".join(sorted(self.watched)))
-                failing[0] = False
-            now = time.time()
-            for (name, partition), end in ends.items():
-                self.reading.observe(name, partition, end, now)
+                          if tp.topic in names]  # fmt: skip
+            self.end_reader.tick(partitions, asyncio.get_running_loop())
 
     async def process(self, topic: str, stage: str, handle: Handler, raw) -> bool:
         """One record read from `topic`: decode, validate, handle. Whatever goes wrong becomes

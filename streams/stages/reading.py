@@ -21,7 +21,9 @@ closes nothing for 90 s more, and one keeping up behaves as before.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections import deque
 
 from kafka import KafkaConsumer, TopicPartition
@@ -46,6 +48,11 @@ class ReadingClock:
         # Keep one sample older than the window: the bound for a reader behind all of it.
         while len(samples) > 2 and now - samples[1][0] > self.keep_s:
             samples.popleft()
+
+    def latest(self, partition: tuple[str, int]) -> int | None:
+        """The end offset sampled last for (topic, partition), None before the first."""
+        samples = self.samples.get(partition)
+        return samples[-1][1] if samples else None
 
     def read_until(self, handled: dict[tuple[str, int], int], now: float) -> float:
         """The wall-clock time up to which every record of these partitions has been handled
@@ -79,3 +86,46 @@ def end_offsets(settings: Settings, partitions: list[tuple[str, int]],
     tps = [TopicPartition(topic, partition) for topic, partition in partitions]
     ends = consumer.end_offsets(tps) if tps else {}
     return {(tp.topic, tp.partition): end for tp, end in ends.items()}, consumer
+
+
+class EndOffsetReader:
+    """The worker's one reader of the broker's end offsets (for the idle timeouts' clock and
+    the liveness check alike): `tick` runs on the event loop every SAMPLE_S, takes the read
+    that finished since the last tick into the clock, and starts the next in a thread. Never
+    waited for: a broker that does not answer holds up no timer, and the samples just stop.
+    A read is stamped with the time it was started: every record written before then lies
+    below the end offsets it returns."""
+
+    def __init__(self, settings: Settings, clock: ReadingClock):
+        self.settings, self.clock = settings, clock
+        self.consumer: KafkaConsumer | None = None
+        self.pending: tuple[float, asyncio.Future] | None = None
+        self.failing = False
+
+    def tick(self, partitions: list[tuple[str, int]], loop: asyncio.AbstractEventLoop) -> None:
+        if self.pending is not None and self.pending[1].done():
+            started, future = self.pending
+            self.pending = None
+            self.took(started, future)
+        if self.pending is None and partitions:
+            read = loop.run_in_executor(None, end_offsets, self.settings, partitions,
+                                        self.consumer)  # fmt: skip
+            self.pending = (time.time(), read)
+
+    def took(self, started: float, future: asyncio.Future) -> None:
+        try:
+            ends, self.consumer = future.result()
+        except Exception as exc:  # noqa: BLE001 - without samples, as without this reader
+            (log.debug if self.failing else log.warning)(
+                "the broker's end offsets not read (%s: %s); idle timeouts count on the wall "
+                "clock and the liveness check on faust's marks until they are",
+                type(exc).__name__, exc)  # fmt: skip
+            if self.consumer is not None:
+                self.consumer.close()
+            self.consumer, self.failing = None, True
+            return
+        if self.failing:
+            log.info("the broker's end offsets read again")
+            self.failing = False
+        for (name, partition), end in ends.items():
+            self.clock.observe(name, partition, end, started)
