@@ -417,6 +417,37 @@ def test_pack_rules_on_single_sentences(role, text, rule_id):
     assert [h.rule_id for h in rules.live(segment, [])] == ([rule_id] if rule_id else [])
 
 
+def test_a_number_read_out_across_a_pause_is_one_number():
+    """The VAD cuts a number read out in groups at a pause: the sentence before counts too
+    (its cue, its first groups), once, and not across the other side's words or a long gap."""
+    rules = RuleSet.load(PACK)
+
+    def fired(*turns):
+        history, out = [], []
+        for segment in conversation(*turns):
+            out += [(h.rule_id, h.segment_ids, h.evidence) for h in rules.live(segment, history)]
+            history.append(segment)
+        return out
+
+    card = "读出完整卡号（16 位：6225********3074）"
+    assert fired(("agent", "卡号是六二二五，八八零二", 0, 3),
+                 ("agent", "一四七六，三零七四，对吧", 3.8, 6)) == [
+        ("agent-sensitive-disclosure", ("t:0", "t:1"), card)]  # fmt: skip
+    assert fired(("agent", "您的身份证号是三二零五八二", 0, 3), ("customer", "嗯", 3.1, 3.4),
+                 ("agent", "一九八八零六二三四八一三", 3.5, 6)) == [
+        ("agent-sensitive-disclosure", ("t:0", "t:2"), "读出完整身份证号（18 位：3205**********4813）")]  # fmt: skip
+    # flagged once: the whole card in the first sentence, its last group said again after
+    assert [h[1] for h in fired(("agent", "您的卡号是六二二五八八零二一四七六三零七四", 0, 4),
+                                ("agent", "三零七四，对吧", 4.5, 6))] == [("t:0",)]  # fmt: skip
+    # not across the customer's words, nor across a long silence
+    assert fired(("agent", "卡号是六二二五，八八零二", 0, 3), ("customer", "等一下我拿笔记一下", 3.2, 5),
+                 ("agent", "一四七六，三零七四，对吧", 5.5, 8)) == []  # fmt: skip
+    assert fired(("agent", "卡号是六二二五，八八零二", 0, 3),
+                 ("agent", "一四七六，三零七四，对吧", 6, 8)) == []  # fmt: skip
+    # numbers that are not one: a hotline, then a menu key
+    assert fired(("agent", "客服电话是", 0, 1.5), ("agent", "95555，转人工按0", 2, 4)) == []
+
+
 def test_pack_timing_rules():
     rules = RuleSet.load(PACK)
     segments = conversation(("agent", "您好，星海银行，工号一二三四，很高兴为您服务", 0, 5),

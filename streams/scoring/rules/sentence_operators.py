@@ -196,12 +196,49 @@ CODE_DIGITS = (4, 8)
 
 
 class Disclosure(_SentenceCondition):
+    """A sensitive number read out. Judged on each sentence, and on a sentence together with
+    the same speaker's sentence just before it: a number read out in groups has pauses in
+    it, and the VAD cuts at a pause (您的卡号是 | 六二二五八八零二…, or a card cut after its
+    second group); a number flagged in the earlier sentence alone is not flagged again."""
+
     KINDS = ("card_number", "id_number", "cvv", "code")
+    sentence_level = False  # it looks at the sentence before too
+    JOIN_GAP_S = 1.5  # at most this much silence between the two parts of one number
 
     def __init__(self, path, role, kinds: list[str], cvv_cues: list[str]):
         super().__init__(path, role)
         self.kinds = tuple(kinds)
         self.cvv_cues = tuple(Keyword.of(_norm(c)) for c in cvv_cues)
+
+    def matches(self, view, indices, role, pinyin):
+        wanted, out = self.role or role, []
+        for i in indices if view.focus is None else [i for i in indices if i == view.focus]:
+            segment = view.segments[i]
+            if not _roles_match(wanted, segment["role"]):
+                continue
+            group, found = (i,), self.test(segment, role, pinyin)
+            before = None if found else self._before(view, i)
+            if before is not None and not self.test(view.segments[before], role, pinyin):
+                joined = view.segments[before]["text"] + "，" + segment["text"]
+                found, group = self.test({**segment, "text": joined}, role, pinyin), (before, i)
+            if found:
+                out.append(_Match(group, view.segments[group[0]]["start"], segment["end"],
+                                  found.evidence, found.matched_by, found.phrase, found.text))  # fmt: skip
+        return out
+
+    def _before(self, view, i: int) -> int | None:
+        """The same speaker's sentence right before sentence i, at most JOIN_GAP_S of silence
+        before it and the other side saying nothing between but a word or two (嗯, 对);
+        None if there is none."""
+        segment = view.segments[i]
+        for j in range(i - 1, -1, -1):
+            other = view.segments[j]
+            if other["role"] == segment["role"]:
+                gap = segment["start"] - other["end"]
+                return j if gap <= self.JOIN_GAP_S else None
+            if len(_norm(other["text"])) > 2:
+                return None
+        return None
 
     def _check(self, text, pinyin):
         words = _norm_masked(separate_numbers(text))
