@@ -404,6 +404,12 @@ PACK_CASES = [
     ("agent", "我都说了好几遍了", "agent-forbidden-phrase"),  # similar to a reference sentence
     ("agent", "这个事情我们帮您登记一下", None),
     ("customer", "我都说了好几遍了", "customer-repetition"),  # the agent's rule stays silent
+    ("customer", "这都问第三回了，我就想知道去网点要带什么证件", "customer-repetition"),
+    ("customer", "那我再问一句，这个年费怎么收", None),  # one more question, not the same one
+    ("customer", "不好意思没听清，您再说一遍行吗", None),  # asking the agent to repeat
+    # an ID number read out with digits lost by the ASR, right after its cue; a tail is fine
+    ("agent", "您的身份证号码是四一二七二六一九八八零三一五", "agent-sensitive-disclosure"),
+    ("agent", "您身份证号后四位是零五幺二对吧", None),
     ("customer", "你们这样我就去找记者", "customer-complaint-threat"),
     ("customer", "好的我记着了", None),
     ("customer", "我要到金管局举报你们", "customer-complaint-threat"),

@@ -190,6 +190,10 @@ class Similar(_SentenceCondition):
 # masked card ever shows (first 6, last 4).
 _CARD_CUE = re.compile(rf"(?:{DEFAULT_CUES['card']})(?:是|为)?$")
 CUED_CARD_DIGITS = 13
+# The same for an ID number (18 characters) right after its cue (身份证号码是…): 13 digits
+# give away far more than the last 4 a masked ID shows (the region and the birth date).
+_ID_CUE = re.compile(r"(?:身份证|证件|分证)(?:上面?的?|的)?(?:号码|号)(?:是|为)?$")
+CUED_ID_DIGITS = 13
 # a one-time code or password read out: 4-8 digits right after its cue (验证码是七三零幺五九)
 _CODE_CUE = re.compile(rf"({DEFAULT_CUES['code']})(?:是|为|号)?$")
 CODE_DIGITS = (4, 8)
@@ -247,6 +251,10 @@ class Disclosure(_SentenceCondition):
             whole = run.replace("*", "0").isdigit()  # digits, or digits masked one for one
             if "id_number" in self.kinds and _looks_like_id(run):
                 evidence = f"读出完整身份证号（18 位：{masked}）"
+            elif "id_number" in self.kinds and whole and (
+                CUED_ID_DIGITS <= len(run) < 18 and _ID_CUE.search(words[max(0, start - 10) : start])
+            ):  # fmt: skip
+                evidence = f"读出身份证号（证件号后连续 {len(run)} 位数字：{masked}）"
             elif "card_number" in self.kinds and whole and (
                 16 <= len(run) <= 19
                 or (CUED_CARD_DIGITS <= len(run) < 16 and _CARD_CUE.search(words[max(0, start - 8) : start]))
