@@ -410,6 +410,10 @@ PACK_CASES = [
     # an ID number read out with digits lost by the ASR, right after its cue; a tail is fine
     ("agent", "您的身份证号码是四一二七二六一九八八零三一五", "agent-sensitive-disclosure"),
     ("agent", "您身份证号后四位是零五幺二对吧", None),
+    # whisper's 和 / 及 for the pauses of a card read in groups; two tails are not a card
+    ("agent", "跟您确认一下卡片卡号1622845和8817及4926对吧", "agent-sensitive-disclosure"),
+    ("agent", "您名下卡号尾号1234和5678的两张卡都能用", None),
+    ("agent", "您的卡号和身份证号都核对过了，账单金额是20000和5000两笔", None),
     ("customer", "你们这样我就去找记者", "customer-complaint-threat"),
     ("customer", "好的我记着了", None),
     ("customer", "我要到金管局举报你们", "customer-complaint-threat"),
