@@ -321,3 +321,30 @@ def test_a_fragment_is_too_short_for_the_act_model_to_call_it_rude(models):
 
     assert forbidden("不了") == 0
     assert forbidden("您这个情况确实要先找商户") == 1  # the same act, in a sentence
+
+
+def test_the_risk_track_steps_once_per_customer_turn_however_the_vad_cut_it(models):
+    """The track learnt from text calls, one customer turn a step: a turn the VAD cut into
+    pieces (a pause mid-sentence) leaves the call where the whole turn does, and the agent's
+    reply starts a new turn."""
+    turn = "你们这个卡我都打了三次电话了，到现在也没人给我处理，我真的很生气"
+    pieces = ["你们这个卡我都打了三次电话了", "到现在也没人给我处理", "我真的很生气"]
+
+    def run(segments):
+        scorer = Scorer(models, {})
+        for i, (role, text, start, end) in enumerate(segments):
+            scorer.on_segment({**_segment(role, text, start, i), "end": end})
+        return scorer.state["c"]
+
+    agent = ("agent", "您好，请问有什么可以帮您", 0.0, 3.0)
+    whole = run([agent, ("customer", turn, 3.5, 12.0)])
+    cut = run([agent, ("customer", pieces[0], 3.5, 6.0), ("customer", pieces[1], 6.8, 9.0),
+               ("agent", "嗯", 9.0, 9.3), ("customer", pieces[2], 9.6, 12.0)])  # fmt: skip
+    assert cut["risk_state"]["turn"] == whole["risk_state"]["turn"] == 1
+    assert cut["risk"] == pytest.approx(whole["risk"], abs=1e-9)
+    assert len(cut["risk_track"]) == 3  # the desk still sees the risk move piece by piece
+    answered = run([agent, ("customer", pieces[0], 3.5, 6.0), ("agent", "我帮您查一下", 6.2, 7.5),
+                    ("customer", pieces[1], 7.8, 10.0)])  # fmt: skip
+    assert answered["risk_state"]["turn"] == 2
+    paused = run([agent, ("customer", pieces[0], 3.5, 6.0), ("customer", pieces[1], 9.0, 11.0)])
+    assert paused["risk_state"]["turn"] == 2  # 3 s of silence: a new turn

@@ -223,6 +223,8 @@ class Scorer:
 
         intent, confidence, risk = "", 0.0, 0.0
         chars = len(normalize(segment["text"]))
+        if role not in ("customer", "mixed") and chars > BACKCHANNEL_CHARS:
+            call["risk_turn"] = None  # the agent answered: the customer's next words are a new turn
         if role in ("customer", "mixed") and chars:
             # A threat heard by the dialog-act model alone (no threat phrase) is QA evidence, not
             # a reason to floor the call's risk: on whisper's garbled turns the act misfires
@@ -243,8 +245,12 @@ class Scorer:
                 assists.append(_assist("suggestion", segment, intent, f"意图：{intent}",
                                        known.suggestion, "info", segment["text"], now))  # fmt: skip
             # The masked words: the risk state keeps the customer's recent utterances (for
-            # repetition), and that state lives in the changelog.
-            step = self._risk_model.update(call.get("risk_state"), masked.text, threat, stance)
+            # repetition), and that state lives in the changelog. The track counts turns, as
+            # it was trained on text calls: a turn the VAD cut into pieces is stepped once,
+            # its pieces joined (each new piece redoes the turn's step from the state before).
+            state, text, threat, stance = _customer_turn(call, segment, masked.text, threat,
+                                                         stance, self._risk_model)  # fmt: skip
+            step = self._risk_model.update(state, text, threat, stance)
             risk, call["risk"], call["risk_state"] = step.utterance, step.call, step.state
             call["dissatisfaction"] = step.dissatisfaction
             call["risk_max"] = max(call["risk_max"], call["risk"])
@@ -458,3 +464,24 @@ def _assist(kind: str, segment: dict, code: str, title: str, message: str, sever
         "created_at": now,
         **extra,
     }
+
+
+# The customer's turn, for the risk track: pieces of it closer than this, with the agent saying
+# no more than a backchannel (嗯, 对, 好的) in between, are one turn.
+TURN_GAP_S = 1.5
+BACKCHANNEL_CHARS = 2
+
+
+def _customer_turn(call: dict, segment: dict, text: str, threat: bool, stance: dict,
+                   risk_model) -> tuple[dict | None, str, bool, dict]:  # fmt: skip
+    """(risk state before the turn, the turn's words so far, threat in the turn, the turn's
+    stance): the piece joined to the turn it continues, or a turn of its own."""
+    turn = call.get("risk_turn")
+    if turn is not None and segment["start"] - turn["end"] <= TURN_GAP_S:
+        state, text = turn["before"], turn["text"] + "，" + text
+        threat = threat or turn["threat"]
+        stance = risk_model.probabilities([text])[0]
+    else:
+        state = call.get("risk_state")
+    call["risk_turn"] = {"before": state, "text": text, "end": segment["end"], "threat": threat}
+    return state, text, threat, stance
