@@ -458,6 +458,26 @@ def test_a_number_read_out_across_a_pause_is_one_number():
     assert fired(("agent", "客服电话是", 0, 1.5), ("agent", "95555，转人工按0", 2, 4)) == []
 
 
+def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
+    """那就分六期吧 is the customer's agreement, however whisper wrote it (分六七把); a question
+    about a plan is not, and nothing fires once fee and annualised rate were stated."""
+    rules = RuleSet.load(PACK)
+
+    def fired(*turns):
+        history, out = [], []
+        for segment in conversation(*turns):
+            out += [(h.rule_id, h.segment_ids) for h in rules.live(segment, history)]
+            history.append(segment)
+        return out
+
+    offer = ("agent", "这笔可以办分期，有三期六期十二期", 4, 8)
+    assert fired(offer, ("customer", "每个月压力不大那行就几分六七把先把这个月扛过去", 9, 14)) == [
+        ("agent-instalment-disclosure", ("t:1",))]  # fmt: skip
+    assert fired(offer, ("customer", "分六期的话每个月还多少", 9, 14)) == []
+    disclosed = ("agent", "有三期六期十二期，每期手续费百分之零点六，年化利率百分之十三", 4, 8)
+    assert fired(disclosed, ("customer", "那就分六期吧", 9, 14)) == []
+
+
 def test_pack_timing_rules():
     rules = RuleSet.load(PACK)
     segments = conversation(("agent", "您好，星海银行，工号一二三四，很高兴为您服务", 0, 5),
