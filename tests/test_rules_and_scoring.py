@@ -346,5 +346,10 @@ def test_the_risk_track_steps_once_per_customer_turn_however_the_vad_cut_it(mode
     answered = run([agent, ("customer", pieces[0], 3.5, 6.0), ("agent", "我帮您查一下", 6.2, 7.5),
                     ("customer", pieces[1], 7.8, 10.0)])  # fmt: skip
     assert answered["risk_state"]["turn"] == 2
+    # Listening words, however many, are not an answer; two words that say something are.
+    for between, turns in (("好的好的，知道了", 1), ("不是", 2), ("您说", 2)):
+        said = run([agent, ("customer", pieces[0], 3.5, 6.0), ("agent", between, 6.1, 6.6),
+                    ("customer", pieces[1], 6.8, 9.0)])  # fmt: skip
+        assert said["risk_state"]["turn"] == turns, between
     paused = run([agent, ("customer", pieces[0], 3.5, 6.0), ("customer", pieces[1], 9.0, 11.0)])
     assert paused["risk_state"]["turn"] == 2  # 3 s of silence: a new turn

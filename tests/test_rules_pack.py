@@ -452,6 +452,11 @@ def test_a_number_read_out_across_a_pause_is_one_number():
     # not across the customer's words, nor across a long silence
     assert fired(("agent", "卡号是六二二五，八八零二", 0, 3), ("customer", "等一下我拿笔记一下", 3.2, 5),
                  ("agent", "一四七六，三零七四，对吧", 5.5, 8)) == []  # fmt: skip
+    assert fired(("agent", "卡号是六二二五，八八零二", 0, 3), ("customer", "不对", 3.1, 3.4),
+                 ("agent", "一四七六，三零七四，对吧", 3.5, 6)) == []  # fmt: skip
+    # listening words, however many, are not words between
+    assert len(fired(("agent", "卡号是六二二五，八八零二", 0, 3), ("customer", "嗯嗯好的", 3.1, 3.6),
+                     ("agent", "一四七六，三零七四，对吧", 3.8, 6))) == 1  # fmt: skip
     assert fired(("agent", "卡号是六二二五，八八零二", 0, 3),
                  ("agent", "一四七六，三零七四，对吧", 6, 8)) == []  # fmt: skip
     # numbers that are not one: a hotline, then a menu key

@@ -43,7 +43,7 @@ from models.text import normalize
 from . import facts_check
 from .models import ScoringModels
 from .redact import Masked, Redactor
-from .rules import HISTORY, ON_PARTIAL_TAG, Hit
+from .rules import HISTORY, ON_PARTIAL_TAG, Hit, is_backchannel
 
 SUGGEST_CONFIDENCE = 0.5
 FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期", "installments": "分期期数",
@@ -223,7 +223,7 @@ class Scorer:
 
         intent, confidence, risk = "", 0.0, 0.0
         chars = len(normalize(segment["text"]))
-        if role not in ("customer", "mixed") and chars > BACKCHANNEL_CHARS:
+        if role not in ("customer", "mixed") and not is_backchannel(segment["text"]):
             call["risk_turn"] = None  # the agent answered: the customer's next words are a new turn
         if role in ("customer", "mixed") and chars:
             # A threat heard by the dialog-act model alone (no threat phrase) is QA evidence, not
@@ -469,7 +469,6 @@ def _assist(kind: str, segment: dict, code: str, title: str, message: str, sever
 # The customer's turn, for the risk track: pieces of it closer than this, with the agent saying
 # no more than a backchannel (嗯, 对, 好的) in between, are one turn.
 TURN_GAP_S = 1.5
-BACKCHANNEL_CHARS = 2
 
 
 def _customer_turn(call: dict, segment: dict, text: str, threat: bool, stance: dict,

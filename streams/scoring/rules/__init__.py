@@ -57,7 +57,7 @@ The package, one concern per module:
 """
 
 from .conditions import HISTORY, ROLE_NAMES, Condition
-from .matching import Keyword, compile_regex
+from .matching import Keyword, compile_regex, is_backchannel
 from .matching import _chars as _chars  # the per-text caches: bench/rules_speed.py empties them
 from .matching import _is_backchannel as _is_backchannel
 from .matching import _norm as _norm
@@ -93,6 +93,7 @@ __all__ = [
     "RuleSet",
     "SimilarityModel",
     "compile_regex",
+    "is_backchannel",
     "names_in",
     "parse_rule",
 ]

@@ -164,12 +164,26 @@ def _keyword_evidence(found: list[tuple[Keyword, str, str]]) -> str:
     return "关键词" + "".join(parts)
 
 
+# What a listener says without taking the turn. The interruption rule's default list (a pack may
+# give that rule its own); the disclosure rule's join and the scorer's customer turn use it as is.
+BACKCHANNELS = ("嗯", "嗯嗯", "对", "对对", "是", "是的", "好", "好的", "哦", "噢", "啊",
+                "行", "可以", "明白", "知道了", "没问题", "喂", "对的")  # fmt: skip
+
+
 @lru_cache(maxsize=65536)
 def _is_backchannel(text: str, backchannels: tuple[str, ...]) -> bool:
     rest = _norm(text)
     for word in backchannels:  # longest first
         rest = rest.replace(word, "")
     return not rest
+
+
+def is_backchannel(text: str) -> bool:
+    """True when the words are listening words only (嗯, 对对, 好的 …), or none."""
+    return _is_backchannel(text, _LISTENING)
+
+
+_LISTENING = tuple(sorted({_norm(b) for b in BACKCHANNELS}, key=len, reverse=True))
 
 
 # ---------------------------------------------------------------- regexes (RE2)

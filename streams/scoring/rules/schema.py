@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError
 from models.acts import ALL_ACTS, ROLE_OF
 
 from ..redact.cues import CVV_WORDS
-from .matching import regex_problem
+from .matching import BACKCHANNELS, regex_problem
 from .sentence_operators import Disclosure
 
 SEVERITIES = ("minor", "major", "critical")
@@ -35,8 +35,7 @@ ROLES = ("agent", "customer", "any")
 MODES = ("live", "post_call")
 DEFAULT_HOLD_PHRASES = ("请稍等", "请您稍等", "稍等一下", "请稍候", "请您稍候", "我帮您查一下",
                         "帮您查询一下", "我查一下", "请不要挂机", "请别挂机")  # fmt: skip
-DEFAULT_BACKCHANNELS = ("嗯", "嗯嗯", "对", "对对", "是", "是的", "好", "好的", "哦", "噢", "啊",
-                        "行", "可以", "明白", "知道了", "没问题", "喂", "对的")  # fmt: skip
+DEFAULT_BACKCHANNELS = BACKCHANNELS
 # The masking's CVV cue words (streams/scoring/redact/cues.py), plus 校验码 (a code cue to the
 # masking: any code is masked; to this rule, reading it out is reading the card's code);
 # matched on sound too, as the rule's `pinyin` says (whisper writes 卡背面签名条 as 塔被面签名调).

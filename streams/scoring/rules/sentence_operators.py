@@ -27,6 +27,7 @@ from .matching import (
     _norm_masked,
     _roles_match,
     compile_regex,
+    is_backchannel,
     separate_numbers,
 )
 from .similarity import SimilarityModel
@@ -236,7 +237,7 @@ class Disclosure(_SentenceCondition):
 
     def _before(self, view, i: int) -> int | None:
         """The same speaker's sentence right before sentence i, at most JOIN_GAP_S of silence
-        before it and the other side saying nothing between but a word or two (嗯, 对);
+        before it and the other side saying nothing between but listening words (嗯, 对, 好的);
         None if there is none."""
         segment = view.segments[i]
         for j in range(i - 1, -1, -1):
@@ -244,7 +245,7 @@ class Disclosure(_SentenceCondition):
             if other["role"] == segment["role"]:
                 gap = segment["start"] - other["end"]
                 return j if gap <= self.JOIN_GAP_S else None
-            if len(_norm(other["text"])) > 2:
+            if not is_backchannel(other["text"]):
                 return None
         return None
 
