@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from models.evalcalls import pair_number
 from streams.settings import PROJECT_ROOT
 
 EVAL_DIR = PROJECT_ROOT / "calls" / "eval"
@@ -60,8 +61,8 @@ def validate_script(doc: dict, intents: list[str], rules: dict[str, str]) -> lis
         problems.append("file name must be the call_id")
     if doc.get("split") not in HALVES:
         problems.append(f"split must be one of {HALVES}")
-    if not re.fullmatch(r"p\d\d", str(doc.get("pair", ""))):
-        problems.append("pair must look like pNN")
+    if not re.fullmatch(r"p\d{2,3}", str(doc.get("pair", ""))):
+        problems.append("pair must look like pNN or pNNN")
     if expected.get("intent") not in intents or expected.get("intent") == "other":
         problems.append(f"expected.intent {expected.get('intent')!r} is not a business intent")
     if not isinstance(expected.get("complaint"), bool):
@@ -127,9 +128,11 @@ def pairs_of(scripts: list[dict]) -> dict[str, list[str]]:
 
 
 def in_pairs(scripts: list[dict], span: str) -> list[dict]:
-    """The scripts of the pairs `span` names: pNN-pNN (both ends included) or one pNN."""
+    """The scripts of the pairs `span` names: pNN-pNN (both ends included, p90-p109 too) or
+    one pNN."""
     first, _, last = span.partition("-")
-    return [d for d in scripts if first <= d["pair"] <= (last or first)]
+    low, high = pair_number(first), pair_number(last or first)
+    return [d for d in scripts if low <= pair_number(d["pair"]) <= high]
 
 
 def timing(doc: dict, audio_dir: Path | None = None) -> dict:

@@ -11,6 +11,7 @@ split rule of calls/eval/README.md, and tests/test_eval_calls.py checks the rows
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -20,13 +21,21 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "calls" / "eval" / "scripts"
 SOURCE = "evalcalls-dev"
 WEIGHT = 3  # times each sentence is counted (1 and 3 measured; 3 kept)
 NOTE_PREFIX = "calls/eval/scripts:"
-ROUND_1_PAIRS = "p25"  # round 1's held-out half counts as development calls since round 4
+ROUND_1_PAIRS = 25  # round 1's held-out half counts as development calls since round 4
+
+
+def pair_number(pair: str) -> int:
+    """The number of a pair id (p07 -> 7, p104 -> 104): pairs compare by it, not as strings
+    ("p104" sorts before "p25")."""
+    if not re.fullmatch(r"p\d{2,3}", pair):
+        raise ValueError(f"not a pair id (pNN or pNNN): {pair!r}")
+    return int(pair[1:])
 
 
 def is_development(script: dict) -> bool:
     """A development call: the dev half, or round 1's held-out half (pairs p01-p25)."""
     pair = str(script.get("pair") or "")
-    return script.get("split") == "dev" or (bool(pair) and pair <= ROUND_1_PAIRS)
+    return script.get("split") == "dev" or (bool(pair) and pair_number(pair) <= ROUND_1_PAIRS)
 
 
 def development_scripts(folder: Path = SCRIPTS) -> list[tuple[Path, dict]]:

@@ -152,7 +152,11 @@ def test_the_intent_and_threat_models_learn_only_development_calls():
     from models import evalcalls
 
     chosen = {d["call_id"] for _, d in evalcalls.development_scripts()}
-    assert chosen == {d["call_id"] for d in SCRIPTS if d["split"] == "dev" or d["pair"] <= "p25"}
+    number = {d["call_id"]: int(d["pair"][1:]) for d in SCRIPTS}  # p104 comes after p25
+    assert chosen == {
+        d["call_id"] for d in SCRIPTS if d["split"] == "dev" or number[d["call_id"]] <= 25
+    }
+    assert any(n >= 100 for n in number.values())  # three-digit pairs are judged by number
     rows = evalcalls.intent_rows()
     assert {label for _, label, _, _ in rows} <= set(evalset.known_intents())
     stances = evalcalls.stance_rows()  # the threat act's rows (models/train_acts.eval_rows)
@@ -160,8 +164,8 @@ def test_the_intent_and_threat_models_learn_only_development_calls():
     assert len(stances) == sum(t["role"] == "customer" for d in SCRIPTS for t in d["turns"]
                                if d["call_id"] in chosen)  # fmt: skip
     corpus = "\n".join(_plain(text) for text, *_ in rows + stances)
-    clean = [d for d in SCRIPTS if d["split"] == "held_out" and d["pair"] > "p25"]
-    assert len(clean) == 64 and [x for d in clean for x in training_overlap(d, corpus)] == []
+    clean = [d for d in SCRIPTS if d["split"] == "held_out" and number[d["call_id"]] > 25]
+    assert len(clean) == 84 and [x for d in clean for x in training_overlap(d, corpus)] == []
 
 
 def test_wording_overlap_is_measured():
