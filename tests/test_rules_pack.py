@@ -275,6 +275,7 @@ def test_sound_matches_are_strict_unless_a_rule_says_otherwise():
         ("您这张卡目前可用额度还有四万二千六。", True),
         ("系统显示已经逾期三天了。", True),
         ("本期账单是4326.5元。", True),
+        ("我看到您上7帐单是430060元。", True),  # whisper's 帐单 is 账单 (models.text.normalize)
     ],
 )
 def test_account_words_count_as_account_details_with_an_amount(said, fires):

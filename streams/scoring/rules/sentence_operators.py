@@ -13,6 +13,7 @@ import re
 from typing import Protocol
 
 from models.acts import ACT_NAMES, ROLE_OF
+from models.text import pinyin_syllables
 
 from ..redact.cues import DEFAULT_CUES
 from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
@@ -198,10 +199,21 @@ _GROUP_AND = re.compile(r"(?<=[0-9*])\s?[和及]\s?(?=[0-9*]{3})")
 # The same for an ID number (18 characters) right after its cue (身份证号码是…): 13 digits
 # give away far more than the last 4 a masked ID shows (the region and the birth date).
 _ID_CUE = re.compile(r"(?:身份证|证件|分证)(?:上面?的?|的)?(?:号码|号)(?:是|为)?$")
+# ... and by its sound, as whisper writes it now and then (身份证号码是 -> 身份证号马十): the cue
+# has four syllables or more (shen fen zheng hao), so no short homophone stands in for it.
+_ID_CUE_SOUND = re.compile(
+    r"(?:shen fen zheng|zheng jian)(?: shang(?: mian)?)?(?: de)? hao(?: ma)?(?: shi| wei)?$"
+)
 CUED_ID_DIGITS = 13
 # a one-time code or password read out: 4-8 digits right after its cue (验证码是七三零幺五九)
 _CODE_CUE = re.compile(rf"({DEFAULT_CUES['code']})(?:是|为|号)?$")
 CODE_DIGITS = (4, 8)
+
+
+def _id_cue_before(words: str) -> bool:
+    """The words right before a run of digits end with an ID number's cue, in characters or
+    in sound."""
+    return bool(_ID_CUE.search(words) or _ID_CUE_SOUND.search(" ".join(pinyin_syllables(words))))
 
 
 class Disclosure(_SentenceCondition):
@@ -260,7 +272,7 @@ class Disclosure(_SentenceCondition):
             if "id_number" in self.kinds and _looks_like_id(run):
                 evidence = f"读出完整身份证号（18 位：{masked}）"
             elif "id_number" in self.kinds and whole and (
-                CUED_ID_DIGITS <= len(run) < 18 and _ID_CUE.search(words[max(0, start - 10) : start])
+                CUED_ID_DIGITS <= len(run) < 18 and _id_cue_before(words[max(0, start - 10) : start])
             ):  # fmt: skip
                 evidence = f"读出身份证号（证件号后连续 {len(run)} 位数字：{masked}）"
             elif "card_number" in self.kinds and whole and (
