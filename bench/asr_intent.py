@@ -1,7 +1,7 @@
 """Where the customer's intent is lost through ASR, on the evaluation calls' development half.
 
     .venv/bin/python bench/asr_intent.py [--pairs p01-p25] [--half all] [--temperatures 1,3,10]
-        [--fuzzy] [--folds] [--transcripts OUT.json] [--audio DIR]
+        [--fuzzy] [--folds [--asr-rows 1,3]] [--transcripts OUT.json] [--audio DIR]
 
 Each customer utterance is cut from the customer channel at its scripted times (the script's
 segmentation, not the VAD's), decoded as the ASR stage's final decode does (beam, n-best,
@@ -17,6 +17,8 @@ published intent model. Printed per utterance (accuracy, macro-F1 over the label
                   in/ing): does sound-alike folding see through whisper's errors?
   --folds         two folds by pair over the calls: the intent model trained on the corpus
                   alone, or also on the other fold's sentences (x1, x3; models/evalcalls.py)
+  --asr-rows      with --folds: also on the other fold's utterances as whisper heard them
+                  (1-best), counted these times (tried, not kept: bench/RESULTS.md round 11)
 
 `--transcripts OUT.json` writes the 1-best words at the scripted times (agent turns as
 scripted) in bench/calls_eval.py's cached-transcript format, so
@@ -124,7 +126,7 @@ def fuzzy_pipeline(settings: Settings):
             for name in ("chars+pinyin", "chars+pinyin+fuzzy")}  # fmt: skip
 
 
-def folds(rows, scripts, weights=(1, 3)) -> None:
+def folds(rows, scripts, weights=(1, 3), asr_weights=()) -> None:
     """Two folds by pair: the intent model trained on the corpus alone, and with the other
     fold's development sentences counted `weights` times (models/evalcalls.py), judged on this
     fold's utterances (script's words and 1-best)."""
@@ -146,12 +148,17 @@ def folds(rows, scripts, weights=(1, 3)) -> None:
         test = [r for r in rows if fold_of[pair[r[0]]] == fold]
         other = [Row(r[3], r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE) for r in rows
                  if fold_of[pair[r[0]]] != fold]  # fmt: skip
+        heard = [Row(max(r[4], key=lambda h: h[1])[0], r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE)
+                 for r in rows if fold_of[pair[r[0]]] != fold]  # fmt: skip
         truth = [r[2] for r in test]
-        for weight in (0, *weights):
-            model = fit_text_model(corpus + other * weight, lexicons, calibrate=False)
+        mixes = [(w, 0) for w in (0, *weights)] + [(weights[-1], a) for a in asr_weights]
+        for weight, asr_weight in mixes:
+            model = fit_text_model(corpus + other * weight + heard * asr_weight, lexicons,
+                                   calibrate=False)  # fmt: skip
             ref = figures(truth, model.predict([r[3] for r in test]))
             asr = figures(truth, model.predict([max(r[4], key=lambda h: h[1])[0] for r in test]))
             what = "the corpus" if not weight else f"+ the other fold's sentences x{weight}"
+            what += f" + their 1-best x{asr_weight}" if asr_weight else ""
             print(
                 f"| {fold} | {what} | {len(test)} | {ref[0]:.3f} / {ref[1]:.3f} | {asr[0]:.3f} / {asr[1]:.3f} |"
             )
@@ -167,6 +174,8 @@ def main() -> None:
     parser.add_argument("--fuzzy", action="store_true", help="also a fuzzy-pinyin intent model")
     parser.add_argument("--folds", action="store_true",
                         help="two folds by pair: training on the other fold's development sentences")  # fmt: skip
+    parser.add_argument("--asr-rows", default="", metavar="1,3",
+                        help="--folds: also train on the other fold's 1-best, counted these times")  # fmt: skip
     parser.add_argument("--transcripts", type=Path, metavar="OUT.json",
                         help="write the 1-best at the scripted times for calls_eval --transcripts")  # fmt: skip
     args = parser.parse_args()
@@ -213,7 +222,7 @@ def main() -> None:
             print(f"| {name} | n-best, T={t:g} | {accuracy:.3f} | {f1:.3f} |")
 
     if args.folds:
-        folds(rows, scripts)
+        folds(rows, scripts, asr_weights=tuple(int(w) for w in args.asr_rows.split(",") if w))
 
     if args.transcripts:
         heard = {(r[0], r[1]): text for r, text in zip(rows, best, strict=True)}
