@@ -348,7 +348,10 @@ def test_repetition_of_the_same_request():
         ("卡号是6225-8801-2345-6789", "读出完整卡号（16 位：6225********6789）"),
         ("卡号是622588.0123.456789", "读出完整卡号（16 位：6225********6789）"),
         # an ID cue whisper wrote by its sound (号码是 -> 号马十), 4 digits lost
-        ("您的身份证号马十三二零五八二一九八八零六二三", "读出身份证号（证件号后连续 14 位数字：3205******0623）"),
+        (
+            "您的身份证号马十三二零五八二一九八八零六二三",
+            "读出身份证号（证件号后连续 14 位数字：3205******0623）",
+        ),
     ],
 )
 def test_the_agent_reading_out_sensitive_numbers(text, evidence):
@@ -374,7 +377,8 @@ def test_a_disclosure_hit_masks_the_number():
         ("agent", "您的额度是三万五，有效期一个月，编号一二三"),  # 3 digits but no CVV cue
         ("customer", "我的卡号是六二二五幺八八零二三四五六七八九零"),  # the agent's rule
         ("agent", "订单号是622121345678901"),  # 15 digits, no card cue
-        ("agent", "您的订单好吗是三二零五八二一九八八零六二三"),  # 14 digits, no ID cue, in sound either
+        # 14 digits and no ID cue, in characters or in sound
+        ("agent", "您的订单好吗是三二零五八二一九八八零六二三"),
         ("agent", "622121345678901"),
         ("agent", "您的卡号是6222 0212 3456"),  # 12 after the cue: not more than a card shows
         ("agent", "验证码已经发到您尾号八八六六的手机上了"),  # a tail, and not after the cue
