@@ -61,7 +61,9 @@ def validate_script(doc: dict, intents: list[str], rules: dict[str, str]) -> lis
         problems.append("file name must be the call_id")
     if doc.get("split") not in HALVES:
         problems.append(f"split must be one of {HALVES}")
-    if not re.fullmatch(r"p\d{2,3}", str(doc.get("pair", ""))):
+    try:
+        pair_number(str(doc.get("pair", "")))
+    except ValueError:
         problems.append("pair must look like pNN or pNNN")
     if expected.get("intent") not in intents or expected.get("intent") == "other":
         problems.append(f"expected.intent {expected.get('intent')!r} is not a business intent")

@@ -43,7 +43,7 @@ from models.text import normalize
 from . import facts_check
 from .models import ScoringModels
 from .redact import Masked, Redactor
-from .rules import HISTORY, ON_PARTIAL_TAG, Hit, is_backchannel
+from .rules import HISTORY, ON_PARTIAL_TAG, SAME_TURN_GAP_S, Hit, is_backchannel
 
 SUGGEST_CONFIDENCE = 0.5
 FACT_NAMES = {"card_tail": "卡号尾号", "amount": "金额", "date": "日期", "installments": "分期期数",
@@ -468,7 +468,7 @@ def _assist(kind: str, segment: dict, code: str, title: str, message: str, sever
 
 # The customer's turn, for the risk track: pieces of it closer than this, with the agent saying
 # no more than a backchannel (嗯, 对, 好的) in between, are one turn.
-TURN_GAP_S = 1.5
+TURN_GAP_S = SAME_TURN_GAP_S
 
 
 def _customer_turn(call: dict, segment: dict, text: str, threat: bool, stance: dict,

@@ -57,7 +57,7 @@ The package, one concern per module:
 """
 
 from .conditions import HISTORY, ROLE_NAMES, Condition
-from .matching import Keyword, compile_regex, is_backchannel
+from .matching import SAME_TURN_GAP_S, Keyword, compile_regex, is_backchannel
 from .matching import _chars as _chars  # the per-text caches: bench/rules_speed.py empties them
 from .matching import _is_backchannel as _is_backchannel
 from .matching import _norm as _norm
@@ -83,6 +83,7 @@ __all__ = [
     "OPERATORS",
     "ROLES",
     "ROLE_NAMES",
+    "SAME_TURN_GAP_S",
     "RULE_FIELDS",
     "SEVERITIES",
     "Condition",

@@ -178,6 +178,12 @@ def _is_backchannel(text: str, backchannels: tuple[str, ...]) -> bool:
     return not rest
 
 
+# A turn the VAD cut at a pause: the same speaker's pieces at most this far apart, the other side
+# saying nothing between but listening words, are one turn (the disclosure rule's number read out
+# in groups, the scorer's customer turn).
+SAME_TURN_GAP_S = 1.5
+
+
 def is_backchannel(text: str) -> bool:
     """True when the words are listening words only (嗯, 对对, 好的 …), or none."""
     return _is_backchannel(text, _LISTENING)

@@ -19,6 +19,7 @@ from ..redact.cues import DEFAULT_CUES
 from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
 from .matching import (
     NUMBER_BREAK,
+    SAME_TURN_GAP_S,
     Keyword,
     _digit_runs,
     _keyword_evidence,
@@ -224,7 +225,7 @@ class Disclosure(_SentenceCondition):
 
     KINDS = ("card_number", "id_number", "cvv", "code")
     sentence_level = False  # it looks at the sentence before too
-    JOIN_GAP_S = 1.5  # at most this much silence between the two parts of one number
+    JOIN_GAP_S = SAME_TURN_GAP_S  # at most this much silence between the two parts of one number
 
     def __init__(self, path, role, kinds: list[str], cvv_cues: list[str]):
         super().__init__(path, role)
