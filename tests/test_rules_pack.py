@@ -401,6 +401,13 @@ PACK_CASES = [
     # 一定 as "a certain": a real helpdesk line (STC-3) about a plan's threshold
     ("agent", "此活动的目标值是有一定额度的，达到目标值可免费获赠流量", None),
     ("agent", "分期有一定风险，您考虑清楚", None),
+    # a promise in an idiom needs no business word (whisper often mangles it: 额度 -> 俄杜)
+    ("agent", "这事您就交给我，十拿九稳，下礼拜就能办好", "agent-misleading-promise"),
+    ("agent", "您放心，这笔钱三天内肯定给您退回来", "agent-misleading-promise"),
+    # a warning and a debt are not promises
+    ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
+    ("agent", "欠款早晚跑不了，您还是尽快安排还上", None),
+    ("agent", "我一定帮您反映，退不退要看商户那边", None),
     ("agent", "你听不懂吗", "agent-forbidden-phrase"),
     ("agent", "我都说了好几遍了", "agent-forbidden-phrase"),  # similar to a reference sentence
     ("agent", "这个事情我们帮您登记一下", None),
