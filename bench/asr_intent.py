@@ -126,6 +126,11 @@ def fuzzy_pipeline(settings: Settings):
             for name in ("chars+pinyin", "chars+pinyin+fuzzy")}  # fmt: skip
 
 
+def one_best(row) -> str:
+    """The utterance as whisper heard it: the n-best hypothesis it scored highest."""
+    return max(row[4], key=lambda h: h[1])[0]
+
+
 def folds(rows, scripts, weights=(1, 3), asr_weights=()) -> None:
     """Two folds by pair: the intent model trained on the corpus alone, and with the other
     fold's development sentences counted `weights` times (models/evalcalls.py), judged on this
@@ -146,17 +151,16 @@ def folds(rows, scripts, weights=(1, 3), asr_weights=()) -> None:
     )
     for fold in (0, 1):
         test = [r for r in rows if fold_of[pair[r[0]]] == fold]
-        other = [Row(r[3], r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE) for r in rows
-                 if fold_of[pair[r[0]]] != fold]  # fmt: skip
-        heard = [Row(max(r[4], key=lambda h: h[1])[0], r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE)
-                 for r in rows if fold_of[pair[r[0]]] != fold]  # fmt: skip
-        truth = [r[2] for r in test]
+        rest = [r for r in rows if fold_of[pair[r[0]]] != fold]
+        other = [Row(r[3], r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE) for r in rest]
+        heard = [Row(one_best(r), r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE) for r in rest]
+        truth, test_heard = [r[2] for r in test], [one_best(r) for r in test]
         mixes = [(w, 0) for w in (0, *weights)] + [(weights[-1], a) for a in asr_weights]
         for weight, asr_weight in mixes:
             model = fit_text_model(corpus + other * weight + heard * asr_weight, lexicons,
                                    calibrate=False)  # fmt: skip
             ref = figures(truth, model.predict([r[3] for r in test]))
-            asr = figures(truth, model.predict([max(r[4], key=lambda h: h[1])[0] for r in test]))
+            asr = figures(truth, model.predict(test_heard))
             what = "the corpus" if not weight else f"+ the other fold's sentences x{weight}"
             what += f" + their 1-best x{asr_weight}" if asr_weight else ""
             print(
@@ -198,7 +202,7 @@ def main() -> None:
     served = ScoringModels.load(settings.models_dir, settings.lexicons_dir).intent.pipeline
     pipelines = {"served": served} | (fuzzy_pipeline(settings) if args.fuzzy else {})
     truth = [r[2] for r in rows]
-    best = [max(r[4], key=lambda h: h[1])[0] for r in rows]
+    best = [one_best(r) for r in rows]
     print("\n| intent model | words | utterance accuracy | macro-F1 |\n|---|---|---:|---:|")
     for name, pipe in pipelines.items():
         classes = [str(c) for c in pipe.classes_]
