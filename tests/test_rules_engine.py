@@ -482,6 +482,23 @@ def test_instalment_disclosure_before_the_customer_agrees():
     assert [h for h in rules.post_call(refused) if h.rule_id == "agent-instalment-disclosure"] == []
 
 
+def test_a_step_in_parts_is_done_when_each_part_was_said_somewhere():
+    """`step` as a list: each part in a sentence of its own; one `all` of sentence conditions
+    must hold in one sentence."""
+    parts = {"require": {"label": "费用和利率",
+                         "step": [{"keywords": {"any": ["手续费"]}}, {"keywords": {"any": ["年化"]}}],
+                         "before": {"keywords": {"any": ["办吧"], "role": "customer"}}}}  # fmt: skip
+    together = {"require": {**parts["require"], "step": {"all": parts["require"]["step"]}}}
+    apart = conversation(("agent", "每期手续费七十二块", 0), ("agent", "年化约百分之十三", 3),
+                         ("customer", "那就办吧", 6))  # fmt: skip
+    assert ruleset(parts).post_call(apart) == []
+    [hit] = ruleset(together).post_call(apart)  # neither sentence says both
+    assert hit.evidence == "未找到：费用和利率（在「办吧」之前）"
+    one_part = conversation(("agent", "每期手续费七十二块", 0), ("customer", "那就办吧", 3))
+    [hit] = ruleset(parts).post_call(one_part)
+    assert hit.segment_ids == ("t:1",)
+
+
 # ---------------------------------------------------------------- combinators
 
 

@@ -204,11 +204,13 @@ class Position(Condition):
 
 
 class Combinator(Condition):
-    def __init__(self, path, op: str, children: list[Condition]):
+    def __init__(self, path, op: str, children: list[Condition], separately: bool = False):
         super().__init__(path)
         self.op = op  # all | any | not
         self.children = children
-        self.sentence_level = all(c.sentence_level for c in children)
+        # `all` of sentence conditions holds in one sentence; `separately`: each child anywhere
+        # in the window (the parts of a required step)
+        self.sentence_level = not separately and all(c.sentence_level for c in children)
 
     def whole_call(self):
         if self.op == "not" and not self.sentence_level:

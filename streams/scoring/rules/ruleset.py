@@ -166,8 +166,12 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
     before = _build(spec.before, f"{here}.before") if spec.before else None
     after = _build(spec.after, f"{here}.after") if spec.after else None
     remind = _build(spec.remind_when, f"{here}.remind_when") if spec.remind_when else None
-    return Require(here, spec.label or "", _build(spec.step, f"{here}.step"), before, after,
-                   remind)  # fmt: skip
+    if isinstance(spec.step, list):  # parts, each somewhere in the window
+        parts = [_build(part, f"{here}.step[{i}]") for i, part in enumerate(spec.step)]
+        step = Combinator(f"{here}.step", "all", parts, separately=True)
+    else:
+        step = _build(spec.step, f"{here}.step")
+    return Require(here, spec.label or "", step, before, after, remind)
 
 
 def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:

@@ -319,7 +319,9 @@ class FollowsSchema(_Schema):
 
 
 class RequireSchema(_Schema):
-    step: ConditionSchema
+    # a list: every part must happen, each in a sentence of its own if need be (a fee stated in
+    # one sentence, the annualised rate in another); one `all` of sentence conditions is one sentence
+    step: ConditionSchema | Annotated[list[ConditionSchema], Field(min_length=1)]
     before: ConditionSchema | None = None
     after: ConditionSchema | None = None
     label: Annotated[str, Field(min_length=1)] | None = None
