@@ -405,6 +405,7 @@ PACK_CASES = [
     ("agent", "这事您就交给我，十拿九稳，下礼拜就能办好", "agent-misleading-promise"),
     ("agent", "您放心，这笔钱三天内肯定给您退回来", "agent-misleading-promise"),
     ("agent", "像您这样的老客户，提额一定没问题", "agent-misleading-promise"),
+    ("agent", "盗刷的损失银行保证全额赔偿给您", "agent-misleading-promise"),
     # a warning and a debt are not promises
     ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
     ("agent", "欠款早晚跑不了，您还是尽快安排还上", None),
