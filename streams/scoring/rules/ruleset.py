@@ -33,6 +33,7 @@ from .schema import (
     RuleError,
     RuleSchema,
     _short,
+    errors_of_the_written_form,
     explain,
 )
 from .sentence_operators import (
@@ -189,7 +190,7 @@ def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
     try:
         schema = RuleSchema.model_validate(raw)
     except ValidationError as exc:
-        problems = [explain(e) for e in exc.errors(include_url=False)]
+        problems = [explain(e) for e in errors_of_the_written_form(exc.errors(include_url=False))]
         raise RuleError(f"{where}: " + "; ".join(dict.fromkeys(problems))) from None
     condition = _build(schema.when, "when")
     if schema.mode == "live":

@@ -125,6 +125,30 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+# `require.step` is one condition or a list of parts: pydantic tries both and names the branch
+# in each error's location, which is no field of the rule
+_ONE, _PARTS = "ConditionSchema", "list[ConditionSchema]"
+
+
+def errors_of_the_written_form(errors: list[dict]) -> list[dict]:
+    """The errors of the form the rule's author wrote (a mapping or a list), without the branch
+    names: `step: {keywords: ...}` is not told that it is not a list."""
+    not_a_list = {e["loc"][: e["loc"].index(_PARTS)] for e in errors
+                  if _PARTS in e["loc"] and e["loc"][-1] == _PARTS and e["type"] == "list_type"}  # fmt: skip
+    kept = []
+    for error in errors:
+        loc = error["loc"]
+        for branch in (_ONE, _PARTS):
+            if branch in loc:
+                at = loc.index(branch)
+                if (loc[:at] in not_a_list) != (branch == _ONE):
+                    break  # the other branch's complaint
+                loc = loc[:at] + loc[at + 1 :]
+        else:
+            kept.append({**error, "loc": loc})
+    return kept
+
+
 def explain(error: dict) -> str:
     """One pydantic error (from `ValidationError.errors()`) in the words of WORDING."""
     kind, loc = error["type"], error["loc"]
