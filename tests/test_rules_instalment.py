@@ -1,0 +1,57 @@
+"""The starter pack's instalment disclosure (lexicons/rules/compliance.yaml): the customer's
+agreement in its forms, and the fee and the annualised rate counted only with their numbers."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.scoring.rules import RuleSet
+
+from .rulekit import PACK, conversation
+
+
+def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
+    """那就分六期吧 is the customer's agreement, however whisper wrote it (分六七把); a question
+    about a plan is not, and nothing fires once fee and annualised rate were stated."""
+    rules = RuleSet.load(PACK)
+
+    def fired(*turns):
+        history, out = [], []
+        for segment in conversation(*turns):
+            out += [(h.rule_id, h.segment_ids) for h in rules.live(segment, history)]
+            history.append(segment)
+        return out
+
+    offer = ("agent", "这笔可以办分期，有三期六期十二期", 4, 8)
+    assert fired(offer, ("customer", "每个月压力不大那行就几分六七把先把这个月扛过去", 9, 14)) == [
+        ("agent-instalment-disclosure", ("t:1",))]  # fmt: skip
+    assert fired(offer, ("customer", "分六期的话每个月还多少", 9, 14)) == []
+    disclosed = ("agent", "有三期六期十二期，每期手续费百分之零点六，年化利率百分之十三", 4, 8)
+    assert fired(disclosed, ("customer", "那就分六期吧", 9, 14)) == []
+
+
+@pytest.mark.parametrize(
+    "told, fires",
+    [
+        # the fee and the rate said with their numbers, whisper's way too (手需费, 年化力率)
+        (["每期手续费九十三元", "折算年化大约百分之十五点四"], False),
+        (["每亲手需费率0.65%，每期三十九块", "折算成年化力率大约是14.1%"], False),
+        (["这笔分期免手续费", "年化利率是百分之零点零"], False),
+        (["每期手续费是本金的百分之零点六五", "年化利率约百分之十四点一"], False),
+        # the word without the number is no disclosure: a total, a pointer elsewhere, the periods
+        (["本金每个月一千九左右，再加上手续费，大概两千出头", "年化利率大概百分之十二点八"], True),
+        (["每期手续费率是百分之零点六五", "年化利率您可以在手机银行上查到"], True),
+        (["手续费分十二期收", "年化利率分二十四期的更低"], True),
+        (["连本带费每期还两千三百五十八元", "年化利率大约百分之十二"], True),
+    ],
+)
+def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
+    rules = RuleSet.load(PACK)
+    turns = [("agent", "这笔可以办分期，有三期六期十二期", 0, 4)]
+    turns += [("agent", text, 5 + 5 * i, 9 + 5 * i) for i, text in enumerate(told)]
+    turns.append(("customer", "那就分六期吧", 20, 22))
+    history, hits = [], []
+    for segment in conversation(*turns):
+        hits += [h.rule_id for h in rules.live(segment, history)]
+        history.append(segment)
+    assert ("agent-instalment-disclosure" in hits) is fires
