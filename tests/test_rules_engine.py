@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from streams.scoring.rules import (
+    RuleError,
     RuleSet,
 )
 
@@ -497,6 +498,28 @@ def test_a_step_in_parts_is_done_when_each_part_was_said_somewhere():
     one_part = conversation(("agent", "每期手续费七十二块", 0), ("customer", "那就办吧", 3))
     [hit] = ruleset(parts).post_call(one_part)
     assert hit.segment_ids == ("t:1",)
+
+
+BEFORE = {"keywords": {"any": ["办吧"]}}
+
+
+@pytest.mark.parametrize(
+    "step, message",
+    [
+        ({"keywords": {"any": 5}}, "'when.require.step.keywords.any' must be a non-empty list"),
+        ([{"keywords": {"any": ["手续费"]}}, {"regex": {"pattern": "年化(率"}}],
+         "'when.require.step[1].regex.pattern' is not a valid regular expression"),
+        ([{"require": {"step": [{"keywords": {"any": 5}}], "before": BEFORE}}],
+         "'when.require.step[0].require.step[0].keywords.any' must be a non-empty list"),
+    ],
+)  # fmt: skip
+def test_a_broken_step_is_told_in_the_form_it_was_written(step, message):
+    """One condition or a list of parts: the error names the field as written, never the other
+    form or pydantic's names for the two."""
+    with pytest.raises(RuleError) as excinfo:
+        ruleset({"require": {"step": step, "before": BEFORE}})
+    assert message in str(excinfo.value) and "ConditionSchema" not in str(excinfo.value)
+    assert "must be a list" not in str(excinfo.value) and "one operator" not in str(excinfo.value)
 
 
 # ---------------------------------------------------------------- combinators

@@ -123,32 +123,6 @@ GOOD = rule({"keywords": {"any": ["没办法"]}}, id="agent-no-way")
             {"when": {"act": {"name": "agent_refuses_unhelpfully", "min": 0.6, "below": 0.3}}},
             "field 'when.act': 'agent_refuses_unhelpfully' takes min (the act is done) or below",
         ),
-        # a required step: one condition, or a list of parts; told in the form it was written
-        (
-            {
-                "when": {
-                    "require": {
-                        "step": {"keywords": {"any": 5}},
-                        "before": {"keywords": {"any": ["账单"]}},
-                    }
-                }
-            },
-            "field 'when.require.step.keywords.any' must be a non-empty list of strings",
-        ),
-        (
-            {
-                "when": {
-                    "require": {
-                        "step": [
-                            {"keywords": {"any": ["手续费"]}},
-                            {"regex": {"pattern": "年化(率"}},
-                        ],
-                        "before": {"keywords": {"any": ["办吧"]}},
-                    }
-                }
-            },
-            "field 'when.require.step[1].regex.pattern' is not a valid regular expression",
-        ),
     ],
 )
 def test_a_broken_rule_names_file_rule_and_field(tmp_path, change, message):

@@ -132,20 +132,16 @@ _ONE, _PARTS = "ConditionSchema", "list[ConditionSchema]"
 
 def errors_of_the_written_form(errors: list[dict]) -> list[dict]:
     """The errors of the form the rule's author wrote (a mapping or a list), without the branch
-    names: `step: {keywords: ...}` is not told that it is not a list."""
-    not_a_list = {e["loc"][: e["loc"].index(_PARTS)] for e in errors
-                  if _PARTS in e["loc"] and e["loc"][-1] == _PARTS and e["type"] == "list_type"}  # fmt: skip
+    names: `step: {keywords: ...}` is not told that it is not a list (a step inside a step too)."""
+    not_a_list = {e["loc"][:-1] for e in errors if e["loc"] and e["loc"][-1] == _PARTS
+                  and e["type"] == "list_type"}  # fmt: skip
     kept = []
     for error in errors:
         loc = error["loc"]
-        for branch in (_ONE, _PARTS):
-            if branch in loc:
-                at = loc.index(branch)
-                if (loc[:at] in not_a_list) != (branch == _ONE):
-                    break  # the other branch's complaint
-                loc = loc[:at] + loc[at + 1 :]
-        else:
-            kept.append({**error, "loc": loc})
+        branches = [(at, part) for at, part in enumerate(loc) if part in (_ONE, _PARTS)]
+        if any((loc[:at] in not_a_list) != (part == _ONE) for at, part in branches):
+            continue  # the other branch's complaint
+        kept.append({**error, "loc": tuple(p for p in loc if p not in (_ONE, _PARTS))})
     return kept
 
 
