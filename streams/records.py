@@ -235,6 +235,14 @@ class Segment(_Speech):
     kind: Literal["segment"]
 
 
+class MaskedSegment(Segment):
+    """A final segment as the scoring stage passes it on: personal numbers masked in `text`,
+    and the kinds of those it masked (no digits), which the disclosure rule reads again
+    after the call."""
+
+    redacted: list[Literal["card", "id", "phone", "cvv", "code", "number"]] = []
+
+
 class TranscriptEnd(Record):
     kind: Literal["end"]
     call_id: Id
@@ -282,7 +290,7 @@ class Fact(Record):
 class ScoredSegment(Record):
     kind: Literal["segment"]
     call_id: Id
-    segment: Segment
+    segment: MaskedSegment
     intent: ShortText  # "" for agent segments; "other" when unsure
     intent_confidence: Probability
     complaint_risk: Probability  # this utterance

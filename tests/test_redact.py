@@ -55,6 +55,8 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         ("塔被面签名调上那3个数是386对吧", "塔被面签名调上那3个数是***对吧"),
         ("验证马是四八二九一六", "验证马是******"),
         ("我的密马是幺二三四五六", "我的密马是******"),
+        # whisper's 十 for 是 (号码是 -> 号马十): four or more digits after 十 are no numeral
+        ("您的身份证号马十三二零零六六九四零三一二零四", "您的身份证号马十**************"),
         # a tail of more than 4 digits keeps its last 4
         ("身份证后六位是二一零零三八", "身份证后六位是**0038"),
     ],
@@ -76,6 +78,7 @@ def test_one_segment(redactor, text, masked):
         "我20261115刷的卡",
         "三月十五号还款，每月8号扣款",
         "十二期的手续费是多少",
+        "一共是三十二块五，还款日是每月十三号",
         "分24期每期还520块",
         "尾号1234的卡",
         "卡号尾号七七一三，身份证后四位零九五二。",

@@ -281,3 +281,30 @@ def test_a_repeat_contact_about_the_same_business_raises_level_1(models):
     first = scored(("分期", 8.0, False))  # outside the window: a first contact
     assert first["repeat_contact"] is None and first["call_start_alerts"] == []
     assert first["alerts"]["dissatisfaction"] is None
+
+
+def test_a_number_the_redactor_masks_in_an_agent_turn_is_a_disclosure(models):
+    """The disclosure rule reads the redactor's verdict: a card read in three pieces with
+    its cue apart from the digits, a code whose cue whisper misheard (验证马), caught live
+    and again after the call (the stored segment keeps the masked kinds, no digits); the
+    card's tail read back, and the customer's own number, are not the agent disclosing."""
+    turns = (
+        Turn("agent", "您好，信用卡中心，工号三三八五，请问有什么可以帮您", 0, 4),
+        Turn("customer", f"我的卡号是{CARD}", 4.5, 9),
+        Turn("agent", "跟您确认一下您的卡号是六二五八", 9.5, 12),
+        Turn("agent", "三幺零四", 12.3, 13.3),
+        Turn("agent", "七七二六九三零二，这张卡上个月升级了", 13.6, 17),
+        Turn("agent", "您这张卡尾号九三零二对吧", 18, 20),
+        Turn("agent", "系统给您发的验证马是八三零二六幺", 21, 24),
+        Turn("agent", "感谢您的来电，再见", 25, 27),
+    )  # fmt: skip
+    result = score_call(models, Transcript("dc", turns))
+    live = [(t["turn"], h["matched_by"]) for t in result["turns"] for h in t["rule_hits"]
+            if h["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
+    assert live == [(3, "redactor"), (6, "redactor")]  # the card once, at its first masked piece
+    after = [v["segment_ids"] for v in result["violations"]
+             if v["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
+    assert after == [[result["turns"][3]["segment_id"]], [result["turns"][6]["segment_id"]]]
+    shown = json.dumps(result, ensure_ascii=False)
+    assert "7726" not in shown and "七七二六" not in shown and "830261" not in shown
+    assert "八三零二六幺" not in shown

@@ -41,10 +41,13 @@ def mapping(name: str, version: int | None = None) -> dict:
 
 
 def segment_doc(scored: dict, now: float) -> dict:
+    # `redacted` (the kinds of the numbers masked in the text) is kept in _source, unmapped:
+    # the post-call disclosure rule reads it back (streams/scoring/rules/sentence_operators.py)
     segment = scored["segment"]
     return {
         **{k: segment.get(k) for k in ("segment_id", "call_id", "role", "start", "end", "text",
-                                       "avg_logprob", "no_speech_prob", "speech_end_wall")},
+                                       "avg_logprob", "no_speech_prob", "speech_end_wall",
+                                       "redacted")},
         "pinyin": pinyin_text(segment.get("text") or ""),
         "intent": scored.get("intent") or None,
         "intent_confidence": scored.get("intent_confidence"),

@@ -41,7 +41,7 @@ from .redact import Masked, Redactor
 from .scorer import Scorer
 
 ROLES = ("agent", "customer", "mixed")
-SEGMENT_KEYS = ("segment_id", "call_id", "role", "start", "end", "text")
+SEGMENT_KEYS = ("segment_id", "call_id", "role", "start", "end", "text", "redacted")
 ALERT_LEVELS = {"complaint-risk": "complaint", "dissatisfaction": "dissatisfaction"}
 GAP_S = 0.8  # silence between made-up turns (speech_times' default)
 

@@ -211,6 +211,9 @@ class Scorer:
         masked = self.redactor.mask(segment["text"], role, call.setdefault("redact", {}))
 
         final = {k: segment[k] for k in ("segment_id", "role", "start", "end", "text")}
+        # the kinds of the numbers masked in it (card, id, code…; no digits): the
+        # disclosure rule reads the redactor's verdict, which follows a number across pieces
+        final["redacted"] = masked.kinds
         hits = self.models.rules.live(final, call.setdefault("history", []))
         assists += self._steps(call, segment, final, now)
         call["history"] = (call["history"] + [{**final, "text": masked.text}])[-HISTORY:]
@@ -294,7 +297,7 @@ class Scorer:
         scored = {
             "kind": "segment",
             "call_id": call_id,
-            "segment": {**segment, "text": masked.text},
+            "segment": {**segment, "text": masked.text, "redacted": masked.kinds},
             "intent": intent,
             "intent_confidence": confidence,
             "complaint_risk": risk,

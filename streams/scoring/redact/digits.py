@@ -121,6 +121,10 @@ def _is_quantity(view: str, start: int, end: int, digits: str) -> bool:
         or (start and _LATIN.match(view, start - 1))  # cvv2, iphone15
     ):
         return True
+    if len(digits) >= 4 and view[max(0, start - 2) : start].rstrip().endswith("十"):
+        # 十 then four or more digits read one by one is no numeral (after 十 a numeral has one
+        # digit: 十三): whisper's 十 for 是 (身份证号码是… -> 身份证号马十三二零零…)
+        return False
     return _NUMERAL_BEFORE.search(view, max(0, start - 6), start) is not None
 
 

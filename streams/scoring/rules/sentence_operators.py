@@ -209,6 +209,10 @@ CUED_ID_DIGITS = 13
 # a one-time code or password read out: 4-8 digits right after its cue (验证码是七三零幺五九)
 _CODE_CUE = re.compile(rf"({DEFAULT_CUES['code']})(?:是|为|号)?$")
 CODE_DIGITS = (4, 8)
+# the redactor's kinds (streams/scoring/redact) -> the disclosure kinds; a phone number is not
+# one of them (an agent confirming the reserved phone is routine)
+REDACTED_KINDS = {"card": "card_number", "id": "id_number", "cvv": "cvv", "code": "code"}
+REDACTED_NAMES = {"card_number": "卡号", "id_number": "身份证号", "cvv": "安全码", "code": "验证码或密码"}
 
 
 def _id_cue_before(words: str) -> bool:
@@ -240,13 +244,29 @@ class Disclosure(_SentenceCondition):
                 continue
             group, found = (i,), self.test(segment, role, pinyin)
             before = None if found else self._before(view, i)
-            if before is not None and not self.test(view.segments[before], role, pinyin):
+            earlier = before is not None and self.test(view.segments[before], role, pinyin)
+            if before is not None and not earlier:
                 joined = view.segments[before]["text"] + "，" + segment["text"]
                 found, group = self.test({**segment, "text": joined}, role, pinyin), (before, i)
+            if not found and not earlier:
+                found, group = self._redacted(segment), (i,)
+                if found and before is not None and self._redacted(view.segments[before]):
+                    found = None  # the same number, flagged at its first masked piece
             if found:
                 out.append(_Match(group, view.segments[group[0]]["start"], segment["end"],
                                   found.evidence, found.matched_by, found.phrase, found.text))  # fmt: skip
         return out
+
+    def _redacted(self, segment: dict) -> _Evidence | None:
+        """The redactor's verdict on the sentence (the scoring stage puts the kinds of the
+        numbers it masked in `redacted`): it follows a number across the VAD's pieces
+        (卡号是6258 | 3104 | 7726 9302) and hears its cue by sound (验证马), where the
+        patterns here see one or two pieces as written. A tail alone is never masked."""
+        said = [k for k in segment.get("redacted") or () if REDACTED_KINDS.get(k) in self.kinds]
+        if not said:
+            return None
+        names = "、".join(dict.fromkeys(REDACTED_NAMES[REDACTED_KINDS[k]] for k in said))
+        return _Evidence(f"读出{names}（脱敏时已遮盖）", "redactor", "", text=segment["text"])
 
     def _before(self, view, i: int) -> int | None:
         """The same speaker's sentence right before sentence i, at most JOIN_GAP_S of silence
