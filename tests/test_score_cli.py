@@ -308,3 +308,24 @@ def test_a_number_the_redactor_masks_in_an_agent_turn_is_a_disclosure(models):
     shown = json.dumps(result, ensure_ascii=False)
     assert "7726" not in shown and "七七二六" not in shown and "830261" not in shown
     assert "八三零二六幺" not in shown
+
+
+def test_agreement_at_the_end_of_a_long_turn_counts_a_question_after_it_does_not(models):
+    """The instalment rule judges the customer's last sentence on its own too: agreement that
+    concludes a long turn is the agreement (the whole turn dilutes it below the act's 0.5);
+    a period picked and then asked about (六期吧。六期的话利息大概多少？) is not yet."""
+    opening = (Turn("agent", "您好，信用卡中心，工号三三八五，请问有什么可以帮您", 0, 4),
+               Turn("customer", "我这个月账单有点多，想问问能不能分期", 4.5, 7),
+               Turn("agent", "可以的，这笔可以办账单分期，有三期、六期、十二期", 7.5, 11))  # fmt: skip
+
+    def hits(*turns):
+        result = score_call(models, Transcript("ag", opening + turns))
+        return [t["turn"] for t in result["turns"] for h in t["rule_hits"]
+                if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+
+    long_yes = ("三十六期的话一个月也就一千出头吧？店里现在流水还凑合，一千来块我每个月都挤得出来。"
+                "那就按三十六期来，你给我弄上吧。")  # fmt: skip
+    assert hits(Turn("customer", long_yes, 11.5, 22), Turn("agent", "好的，已经为您办理", 22.5, 24)) == [3]
+    told = Turn("agent", "六期的话每期手续费九十三元，折算年化利率大约百分之十三点八", 16, 21)
+    assert hits(Turn("customer", "嗯，六期吧。六期的话利息大概多少？", 11.5, 15), told,
+                Turn("customer", "行，那就分六期吧", 21.5, 23)) == []  # fmt: skip

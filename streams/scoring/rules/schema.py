@@ -318,6 +318,11 @@ class ActSchema(_Schema):
     below: Annotated[float, Field(gt=0, le=1)] | None = None
     role: RoleName | None = None  # default: the role that performs the act
     scope: Literal["sentence", "call"] = "sentence"
+    # judge the utterance's last sentence too (split at 。？！; 4+ characters), the higher
+    # probability counting: an act that concludes a long turn (…一千来块我挤得出来。那就按三十六期
+    # 来，你给我弄上吧) is diluted by the rest when the turn is judged whole. Only the last: a
+    # sentence followed by a question (六期吧。六期的话利息多少？) concludes nothing yet
+    last_sentence: bool = False
 
     @model_validator(mode="after")
     def _role_fits(self):

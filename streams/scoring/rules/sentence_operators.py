@@ -406,10 +406,14 @@ class Act(_SentenceCondition):
     `any: [keywords, act]` then falls back to its keywords, and one written as
     `all: [keywords, not: {act: {below: ...}}]` (the model may veto a keyword) too."""
 
+    SENTENCE_END = re.compile(r"[。？！?!；;\n]+")
+    MIN_SENTENCE = 4  # a lone 好的 or 行 among other sentences says nothing of what it answers
+
     def __init__(self, path, role, name: str, least: float, scope: str,
-                 below: float | None = None):  # fmt: skip
+                 below: float | None = None, last_sentence: bool = False):  # fmt: skip
         super().__init__(path, role or ROLE_OF[name])
         self.name = name
+        self.last_sentence = last_sentence
         self.least = least
         self.below = below  # set: holds when the model reads the act's probability below it
         self.scope = scope
@@ -424,6 +428,10 @@ class Act(_SentenceCondition):
         if self.scores is None or not _norm(text):
             return None
         p = self.scores.probability(text, self.name)
+        if self.last_sentence:
+            parts = [s for s in self.SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
+            if len(parts) > 1:
+                p = max(p, self.scores.probability(parts[-1], self.name))
         name = ACT_NAMES.get(self.name, self.name)
         if self.below is not None:
             if p >= self.below:
