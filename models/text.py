@@ -126,6 +126,15 @@ def canonical_pinyin(text: str) -> list[str]:
     return list(pinyin_syllables(canonical(text)))
 
 
+_INITIAL = re.compile(r"^(zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])(?=[aeiouv])")
+
+
+def canonical_finals(text: str) -> list[str]:
+    """Tokeniser of the finals view: each syllable without its initial (额度 e du and whisper's
+    勒度 le du share e u; 积分 ji fen and 机身 ji shen share i en)."""
+    return [_INITIAL.sub("", s) for s in pinyin_syllables(canonical(text))]
+
+
 # --- jieba words --------------------------------------------------------------------------
 
 _jieba_lock = threading.Lock()

@@ -42,7 +42,7 @@ from sklearn.model_selection import GroupKFold
 
 from . import evalcalls, real_text, registry, train_real
 from .dissatisfaction import LEVEL1_FEATURES
-from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline
+from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline, features_for
 from .lexicons import Lexicons
 from .predict import predict_intents
 from .registry import data_digest
@@ -306,9 +306,11 @@ def lexicon_files(context: TrainingContext) -> list[Path]:
 
 
 def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path = DATA_DIR,
-          features: str = DEFAULT_FEATURES, small: int | None = None,
+          features: str | None = None, small: int | None = None,
           extra_labels: Path | None = None) -> tuple[str, dict]:  # fmt: skip
-    """Train `name` on `data_dir` (plus analysts' labels from `extra_labels`), publish it."""
+    """Train `name` on `data_dir` (plus analysts' labels from `extra_labels`), publish it.
+    `features`: default the task's own (`models.features.features_for`)."""
+    features = features or features_for(name)
     if name == "asr_lm":  # the ASR's n-best rescoring model: its own module
         from . import charlm
 
@@ -491,6 +493,8 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
         return charlm.is_current(card, data_dir, context.real_data_dir)
     if card.get("small") or card.get("recipe") != _recipe(name):
         return False
+    if name != "acts" and card.get("features") != features_for(name):
+        return False  # trained with other views of the text than the task's own
     if card.get("lexicons_sha256") != data_digest(lexicon_files(context)):
         return False
     if name in ("complaint_risk", "acts") and not real_data_current(card, context.real_data_dir,

@@ -352,6 +352,11 @@ def test_a_changed_development_call_makes_the_models_stale(published, tmp_path, 
             ({"training_data_sha256": stale}, False),  # a development call changed
             ({"training_data_sha256": stale, "training_data": names}, False),  # before round 9
             ({"training_data_sha256": stale, "training_data": [*names, "/tmp/labels.jsonl"]}, True),
+            # trained on other views of the text than the task's own (intent: + finals)
+            (
+                {"training_data_sha256": data_digest(files), "features": "chars+pinyin"},
+                name != "intent",
+            ),
         ):
             folder = tmp_path / f"{name}-{len(list(tmp_path.iterdir()))}" / name / "v1"
             folder.mkdir(parents=True)

@@ -62,14 +62,16 @@ def _each(names: list[str], one, jobs: int) -> int:
 
 
 def add_commands(sub) -> None:
-    from models.features import DEFAULT_FEATURES, FEATURE_SETS
+    from models.features import FEATURE_SETS
     from models.train import MODELS
 
     train = sub.add_parser("train", help="train and publish the classifiers")
     train.add_argument("--models-dir", type=Path, help="default CALLQA_MODELS_DIR")
     train.add_argument("--data-dir", type=Path, help="training data (default models/data)")
     train.add_argument("--only", choices=sorted(MODELS))
-    train.add_argument("--features", choices=sorted(FEATURE_SETS), default=DEFAULT_FEATURES)
+    train.add_argument("--features", choices=sorted(FEATURE_SETS),
+                       help="the text views (default each task's own: intent chars+pinyin+finals, "
+                            "the others chars+pinyin)")  # fmt: skip
     train.add_argument("--small", type=int, help="at most N training rows per label (quick runs)")
     train.add_argument("--real-data", type=Path, default=REAL_DATA_DIR,
                        help="the real text sets (STC-3, heimao, BQ, AFQMC) for level 1 of complaint "

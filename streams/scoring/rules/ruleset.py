@@ -160,8 +160,7 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
     if op == "disclosure":
         return Disclosure(here, spec.role, spec.kinds, spec.cvv_cues)
     if op == "act":
-        return Act(here, spec.role, spec.name, spec.min, spec.scope, spec.below,
-                   spec.last_sentence)
+        return Act(here, spec.role, spec.name, spec.min, spec.scope, spec.below, spec.last_sentence)
     if op == "follows":
         return Follows(here, _build(spec.condition, f"{here}.condition"),
                        _build(spec.after, f"{here}.after"), spec.within)  # fmt: skip

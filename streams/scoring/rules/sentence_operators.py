@@ -212,7 +212,12 @@ CODE_DIGITS = (4, 8)
 # the redactor's kinds (streams/scoring/redact) -> the disclosure kinds; a phone number is not
 # one of them (an agent confirming the reserved phone is routine)
 REDACTED_KINDS = {"card": "card_number", "id": "id_number", "cvv": "cvv", "code": "code"}
-REDACTED_NAMES = {"card_number": "卡号", "id_number": "身份证号", "cvv": "安全码", "code": "验证码或密码"}
+REDACTED_NAMES = {
+    "card_number": "卡号",
+    "id_number": "身份证号",
+    "cvv": "安全码",
+    "code": "验证码或密码",
+}
 
 
 def _id_cue_before(words: str) -> bool:
