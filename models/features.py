@@ -28,8 +28,8 @@ FEATURE_SETS = {
 DEFAULT_FEATURES = "chars+pinyin"
 # The intent model adds the finals: whisper's near-homophones keep the finals and change the
 # initial (额度 -> 勒度, 积分 -> 机身). Measured on four development folds, each model trained
-# without the fold's calls, through whisper: primary intent 69 -> 72 of 80 calls, macro-F1 up
-# on every fold (bench/RESULTS.md "Round 14").
+# without the fold's calls, through whisper: primary intent 70 -> 72 of 80 calls, macro-F1 up
+# on every fold (bench/intent_folds.py, bench/RESULTS.md "Round 14").
 TASK_FEATURES = {"intent": "chars+pinyin+finals"}
 
 
