@@ -490,6 +490,21 @@ def test_pack_timing_rules():
                    ("agent-dead-air", ("t:7", "t:8"))]  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "opening, greeted",
+    [
+        ("您好,信用卡中心,孤好期三八案", True),  # whisper's 工号 (孤好) and its digits (期三八案)
+        ("你好欢迎致电信用卡中心孤号夫妻3E请问有什么可以帮您", True),
+        ("您好,信用卡中心,919153", True),  # a digit too many
+        ("您好,欢迎致电信用卡中心。", False),  # no staff number heard at all
+    ],
+)
+def test_the_greeting_hears_the_staff_number_as_whisper_writes_it(opening, greeted):
+    segments = conversation(("agent", opening, 0, 5), ("customer", "我想查一下账单", 6, 9))
+    hits = [h.rule_id for h in RuleSet.load(PACK).post_call(segments)]
+    assert ("agent-greeting" in hits) is not greeted
+
+
 def test_pack_identity_greeting_and_repetition():
     rules = RuleSet.load(PACK)
     segments = conversation(("agent", "喂，你好", 0), ("customer", "我这个月账单怎么这么多", 3),
