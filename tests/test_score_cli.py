@@ -331,3 +331,17 @@ def test_agreement_at_the_end_of_a_long_turn_counts_a_question_after_it_does_not
     told = Turn("agent", "六期的话每期手续费九十三元，折算年化利率大约百分之十三点八", 16, 21)
     assert hits(Turn("customer", "嗯，六期吧。六期的话利息大概多少？", 11.5, 15), told,
                 Turn("customer", "行，那就分六期吧", 21.5, 23)) == []  # fmt: skip
+
+
+def test_the_conduct_acts_judge_no_short_garbled_piece(models):
+    """Whisper's short pieces read as rude by the acts model (就是这两点: 顶撞 0.98) raise no
+    forbidden phrase; a whole rude sentence in words of its own still does."""
+    turns = (Turn("agent", "您好，信用卡中心，工号三三八五，请问有什么可以帮您", 0, 4),
+             Turn("customer", "我想问问这个年费到底怎么才能免", 4.5, 8),
+             Turn("agent", "就是这两点", 8.5, 10),
+             Turn("customer", "哪两点啊，我没听清", 10.5, 12),
+             Turn("agent", "说了多少遍了您怎么还不明白", 12.5, 15))  # fmt: skip
+    result = score_call(models, Transcript("fp", turns))
+    rude = [t["turn"] for t in result["turns"] for h in t["rule_hits"]
+            if h["rule_id"] == "agent-forbidden-phrase"]  # fmt: skip
+    assert rude == [4]
