@@ -72,3 +72,15 @@ def test_the_readme_topic_table_is_the_schema():
     """The README's table is generated from streams/records.py (`python -m streams.records`)."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert topic_table() in readme
+
+
+def test_the_masked_kinds_a_segment_carries_are_the_redactors():
+    """records.py names the redactor's kinds without importing the scoring package (the
+    records are imported by every stage); they must stay the same list."""
+    from typing import get_args
+
+    from streams.records import MaskedSegment
+    from streams.scoring.redact import KINDS
+
+    (kinds,) = get_args(MaskedSegment.model_fields["redacted"].annotation)
+    assert get_args(kinds) == KINDS
