@@ -156,6 +156,13 @@ def test_answer_to_the_other_partys_question(redactor):
     )
     # A question about a tail keeps the tail.
     assert said(redactor, ("agent", "卡号后四位是多少"), ("customer", "一二三四"))[-1] == "一二三四"
+    # A code asked for, then a points balance: points, not the code (round 15's dev call,
+    # whisper's 9500分 after a 短信 a few segments earlier was masked as a code)
+    asked = ("agent", "您收到短信了吗"), ("customer", "嗯")
+    assert said(redactor, *asked, ("agent", "您现在还有9500分"))[-1] == "您现在还有9500分"
+    assert said(redactor, *asked, ("agent", "还剩九五零零积分"))[-1] == "还剩九五零零积分"
+    assert said(redactor, *asked, ("customer", "九五零零"))[-1] == "****"
+    assert said(redactor, ("agent", "验证码是384756，分别输入")) == ["验证码是******，分别输入"]
 
 
 def test_state_is_json_and_survives_a_round_trip(redactor):

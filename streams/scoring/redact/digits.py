@@ -109,6 +109,10 @@ def _x_follows(view: str, group: tuple, i: int) -> bool:
     return not _LATIN.match(view, i + 1) and _GAP.fullmatch(view, group[1], i) is not None
 
 
+# Points (or a score) after a number: 9500分, 9500积分; not 分别 / 分开 / 分期 (a unit of its own)
+_POINTS_AFTER = re.compile(r"\s?(?:积分|分(?![别开批摊担享配数期]))")
+
+
 def _is_quantity(view: str, start: int, end: int, digits: str) -> bool:
     if digits.endswith("X"):
         return False
@@ -116,8 +120,10 @@ def _is_quantity(view: str, start: int, end: int, digits: str) -> bool:
         return True
     if _LATIN.match(view, end) and view[end] not in _CHECK and view[start] in "0123456789":
         return True  # 100m, 5g, 4s
+    if _POINTS_AFTER.match(view, end):  # 您还有9500分 / 9500积分: a points balance (not 分别)
+        return True
     if len(digits) <= 2 and (
-        view[end : end + 1] in ("号", "分")  # 15号, 3点15分
+        view[end : end + 1] == "号"  # 15号
         or (start and _LATIN.match(view, start - 1))  # cvv2, iphone15
     ):
         return True
