@@ -151,9 +151,11 @@ class RiskModel:
 
     def update(self, state: dict | None, text: str, threat_phrase: bool,
                probs: dict[str, float] | None = None,
-               heads: tuple[float, float] | None = None) -> RiskStep:  # fmt: skip
+               heads: tuple[float, float] | None = None, agreed: bool = False) -> RiskStep:  # fmt: skip
         """Both levels after one customer utterance. `state` is what the previous step
-        returned (None for a call's first); `probs` / `heads` when already computed."""
+        returned (None for a call's first); `probs` / `heads` when already computed;
+        `agreed`: the threat was judged a threat already (the dialog act, in context), so it
+        floors the risk without the utterance model's agreement."""
         state = state or new_state()
         probs = probs or self.probabilities([text])[0]
         level1, repetitions = state.get("level1"), state["repetition"]
@@ -169,7 +171,7 @@ class RiskModel:
             dissatisfied = round(dissatisfied, 4)
             state["dissatisfaction"] = dissatisfied
         call = float(self.track.predict_proba(np.array([features]))[0][1])
-        if threat_phrase and probs.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT:
+        if threat_phrase and (agreed or probs.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT):
             state["threat_ago"] = 0
         elif state["threat_ago"] is not None:
             state["threat_ago"] += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from models.text import normalize
 from streams.scoring.rules import RuleSet
 from streams.scoring.scorer import Scorer, ScoringModels
 from streams.settings import PROJECT_ROOT, Settings
@@ -264,6 +265,17 @@ def test_going_to_do_something_ordinary_is_not_a_threat(models):
     assert _threat_fires(models, "你们不处理我就去找记者来评评理")
 
 
+def test_a_few_characters_are_too_few_for_the_threat_act(models):
+    """The act reads some 4-5 character pieces as threats (BQ's 我要账单 and 你们银行, whisper's
+    我自己去找 cut out of a longer turn); the rule asks it about 6 characters or more."""
+    short = ("我自己去找", "我要账单", "你们银行")
+    scores = models.acts.pipeline.probabilities(list(short), "customer")
+    assert max(p["customer_threatens_complaint"] for p in scores) >= 0.95  # the gate does the work
+    for text in short:
+        assert not _threat_fires(models, text), text
+    assert _threat_fires(models, "把你们的电话发过来我要去告你们")
+
+
 def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
     """The act at the pack's threshold fires on at most 0.1 % of BQ dev's real questions (never
     trained on; those naming 投诉 are complaints and left out)."""
@@ -277,11 +289,15 @@ def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
     rule = next(r for r in yaml.safe_load((Settings().lexicons_dir / "rules" / "customer.yaml")
                                           .read_text(encoding="utf-8"))["rules"]
                 if r["id"] == "customer-complaint-threat")  # fmt: skip
-    [least] = [c["act"]["min"] for c in rule["when"]["any"] if "act" in c]
+    # the act's branch: the act at its `min`, on 6 characters or more
+    [branch] = [c["all"] for c in rule["when"]["any"] if any("act" in x for x in c.get("all", []))]
+    [least] = [x["act"]["min"] for x in branch if "act" in x]
+    [short] = [x["not"]["regex"]["pattern"] for x in branch if "not" in x]
+    assert short == "^.{0,5}$"
     questions = [q for q in real_text.bq_questions(REAL_DATA_DIR) if "投诉" not in q]
     scores = models.acts.pipeline.probabilities(questions, "customer")
     fired = [q for q, p in zip(questions, scores, strict=True)
-             if p["customer_threatens_complaint"] >= least]  # fmt: skip
+             if p["customer_threatens_complaint"] >= least and len(normalize(q)) >= 6]  # fmt: skip
     assert len(questions) > 5000
     assert len(fired) <= 0.001 * len(questions), fired
 
@@ -306,6 +322,29 @@ def test_a_threat_heard_by_the_act_alone_is_evidence_not_a_critical_alert(models
     scored, assists, risk = call("你们再拖着不办我就去银保监会投诉你们")
     assert risk["threat_ago"] == 0 and risk["risk"] >= THREAT_FLOOR
     assert "complaint-risk" in [a["code"] for a in assists]
+
+
+def test_once_dissatisfaction_is_rising_a_threat_heard_by_the_act_raises_the_alert(models):
+    """In context the act is trusted: after level 1 (客户不满上升), a threat in words of the
+    customer's own floors the risk and raises the complaint alert, although the utterance model
+    hears the words as irritated only (development calls: 52 → 56 of 57 escalating calls
+    alerted on the words, no calm call more; bench/RESULTS.md "Round 15")."""
+    if models.dissatisfaction_threshold is None:
+        pytest.skip("the published complaint-risk version has no level 1 (no real text)")
+    state: dict = {}
+    scorer, codes = Scorer(models, state), []
+    turns = ["你好我上个月就打过电话说卡被停了到现在还是用不了", "好的我帮您看一下",
+             "又是看一下，我都打了三次电话了，每次都让我等，到现在也没人给我处理", "您再耐心等两天"]  # fmt: skip
+    for i, text in enumerate(turns):
+        _, assists = scorer.on_segment(_segment(("customer", "agent")[i % 2], text, 10.0 * i, i))
+        codes += [a["code"] for a in assists]
+    assert "dissatisfaction" in codes and "complaint-risk" not in codes
+    scored, assists = scorer.on_segment(
+        _segment("customer", "你们再拖着不办，咱们就找法官评评理", 40.0, 4)
+    )
+    [hit] = [h for h in scored["rule_hits"] if h["rule_id"] == "customer-complaint-threat"]
+    assert hit["matched_by"] == "act" and state["c"]["risk_state"]["threat_ago"] == 0
+    assert "complaint-risk" in [a["code"] for a in assists] and scored["intent"] == "投诉"
 
 
 def test_a_fragment_is_too_short_for_the_act_model_to_call_it_rude(models):

@@ -232,14 +232,22 @@ class Scorer:
             # A threat heard by the dialog-act model alone (no threat phrase) is QA evidence, not
             # a reason to floor the call's risk: on whisper's garbled turns the act misfires
             # (bench/RESULTS.md "Evaluation calls"), and a critical alert must be one to trust.
+            # Unless level 1 is up already (dissatisfaction rising, or a repeat contact): after
+            # that, a threat in words of the customer's own (去你们省分行大厅坐着等, 发到业主群)
+            # is where the call was heading, and it stands without the utterance model's
+            # agreement, which hears such words as irritated only.
             threat = any(h.rule_id in threat_rules and h.matched_by != "act" for h in hits)
+            agreed = bool(call.get("dissatisfaction_alerted")) and any(
+                h.rule_id in threat_rules and h.matched_by == "act" for h in hits
+            )
+            threat = threat or agreed
             stance = self._risk_model.probabilities([masked.text])[0]
             # The utterance read in the light of the call so far (models/call_intent.py); an
             # explicit threat the risk model agrees with is the intent 投诉.
             intent, confidence, intents = call_intent.step(
                 {"mass": call["intent_mass"], "reason": call.get("intent_reason")},
                 self._intent_probabilities(segment["text"]), self.models.abstain_below, chars,
-                threat and stance.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT)  # fmt: skip
+                agreed or (threat and stance.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT))  # fmt: skip
             call["intent_mass"], call["intent_reason"] = intents["mass"], intents["reason"]
             known = self.models.intents.get(intent)
             if (intent not in SECONDARY_INTENTS and confidence >= SUGGEST_CONFIDENCE and known
@@ -251,9 +259,10 @@ class Scorer:
             # repetition), and that state lives in the changelog. The track counts turns, as
             # it was trained on text calls: a turn the VAD cut into pieces is stepped once,
             # its pieces joined (each new piece redoes the turn's step from the state before).
-            state, text, threat, stance = _customer_turn(call, segment, masked.text, threat,
-                                                         stance, self._risk_model)  # fmt: skip
-            step = self._risk_model.update(state, text, threat, stance)
+            state, text, threat, stance, agreed = _customer_turn(
+                call, segment, masked.text, threat, stance, self._risk_model, agreed
+            )
+            step = self._risk_model.update(state, text, threat, stance, agreed=agreed)
             risk, call["risk"], call["risk_state"] = step.utterance, step.call, step.state
             call["dissatisfaction"] = step.dissatisfaction
             call["risk_max"] = max(call["risk_max"], call["risk"])
@@ -475,15 +484,18 @@ TURN_GAP_S = SAME_TURN_GAP_S
 
 
 def _customer_turn(call: dict, segment: dict, text: str, threat: bool, stance: dict,
-                   risk_model) -> tuple[dict | None, str, bool, dict]:  # fmt: skip
+                   risk_model, agreed: bool = False) -> tuple[dict | None, str, bool, dict, bool]:  # fmt: skip
     """(risk state before the turn, the turn's words so far, threat in the turn, the turn's
-    stance): the piece joined to the turn it continues, or a turn of its own."""
+    stance, the threat judged one already): the piece joined to the turn it continues, or a
+    turn of its own."""
     turn = call.get("risk_turn")
     if turn is not None and segment["start"] - turn["end"] <= TURN_GAP_S:
         state, text = turn["before"], turn["text"] + "，" + text
         threat = threat or turn["threat"]
+        agreed = agreed or turn.get("agreed", False)
         stance = risk_model.probabilities([text])[0]
     else:
         state = call.get("risk_state")
-    call["risk_turn"] = {"before": state, "text": text, "end": segment["end"], "threat": threat}
-    return state, text, threat, stance
+    call["risk_turn"] = {"before": state, "text": text, "end": segment["end"], "threat": threat,
+                         "agreed": agreed}  # fmt: skip
+    return state, text, threat, stance, agreed
