@@ -266,14 +266,14 @@ def test_going_to_do_something_ordinary_is_not_a_threat(models):
 
 
 def test_a_few_characters_are_too_few_for_the_threat_act(models):
-    """The act reads some 4-5 character pieces as threats (BQ's 我要账单 and 你们银行, whisper's
-    我自己去找 cut out of a longer turn); the rule asks it about 6 characters or more."""
-    short = ("我自己去找", "我要账单", "你们银行")
+    """The act reads some 4-character questions as threats (BQ's 我要账单 and 你们银行); the rule
+    asks it about 5 characters or more, as threats that short exist (法庭上见吧)."""
+    short = ("我要账单", "你们银行")
     scores = models.acts.pipeline.probabilities(list(short), "customer")
     assert max(p["customer_threatens_complaint"] for p in scores) >= 0.95  # the gate does the work
     for text in short:
         assert not _threat_fires(models, text), text
-    assert _threat_fires(models, "把你们的电话发过来我要去告你们")
+    assert _threat_fires(models, "法庭上见吧")
 
 
 def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
@@ -289,15 +289,15 @@ def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
     rule = next(r for r in yaml.safe_load((Settings().lexicons_dir / "rules" / "customer.yaml")
                                           .read_text(encoding="utf-8"))["rules"]
                 if r["id"] == "customer-complaint-threat")  # fmt: skip
-    # the act's branch: the act at its `min`, on 6 characters or more
+    # the act's branch: the act at its `min`, on 5 characters or more
     [branch] = [c["all"] for c in rule["when"]["any"] if any("act" in x for x in c.get("all", []))]
     [least] = [x["act"]["min"] for x in branch if "act" in x]
     [short] = [x["not"]["regex"]["pattern"] for x in branch if "not" in x]
-    assert short == "^.{0,5}$"
+    assert short == "^.{0,4}$"
     questions = [q for q in real_text.bq_questions(REAL_DATA_DIR) if "投诉" not in q]
     scores = models.acts.pipeline.probabilities(questions, "customer")
     fired = [q for q, p in zip(questions, scores, strict=True)
-             if p["customer_threatens_complaint"] >= least and len(normalize(q)) >= 6]  # fmt: skip
+             if p["customer_threatens_complaint"] >= least and len(normalize(q)) >= 5]  # fmt: skip
     assert len(questions) > 5000
     assert len(fired) <= 0.001 * len(questions), fired
 
