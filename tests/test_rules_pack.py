@@ -407,6 +407,8 @@ PACK_CASES = [
     ("agent", "您放心，这笔钱三天内肯定给您退回来", "agent-misleading-promise"),
     ("agent", "像您这样的老客户，提额一定没问题", "agent-misleading-promise"),
     ("agent", "盗刷的损失银行保证全额赔偿给您", "agent-misleading-promise"),
+    ("agent", "激活完马上就能刷，绝对不会出问题", "agent-misleading-promise"),  # no business word
+    ("agent", "系统升级以后能不能刷，我不敢保证没问题", None),
     # a warning and a debt are not promises
     ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
     ("agent", "欠款早晚跑不了，您还是尽快安排还上", None),
