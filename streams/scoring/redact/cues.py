@@ -28,6 +28,8 @@ _UNIT_AFTER = re.compile(
     r"\s?(?:[十百千万亿块元圆角毛钱期年月日天周岁次%倍点度折楼层张笔件台斤克米人遍页位时个多余]"
     r"|小时|分钟|分期|秒|美|港|欧|英镑|公里|左右|以上|以下|以内)"
 )
+# Points (or a score) after a number: 9500分, 9500积分; not 分别 / 分开 / 分期 (a unit of its own)
+_POINTS_AFTER = re.compile(r"\s?(?:积分|分(?![别开批摊担享配数期]))")
 # 3.5, 10:30, 3/15 (not 卡号：6222, nor CVV2：906)
 _NUMERAL_BEFORE = re.compile(r"(?:[十百千万亿点第¥$]|(?<![a-z0-9])[0-9]{1,4}[.:/])\s?$")
 _NUMERAL_AFTER = re.compile(r"[.:/]\s?[0-9]")

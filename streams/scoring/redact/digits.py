@@ -17,6 +17,7 @@ from .cues import (
     _LATIN,
     _NUMERAL_AFTER,
     _NUMERAL_BEFORE,
+    _POINTS_AFTER,
     _STRONG,
     _TRADITIONAL,
     _UNIT_AFTER,
@@ -107,10 +108,6 @@ def _groups(view: str, quantities: bool = False) -> list[tuple[int, int, str, bo
 def _x_follows(view: str, group: tuple, i: int) -> bool:
     """An X said after a short pause: 一二三 叉."""
     return not _LATIN.match(view, i + 1) and _GAP.fullmatch(view, group[1], i) is not None
-
-
-# Points (or a score) after a number: 9500分, 9500积分; not 分别 / 分开 / 分期 (a unit of its own)
-_POINTS_AFTER = re.compile(r"\s?(?:积分|分(?![别开批摊担享配数期]))")
 
 
 def _is_quantity(view: str, start: int, end: int, digits: str) -> bool:
