@@ -58,16 +58,23 @@ THREAT_MEMORY = 2  # customer utterances an explicit threat keeps the floor up
 EMA = 0.5
 SHORT_UTTERANCE_CHARS = 8
 # Level 1 also rises on one utterance that reads as dissatisfied on its own: the real-text D
-# head at least SPIKE_D *and* the utterance model hearing irritation or a threat (P >= SPIKE_I).
-# The call-level model reads whole dialogues and needs two or three such turns before it moves;
-# scripted and real escalations often go from calm to a threat in two. Chosen on real text, not
-# on calls: the smallest SPIKE_D (step 0.05) at which the spike alone alerts on at most 1 in 20
-# satisfied STC-3 dialogues of the held-out split (0.65: 7 of 170; level 1 without it: 1 of 170,
-# and 20 of 47 dissatisfied dialogues; with it 31 of 47) — bench/models_eval.py prints these.
-# The level is then, for that utterance, the larger of the call model and its D, so SPIKE_D must stay
-# above the published alert threshold (tests/test_models.py checks).
+# head at least SPIKE_D *and* the utterance model hearing some irritation or a threat
+# (P >= SPIKE_I). The call-level model reads whole dialogues and needs two or three such turns
+# before it moves; scripted and real escalations often go from calm to a threat in two.
+# SPIKE_D was chosen on real text, not on calls: the smallest (step 0.05) at which the spike
+# alone alerts on at most 1 in 20 satisfied STC-3 dialogues of the held-out split.
+# SPIKE_I was 0.9 until round 16. On STC-3 anything from 0.3 to 0.9 alerts on the same share of
+# dissatisfied dialogues within one (32-33 of 47); the development calls showed first irritated
+# turns that D reads as unhappy (0.68-0.85) while the utterance model gives them 0.45-0.52,
+# so the warning came one turn later, under 10 s before the threat. At 0.4: STC-3 dissatisfied
+# 32 -> 33 of 47, satisfied 7 -> 9 of 170 (one over the 1-in-20 budget; both have a turn the
+# utterance model hears as irritated, 0.7 and 0.8), level 1 on the calm development calls
+# 12 -> 13 of 132, lead >= 10 s on the escalating ones 49 -> 52 of 57 (reference text).
+# bench/models_eval.py prints the STC-3 figures. The level is then, for that utterance, the
+# larger of the call model and its D, so SPIKE_D must stay above the published alert threshold
+# (tests/test_models.py checks).
 SPIKE_D = 0.65
-SPIKE_I = 0.9
+SPIKE_I = 0.4
 
 
 def new_state() -> dict:

@@ -261,6 +261,25 @@ def test_one_plainly_dissatisfied_utterance_raises_level1_for_that_utterance_onl
         risk.SPIKE_D = saved
 
 
+def test_the_spike_needs_some_irritation_not_certainty(published):
+    """An utterance the D head reads as unhappy spikes level 1 when the utterance model hears
+    irritation at P >= SPIKE_I (0.4, not 0.9: first irritated turns often read 0.45-0.5 there);
+    the same D with the utterance model hearing a calm customer does not."""
+    from models import risk
+
+    model = published["complaint_risk"].pipeline
+    threshold = published["complaint_risk"].card["thresholds"]["dissatisfaction"]
+    text = "这都第几天了还没弄好你们到底有没有人在管"
+    first = model.update(None, "你好我想查一下这个月的账单", False)
+    d = risk.SPIKE_D + 0.03
+    some = {"calm": 0.55, "irritated": 0.45, "threat": 0.0}  # what first irritated turns get
+    calm = {"calm": 0.75, "irritated": 0.25, "threat": 0.0}
+    spiked = model.update(first.state, text, False, probs=some, heads=(d, 0.5))
+    assert spiked.dissatisfaction >= round(d, 4) >= threshold
+    quiet = model.update(first.state, text, False, probs=calm, heads=(d, 0.5))
+    assert quiet.dissatisfaction < threshold
+
+
 def test_an_unsure_follow_up_carries_on_the_calls_topic():
     """Below the abstain threshold a call's first utterance is `other`; later in a call about
     something it is that topic (那怎么解？ in a call about a locked password), while a clear
