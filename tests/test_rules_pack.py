@@ -408,6 +408,9 @@ PACK_CASES = [
     ("agent", "像您这样的老客户，提额一定没问题", "agent-misleading-promise"),
     ("agent", "盗刷的损失银行保证全额赔偿给您", "agent-misleading-promise"),
     ("agent", "激活完马上就能刷，绝对不会出问题", "agent-misleading-promise"),  # no business word
+    # an idiom heard by sound: whisper wrote 十拿九稳 as 时拿久稳; a negated idiom is no promise
+    ("agent", "您这记录，提到八万那是时拿久稳的事", "agent-misleading-promise"),
+    ("agent", "这种事谁也不敢打包票，得看审批", None),
     ("agent", "系统升级以后能不能刷，我不敢保证没问题", None),
     # a warning and a debt are not promises
     ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
