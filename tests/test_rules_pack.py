@@ -411,7 +411,7 @@ PACK_CASES = [
     # an idiom heard by sound: whisper wrote 十拿九稳 as 时拿久稳; a negated idiom is no promise
     ("agent", "您这记录，提到八万那是时拿久稳的事", "agent-misleading-promise"),
     ("agent", "这种事谁也不敢打包票，得看审批", None),
-    ("agent", "没有实测过，不保证一定可以匹配，您问下厂商", None),  # a disclaimer (STC-3)
+    ("agent", "没有实测过，不保证一定可以通过审核，您问下厂商", None),  # a disclaimer (STC-3)
     ("agent", "系统升级以后能不能刷，我不敢保证没问题", None),
     # a warning and a debt are not promises
     ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
