@@ -245,17 +245,21 @@ def summarise(calls: list[dict], rule_modes: dict[str, str], intents: list[str],
 
 
 def reference_calls(chosen: list[dict], rising_code: str, audio_dir: Path | None,
-                    transcripts: dict[str, list] | None = None) -> list[dict]:  # fmt: skip
+                    transcripts: dict[str, list] | None = None, train: bool = True) -> list[dict]:  # fmt: skip
     """Each call's scripted utterances scored as final segments at their scripted times; with
     `transcripts` (call id -> [[role, start, end, text], ...]), those segments instead (ASR
-    output cached by an earlier run)."""
+    output cached by an earlier run). `train`: first train any model with no version current
+    for today's data; without it, the newest versions in the models directory as they are (a
+    re-score with older versions must not train and use new ones)."""
     from streams.scoring.models import ScoringModels, ensure_models
     from streams.scoring.scorer import Scorer
     from streams.settings import Settings
 
     settings = Settings()
-    ensure_models(settings.models_dir, settings.lexicons_dir, log=lambda line: None)
+    if train:
+        ensure_models(settings.models_dir, settings.lexicons_dir, log=lambda line: None)
     models = ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+    print(f"scored with {models.versions}", file=sys.stderr)
     out = []
     for doc in chosen:
         meta = timing(doc, audio_dir)
@@ -496,6 +500,10 @@ def main() -> None:
     parser.add_argument("--transcripts", type=Path, metavar="RUN.json",
                         help="re-score the ASR transcripts of an earlier full run's --json "
                              "offline, with the current models and rules (no audio)")  # fmt: skip
+    parser.add_argument("--no-train", action="store_true",
+                        help="with --reference-only / --transcripts: score with the newest versions "
+                             "in the models directory as they are, even if the data changed since "
+                             "(a re-score with older versions, CALLQA_MODELS_DIR=...)")  # fmt: skip
     parser.add_argument("--rising-code", default=RISING_CODE,
                         help="assist event code of the dissatisfaction-rising signal")  # fmt: skip
     parser.add_argument(
@@ -533,7 +541,7 @@ def main() -> None:
           "(generic account words such as 账单/分期/利息 left out); per rule, of its role's "
           "utterances: " + ", ".join(f"{r} {v:.0%}" for r, v in wording["per_rule"].items()))  # fmt: skip
     started = time.monotonic()
-    reference = summarise(reference_calls(chosen, args.rising_code, args.audio), rule_modes, intents,
+    reference = summarise(reference_calls(chosen, args.rising_code, args.audio, train=not args.no_train), rule_modes, intents,
                           args.rising_code)  # fmt: skip
     report = {"half": args.half, "wording": wording, "reference_text": reference,
               "reference_seconds": round(time.monotonic() - started, 1)}  # fmt: skip
@@ -546,7 +554,9 @@ def main() -> None:
         if missing:
             raise SystemExit(f"{args.transcripts} has no transcript of {missing[0]} "
                              f"(and {len(missing) - 1} more)")  # fmt: skip
-        calls = reference_calls(chosen, args.rising_code, args.audio, cached)
+        calls = reference_calls(
+            chosen, args.rising_code, args.audio, cached, train=not args.no_train
+        )
         result = summarise(calls, rule_modes, intents, args.rising_code)
         report.update({"asr_transcripts": result, "transcripts_from": str(args.transcripts)})
         print_report(result, reference, f"{args.half}, cached ASR transcripts of "

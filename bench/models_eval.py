@@ -358,7 +358,7 @@ def real_data(models, context, root: Path, folds: int) -> dict:
     report["stc3_level1_spike"] = spike
     print(f"\nlevel 1 on STC-3 held-out dialogues, alerted (>= {spike['threshold']}), with and without the"
           f" one-utterance spike (D >= {spike['spike_d']} and P(irritated)+P(threat) >= {spike['spike_i']};"
-          " chosen: at most 1 in 20 satisfied dialogues):")  # fmt: skip
+          " D chosen for at most 1 in 20 satisfied dialogues, P on the development calls; models/risk.py):")  # fmt: skip
     print(table([{"level 1": name, **spike[name]} for name in ("without spike", "with spike")],
                 ["level 1", "dissatisfied", "between", "satisfied"]))  # fmt: skip
 
