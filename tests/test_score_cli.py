@@ -345,3 +345,20 @@ def test_the_conduct_acts_judge_no_short_garbled_piece(models):
     rude = [t["turn"] for t in result["turns"] for h in t["rule_hits"]
             if h["rule_id"] == "agent-forbidden-phrase"]  # fmt: skip
     assert rude == [4]
+
+
+def test_periods_chosen_in_everyday_words_as_whisper_writes_them_are_agreement(models):
+    """按十二期走 / 拆成六期 agree (here as whisper wrote them on development calls: 十二七 for
+    十二期, no punctuation); the same periods in a question do not."""
+    opening = (Turn("agent", "您好，信用卡中心，工号五二零八，请问有什么可以帮您", 0, 4),
+               Turn("customer", "我刚买了台冰箱六千多，想分开还", 4.5, 7),
+               Turn("agent", "这笔消费可以办分期，有六期、十二期和二十四期", 7.5, 11))  # fmt: skip
+
+    def hits(text):
+        result = score_call(models, Transcript("ev", (*opening, Turn("customer", text, 11.5, 16))))
+        return [t["turn"] for t in result["turns"] for h in t["rule_hits"]
+                if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+
+    assert hits("一个月五百多跟交个水电然七岁差不多那就按十二七走吧麻烦你给我落实了") == [3]
+    assert hits("一个月1400来块这个我扛得住那就这么招法先还三千剩下的给我拆成六期") == [3]
+    assert hits("十二七的话一个月还多少啊") == []
