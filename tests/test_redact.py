@@ -251,3 +251,26 @@ def test_generated_corpus_recall_and_false_masking(monkeypatch):
         for kind in bench.KINDS:
             assert figures[kind]["recall"] >= 0.99, (half, kind, figures[kind])
         assert figures["amount_date"]["rate"] <= 0.01, (half, figures["amount_date"])
+
+
+def test_a_code_talked_about_makes_a_code_shaped_number_that_code(redactor):
+    """A code mentioned in the last few segments (either speaker) makes a 6-8 digit number
+    with no cue of its own that code, wherever it comes in the sentence: agents read codes
+    back in words of their own (an open cue only takes a number near a segment's start)."""
+    sent = ("agent", "我这边给您手机发了一条验证码"), ("customer", "好的，我看一下")
+    lead = "好的，麻烦您再稍等一下，我这边看到"
+    for readback in ["您刚才报的是七三九二零六，我核对一下", "系统发给您的那串数字是四八一五二三，对吗",
+                     "您念的那几个数字是幺四七二五八，对吧"]:  # fmt: skip
+        masked = said(redactor, *sent, ("agent", lead + readback))[-1]
+        assert masked.startswith(lead) and "******" in masked
+        assert not re.search("[零一幺二三四五六七八九]{3}", masked)
+    alone = lead + "您刚才报的是七三九二零六，我核对一下"  # no code talked about: left as said
+    assert said(redactor, ("agent", alone))[-1] == alone
+    # … and not what is no code: an amount, a date, a warning against 123456, a tail, or a
+    # number said long after the code was
+    for other in ["您本期应还五六八八元", "您在二零二六年十一月二十号还的款", "卡号后四位是五八三零",
+                  "别用生日，也别用一二三四五六这种连着的", "也别设六个八这种"]:  # fmt: skip
+        assert said(redactor, *sent, ("agent", lead + other))[-1] == lead + other
+    later = [("agent", "好的"), ("customer", "嗯"), ("agent", "还有别的吗"), ("customer", "没了")]
+    late = lead + "您说七三九二零六是吧"
+    assert said(redactor, *sent, *later, ("agent", late))[-1] == late

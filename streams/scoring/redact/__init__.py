@@ -69,13 +69,16 @@ once it is complete. Across pieces at most 10 digits of a card and 4 of any othe
 ever shown: a piece that turns out to be a card's start without a cue shows its last 4 and the
 card's last 4, never its first 6. A cue that ends a segment with no number after it (请问您的卡
 号是多少？, 我的验证码是) is kept for the next three segments of either speaker, for the first
-number said near the start of one of them.
+number said near the start of one of them. A code cue (验证码, 动态码, 密码 …, not the weaker
+短信/收到) said by either speaker makes, for its segment and the next four, any 6-8 digits with
+no cue of their own a code, wherever they come (您刚才报的是七三九二零六，我核对一下), unless they
+read as an amount, a date, a list, a service number or a run like 一二三四五六 / 六个八.
 
 Limits: cue words must come through ASR as written (卡号, 验证码) or as a few known mishearings
 (分证, 授机); numbers read as quantities (六千二百二十五) are not digits; a number said by a
 speaker in pieces with other words between them is two numbers; a CVV or code with no cue at
-all (not even the other party's question) is not found; 5-6 digit numbers with no cue in the
-middle of a sentence are left; a first piece that looks like a service number (12010 …, the
+all (not even the other party's question or a code talked about) is not found; 5-6 digit
+numbers with no cue in the middle of a sentence are left; a first piece that looks like a service number (12010 …, the
 start of a Tianjin ID) is left, the rest masked; two 4-digit numbers with only a comma between
 (一张尾号4037，一张8353，4037) are read as one.
 

@@ -98,6 +98,7 @@ _NEAR_CODE_CUE = re.compile(r".{0,8}", re.S)
 _OPEN_CUES = ("card", "id", "phone", "cvv", "code", "weak_code", "announce")
 _CUE_WINDOW = 24
 _OPEN_SEGMENTS = 3  # segments an open cue waits for its number
+_CODE_TALK_SEGMENTS = 4  # segments after a code cue in which a code-shaped number is that code
 
 # Digits a number of each kind may have in all (pieces continue up to this), and the most
 # digits of it ever shown.

@@ -11,6 +11,7 @@ from functools import lru_cache
 from .cues import (
     _AT_END,
     _AT_START,
+    _CODE_TALK_SEGMENTS,
     _COPULA_THEN_CUE,
     _CUE_WINDOW,
     _DICTATED,
@@ -66,6 +67,22 @@ def _sounded(view: str, sounds: tuple[tuple[str, str], ...]) -> str:
     )
 
 
+def _code_shaped(view: str, run: _Run) -> bool:
+    """6-8 digits said one by one that read as no amount, date, list or service number: the
+    shape of a one-time code or password (a 4-digit code still needs its cue: tails, years and
+    staff numbers have 4 digits too; 123456 and 888888 are what agents warn against)."""
+    digits = run.digits
+    if not (6 <= len(digits) <= 8 and digits.isdigit()):
+        return False
+    steps = {int(b) - int(a) for a, b in zip(digits, digits[1:], strict=False)}
+    return (
+        steps not in ({0}, {1}, {-1})  # 一二三四五六、六个八: an example of a weak one
+        and not _company(digits)
+        and not (_thousands(view, run) or _listed(run) or _date_shaped(run))
+        and not _MONEY_AFTER.match(view, run.end)
+    )
+
+
 class Redactor:
     """Masks personal numbers in the segments of calls. Holds only configuration; each
     call's state is the dict passed to `mask` (JSON-able: it can live in a faust table)."""
@@ -99,6 +116,10 @@ class Redactor:
         cues = self._find_cues(view)
         pending = state.setdefault("pending", {}).pop(role, None)
         open_cue = state.get("open")
+        # A code talked about in the last few segments (either speaker: 我给您发了个验证码):
+        # a code-shaped number with no cue of its own is read as that code
+        # (您收到的是七三九二零六对吧), where it would otherwise be left or kept as a number.
+        talk = state.get("code_talk", 0) > 0 or any(c[2] == "code" for c in cues)
         spans: list[Span] = []
         prev_end = 0
         for index, run in enumerate(runs):
@@ -111,6 +132,8 @@ class Redactor:
                 if cue is None and not tail and index == 0 and open_cue and run.start <= 14:
                     cue, tail = open_cue["kind"], open_cue.get("tail", False)
                 kind = self._kind(view, run, cue, tail, at_end)
+                if kind in (None, "number") and cue in (None, "phone") and not tail and talk:
+                    kind = "code" if _code_shaped(view, run) else kind
                 if kind:
                     number = {"kind": kind, "seen": 0, "shown": 0, "lead": "", "tail": tail}
             prev_end = run.end
@@ -139,6 +162,11 @@ class Redactor:
         elif open_cue:
             left = open_cue.get("left", _OPEN_SEGMENTS) - 1
             state["open"] = {**open_cue, "left": left} if left > 0 else None
+        if any(c[2] == "code" for c in cues):
+            state["code_talk"] = _CODE_TALK_SEGMENTS
+        elif state.get("code_talk"):
+            left = state["code_talk"] - 1
+            state.pop("code_talk") if left <= 0 else state.update(code_talk=left)
         last_cue = self._open_cue(view, cues, runs[-1].end if runs else 0)
         if last_cue:
             state["open"] = last_cue
