@@ -76,6 +76,27 @@ def test_low_confidence_answers_other_instead_of_guessing(published):
             assert confidence == round(p, 4)
 
 
+def test_complaint_risk_learns_the_development_calls_stances(published):
+    """The utterance model learns the development calls' customer turns by stance (training
+    split only), so a calm customer's innocent 报警 / 律师事务所 / 消协 is not a threat to it:
+    on development calls it did not learn (two folds by pair) the calm calls alerted fell from
+    7 of 146 to 0 (bench/RESULTS.md, round 17)."""
+    import re
+
+    from models import evalcalls
+
+    train_rows, test_rows, _, _ = datasets("complaint_risk")
+    stances = {(text, stance) for text, stance, _, _ in evalcalls.stance_rows()}
+    assert stances <= {(r.text, r.label) for r in train_rows}
+    assert not stances & {(r.text, r.label) for r in test_rows}
+    innocent = sorted(
+        t for t, s in stances if s == "calm" and re.search("报警|律师|消协|法院|曝光", t)
+    )
+    assert len(innocent) >= 10
+    threat = [p["threat"] for p in published["complaint_risk"].pipeline.probabilities(innocent)]
+    assert sum(p < 0.5 for p in threat) >= 0.9 * len(innocent)
+
+
 def _track(model, texts, threat):
     state, risks = None, []
     for text in texts:
