@@ -413,6 +413,9 @@ PACK_CASES = [
     ("agent", "这种事谁也不敢打包票，得看审批", None),
     ("agent", "没有实测过，不保证一定可以通过审核，您问下厂商", None),  # a disclaimer (STC-3)
     ("agent", "系统升级以后能不能刷，我不敢保证没问题", None),
+    # the negation may stand apart from the promise word (不敢跟您…, 没法给你…)
+    ("agent", "提额这事我不敢跟您拍胸脯，以审批结果为准", None),
+    ("agent", "分期的话没法给你保证一定能批下来", None),
     # a warning and a debt are not promises
     ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
     ("agent", "欠款早晚跑不了，您还是尽快安排还上", None),
