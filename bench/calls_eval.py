@@ -85,6 +85,25 @@ from evalset import (  # noqa: F401 - the set's helpers, used from here by the t
     wording_overlap,
 )
 
+import streams  # noqa: E402 - where the scoring code comes from (printed with the report)
+
+
+def _revision() -> str:
+    """The git revision of the code that scores, with `+changes` if its tree has edits."""
+    import subprocess
+
+    root = Path(streams.__file__).resolve().parent.parent
+    try:
+        rev = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "streams",
+                                "models", "lexicons"], capture_output=True, text=True,
+                               timeout=10).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "no git"
+    return (rev or "no git") + ("+changes" if dirty else "")
+
+
 COMPLAINT_CODE = "complaint-risk"
 RISING_CODE = "dissatisfaction"
 # Calls replayed at once: 20-24 at full speed finish on 2 cores; 40 once starved the scoring
@@ -535,6 +554,9 @@ def main() -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores; half {args.half}: {len(chosen)} calls"
     )
+    # The code that scores: `python bench/…` run from another worktree imports this checkout's
+    # packages through the editable install unless PYTHONPATH names that worktree.
+    print(f"code: {Path(streams.__file__).resolve().parent.parent} ({_revision()})")
     wording = wording_overlap(scripts)
     print(f"wording: {wording['with_any_pack_keyword']:.0%} of {wording['utterances']} utterances "
           f"contain a pack keyword verbatim, {wording['with_a_phrase_keyword']:.0%} a phrase keyword "
