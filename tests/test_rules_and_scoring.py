@@ -154,7 +154,11 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
         # the first syllable lost at the start of the line (eval calls' dev half, 2026-11-30)
         ("以后,星海银行信用卡中心,功号4073", False),
         ("也好,信用卡中心,孤号3671,很高兴为您服务。", False),
-        ("请问有什么可以帮您，工号四零七三", True),  # a job number but no greeting
+        # the opening's courtesy formula with a staff number stands for the greeting: whisper loses
+        # the 您好 at the line's start and keeps the rest (eval calls' dev half, round 17)
+        ("请问有什么可以帮您，工号四零七三", False),
+        ("银行,将业银行信用卡中心。工号3648,请问有什么可以帮您?", False),
+        ("喂，信用卡中心，工号四零七三，请讲", True),  # a staff number, neither greeting nor formula
         ("工号四零七三，最后提醒您按时还款", True),  # 后 not at the start of the sentence
     ],
 )
