@@ -158,7 +158,10 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
         # the 您好 at the line's start and keeps the rest (eval calls' dev half, round 17)
         ("请问有什么可以帮您，工号四零七三", False),
         ("银行,将业银行信用卡中心。工号3648,请问有什么可以帮您?", False),
-        ("喂，信用卡中心，工号四零七三，请讲", True),  # a staff number, neither greeting nor formula
+        (
+            "喂，信用卡中心，工号四零七三，请讲",
+            True,
+        ),  # a staff number, neither greeting nor formula
         ("工号四零七三，最后提醒您按时还款", True),  # 后 not at the start of the sentence
     ],
 )
