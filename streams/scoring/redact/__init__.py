@@ -78,9 +78,10 @@ Limits: cue words must come through ASR as written (卡号, 验证码) or as a f
 (分证, 授机); numbers read as quantities (六千二百二十五) are not digits; a number said by a
 speaker in pieces with other words between them is two numbers; a CVV or code with no cue at
 all (not even the other party's question or a code talked about) is not found; 5-6 digit
-numbers with no cue in the middle of a sentence are left; a first piece that looks like a service number (12010 …, the
-start of a Tianjin ID) is left, the rest masked; two 4-digit numbers with only a comma between
-(一张尾号4037，一张8353，4037) are read as one.
+numbers with no cue in the middle of a sentence are left (6 digits unless a code was talked
+about); a first piece that looks like a service number (12010 …, the start of a Tianjin ID) is
+left, the rest masked; two 4-digit numbers with only a comma between (一张尾号4037，一张8353，
+4037) are read as one.
 
 The package: `cues` (characters, fillers, cue words, limits of each kind), `digits` (the
 text's view, digit groups, repetitions, quantities, runs; runs that are dates, lists or

@@ -164,9 +164,10 @@ class Redactor:
             state["open"] = {**open_cue, "left": left} if left > 0 else None
         if any(c[2] == "code" for c in cues):
             state["code_talk"] = _CODE_TALK_SEGMENTS
-        elif state.get("code_talk"):
-            left = state["code_talk"] - 1
-            state.pop("code_talk") if left <= 0 else state.update(code_talk=left)
+        elif state.get("code_talk", 0) > 1:
+            state["code_talk"] -= 1
+        else:
+            state.pop("code_talk", None)
         last_cue = self._open_cue(view, cues, runs[-1].end if runs else 0)
         if last_cue:
             state["open"] = last_cue
