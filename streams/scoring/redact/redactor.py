@@ -119,7 +119,8 @@ class Redactor:
         # A code talked about in the last few segments (either speaker: 我给您发了个验证码):
         # a code-shaped number with no cue of its own is read as that code
         # (您收到的是七三九二零六对吧), where it would otherwise be left or kept as a number.
-        talk = state.get("code_talk", 0) > 0 or any(c[2] == "code" for c in cues)
+        code_cue = any(c[2] == "code" for c in cues)
+        talk = code_cue or state.get("code_talk", 0) > 0
         spans: list[Span] = []
         prev_end = 0
         for index, run in enumerate(runs):
@@ -162,7 +163,7 @@ class Redactor:
         elif open_cue:
             left = open_cue.get("left", _OPEN_SEGMENTS) - 1
             state["open"] = {**open_cue, "left": left} if left > 0 else None
-        if any(c[2] == "code" for c in cues):
+        if code_cue:
             state["code_talk"] = _CODE_TALK_SEGMENTS
         elif state.get("code_talk", 0) > 1:
             state["code_talk"] -= 1
