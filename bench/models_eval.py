@@ -284,30 +284,29 @@ def threat_rule(root: Path, lexicons, rules_dir: Path, acts=None) -> dict:
 
 def level1_spike(model, root: Path, threshold: float) -> dict:
     """Level 1 on STC-3's held-out dialogues, by the serving code (RiskModel.update), with and
-    without the one-utterance spike (models/risk.py SPIKE_D / SPIKE_I): dialogues alerted
-    (level >= threshold at some customer turn) among the dissatisfied (mean S <= -1), the
-    satisfied (mean S >= 0) and those between."""
+    without the one-utterance spike (its D threshold chosen at training, out of fold on the
+    training dialogues: models/train_real.py spike_threshold; SPIKE_I in models/risk.py):
+    dialogues alerted (level >= threshold at some customer turn) among the dissatisfied (mean
+    S <= -1), the satisfied (mean S >= 0) and those between."""
+    from dataclasses import replace
+
     from models import risk
 
     dialogues = [d for d in train_real.load(root).held_out if d.customer]
-    out = {"spike_d": risk.SPIKE_D, "spike_i": risk.SPIKE_I, "threshold": threshold}
-    saved = risk.SPIKE_D
-    try:
-        for name, spike in (("without spike", 2.0), ("with spike", saved)):
-            risk.SPIKE_D = spike
-            counts = {"dissatisfied": [0, 0], "between": [0, 0], "satisfied": [0, 0]}
-            for d in dialogues:
-                kind = ("dissatisfied" if d.dissatisfied else
-                        "satisfied" if d.mean_satisfaction >= 0 else "between")  # fmt: skip
-                state, alerted = None, False
-                for text in d.customer:
-                    step = model.update(state, text, False)
-                    state, alerted = step.state, alerted or step.dissatisfaction >= threshold
-                counts[kind][0] += 1
-                counts[kind][1] += alerted
-            out[name] = {k: f"{a}/{n}" for k, (n, a) in counts.items()}
-    finally:
-        risk.SPIKE_D = saved
+    spike_d = risk.SPIKE_D if model.spike_d is None else model.spike_d
+    out = {"spike_d": spike_d, "spike_i": risk.SPIKE_I, "threshold": threshold}
+    for name, served in (("without spike", replace(model, spike_d=2.0)), ("with spike", model)):
+        counts = {"dissatisfied": [0, 0], "between": [0, 0], "satisfied": [0, 0]}
+        for d in dialogues:
+            kind = ("dissatisfied" if d.dissatisfied else
+                    "satisfied" if d.mean_satisfaction >= 0 else "between")  # fmt: skip
+            state, alerted = None, False
+            for text in d.customer:
+                step = served.update(state, text, False)
+                state, alerted = step.state, alerted or step.dissatisfaction >= threshold
+            counts[kind][0] += 1
+            counts[kind][1] += alerted
+        out[name] = {k: f"{a}/{n}" for k, (n, a) in counts.items()}
     return out
 
 
@@ -358,7 +357,8 @@ def real_data(models, context, root: Path, folds: int) -> dict:
     report["stc3_level1_spike"] = spike
     print(f"\nlevel 1 on STC-3 held-out dialogues, alerted (>= {spike['threshold']}), with and without the"
           f" one-utterance spike (D >= {spike['spike_d']} and P(irritated)+P(threat) >= {spike['spike_i']};"
-          " D chosen for at most 1 in 20 satisfied dialogues, P on the development calls; models/risk.py):")  # fmt: skip
+          " D chosen at training, out of fold, for at most 1 in 20 satisfied training dialogues;"
+          " P on the development calls; models/risk.py):")  # fmt: skip
     print(table([{"level 1": name, **spike[name]} for name in ("without spike", "with spike")],
                 ["level 1", "dissatisfied", "between", "satisfied"]))  # fmt: skip
 

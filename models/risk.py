@@ -61,8 +61,11 @@ SHORT_UTTERANCE_CHARS = 8
 # head at least SPIKE_D *and* the utterance model hearing some irritation or a threat
 # (P >= SPIKE_I). The call-level model reads whole dialogues and needs two or three such turns
 # before it moves; scripted and real escalations often go from calm to a threat in two.
-# SPIKE_D was chosen on real text, not on calls: the smallest (step 0.05) at which the spike
-# alone alerts on at most 1 in 20 satisfied STC-3 dialogues of the held-out split.
+# The D threshold is chosen on real text, not on calls: the smallest (step 0.05) at which the
+# spike alone alerts on at most 1 in 20 satisfied STC-3 dialogues. Until round 18 that was
+# SPIKE_D, read off the held-out split; since then each version chooses its own at training,
+# out of fold on the training dialogues (train_real.spike_threshold; RiskModel.spike_d, in its
+# card), and SPIKE_D serves versions trained before (the first such choice was 0.65 too).
 # SPIKE_I was 0.9 until round 16. On STC-3 anything from 0.3 to 0.9 alerts on the same share of
 # dissatisfied dialogues within one (32-33 of 47); the development calls showed first irritated
 # turns that D reads as unhappy (0.68-0.85) while the utterance model gives them 0.45-0.52,
@@ -71,8 +74,8 @@ SHORT_UTTERANCE_CHARS = 8
 # utterance model hears as irritated, 0.7 and 0.8), level 1 on the calm development calls
 # 12 -> 13 of 132, lead >= 10 s on the escalating ones 49 -> 52 of 57 (reference text).
 # bench/models_eval.py prints the STC-3 figures. The level is then, for that utterance, the
-# larger of the call model and its D, so SPIKE_D must stay above the published alert threshold
-# (tests/test_models.py checks).
+# larger of the call model and its D, so the spike's D must stay above the published alert
+# threshold (spike_threshold starts above it; tests/test_models.py checks).
 SPIKE_D = 0.65
 SPIKE_I = 0.4
 
@@ -134,6 +137,8 @@ class RiskModel:
     words: dict[str, tuple[str, ...]] = field(default_factory=dict)  # lexicons' risk.yaml
     heads: UtteranceHeads | None = None  # D and C (None: trained without real text)
     level1: object | None = None  # sklearn pipeline on dissatisfaction.LEVEL1_FEATURES
+    # the spike's D threshold chosen at training (train_real.spike_threshold); None: SPIKE_D
+    spike_d: float | None = None
 
     @property
     def classes_(self):
@@ -173,7 +178,8 @@ class RiskModel:
             repeated = state["repetition"] > repetitions  # the track's repetition check
             state["level1"] = dissatisfaction.step(level1, text, d, c, self.words, repeated)
             dissatisfied = dissatisfaction.probability(self.level1, state["level1"])
-            if d >= SPIKE_D and probs.get("irritated", 0.0) + probs.get("threat", 0.0) >= SPIKE_I:
+            spike_d = SPIKE_D if self.spike_d is None else self.spike_d
+            if d >= spike_d and probs.get("irritated", 0.0) + probs.get("threat", 0.0) >= SPIKE_I:
                 dissatisfied = max(dissatisfied, d)  # this utterance only: it falls back after
             dissatisfied = round(dissatisfied, 4)
             state["dissatisfaction"] = dissatisfied

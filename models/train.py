@@ -40,7 +40,7 @@ import sklearn
 from sklearn.metrics import average_precision_score, classification_report, f1_score
 from sklearn.model_selection import GroupKFold
 
-from . import evalcalls, real_text, registry, train_real
+from . import evalcalls, real_text, registry, risk, train_real
 from .dissatisfaction import LEVEL1_FEATURES
 from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline, features_for
 from .lexicons import Lexicons
@@ -72,10 +72,11 @@ AUGMENT_COPIES = 1
 # Intent: below this calibrated confidence the answer is `other` (low confidence), not a guess.
 ABSTAIN_BELOW = 0.45
 # Bump when the training recipe changes, so `--if-missing` retrains stale versions.
-RECIPE = "8"  # 4: risk words and the user dictionary travel inside the artifact; 5: its SHA-256;
+RECIPE = "9"  # 4: risk words and the user dictionary travel inside the artifact; 5: its SHA-256;
 # 6: level 1 of complaint risk (dissatisfaction) trained on real text; 7: the intent model also
 # learns the evaluation calls' development sentences (models/evalcalls.py); 8: the utterance
-# complaint-risk model learns their customer turns by stance
+# complaint-risk model learns their customer turns by stance; 9: the level-1 spike's D threshold
+# is chosen out of fold on the training dialogues and travels in the artifact
 # Lexicon files a version depends on (hashed into its card: an edit retrains it).
 LEXICON_FILES = ("userdict.txt", "risk.yaml")
 
@@ -404,7 +405,11 @@ def _level1(model: RiskModel, context: TrainingContext, train_rows: list[Row],
         synthetic += [(text, int(stance != "calm")) for text, stance, _, _ in
                       evalcalls.stance_rows()] * evalcalls.WEIGHT  # fmt: skip
     fitted = train_real.fit(real, synthetic, model.words)
-    model = replace(model, heads=fitted.heads, level1=fitted.level1)
+    irritation = [p.get("irritated", 0.0) + p.get("threat", 0.0)
+                  for p in model.probabilities(fitted.oof["texts"])]  # fmt: skip
+    spike_d, spike_counts = train_real.spike_threshold(real.train, fitted.oof, irritation,
+                                                       fitted.threshold, risk.SPIKE_I)  # fmt: skip
+    model = replace(model, heads=fitted.heads, level1=fitted.level1, spike_d=spike_d)
     checked_complaints, checked_questions = real_text.complaints_vs_questions(root)
     if small:
         checked_complaints, checked_questions = checked_complaints[: small * 5], checked_questions[: small * 5]  # fmt: skip
@@ -421,7 +426,11 @@ def _level1(model: RiskModel, context: TrainingContext, train_rows: list[Row],
         "threshold_rule": "running level 1, out of fold on training dialogues: precision >= "
         f"{train_real.LEVEL1_PRECISION}",
         "training": fitted.info,
-    }
+        "spike": {"d": spike_d, "irritation": risk.SPIKE_I,
+                  "rule": "smallest D (step 0.05) above the threshold at which the spike alone "
+                  f"alerts on at most 1 in {train_real.SPIKE_BUDGET} satisfied training dialogues, "
+                  "out of fold", "satisfied_alerted": spike_counts},
+    }  # fmt: skip
     metrics = {
         "real_text": {
             "stc3_held_out": train_real.evaluate_dialogues(model.heads, model.level1, real.held_out,

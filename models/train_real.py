@@ -40,6 +40,7 @@ HELD_OUT_PERCENT = 20
 SEED = 20261123
 D_REGULARISATION = (0.3, 1.0)  # measured: inner CV picks one of these on every fold
 C_REGULARISATION = 3.0  # measured: inner CV picked it on all 15 folds
+SPIKE_BUDGET = 20  # the spike alone alerts on at most 1 in 20 satisfied training dialogues
 # Level 1's alert: precision >= 0.6 of the strict label (mean S <= -1) on the training folds.
 # Measured (bench/RESULTS.md): 0.8 is reached on the training folds only at the very top
 # (threshold 0.90, out-of-fold recall 0.04, a handful of dialogues); on the held-out dialogues
@@ -252,8 +253,30 @@ def fit(real: RealText, synthetic: list[tuple[str, int]], words: dict,
         "threshold_recall_out_of_fold": recall,
         "fit_seconds": round(time.time() - started, 1),
     }
-    oof = {"dissatisfied": dialogue_labels.astype(bool), "running_max": running_max}
+    oof = {"dissatisfied": dialogue_labels.astype(bool), "running_max": running_max,
+           "d": d_oof, "owner": owner, "texts": texts}  # fmt: skip
     return Level1Fit(heads, level1, threshold, info, oof)
+
+
+def spike_threshold(dialogues: list[Dialogue], oof: dict, irritation, threshold: float,
+                    least_irritation: float) -> tuple[float, dict]:  # fmt: skip
+    """The one-utterance spike's D threshold (models/risk.py), chosen out of fold on the
+    training dialogues: the smallest (step 0.05, above the alert `threshold`) at which the
+    spike alone alerts on at most 1 in SPIKE_BUDGET satisfied dialogues (mean S >= 0), with
+    `irritation` the utterance model's P(irritated)+P(threat) per training turn. Returns it
+    and, per candidate, the satisfied dialogues it would alert on."""
+    satisfied = np.array([d.mean_satisfaction >= 0 for d in dialogues])
+    owner, d = oof["owner"], np.asarray(oof["d"])
+    loud = np.asarray(irritation) >= least_irritation
+    counts = {}
+    for step in range(int(np.floor(threshold * 20)) + 1, 20):
+        spike = round(step * 0.05, 2)
+        spiked = np.zeros(len(dialogues), bool)
+        spiked[owner[(d >= spike) & loud]] = True
+        counts[spike] = f"{int((spiked & satisfied).sum())}/{int(satisfied.sum())}"
+        if (spiked & satisfied).sum() <= satisfied.sum() / SPIKE_BUDGET:
+            return spike, counts
+    return 2.0, counts  # no spike at all
 
 
 def dialogue_scores(heads: UtteranceHeads, level1, dialogues: list[Dialogue], words) -> dict:

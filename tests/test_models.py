@@ -8,6 +8,7 @@ import json
 import random
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from models import real_text, registry, train_real
@@ -262,43 +263,67 @@ def test_one_plainly_dissatisfied_utterance_raises_level1_for_that_utterance_onl
 
     model = published["complaint_risk"].pipeline
     threshold = published["complaint_risk"].card["thresholds"]["dissatisfaction"]
-    assert risk.SPIKE_D > threshold  # otherwise a spike could stay below the alert
+    spike_d = model.spike_d  # chosen at training (train_real.spike_threshold), in the card too
+    assert spike_d == published["complaint_risk"].card["real_text"]["spike"]["d"]
+    assert spike_d > threshold  # otherwise a spike could stay below the alert
     opening, unhappy, thanks = ("你好我想查一下这个月的账单",
                                 "我都打了三回电话了，每次都说帮我登记，到现在还是没人管", "好的那我知道了谢谢你")  # fmt: skip
     d, _ = model.heads.scores([unhappy])[0]
     probs = model.probabilities([unhappy])[0]
-    assert d >= risk.SPIKE_D and probs["irritated"] + probs["threat"] >= risk.SPIKE_I
+    assert d >= spike_d and probs["irritated"] + probs["threat"] >= risk.SPIKE_I
     first = model.update(None, opening, False)
     spiked = model.update(first.state, unhappy, False)
     after = model.update(spiked.state, thanks, False)
     assert first.dissatisfaction < threshold <= spiked.dissatisfaction
     # (a step carries its level rounded to 4 places)
     assert spiked.dissatisfaction >= round(d, 4) and after.dissatisfaction < threshold
-    saved = risk.SPIKE_D
-    try:  # the call model alone does not alert on this second turn
-        risk.SPIKE_D = 2.0
-        assert model.update(first.state, unhappy, False).dissatisfaction < threshold
-    finally:
-        risk.SPIKE_D = saved
+    # the call model alone does not alert on this second turn
+    without = replace(model, spike_d=2.0)
+    assert without.update(first.state, unhappy, False).dissatisfaction < threshold
 
 
 def test_the_spike_needs_some_irritation_not_certainty(published):
     """An utterance the D head reads as unhappy spikes level 1 when the utterance model hears
     irritation at P >= SPIKE_I (0.4, not 0.9: first irritated turns often read 0.45-0.5 there);
     the same D with the utterance model hearing a calm customer does not."""
-    from models import risk
-
     model = published["complaint_risk"].pipeline
     threshold = published["complaint_risk"].card["thresholds"]["dissatisfaction"]
     text = "这都第几天了还没弄好你们到底有没有人在管"
     first = model.update(None, "你好我想查一下这个月的账单", False)
-    d = risk.SPIKE_D + 0.03
+    d = model.spike_d + 0.03
     some = {"calm": 0.55, "irritated": 0.45, "threat": 0.0}  # what first irritated turns get
     calm = {"calm": 0.75, "irritated": 0.25, "threat": 0.0}
     spiked = model.update(first.state, text, False, probs=some, heads=(d, 0.5))
     assert spiked.dissatisfaction >= round(d, 4) >= threshold
     quiet = model.update(first.state, text, False, probs=calm, heads=(d, 0.5))
     assert quiet.dissatisfaction < threshold
+
+
+def test_the_spikes_d_threshold_is_the_smallest_within_the_satisfied_budget():
+    """The spike's D threshold is chosen on training dialogues out of fold: the smallest step of
+    0.05 above the alert threshold at which the spike alone (D and the utterance model's
+    irritation together, on one turn) alerts on at most 1 in 20 satisfied dialogues. Irritation
+    below SPIKE_I never counts, a dialogue counts once however many turns spike, and unhappy
+    dialogues (mean S < 0) are not the budget's."""
+    from models.real_text import Dialogue
+
+    def dialogue(k, s):
+        return Dialogue(f"d{k}", (("customer", "a"), ("customer", "b")), s)
+
+    dialogues = [dialogue(k, 1.0) for k in range(40)] + [dialogue(40 + k, -1.5) for k in range(5)]
+    owner = np.repeat(np.arange(45), 2)
+    d = np.full(90, 0.2)
+    irritation = np.full(90, 0.9)
+    d[0:2], d[2], d[4] = 0.92, 0.77, 0.68  # satisfied: one spikes on two turns, two lower
+    irritation[6], d[6] = 0.1, 0.99  # a satisfied dialogue the utterance model hears as calm
+    d[80:90] = 0.99  # the unhappy ones spike everywhere: not counted against the budget
+    oof = {"d": d, "owner": owner}
+    chosen, counts = train_real.spike_threshold(dialogues, oof, irritation, 0.52, 0.4)
+    # 2 of 40 satisfied is 1 in 20: 0.65 (three: 0.68, 0.77, 0.92) is over, 0.7 is within
+    assert chosen == 0.7 and counts == {0.55: "3/40", 0.6: "3/40", 0.65: "3/40", 0.7: "2/40"}
+    chosen, _ = train_real.spike_threshold(dialogues, oof, irritation, 0.71, 0.4)
+    assert chosen == 0.75  # never at or under the alert threshold
+    assert train_real.spike_threshold(dialogues, oof, np.full(90, 0.3), 0.52, 0.4)[0] == 0.55
 
 
 def test_an_unsure_follow_up_carries_on_the_calls_topic():
