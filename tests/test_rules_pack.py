@@ -416,6 +416,9 @@ PACK_CASES = [
     # the negation may stand apart from the promise word (不敢跟您…, 没法给你…)
     ("agent", "提额这事我不敢跟您拍胸脯，以审批结果为准", None),
     ("agent", "分期的话没法给你保证一定能批下来", None),
+    ("agent", "额度能不能调上去，我确实不敢现在就给您打这个包票", None),  # a few words apart
+    ("agent", "退款时间我不能跟您随口保证一定是三天", None),
+    ("agent", "这个不能拖，今天申请明天肯定能批下来", "agent-misleading-promise"),  # 不能 elsewhere
     # a warning and a debt are not promises
     ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
     ("agent", "欠款早晚跑不了，您还是尽快安排还上", None),
