@@ -337,6 +337,10 @@ def test_plan_counts_stand_as_said():
     for n in (3, 6, 9, 12, 18, 24, 36):
         call, _ = _call(("customer", f"分{n}期"))
         assert call["facts"] == {"installments": [n]}
+    # an overdue debt's 个性化分期 runs to five years: 48 and 60 are plans too, 50 is not
+    for said, facts in (("那就按四十八期给我申请吧", [48]), ("协商分六十期还", [60])):
+        assert _call(("customer", said))[0]["facts"] == {"installments": facts}
+    assert _call(("customer", "分五十期"))[0]["facts"] == {}
 
 
 def test_an_amount_heard_twice_wins_over_one_misheard_once():

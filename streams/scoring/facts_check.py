@@ -5,8 +5,9 @@ from a real one. The scorer hands every turn's facts to `hear`: the customer's, 
 agent's (read-backs, which only ever confirm). Per call a small ledger keeps each value with
 the turns it was heard in, and the call's facts are derived from it after every turn:
 
-* **Instalment counts** are what the bank sells: 3, 6, 9, 12, 18, 24 or 36 periods
-  (`INSTALMENT_PLANS`). A count outside them (分十期: ASR lost the 二 of 十二; 分七期: 期
+* **Instalment counts** are what the bank sells: 3, 6, 9, 12, 18, 24 or 36 periods, and for
+  an overdue debt's 个性化分期 (逾期协商: up to five years under the card regulations) 48 or
+  60 (`INSTALMENT_PLANS`). A count outside them (分十期: ASR lost the 二 of 十二; 分七期: 期
   heard twice) is not a fact. When the call states exactly one valid plan elsewhere (the
   customer in another turn, or the agent's read-back 分十二期), that plan is the fact instead;
   otherwise nothing is. A count is never snapped to the nearest plan by value: a mishearing
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 
 from models.facts import KINDS
 
-INSTALMENT_PLANS = (3, 6, 9, 12, 18, 24, 36)
+INSTALMENT_PLANS = (3, 6, 9, 12, 18, 24, 36, 48, 60)
 CONFLICT = "card_tail_conflict"  # key of the later, differing card tails in a call's facts
 MAX_VALUES = 10  # facts per kind a call keeps (the latest)
 MAX_ENTRIES = 30  # values per kind the ledger keeps
