@@ -38,9 +38,14 @@ def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
         (["每亲手需费率0.65%，每期三十九块", "折算成年化力率大约是14.1%"], False),
         (["这笔分期免手续费", "年化利率是百分之零点零"], False),
         (["每期手续费是本金的百分之零点六五", "年化利率约百分之十四点一"], False),
+        # the rate named 年利率 / 年息, in one sentence with the fee
+        (["每个月收手续费四十五块，折合年利率差不多百分之十二点九"], False),
+        (["每期手续费五十六元，年息大概百分之十三"], False),
         # the word without the number is no disclosure: a total, a pointer elsewhere, the periods
         (["本金每个月一千九左右，再加上手续费，大概两千出头", "年化利率大概百分之十二点八"], True),
         (["每期手续费率是百分之零点六五", "年化利率您可以在手机银行上查到"], True),
+        # the fee's number is not the rate's, in one sentence either
+        (["每期手续费四十五块，年化利率的话您可以在手机银行上查"], True),
         (["手续费分十二期收", "年化利率分二十四期的更低"], True),
         (["连本带费每期还两千三百五十八元", "年化利率大约百分之十二"], True),
     ],
