@@ -293,8 +293,7 @@ def level1_spike(model, root: Path, threshold: float) -> dict:
     from models import risk
 
     dialogues = [d for d in train_real.load(root).held_out if d.customer]
-    spike_d = risk.SPIKE_D if model.spike_d is None else model.spike_d
-    out = {"spike_d": spike_d, "spike_i": risk.SPIKE_I, "threshold": threshold}
+    out = {"spike_d": model.spike_threshold, "spike_i": risk.SPIKE_I, "threshold": threshold}
     for name, served in (("without spike", replace(model, spike_d=2.0)), ("with spike", model)):
         counts = {"dissatisfied": [0, 0], "between": [0, 0], "satisfied": [0, 0]}
         for d in dialogues:

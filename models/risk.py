@@ -152,6 +152,12 @@ class RiskModel:
         ]
 
     @property
+    def spike_threshold(self) -> float:
+        """The spike's D threshold this version serves with: its own, or SPIKE_D if it was
+        trained before versions chose one."""
+        return SPIKE_D if self.spike_d is None else self.spike_d
+
+    @property
     def has_level1(self) -> bool:
         return self.heads is not None and self.level1 is not None
 
@@ -178,8 +184,10 @@ class RiskModel:
             repeated = state["repetition"] > repetitions  # the track's repetition check
             state["level1"] = dissatisfaction.step(level1, text, d, c, self.words, repeated)
             dissatisfied = dissatisfaction.probability(self.level1, state["level1"])
-            spike_d = SPIKE_D if self.spike_d is None else self.spike_d
-            if d >= spike_d and probs.get("irritated", 0.0) + probs.get("threat", 0.0) >= SPIKE_I:
+            if (
+                d >= self.spike_threshold
+                and probs.get("irritated", 0.0) + probs.get("threat", 0.0) >= SPIKE_I
+            ):
                 dissatisfied = max(dissatisfied, d)  # this utterance only: it falls back after
             dissatisfied = round(dissatisfied, 4)
             state["dissatisfaction"] = dissatisfied
