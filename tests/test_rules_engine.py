@@ -471,14 +471,24 @@ def test_instalment_disclosure_before_the_customer_agrees():
                         ("agent", "折算年化利率约百分之十三", 6), ("customer", "好，那就办吧", 9))  # fmt: skip
     assert [h for h in rules.post_call(told) if h.rule_id == "agent-instalment-disclosure"] == []
     untold = conversation(("agent", "可以帮您办理十二期分期", 0), ("agent", "每期手续费七十二块", 3),
-                          ("customer", "好，那就办吧", 6), ("agent", "折算年化利率约百分之十三", 9))  # fmt: skip
+                          ("customer", "好，那就办吧", 6), ("agent", "好的，已经为您办好了", 9),
+                          ("customer", "行，谢谢你", 12))  # fmt: skip
     [hit] = [h for h in rules.post_call(untold) if h.rule_id == "agent-instalment-disclosure"]
-    assert (hit.rule_id, hit.segment_ids, hit.matched_by) == (
+    assert (hit.rule_id, hit.segment_ids, hit.matched_by, hit.start) == (
         "agent-instalment-disclosure",
         ("t:2",),
         "absence",
+        6.0,
     )
-    assert hit.evidence == "未找到：每期手续费和年化利率（在「办吧」之前）"
+    assert hit.evidence == "未找到：每期手续费和年化利率（在「办吧」之前或紧接着的答复里）"
+    # the rate told in the answer, before it is done: the customer was not kept uninformed
+    answered = untold[:3] + [
+        {**untold[3], "text": "折算年化利率约百分之十三，给您办好了"},
+        untold[4],
+    ]
+    assert [
+        h for h in rules.post_call(answered) if h.rule_id == "agent-instalment-disclosure"
+    ] == []
     refused = conversation(("agent", "临时额度不能办理分期", 0), ("customer", "那就办吧", 3))
     assert [h for h in rules.post_call(refused) if h.rule_id == "agent-instalment-disclosure"] == []
 
@@ -498,6 +508,38 @@ def test_a_step_in_parts_is_done_when_each_part_was_said_somewhere():
     one_part = conversation(("agent", "每期手续费七十二块", 0), ("customer", "那就办吧", 3))
     [hit] = ruleset(parts).post_call(one_part)
     assert hit.segment_ids == ("t:1",)
+
+
+def test_a_step_may_come_in_the_answer_until_its_speaker_speaks_again():
+    """`until_reply`: the step may still come in the answer to the `before` sentence; the
+    deadline closes when that sentence's speaker speaks again (listening words aside), and the
+    hit, raised by that sentence, points at the one that came too early."""
+    spec = {"require": {"label": "费用", "step": {"keywords": {"any": ["手续费"]}},
+                        "before": {"keywords": {"any": ["分六期吧"], "role": "customer"}},
+                        "remind_when": {"keywords": {"any": ["分六期吧"], "role": "customer"}},
+                        "until_reply": True}}  # fmt: skip
+    rules = ruleset(spec)
+
+    def live(*turns):
+        history, out = [], []
+        for segment in conversation(*turns):
+            out += [(segment["segment_id"], h.segment_ids) for h in rules.live(segment, history)]
+            history.append(segment)
+        return out
+
+    pick = ("customer", "那就分六期吧", 0)
+    assert live(pick, ("agent", "好的", 3), ("customer", "嗯", 5), ("agent", "每期手续费三十块", 7),
+                ("customer", "行", 10)) == []  # fmt: skip
+    assert live(pick, ("agent", "好的", 3), ("customer", "嗯", 5), ("agent", "已经办好了", 7)) == []
+    assert live(pick, ("agent", "已经办好了", 3), ("customer", "嗯", 5),
+                ("customer", "好的那谢谢你", 7)) == [("t:3", ("t:0",))]  # fmt: skip
+    steps = conversation(pick, ("agent", "已经办好了", 3), ("customer", "谢谢你", 5))
+    states = [[state for _, state in rules.progress(seg, steps[:i])] for i, seg in enumerate(steps)]
+    assert states == [["open"], ["open"], ["missed"]]  # the desk's reminder stays up meanwhile
+    assert ruleset({"require": {**spec["require"], "until_reply": False}}).post_call(
+        conversation(pick, ("agent", "每期手续费三十块", 3)))  # fmt: skip
+    with pytest.raises(RuleError, match="until_reply needs a 'before'"):
+        ruleset({"require": {"step": {"keywords": {"any": ["手续费"]}}, "until_reply": True}})
 
 
 BEFORE = {"keywords": {"any": ["办吧"]}}

@@ -23,11 +23,15 @@ def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
         return out
 
     offer = ("agent", "这笔可以办分期，有三期六期十二期", 4, 8)
-    assert fired(offer, ("customer", "每个月压力不大那行就几分六七把先把这个月扛过去", 9, 14)) == [
+    done = [("agent", "好的，已经给您办好了", 15, 18), ("customer", "行，谢谢啊", 19, 21)]
+    assert fired(offer, ("customer", "每个月压力不大那行就几分六七把先把这个月扛过去", 9, 14), *done) == [
         ("agent-instalment-disclosure", ("t:1",))]  # fmt: skip
-    assert fired(offer, ("customer", "分六期的话每个月还多少", 9, 14)) == []
+    assert fired(offer, ("customer", "分六期的话每个月还多少", 9, 14), *done) == []
     disclosed = ("agent", "有三期六期十二期，每期手续费百分之零点六，年化利率百分之十三", 4, 8)
-    assert fired(disclosed, ("customer", "那就分六期吧", 9, 14)) == []
+    assert fired(disclosed, ("customer", "那就分六期吧", 9, 14), *done) == []
+    # the plan picked first, its fee and rate told in the answer before it is done
+    told = ("agent", "六期的话每期手续费百分之零点六，年化利率百分之十三，现在给您办", 15, 18)
+    assert fired(offer, ("customer", "那就分六期吧", 9, 14), told, done[1]) == []
 
 
 @pytest.mark.parametrize(
@@ -54,7 +58,11 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
     rules = RuleSet.load(PACK)
     turns = [("agent", "这笔可以办分期，有三期六期十二期", 0, 4)]
     turns += [("agent", text, 5 + 5 * i, 9 + 5 * i) for i, text in enumerate(told)]
-    turns.append(("customer", "那就分六期吧", 20, 22))
+    turns += [
+        ("customer", "那就分六期吧", 20, 22),
+        ("agent", "好的，给您办好了", 23, 25),
+        ("customer", "行，谢谢啊", 26, 27),
+    ]
     history, hits = [], []
     for segment in conversation(*turns):
         hits += [h.rule_id for h in rules.live(segment, history)]

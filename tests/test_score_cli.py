@@ -318,16 +318,17 @@ def test_agreement_at_the_end_of_a_long_turn_counts_a_question_after_it_does_not
                Turn("customer", "我这个月账单有点多，想问问能不能分期", 4.5, 7),
                Turn("agent", "可以的，这笔可以办账单分期，有三期、六期、十二期", 7.5, 11))  # fmt: skip
 
-    def hits(*turns):
+    def hits(*turns):  # (the turn that raised it, the turn it points at)
         result = score_call(models, Transcript("ag", opening + turns))
-        return [t["turn"] for t in result["turns"] for h in t["rule_hits"]
-                if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+        turn_of = {t["segment_id"]: t["turn"] for t in result["turns"]}
+        return [(t["turn"], turn_of[h["segment_ids"][0]]) for t in result["turns"]
+                for h in t["rule_hits"] if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
 
     long_yes = ("三十六期的话一个月也就一千出头吧？店里现在流水还凑合，一千来块我每个月都挤得出来。"
                 "那就按三十六期来，你给我弄上吧。")  # fmt: skip
-    assert hits(
-        Turn("customer", long_yes, 11.5, 22), Turn("agent", "好的，已经为您办理", 22.5, 24)
-    ) == [3]
+    # judged when the customer speaks again: the agent did it without telling fee and rate
+    assert hits(Turn("customer", long_yes, 11.5, 22), Turn("agent", "好的，已经为您办理", 22.5, 24),
+                Turn("customer", "好的，谢谢你啊", 24.5, 26)) == [(5, 3)]  # fmt: skip
     told = Turn("agent", "六期的话每期手续费九十三元，折算年化利率大约百分之十三点八", 16, 21)
     assert hits(Turn("customer", "嗯，六期吧。六期的话利息大概多少？", 11.5, 15), told,
                 Turn("customer", "行，那就分六期吧", 21.5, 23)) == []  # fmt: skip
@@ -354,9 +355,13 @@ def test_periods_chosen_in_everyday_words_as_whisper_writes_them_are_agreement(m
                Turn("customer", "我刚买了台冰箱六千多，想分开还", 4.5, 7),
                Turn("agent", "这笔消费可以办分期，有六期、十二期和二十四期", 7.5, 11))  # fmt: skip
 
-    def hits(text):
-        result = score_call(models, Transcript("ev", (*opening, Turn("customer", text, 11.5, 16))))
-        return [t["turn"] for t in result["turns"] for h in t["rule_hits"]
+    done = (Turn("agent", "好的已经为您办理", 16.5, 18), Turn("customer", "行那谢谢你", 18.5, 20))
+
+    def hits(text):  # the turns the hits point at (raised when the customer speaks again)
+        turns = (*opening, Turn("customer", text, 11.5, 16), *done)
+        result = score_call(models, Transcript("ev", turns))
+        turn_of = {t["segment_id"]: t["turn"] for t in result["turns"]}
+        return [turn_of[h["segment_ids"][0]] for t in result["turns"] for h in t["rule_hits"]
                 if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
 
     assert hits("一个月五百多跟交个水电然七岁差不多那就按十二七走吧麻烦你给我落实了") == [3]

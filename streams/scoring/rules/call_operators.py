@@ -5,7 +5,7 @@ another (follows), a required step."""
 from __future__ import annotations
 
 from .conditions import HISTORY, ROLE_NAMES, Condition, _Evidence, _Match, _span, _View
-from .matching import _is_backchannel, _norm, _roles_match
+from .matching import _is_backchannel, _norm, _roles_match, is_backchannel
 from .sentence_operators import Keywords
 from .similarity import SimilarityModel
 
@@ -345,11 +345,40 @@ def _turns(view: _View) -> list[int]:
 class Require(Condition):
     """A step that must happen (in a window, or after one thing and before another)."""
 
-    def __init__(self, path, label, step, before, after, remind_when=None):
+    def __init__(self, path, label, step, before, after, remind_when=None, until_reply=False):
         super().__init__(path)
         self.label = label
         self.step, self.before, self.after = step, before, after
         self.remind_when = remind_when
+        self.until_reply = until_reply  # the step may still come in the answer to `before`
+
+    @staticmethod
+    def _reply_closed(view, due) -> int | None:
+        """The sentence that closes the answer to the deadline sentence: its speaker's next
+        one that is not listening words only (嗯, 对, 好的); None while the answer goes on."""
+        last = max(due.indices)
+        speaker = view.segments[last]["role"]
+        for j in range(last + 1, len(view.segments)):
+            other = view.segments[j]
+            if other["role"] == speaker and not is_backchannel(other["text"]):
+                return j
+        return None
+
+    def _deadline(self, view, window, role, pinyin):
+        """(the first `before` match, the window cut where the step had to be done by, the
+        sentence that closes the answer or None); None when `before` has not happened, or when
+        the answer to it still goes on."""
+        found = self.before.matches(view, window, role, pinyin)
+        if not found:
+            return None
+        due = min(found, key=lambda m: (m.start, m.indices))
+        if not self.until_reply:
+            return due, [i for i in window if view.segments[i]["start"] <= due.start], None
+        closed = self._reply_closed(view, due)
+        if closed is None:
+            return None
+        cut = view.segments[closed]["start"]
+        return due, [i for i in window if view.segments[i]["start"] < cut], closed
 
     def whole_call(self):
         if self.before is None:
@@ -385,10 +414,9 @@ class Require(Condition):
         if opened:  # due before `after` (the customer asked first): the whole call counts
             start = min(m.start for m in opened)
             window = [i for i in window if view.segments[i]["start"] >= start]
-        deadline = self.before.matches(view, window, role, pinyin) if self.before else []
+        deadline = self._deadline(view, window, role, pinyin) if self.before else None
         if deadline:
-            first = min(m.start for m in deadline)
-            window = [i for i in window if view.segments[i]["start"] <= first]
+            window = deadline[1]
         if self.step.matches(view, window, role, pinyin):
             return "done"
         return "missed" if deadline else "open"
@@ -406,17 +434,18 @@ class Require(Condition):
             window = [i for i in window if view.segments[i]["start"] >= opened.start]
         due = None
         if self.before is not None:
-            found = self.before.matches(view, window, role, pinyin)
-            if not found:
+            deadline = self._deadline(view, window, role, pinyin)
+            if deadline is None:
                 return []
-            due = min(found, key=lambda m: (m.start, m.indices))
-            window = [i for i in window if view.segments[i]["start"] <= due.start]
+            due, window, closed = deadline
         if self.step.matches(view, window, role, pinyin):
             return []
         if due is not None:
             words = due.phrase or "".join(view.segments[i]["text"] for i in due.indices)[:20]
-            evidence = f"未找到：{self.label}（在「{words}」之前）"
-            return [_Match(due.indices, due.start, due.end, evidence, "absence", due.phrase)]
+            where = "之前或紧接着的答复里" if self.until_reply else "之前"
+            evidence = f"未找到：{self.label}（在「{words}」{where}）"
+            return [_Match(due.indices, due.start, due.end, evidence, "absence", due.phrase,
+                           raised_by=closed)]  # fmt: skip
         where = ""
         if isinstance(self.step, Position):
             where = f"（{self.step.describe()}内）"

@@ -172,7 +172,7 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
         step = Combinator(f"{here}.step", "all", parts, separately=True)
     else:
         step = _build(spec.step, f"{here}.step")
-    return Require(here, spec.label or "", step, before, after, remind)
+    return Require(here, spec.label or "", step, before, after, remind, spec.until_reply)
 
 
 def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
@@ -375,7 +375,9 @@ class RuleSet:
                 current = next(i for i, s in enumerate(segments) if s is segment)
                 view.focus = current
             for match in condition.matches(view, view.all, rule.role, rule.pinyin):
-                if current in match.indices:
+                if current == match.raised_by or (
+                    match.raised_by is None and current in match.indices
+                ):
                     hits.append(_from_match(rule, view, match))
         return hits
 

@@ -101,6 +101,7 @@ WORDING: dict[str | tuple[str, str], str] = {
     "act_name": "field '{where}' must be one of the dialog acts: {acts} (got {got})",
     "act_role": "field '{where}': '{act}' is said by the {own}, so role must be {own} or any "
                 "(got {got})",
+    "until_reply": "field '{where}': until_reply needs a 'before' (the sentence that is answered)",
     "act_min_below": "field '{where}': '{act}' takes min (the act is done) or below (it is "
                      "clearly not), not both",
     # checks made once the rule is built (streams.scoring.rules.ruleset)
@@ -353,6 +354,16 @@ class RequireSchema(_Schema):
     # When the step becomes due, for the desk's reminder while it can still be done
     # (default: `after`). Without either, the rule raises no reminder.
     remind_when: ConditionSchema | None = None
+    # The step may still be done in the answer to the `before` sentence: the deadline closes
+    # when that sentence's speaker speaks again (listening words aside). A customer who picks a
+    # plan (分十二期吧) and is then told its fee and rate has not agreed uninformed.
+    until_reply: bool = False
+
+    @model_validator(mode="after")
+    def _reply_to_before(self):
+        if self.until_reply and self.before is None:
+            raise _invalid("until_reply")
+        return self
 
 
 OPERATORS = ("all", "any", "not", "keywords", "regex", "similar", "position", "silence",
