@@ -533,6 +533,9 @@ def test_a_step_may_come_in_the_answer_until_its_speaker_speaks_again():
     assert live(pick, ("agent", "好的", 3), ("customer", "嗯", 5), ("agent", "已经办好了", 7)) == []
     assert live(pick, ("agent", "已经办好了", 3), ("customer", "嗯", 5),
                 ("customer", "好的那谢谢你", 7)) == [("t:3", ("t:0",))]  # fmt: skip
+    # the customer going on before any answer (the VAD cut the turn) is still the same turn
+    assert live(pick, ("customer", "期数长一点压力小", 2), ("agent", "每期手续费三十块", 4),
+                ("customer", "行那谢谢你", 7)) == []  # fmt: skip
     steps = conversation(pick, ("agent", "已经办好了", 3), ("customer", "谢谢你", 5))
     states = [[state for _, state in rules.progress(seg, steps[:i])] for i, seg in enumerate(steps)]
     assert states == [["open"], ["open"], ["missed"]]  # the desk's reminder stays up meanwhile

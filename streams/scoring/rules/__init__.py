@@ -18,7 +18,10 @@ window). A live rule fires on a segment when one of its matches over that window
 segment, so each match is raised once, by the final that completes it. Matches are
 anchored where the evidence becomes complete (the first sentence that contains the keyword,
 the Nth repetition, the sentence that ends a silence, the sentence that came before the
-required step), so a later sentence does not raise the same match again. Post-call scoring
+required step), so a later sentence does not raise the same match again. One exception: a
+required step with `until_reply` may still be done in the answer to its deadline, so its
+miss is raised by the sentence that closes the answer (`_Match.raised_by`) and points at
+the deadline's sentence. Post-call scoring
 replays the finished call through the same live evaluation for live rules, in the order the
 finals end — a live rule's post-call hits are by construction what live evaluation raised —
 and judges post_call rules once over the whole call. Conditions that can only be decided when

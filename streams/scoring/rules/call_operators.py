@@ -354,13 +354,19 @@ class Require(Condition):
 
     @staticmethod
     def _reply_closed(view, due) -> int | None:
-        """The sentence that closes the answer to the deadline sentence: its speaker's next
-        one that is not listening words only (嗯, 对, 好的); None while the answer goes on."""
+        """The sentence that closes the answer to the deadline sentence: its speaker's next one
+        after the other side answered (neither of them listening words only: 嗯, 对, 好的; the
+        speaker going on first is still the same turn); None while the answer goes on."""
         last = max(due.indices)
         speaker = view.segments[last]["role"]
+        answered = False
         for j in range(last + 1, len(view.segments)):
             other = view.segments[j]
-            if other["role"] == speaker and not is_backchannel(other["text"]):
+            if is_backchannel(other["text"]):
+                continue
+            if other["role"] != speaker:
+                answered = True
+            elif answered:
                 return j
         return None
 
