@@ -384,7 +384,8 @@ def test_live_equals_the_live_part_of_post_call(path):
     raised, history = [], []
     for segment in segments:  # as a worker receives the finals
         for hit in rules.live(segment, history[-HISTORY:]):
-            assert segment["segment_id"] in hit.segment_ids
+            # raised by a sentence it holds, or (until_reply) by the one that closed the answer
+            assert segment["segment_id"] in hit.segment_ids or hit.matched_by == "absence"
             raised.append(hit)
         history.append(segment)
     after = [h for h in rules.post_call(segments, call) if h.mode == "live"]
@@ -413,12 +414,7 @@ PACK_CASES = [
     ("agent", "这种事谁也不敢打包票，得看审批", None),
     ("agent", "没有实测过，不保证一定可以通过审核，您问下厂商", None),  # a disclaimer (STC-3)
     ("agent", "系统升级以后能不能刷，我不敢保证没问题", None),
-    # the negation may stand apart from the promise word (不敢跟您…, 没法给你…)
-    ("agent", "提额这事我不敢跟您拍胸脯，以审批结果为准", None),
-    ("agent", "分期的话没法给你保证一定能批下来", None),
-    ("agent", "额度能不能调上去，我确实不敢现在就给您打这个包票", None),  # a few words apart
-    ("agent", "退款时间我不能跟您随口保证一定是三天", None),
-    ("agent", "这个不能拖，今天申请明天肯定能批下来", "agent-misleading-promise"),  # 不能 elsewhere
+    # negations standing apart from the promise word: tests/test_rules_promise.py
     # a warning and a debt are not promises
     ("agent", "再拖下去的话，逾期一定会影响您的征信", None),
     ("agent", "欠款早晚跑不了，您还是尽快安排还上", None),
