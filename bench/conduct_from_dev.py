@@ -1,6 +1,6 @@
 """Would the agent-conduct acts gain from the development calls' labelled agent turns?
 
-    .venv/bin/python bench/conduct_from_dev.py
+    .venv/bin/python bench/conduct_from_dev.py [--by-round]
 
 An experiment, not the served model. One binary "rude" classifier (推诿, 顶撞 or 不耐烦: any of
 the three conduct acts of models/data/acts.tsv), the project's character and toneless-pinyin
@@ -13,7 +13,12 @@ Each is judged on the agent turns of the held-out calls from round 9 on (pairs p
 never trained on by any version; spent as measurements, so the figure is out of sample but
 not clean), on their scripts' words: average precision, and recall and false hits at three
 thresholds. The served rule on the same turns is what `callqa score` gives them.
-Seconds on 2 cores.
+
+A pair's two calls come from one helper, so the held-out turns share a style with the
+development turns they are judged beside. `--by-round` also judges leaving one round out:
+for each round of 20 pairs (p50-p69 … p250-p269; p01-p49 as one), the classifier learns the
+development turns of the other rounds only and is judged on both halves of that round, the
+predictions pooled over the rounds. Seconds on 2 cores (`--by-round`: about a minute).
 """
 
 from __future__ import annotations
@@ -69,6 +74,48 @@ def classifier():
     return make_pipeline(views, LogisticRegression(C=4, class_weight="balanced", max_iter=2000))
 
 
+def print_table(scores: dict[str, np.ndarray], truth: np.ndarray) -> None:
+    print("\n| trained on | AP | recall / false hits at 0.5 | at 0.7 | at 0.9 |")
+    print("|---|---:|---|---|---|")
+    for name, p in scores.items():
+        cells = []
+        for threshold in (0.5, 0.7, 0.9):
+            fired = np.asarray(p) >= threshold
+            cells.append(f"{int((fired & (truth == 1)).sum())}/{int(truth.sum())} / "
+                         f"{int((fired & (truth == 0)).sum())}")  # fmt: skip
+        print(f"| {name} | {average_precision_score(truth, p):.3f} | " + " | ".join(cells) + " |")
+
+
+def rounds(scripts: list[dict]) -> dict[str, list[dict]]:
+    """The scripts by round of 20 pairs from p50 on (p01-p49 as one)."""
+    out: dict[str, list[dict]] = {}
+    for doc in scripts:
+        n = pair_number(doc["pair"])
+        low = FIRST_CLEAN_PAIR + (n - FIRST_CLEAN_PAIR) // 20 * 20
+        out.setdefault("p01-p49" if n < FIRST_CLEAN_PAIR else f"p{low}-p{low + 19}", []).append(doc)
+    return out
+
+
+def by_round(corpus: list[tuple[str, int]], scripts: list[dict]) -> None:
+    groups = rounds(scripts)
+    scores: dict[str, list[float]] = {"acts.tsv only": [], "+ other rounds' development turns": []}
+    truth: list[int] = []
+    base = classifier().fit([t for t, _ in corpus], [y for _, y in corpus])
+    for name, docs in groups.items():
+        test = agent_turns(docs)
+        others = [d for n, g in groups.items() if n != name for d in g if d["split"] == "dev"]
+        train = corpus + agent_turns(others)
+        model = classifier().fit([t for t, _ in train], [y for _, y in train])
+        texts = [t for t, _ in test]
+        scores["acts.tsv only"] += list(base.predict_proba(texts)[:, 1])
+        scores["+ other rounds' development turns"] += list(model.predict_proba(texts)[:, 1])
+        truth += [y for _, y in test]
+    y = np.array(truth)
+    print(f"\nleaving one round out ({len(groups)} rounds, both halves of each judged; "
+          f"{len(y)} agent turns, {int(y.sum())} labelled)")  # fmt: skip
+    print_table({k: np.array(v) for k, v in scores.items()}, y)
+
+
 def main() -> None:
     with open(ROOT / "models/data/acts.tsv", encoding="utf-8", newline="") as f:
         rows = [r for r in csv.DictReader(f, delimiter="\t") if r["role"] == "agent"]
@@ -87,18 +134,13 @@ def main() -> None:
         "acts.tsv + development turns": corpus + dev,
         "acts.tsv + development, labelled x3": corpus + dev + positives * 2,
     }
-    print(
-        "\n| trained on | AP | recall / false hits at 0.5 | at 0.7 | at 0.9 |\n|---|---:|---|---|---|"
-    )
+    scores = {}
     for name, train in ways.items():
         model = classifier().fit([t for t, _ in train], [y for _, y in train])
-        p = model.predict_proba([t for t, _ in held])[:, 1]
-        cells = []
-        for threshold in (0.5, 0.7, 0.9):
-            fired = p >= threshold
-            cells.append(f"{int((fired & (truth == 1)).sum())}/{int(truth.sum())} / "
-                         f"{int((fired & (truth == 0)).sum())}")  # fmt: skip
-        print(f"| {name} | {average_precision_score(truth, p):.3f} | " + " | ".join(cells) + " |")
+        scores[name] = model.predict_proba([t for t, _ in held])[:, 1]
+    print_table(scores, truth)
+    if "--by-round" in sys.argv[1:]:
+        by_round(corpus, scripts)
 
 
 if __name__ == "__main__":
