@@ -51,7 +51,8 @@ class _Match:
     phrase: str = ""
     text: str | None = None  # see _Evidence.text
     # the final that completes the evidence when it is not one of `indices` (a deadline that
-    # closes only when its speaker speaks again); live evaluation raises the match on it
+    # closes only when its speaker speaks again after the answer); live evaluation raises the
+    # match on it
     raised_by: int | None = None
 
 

@@ -355,7 +355,8 @@ class RequireSchema(_Schema):
     # (default: `after`). Without either, the rule raises no reminder.
     remind_when: ConditionSchema | None = None
     # The step may still be done in the answer to the `before` sentence: the deadline closes
-    # when that sentence's speaker speaks again (listening words aside). A customer who picks a
+    # when that sentence's speaker speaks again after the other side answered (listening words
+    # aside; Require._reply_closed). A customer who picks a
     # plan (分十二期吧) and is then told its fee and rate has not agreed uninformed.
     until_reply: bool = False
 
