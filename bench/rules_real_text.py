@@ -28,11 +28,10 @@ import platform
 from collections import Counter
 from pathlib import Path
 
-import yaml
-
 from streams.scoring.models import ScoringModels
 from streams.scoring.offline import Transcript, Turn, score_call
 from streams.scoring.rules import RuleSet
+from streams.scoring.rules.ruleset import raw_rules
 from streams.settings import PROJECT_ROOT, Settings
 
 EVAL = PROJECT_ROOT.parent / "shared" / "eval"
@@ -68,8 +67,7 @@ def stc3_helpdesk() -> list[str]:
 
 def pack(settings: Settings, loose: bool) -> RuleSet:
     folder = Path(settings.lexicons_dir) / "rules"
-    raws = [raw for file in sorted(folder.glob("*.yaml"))
-            for raw in yaml.safe_load(file.read_text(encoding="utf-8"))["rules"]]  # fmt: skip
+    raws = raw_rules(folder)  # named patterns filled in, as RuleSet.load reads them
     if loose:
         raws = [{**raw, "pinyin": raw.get("pinyin", True)} for raw in raws]
     return RuleSet.from_dicts(raws, str(folder))

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from . import patterns
 from .call_operators import (
     Combinator,
     Follows,
@@ -232,6 +233,15 @@ def _mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = Fals
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
+def raw_rules(path: Path) -> list[dict]:
+    """The rules of one file (or a directory's *.yaml, by name) as mappings, named patterns
+    filled in: what RuleSet.load builds from, for a tool that edits rules before building
+    them (RuleSet.from_dicts)."""
+    path = Path(path)
+    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    return [raw for file in files for raw in _read(file)]
+
+
 def names_in(path: Path) -> dict[str, str]:
     """Rule id -> name of one rule file, read without building its rules (for the pages);
     RuleError when the file does not read as a rule file."""
@@ -248,10 +258,11 @@ def _read(path: Path) -> list:
         raise RuleError(f"{path}: not valid YAML: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
         raise RuleError(f"{path}: expected a top-level 'rules:' list")
-    extra = [k for k in document if k != "rules"]
+    extra = [k for k in document if k not in ("rules", "patterns")]
     if extra:
-        raise RuleError(f"{path}: unknown top-level key '{extra[0]}' (only 'rules:')")
-    return document["rules"]
+        raise RuleError(f"{path}: unknown top-level key '{extra[0]}' (only 'rules:' and "
+                        "'patterns:')")  # fmt: skip
+    return patterns.expand(document["rules"], patterns.defined(document, path), path)
 
 
 class RuleSet:
