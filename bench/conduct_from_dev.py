@@ -1,146 +1,173 @@
-"""Would the agent-conduct acts gain from the development calls' labelled agent turns?
+"""The conduct acts with and without the development calls' agent turns, judged by the rules.
 
-    .venv/bin/python bench/conduct_from_dev.py [--by-round]
+    .venv/bin/python bench/conduct_from_dev.py [--rounds p230-p249,p250-p269]
 
-An experiment, not the served model. One binary "rude" classifier (推诿, 顶撞 or 不耐烦: any of
-the three conduct acts of models/data/acts.tsv), the project's character and toneless-pinyin
-TF-IDF views into a balanced logistic regression, trained three ways:
-1. the agent rows of acts.tsv alone (what the served acts model learns its conduct acts from);
-2. the same plus every development call's agent turn (calls/eval, `split: dev`): labelled
-   `agent-forbidden-phrase` is rude, every other turn is not;
-3. as 2 with the labelled turns three times.
-Each is judged on the agent turns of the held-out calls from round 9 on (pairs p50 and later:
-never trained on by any version; spent as measurements, so the figure is out of sample but
-not clean), on their scripts' words: average precision, and recall and false hits at three
-thresholds. The served rule on the same turns is what `callqa score` gives them.
-
-A pair's two calls come from one helper, so the held-out turns share a style with the
-development turns they are judged beside. `--by-round` also judges leaving one round out:
-for each round of 20 pairs (p50-p69 … p250-p269; p01-p49 as one), the classifier learns the
-development turns of the other rounds only and is judged on both halves of that round, the
-predictions pooled over the rounds. Seconds on 2 cores (`--by-round`: about a minute).
+Since recipe acts-4 (models/train_acts.py), the agent's conduct acts (推诿, 顶撞, 不耐烦) and
+`agent_promises` are served by binary pipelines that also learn the development calls' agent
+turns. This bench measures that recipe the only honest way the set allows: by rounds of calls.
+For each round of 20 pairs (p50-p69 … ; p01-p49 as one), the agent pipeline is trained as the
+served one is, on models/data/acts.tsv's training split plus the development turns of the
+*other* rounds, and the round's own agent turns are judged through the two rules that read
+those acts, `agent-forbidden-phrase` and `agent-misleading-promise` (the pack as served:
+keywords, regexes, similarity and the act branches), on the scripts' words:
+- its development half (development folds: what a change may be tuned on);
+- its held-out half, from round 9 (p50) on: spent measurements, out of sample for this bench
+  but read before.
+"before" is the previous recipe (the acts.tsv pipeline alone, no development turns), the
+same for every round. A turn hits when the rule fires on it; it is labelled when its script
+expects that rule on that turn. Prints TP / FP / FN per rule, half and recipe, and the pooled
+average precision of the likeliest conduct act, and agent-forbidden-phrase as it would be
+with the act branch's `min` at 0.5 … 0.8 (a threshold is chosen on the development folds).
+About ten minutes on 2 cores (four binary
+pipelines per round); `--rounds` judges only the rounds named.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
-from sklearn.pipeline import make_pipeline, make_union
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.evalset import load_scripts, pair_number  # noqa: E402
-from models.text import normalize, pinyin_text  # noqa: E402
+from models import registry  # noqa: E402
+from models.acts import ActsModel  # noqa: E402
+from models.features import DEFAULT_FEATURES  # noqa: E402
+from models.lexicons import load_lexicons  # noqa: E402
+from models.text import normalize  # noqa: E402
+from models.train_acts import (  # noqa: E402
+    CONDUCT_RULES,
+    datasets,
+    fit_role,
+    own_agent,
+    threat_only,
+)
+from streams.scoring.rules import RuleSet  # noqa: E402
+from streams.settings import Settings  # noqa: E402
 
-RUDE = {"agent_refuses_unhelpfully", "agent_contradicts_rudely", "agent_impatient"}
-RULE = "agent-forbidden-phrase"
 FIRST_CLEAN_PAIR = 50  # round 9's held-out calls on (calls/eval/README.md)
+FORBIDDEN = "agent-forbidden-phrase"
+RUDE = CONDUCT_RULES[FORBIDDEN]
+MIN_CHARS = 6  # the rule's act branch judges sentences of 6 characters or more
+THRESHOLDS = (0.5, 0.6, 0.7, 0.8)
 
 
-def _pinyin(text: str) -> str:
-    return pinyin_text(normalize(text))
+def round_of(pair: str) -> str:
+    n = pair_number(pair)
+    if n < FIRST_CLEAN_PAIR:
+        return "p01-p49"
+    low = FIRST_CLEAN_PAIR + (n - FIRST_CLEAN_PAIR) // 20 * 20
+    return f"p{low}-p{low + 19}"
 
 
-def agent_turns(scripts: list[dict]) -> list[tuple[str, int]]:
-    """(text, 1 if labelled a forbidden phrase) for every agent turn after the greeting."""
-    out = []
-    for doc in scripts:
-        labelled = set(doc["expected"]["rules"].get(RULE, []))
-        out += [(t["text"], int(i in labelled)) for i, t in enumerate(doc["turns"])
-                if t["role"] == "agent" and i > 0]  # fmt: skip
+def turns_of(script: dict) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """(text, expected rule ids, group, source) per agent turn, as evalcalls.agent_rows."""
+    expected = script["expected"].get("rules") or {}
+    return [(t["text"].strip(), tuple(sorted(r for r, ids in expected.items() if i in (ids or []))),
+             f"evaldev-{script['pair']}", "evalcalls-dev")
+            for i, t in enumerate(script["turns"]) if t["role"] == "agent"]  # fmt: skip
+
+
+def judged(rules: RuleSet, model: ActsModel, turns: list[tuple]) -> dict:
+    """Per rule: (fired, labelled) per turn; and the likeliest conduct act's probability."""
+    rules.bind_acts(model)
+    out = {rule: [] for rule in CONDUCT_RULES}
+    for i, (text, labels, _, _) in enumerate(turns):
+        fired = {h.rule_id for h in rules.live(_segment(i, text), [])}
+        for rule in CONDUCT_RULES:
+            out[rule].append((rule in fired, rule in labels))
+    scores = model.probabilities([t[0] for t in turns], "agent") if turns else []
+    out["rude_p"] = [max(p[a] for a in RUDE) for p in scores]
+    rules.bind_acts(None)  # the rule's other branches alone (keywords, similar sentences)
+    out["no_act"] = [FORBIDDEN in {h.rule_id for h in rules.live(_segment(i, t[0]), [])}
+                     for i, t in enumerate(turns)]  # fmt: skip
+    out["long"] = [len(normalize(t[0])) >= MIN_CHARS for t in turns]
     return out
 
 
-def classifier():
-    views = make_union(
-        TfidfVectorizer(
-            analyzer="char", ngram_range=(1, 3), preprocessor=normalize, sublinear_tf=True
-        ),  # fmt: skip
-        TfidfVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            preprocessor=_pinyin,
-            token_pattern=r"\S+",
-            sublinear_tf=True,
-        ),  # fmt: skip
-    )
-    return make_pipeline(views, LogisticRegression(C=4, class_weight="balanced", max_iter=2000))
+def _segment(i: int, text: str) -> dict:
+    return {"call_id": "b", "segment_id": f"b:agent:{i}", "role": "agent", "start": 20.0,
+            "end": 22.0, "text": text}  # fmt: skip
 
 
-def print_table(scores: dict[str, np.ndarray], truth: np.ndarray) -> None:
-    print("\n| trained on | AP | recall / false hits at 0.5 | at 0.7 | at 0.9 |")
-    print("|---|---:|---|---|---|")
-    for name, p in scores.items():
-        cells = []
-        for threshold in (0.5, 0.7, 0.9):
-            fired = np.asarray(p) >= threshold
-            cells.append(f"{int((fired & (truth == 1)).sum())}/{int(truth.sum())} / "
-                         f"{int((fired & (truth == 0)).sum())}")  # fmt: skip
-        print(f"| {name} | {average_precision_score(truth, p):.3f} | " + " | ".join(cells) + " |")
-
-
-def rounds(scripts: list[dict]) -> dict[str, list[dict]]:
-    """The scripts by round of 20 pairs from p50 on (p01-p49 as one)."""
-    out: dict[str, list[dict]] = {}
-    for doc in scripts:
-        n = pair_number(doc["pair"])
-        low = FIRST_CLEAN_PAIR + (n - FIRST_CLEAN_PAIR) // 20 * 20
-        out.setdefault("p01-p49" if n < FIRST_CLEAN_PAIR else f"p{low}-p{low + 19}", []).append(doc)
-    return out
-
-
-def by_round(corpus: list[tuple[str, int]], scripts: list[dict]) -> None:
-    groups = rounds(scripts)
-    scores: dict[str, list[float]] = {"acts.tsv only": [], "+ other rounds' development turns": []}
-    truth: list[int] = []
-    base = classifier().fit([t for t, _ in corpus], [y for _, y in corpus])
-    for name, docs in groups.items():
-        test = agent_turns(docs)
-        others = [d for n, g in groups.items() if n != name for d in g if d["split"] == "dev"]
-        train = corpus + agent_turns(others)
-        model = classifier().fit([t for t, _ in train], [y for _, y in train])
-        texts = [t for t, _ in test]
-        scores["acts.tsv only"] += list(base.predict_proba(texts)[:, 1])
-        scores["+ other rounds' development turns"] += list(model.predict_proba(texts)[:, 1])
-        truth += [y for _, y in test]
-    y = np.array(truth)
-    print(f"\nleaving one round out ({len(groups)} rounds, both halves of each judged; "
-          f"{len(y)} agent turns, {int(y.sum())} labelled)")  # fmt: skip
-    print_table({k: np.array(v) for k, v in scores.items()}, y)
+def threshold_table(pooled: dict) -> None:
+    """agent-forbidden-phrase as it would be with the act branch's `min` at other values."""
+    print(f"\n{FORBIDDEN} with the conduct acts' min at … (TP / FP / FN)")
+    print("| half | recipe | " + " | ".join(str(t) for t in THRESHOLDS) + " |")
+    print("|---|---|" + "---|" * len(THRESHOLDS))
+    for half in ("dev", "held_out"):
+        for recipe in ("before", "after"):
+            got = {k: pooled.get((half, recipe, k), []) for k in ("rude_p", "no_act", "long")}
+            truth = [y for _, y in pooled.get((half, recipe, FORBIDDEN), [])]
+            cells = []
+            for t in THRESHOLDS:
+                fired = [n or (ok and p >= t) for p, n, ok in
+                         zip(got["rude_p"], got["no_act"], got["long"], strict=True)]  # fmt: skip
+                tp = sum(f and y for f, y in zip(fired, truth, strict=True))
+                fp = sum(f and not y for f, y in zip(fired, truth, strict=True))
+                cells.append(f"{tp} / {fp} / {sum(truth) - tp}")
+            print(f"| {half} | {recipe} | " + " | ".join(cells) + " |")
 
 
 def main() -> None:
-    with open(ROOT / "models/data/acts.tsv", encoding="utf-8", newline="") as f:
-        rows = [r for r in csv.DictReader(f, delimiter="\t") if r["role"] == "agent"]
-    corpus = [(r["text"], int(bool(RUDE & set(r["acts"].split("|"))))) for r in rows]
+    wanted = None
+    if "--rounds" in sys.argv[1:]:
+        wanted = set(sys.argv[sys.argv.index("--rounds") + 1].split(","))
+    lexicons = load_lexicons(ROOT / "lexicons")
+    rules = RuleSet.load(ROOT / "lexicons" / "rules")
+    served = registry.load(Settings().models_dir, "acts").pipeline
+    train_rows, _ = datasets(ROOT / "models" / "data")
+    shared = [r for r in train_rows if not threat_only(r)]
+    base = fit_role(shared, "agent", lexicons, DEFAULT_FEATURES)
+    before = replace(served, pipelines={**served.pipelines, "agent": base})
     scripts = load_scripts()
-    dev = agent_turns([d for d in scripts if d["split"] == "dev"])
-    held = agent_turns([d for d in scripts if d["split"] == "held_out"
-                        and pair_number(d["pair"]) >= FIRST_CLEAN_PAIR])  # fmt: skip
-    truth = np.array([y for _, y in held])
-    print(f"acts.tsv agent rows {len(corpus)} ({sum(y for _, y in corpus)} rude); development "
-          f"agent turns {len(dev)} ({sum(y for _, y in dev)} labelled); held-out agent turns "
-          f"{len(held)} ({int(truth.sum())} labelled)")  # fmt: skip
-    positives = [r for r in dev if r[1]]
-    ways = {
-        "acts.tsv only": corpus,
-        "acts.tsv + development turns": corpus + dev,
-        "acts.tsv + development, labelled x3": corpus + dev + positives * 2,
-    }
-    scores = {}
-    for name, train in ways.items():
-        model = classifier().fit([t for t, _ in train], [y for _, y in train])
-        scores[name] = model.predict_proba([t for t, _ in held])[:, 1]
-    print_table(scores, truth)
-    if "--by-round" in sys.argv[1:]:
-        by_round(corpus, scripts)
+    by_round: dict[str, list[dict]] = {}
+    for doc in scripts:
+        by_round.setdefault(round_of(doc["pair"]), []).append(doc)
+    pooled = {}
+    for name, docs in by_round.items():
+        if wanted and name not in wanted:
+            continue
+        others = [t for n, g in by_round.items() if n != name for d in g
+                  if d["split"] == "dev" or pair_number(d["pair"]) <= 25 for t in turns_of(d)]  # fmt: skip
+        agent, _ = own_agent(shared, base, lexicons, DEFAULT_FEATURES, others)
+        after = replace(served, pipelines={**served.pipelines, "agent": agent})
+        for half in ("dev", "held_out"):
+            mine = [t for d in docs if d["split"] == half
+                    and (half == "dev" or pair_number(d["pair"]) >= FIRST_CLEAN_PAIR)
+                    for t in turns_of(d)]  # fmt: skip
+            if not mine:
+                continue
+            for recipe, model in (("before", before), ("after", after)):
+                got = judged(rules, model, mine)
+                for key, values in got.items():
+                    pooled.setdefault((half, recipe, key), []).extend(values)
+            print(f"{name} {half}: {len(mine)} agent turns", flush=True)
+    print("\n| half | rule | before TP / FP / FN | after TP / FP / FN |")
+    print("|---|---|---|---|")
+    for half in ("dev", "held_out"):
+        for rule in CONDUCT_RULES:
+            cells = []
+            for recipe in ("before", "after"):
+                pairs = pooled.get((half, recipe, rule), [])
+                tp = sum(f and y for f, y in pairs)
+                fp = sum(f and not y for f, y in pairs)
+                fn = sum(y and not f for f, y in pairs)
+                cells.append(f"{tp} / {fp} / {fn}")
+            print(f"| {half} | {rule} | " + " | ".join(cells) + " |")
+    threshold_table(pooled)
+    for half in ("dev", "held_out"):
+        truth = np.array([y for _, y in pooled.get((half, "before", "agent-forbidden-phrase"), [])])
+        if truth.any():
+            aps = [average_precision_score(truth, pooled[(half, r, "rude_p")])
+                   for r in ("before", "after")]  # fmt: skip
+            print(f"{half}: AP of the likeliest conduct act {aps[0]:.3f} → {aps[1]:.3f} "
+                  f"({int(truth.sum())} of {len(truth)} turns labelled)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -82,3 +82,18 @@ def stance_rows(folder: Path = SCRIPTS) -> list[tuple[str, str, str, str]]:
             for _, script in development_scripts(folder)
             for turn in script.get("turns") or []
             if turn.get("role") == "customer" and turn.get("stance")]  # fmt: skip
+
+
+def agent_rows(folder: Path = SCRIPTS) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """(text, rule ids, group, source) of every agent turn of a development call: the ids of
+    the rules its script expects to hit on that turn (`expected.rules`, by turn index), ()
+    for a turn that should raise none. For the conduct acts (models/train_acts.py): wording
+    written for the evaluation set, the rude turns and the ordinary ones around them."""
+    out = []
+    for _, script in development_scripts(folder):
+        expected = (script.get("expected") or {}).get("rules") or {}
+        for i, turn in enumerate(script.get("turns") or []):
+            if turn.get("role") == "agent" and str(turn.get("text") or "").strip():
+                rules = tuple(sorted(r for r, turns in expected.items() if i in (turns or [])))
+                out.append((turn["text"].strip(), rules, f"evaldev-{script['pair']}", SOURCE))
+    return out

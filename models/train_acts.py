@@ -25,6 +25,15 @@ act alone (sources THREAT_ONLY_SOURCES: 最低还款是多少 is "no threat" the
 those rows are not counted against them in the evaluation either. Without the real text the
 version is trained without the questions and its card says so.
 
+The agent's conduct acts (推诿, 顶撞, 不耐烦: the rule agent-forbidden-phrase) and
+`agent_promises` (agent-misleading-promise) are likewise served by binary pipelines of their
+own that also learn the development calls' agent turns (`agent_rows`): a turn the script
+expects to hit the rule is the act (for the three conduct acts, the one of them the
+corpus-only pipeline finds likeliest; the other two do not see it), every other agent turn of
+those calls is none of them. Wording from other hands, and its hard negatives: 这个需要您本人
+来办 said calmly, 没法跟您说一定能退 (not a promise). Measured by leaving one round of calls
+out: bench/conduct_from_dev.py.
+
 Held-out split as for the other tasks (models/train.py): 20 % of rows by a hash of their
 group, never trained on. Training rows get one ASR-noise copy each (models/augment.py); the
 held-out rows are scored clean and through the same noise. Per role, one pipeline: the
@@ -72,8 +81,9 @@ REAL_FILES = (
 )
 NONE = "none"
 # Bump when this recipe changes, so `callqa train --if-missing` retrains stale versions.
-RECIPE = "acts-3"  # acts-2: customer_threatens_complaint, real questions as negatives;
-# acts-3: also every STC-3 customer turn and the intent corpus's business utterances
+RECIPE = "acts-4"  # acts-2: customer_threatens_complaint, real questions as negatives;
+# acts-3: also every STC-3 customer turn and the intent corpus's business utterances;
+# acts-4: the conduct acts and agent_promises also learn the development calls' agent turns
 # The operator's default `min`: an act is taken as done at or above this probability.
 DEFAULT_MIN = 0.5
 C = 4.0
@@ -93,6 +103,16 @@ OTHER_ACT_MAX = 0.3
 # about the other customer acts (最低还款是多少 is a `none` there, yet asks about the account;
 # 好的我现在就去转, a template fill, may well be agreeing to something).
 THREAT_ONLY_SOURCES = ("handwritten-threat", "template-threat")
+# Agent acts served by their own binary pipelines that also learn the development calls'
+# agent turns (`agent_rows`), by the rule the scripts label them with: a turn expected to hit
+# the rule is one of its acts, every other agent turn is none of them.
+CONDUCT_RULES = {
+    "agent-forbidden-phrase": (
+        "agent_refuses_unhelpfully", "agent_contradicts_rudely", "agent_impatient"),
+    "agent-misleading-promise": ("agent_promises",),
+}  # fmt: skip
+OWN_AGENT_ACTS = tuple(a for acts in CONDUCT_RULES.values() for a in acts)
+CONDUCT_POSITIVE_WEIGHT = 3  # times a labelled turn is counted (the others once)
 
 
 def threat_only(row: ActRow) -> bool:
@@ -229,6 +249,35 @@ def eval_rows() -> list[ActRow]:
     return rows * evalcalls.WEIGHT
 
 
+def agent_rows(agent: Pipeline, turns: list[tuple] | None = None) -> list[ActRow]:
+    """The development calls' agent turns (models/evalcalls.py) as rows for the acts of
+    CONDUCT_RULES. A turn labelled with a rule of several acts (推诿, 顶撞 and 不耐烦 are one
+    rule, agent-forbidden-phrase) is the act the corpus-only `agent` pipeline finds likeliest
+    of them, and says nothing of the rule's other acts (`conduct_label`); labelled turns are
+    counted CONDUCT_POSITIVE_WEIGHT times. Every other turn is none of the acts."""
+    turns = evalcalls.agent_rows() if turns is None else turns
+    if not turns:
+        return []
+    names = ACTS["agent"]
+    scores = agent.predict_proba([t[0] for t in turns])
+    out = []
+    for (text, rules, group, source), row in zip(turns, scores, strict=True):
+        acts = []
+        for rule in sorted(set(rules) & set(CONDUCT_RULES)):
+            candidates = CONDUCT_RULES[rule]
+            acts.append(max(candidates, key=lambda a: row[names.index(a)]))
+        weight = CONDUCT_POSITIVE_WEIGHT if acts else 1
+        out += [ActRow(text, "agent", tuple(acts), group, f"{source}-agent")] * weight
+    return out
+
+
+def conduct_label(row: ActRow, act: str) -> bool:
+    """Does this development row say whether `act` is done? Not when it was labelled with
+    another act of the same rule (a rude turn read as 推诿 may also be 顶撞)."""
+    rule = next(r for r, acts in CONDUCT_RULES.items() if act in acts)
+    return act in row.acts or not set(row.acts) & set(CONDUCT_RULES[rule])
+
+
 def real_questions(questions: list[str], n: int = REAL_NEGATIVES) -> list[ActRow]:
     """`n` of `questions` (seeded draw) as customer rows with no act."""
     drawn = random.Random(SEED).sample(questions, min(n, len(questions)))
@@ -279,22 +328,41 @@ def borrowed(candidates: list[ActRow], customer: Pipeline) -> list[ActRow]:
             if max(row[i] for i in others) < OTHER_ACT_MAX]  # fmt: skip
 
 
+def own_agent(shared: list[ActRow], agent: Pipeline, lexicons: Lexicons, features: str,
+              turns: list[tuple] | None = None) -> tuple[OwnColumns | Pipeline, list[ActRow]]:  # fmt: skip
+    """(the agent's pipeline, development rows used): with the development calls' agent
+    turns (`agent_rows`; `turns` as evalcalls.agent_rows gives them, None to read them), the
+    acts of CONDUCT_RULES are each served by a binary pipeline on the corpus plus those rows."""
+    dev = agent_rows(agent, turns)
+    if not dev:
+        return agent, []
+    own = {ACTS["agent"].index(act): fit_role(shared + [r for r in dev if conduct_label(r, act)],
+                                              "agent", lexicons, features, names=(act,))
+           for act in OWN_AGENT_ACTS}  # fmt: skip
+    return OwnColumns(agent, own), dev
+
+
 def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES,
-        candidates: list[ActRow] = ()) -> tuple[ActsModel, list[ActRow]]:  # fmt: skip
+        candidates: list[ActRow] = (), turns: list[tuple] | None = ()
+        ) -> tuple[ActsModel, list[ActRow]]:  # fmt: skip
     """(model, borrowed rows kept): one pipeline per role on the corpus; with `candidates`
     (rows borrowed for the threat act, see the docstring), that act is served by its own
     binary pipeline trained on the corpus plus the candidates the corpus model lets through,
-    so the other customer acts never see rows nobody labelled for them."""
+    so the other customer acts never see rows nobody labelled for them. Likewise the acts of
+    CONDUCT_RULES with the development calls' agent `turns` (None: read them; (): none)."""
     only_threat = [r for r in rows if threat_only(r)]
     shared = [r for r in rows if not threat_only(r)]
     pipelines = {role: fit_role(shared, role, lexicons, features) for role in ACTS}
+    dev = []
+    if turns is None or turns:
+        pipelines["agent"], dev = own_agent(shared, pipelines["agent"], lexicons, features, turns)
     kept = borrowed(list(candidates), pipelines["customer"])
     if kept or only_threat:
         own = fit_role(shared + only_threat + kept, "customer", lexicons, features,
                        names=(BORROWED_ACT,))  # fmt: skip
         column = ACTS["customer"].index(BORROWED_ACT)
         pipelines["customer"] = OwnColumns(pipelines["customer"], {column: own})
-    return ActsModel(pipelines, {role: tuple(ACTS[role]) for role in ACTS}), kept
+    return ActsModel(pipelines, {role: tuple(ACTS[role]) for role in ACTS}), kept + dev
 
 
 def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MIN) -> dict:
@@ -359,8 +427,14 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
     business = intent_rows(data_dir, threat) if not small else []
     calls = eval_rows() if not small else []
     model, extra = fit(
-        train_rows, lexicons, features, risk_train + calls + business + questions + real_turns
+        train_rows,
+        lexicons,
+        features,
+        risk_train + calls + business + questions + real_turns,
+        turns=None if not small else (),
     )
+    conduct = [r for r in extra if r.role == "agent"]
+    extra = [r for r in extra if r.role == "customer"]
     eval_files = [path for path, _ in evalcalls.development_scripts()] if not small else []
     eval_note = evalcalls.card_note(eval_files, "customer turns by stance")
     noisy = with_noise(test_rows, lexicons)
@@ -392,6 +466,13 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
             + (["real questions", "STC-3 customer turns"] if use_real else []),
             "kept": dict(Counter(r.source for r in extra)),
         },  # fmt: skip
+        "conduct_rows": {
+            "acts": list(OWN_AGENT_ACTS),
+            "from": "development calls' agent turns, labelled by the rules their scripts expect"
+            f" ({', '.join(CONDUCT_RULES)}); labelled turns x{CONDUCT_POSITIVE_WEIGHT}",
+            "rows": len(conduct),
+            "by_act": dict(Counter(a or NONE for r in conduct for a in (r.acts or ("",)))),
+        },
         "real_text": (
             {"used": True, "files_sha256": real_text.sha256s(real_data_dir, REAL_FILES)}
             if use_real

@@ -373,6 +373,50 @@ def test_the_threat_act_learns_from_borrowed_rows_the_other_customer_acts_never_
     assert set(probabilities) == set(model.acts["customer"])
 
 
+def test_the_conduct_acts_learn_the_development_calls_agent_turns(lexicons):
+    """Agent turns of the development calls (text, expected rule ids, group, source) train the
+    conduct acts' and agent_promises' own pipelines only: a rude turn becomes the conduct act
+    the corpus pipeline finds likeliest, says nothing of the other two, and every other turn
+    is none of the four acts; the other agent acts never see the turns."""
+    from models import train_acts
+    from models.acts import ACTS, OwnColumns
+    from models.train import DATA_DIR
+
+    train_rows, _ = train_acts.datasets(DATA_DIR, small=12)
+    turns = [
+        ("这种事您找嘎嘣商户去，别老打我们这儿", ("agent-forbidden-phrase",), "t-1", "evalcalls-dev"),
+        ("这次嘎嘣审批我给您包圆了，铁定能下", ("agent-misleading-promise",), "t-2", "evalcalls-dev"),
+        ("好的嘎嘣，我帮您查一下本期账单", (), "t-3", "evalcalls-dev"),
+        ("您好，信用卡中心，工号六零三八", ("agent-greeting",), "t-4", "evalcalls-dev"),
+    ]  # fmt: skip
+    model, kept = train_acts.fit(train_rows, lexicons, turns=turns)
+    agent = model.pipelines["agent"]
+    assert isinstance(agent, OwnColumns)
+    owned = sorted(ACTS["agent"][c] for c in agent.own)
+    assert owned == sorted(train_acts.OWN_AGENT_ACTS)
+    rows = [r for r in kept if r.role == "agent"]
+    by_group = {r.group: r for r in rows}
+    assert by_group["t-1"].acts[0] in train_acts.CONDUCT_RULES["agent-forbidden-phrase"]
+    assert by_group["t-2"].acts == ("agent_promises",) and by_group["t-3"].acts == ()
+    assert by_group["t-4"].acts == ()  # a greeting is none of the four acts
+    labelled = [r for r in rows if r.group == "t-1"]
+    assert len(labelled) == train_acts.CONDUCT_POSITIVE_WEIGHT
+    rude = by_group["t-1"]
+    others = [a for a in train_acts.CONDUCT_RULES["agent-forbidden-phrase"] if a not in rude.acts]
+    assert not any(train_acts.conduct_label(rude, a) for a in others)
+    assert train_acts.conduct_label(rude, rude.acts[0])
+    assert train_acts.conduct_label(by_group["t-3"], others[0])
+
+    def chars(pipeline):
+        return pipeline[0].transformer_list[0][1].vocabulary_
+
+    for column, own in agent.own.items():  # every owned act saw the turns
+        assert "嘎嘣" in chars(own), ACTS["agent"][column]
+    assert "嘎嘣" not in chars(agent.base)  # the shared pipeline (instalments, fees …) did not
+    without, _ = train_acts.fit(train_rows, lexicons, turns=())  # no turns: no own pipelines
+    assert not isinstance(without.pipelines["agent"], OwnColumns)
+
+
 def test_training_in_parallel_runs_every_task_once_and_reports_a_failure(tmp_path, capsys):
     """`callqa train --jobs N`: each task in its own forked process, at most N at a time, the
     longest (acts) first; a task that raises makes the command fail and names it."""
