@@ -345,7 +345,8 @@ def own_agent(shared: list[ActRow], agent: Pipeline, lexicons: Lexicons, feature
 def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES,
         candidates: list[ActRow] = (), turns: list[tuple] | None = ()
         ) -> tuple[ActsModel, list[ActRow]]:  # fmt: skip
-    """(model, borrowed rows kept): one pipeline per role on the corpus; with `candidates`
+    """(model, rows borrowed: the threat act's candidates kept, then the development agent
+    rows used): one pipeline per role on the corpus; with `candidates`
     (rows borrowed for the threat act, see the docstring), that act is served by its own
     binary pipeline trained on the corpus plus the candidates the corpus model lets through,
     so the other customer acts never see rows nobody labelled for them. Likewise the acts of
