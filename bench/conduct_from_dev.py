@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.evalset import load_scripts, pair_number  # noqa: E402
 from models import registry  # noqa: E402
 from models.acts import ActsModel  # noqa: E402
+from models.evalcalls import agent_turns  # noqa: E402
 from models.features import DEFAULT_FEATURES  # noqa: E402
 from models.lexicons import load_lexicons  # noqa: E402
 from models.text import normalize  # noqa: E402
@@ -63,14 +64,6 @@ def round_of(pair: str) -> str:
         return "p01-p49"
     low = FIRST_CLEAN_PAIR + (n - FIRST_CLEAN_PAIR) // 20 * 20
     return f"p{low}-p{low + 19}"
-
-
-def turns_of(script: dict) -> list[tuple[str, tuple[str, ...], str, str]]:
-    """(text, expected rule ids, group, source) per agent turn, as evalcalls.agent_rows."""
-    expected = script["expected"].get("rules") or {}
-    return [(t["text"].strip(), tuple(sorted(r for r, ids in expected.items() if i in (ids or []))),
-             f"evaldev-{script['pair']}", "evalcalls-dev")
-            for i, t in enumerate(script["turns"]) if t["role"] == "agent"]  # fmt: skip
 
 
 def judged(rules: RuleSet, model: ActsModel, turns: list[tuple]) -> dict:
@@ -134,13 +127,13 @@ def main() -> None:
         if wanted and name not in wanted:
             continue
         others = [t for n, g in by_round.items() if n != name for d in g
-                  if d["split"] == "dev" or pair_number(d["pair"]) <= 25 for t in turns_of(d)]  # fmt: skip
+                  if d["split"] == "dev" or pair_number(d["pair"]) <= 25 for t in agent_turns(d)]  # fmt: skip
         agent, _ = own_agent(shared, base, lexicons, DEFAULT_FEATURES, others)
         after = replace(served, pipelines={**served.pipelines, "agent": agent})
         for half in ("dev", "held_out"):
             mine = [t for d in docs if d["split"] == half
                     and (half == "dev" or pair_number(d["pair"]) >= FIRST_CLEAN_PAIR)
-                    for t in turns_of(d)]  # fmt: skip
+                    for t in agent_turns(d)]  # fmt: skip
             if not mine:
                 continue
             for recipe, model in (("before", before), ("after", after)):

@@ -89,11 +89,16 @@ def agent_rows(folder: Path = SCRIPTS) -> list[tuple[str, tuple[str, ...], str, 
     the rules its script expects to hit on that turn (`expected.rules`, by turn index), ()
     for a turn that should raise none. For the conduct acts (models/train_acts.py): wording
     written for the evaluation set, the rude turns and the ordinary ones around them."""
+    return [row for _, script in development_scripts(folder) for row in agent_turns(script)]
+
+
+def agent_turns(script: dict) -> list[tuple[str, tuple[str, ...], str, str]]:
+    """One script's agent turns as `agent_rows` gives them (any split: a bench judging by
+    rounds reads the held-out ones too, never to train on)."""
+    expected = (script.get("expected") or {}).get("rules") or {}
     out = []
-    for _, script in development_scripts(folder):
-        expected = (script.get("expected") or {}).get("rules") or {}
-        for i, turn in enumerate(script.get("turns") or []):
-            if turn.get("role") == "agent" and str(turn.get("text") or "").strip():
-                rules = tuple(sorted(r for r, turns in expected.items() if i in (turns or [])))
-                out.append((turn["text"].strip(), rules, f"evaldev-{script['pair']}", SOURCE))
+    for i, turn in enumerate(script.get("turns") or []):
+        if turn.get("role") == "agent" and str(turn.get("text") or "").strip():
+            rules = tuple(sorted(r for r, turns in expected.items() if i in (turns or [])))
+            out.append((turn["text"].strip(), rules, f"evaldev-{script['pair']}", SOURCE))
     return out
