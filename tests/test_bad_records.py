@@ -548,7 +548,8 @@ def test_a_broken_rule_file_is_a_rule_error_naming_file_rule_and_field(tmp_path_
 
     source = data.draw(st.sampled_from(sorted(PACK.glob("*.yaml"))))
     path = tmp_path_factory.mktemp("rules") / source.name
-    rules = yaml.safe_load(source.read_text(encoding="utf-8"))["rules"]
+    document = yaml.safe_load(source.read_text(encoding="utf-8"))
+    rules = document["rules"]
     index = data.draw(st.integers(0, len(rules) - 1))
     rule_id, field = rules[index]["id"], None
     how = data.draw(st.sampled_from(["field", "field", "when", "text"]))
@@ -563,7 +564,7 @@ def test_a_broken_rule_file_is_a_rule_error_naming_file_rule_and_field(tmp_path_
             node = node[data.draw(st.sampled_from(sorted(node)))]
         if isinstance(node, dict) and node:
             node[data.draw(st.sampled_from(sorted(node)))] = data.draw(JSON)
-    text = yaml.safe_dump({"rules": rules}, allow_unicode=True, sort_keys=False)
+    text = yaml.safe_dump({**document, "rules": rules}, allow_unicode=True, sort_keys=False)
     if how == "text":
         lines = text.splitlines()
         at = data.draw(st.integers(0, len(lines) - 1))

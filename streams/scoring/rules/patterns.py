@@ -26,6 +26,11 @@ REFERENCE = re.compile(r"\{\{([^{}]*)\}\}")
 FIELDS = ("pattern", "exclude")
 
 
+def filled_in(document: dict, path) -> list:
+    """A rule file's `rules:` with its `patterns:` filled in (see the module)."""
+    return expand(document["rules"], defined(document, path), path)
+
+
 def defined(document: dict, path) -> dict[str, str]:
     """The file's `patterns:` (name -> regular expression), checked."""
     patterns = document.get("patterns")

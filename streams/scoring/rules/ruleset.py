@@ -15,7 +15,6 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from . import patterns
 from .call_operators import (
     Combinator,
     Follows,
@@ -27,6 +26,7 @@ from .call_operators import (
 )
 from .conditions import HISTORY, Condition, _Match, _View
 from .matching import strict_words
+from .patterns import filled_in
 from .schema import (
     POSITIONS,
     WORDING,
@@ -262,7 +262,7 @@ def _read(path: Path) -> list:
     if extra:
         raise RuleError(f"{path}: unknown top-level key '{extra[0]}' (only 'rules:' and "
                         "'patterns:')")  # fmt: skip
-    return patterns.expand(document["rules"], patterns.defined(document, path), path)
+    return filled_in(document, path)
 
 
 class RuleSet:
