@@ -237,9 +237,20 @@ def raw_rules(path: Path) -> list[dict]:
     """The rules of one file (or a directory's *.yaml, by name) as mappings, named patterns
     filled in: what RuleSet.load builds from, for a tool that edits rules before building
     them (RuleSet.from_dicts)."""
+    return [raw for file in _rule_files(path) for raw in _read(file)]
+
+
+def _rule_files(path) -> list[Path]:
+    """A directory's *.yaml, sorted by name, or the one file; RuleError when there are none."""
     path = Path(path)
-    files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
-    return [raw for file in files for raw in _read(file)]
+    if path.is_dir():
+        files = sorted(path.glob("*.yaml"))
+        if not files:
+            raise RuleError(f"{path}: no *.yaml rule files")
+        return files
+    if path.is_file():
+        return [path]
+    raise RuleError(f"{path}: no such rule file or directory")
 
 
 def names_in(path: Path) -> dict[str, str]:
@@ -317,18 +328,9 @@ class RuleSet:
     def load(cls, path, acts: ActsModel | None = None) -> RuleSet:
         """A directory of *.yaml (sorted by name; ids unique across files), or one file;
         `acts`: the dialog-act model for `act:` conditions (see the class)."""
-        path = Path(path)
-        if path.is_dir():
-            files = sorted(path.glob("*.yaml"))
-            if not files:
-                raise RuleError(f"{path}: no *.yaml rule files")
-        elif path.is_file():
-            files = [path]
-        else:
-            raise RuleError(f"{path}: no such rule file or directory")
         rules: list[Rule] = []
         defined: dict[str, str] = {}
-        for file in files:
+        for file in _rule_files(path):
             for position, raw in enumerate(_read(file)):
                 rule = parse_rule(raw, str(file), position)
                 if rule.id in defined:
