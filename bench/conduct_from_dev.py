@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 from bench.evalset import load_scripts, pair_number  # noqa: E402
 from models import registry  # noqa: E402
 from models.acts import ActsModel  # noqa: E402
-from models.evalcalls import agent_turns  # noqa: E402
+from models.evalcalls import agent_turns, is_development  # noqa: E402
 from models.features import DEFAULT_FEATURES  # noqa: E402
 from models.lexicons import load_lexicons  # noqa: E402
 from models.text import normalize  # noqa: E402
@@ -127,7 +127,7 @@ def main() -> None:
         if wanted and name not in wanted:
             continue
         others = [t for n, g in by_round.items() if n != name for d in g
-                  if d["split"] == "dev" or pair_number(d["pair"]) <= 25 for t in agent_turns(d)]  # fmt: skip
+                  if is_development(d) for t in agent_turns(d)]  # fmt: skip
         agent, _ = own_agent(shared, base, lexicons, DEFAULT_FEATURES, others)
         after = replace(served, pipelines={**served.pipelines, "agent": agent})
         for half in ("dev", "held_out"):
