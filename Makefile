@@ -9,8 +9,13 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 demo: $(STAMP) models  ## set up and run the whole pipeline on the bundled calls (embedded Kafka + ES)
 	$(BIN)/callqa demo
 
+# The tests that share the session stack (one noida-db and one worker, real-time whisper) run
+# one at a time; every other test runs first, on two processes (pytest-xdist, a file each).
+# Both halves always run; the target fails if either did.
 test: $(STAMP) models browser  ## set up and run the default test suite (not the slow tests)
-	$(BIN)/pytest -m "not slow" -q --durations=20
+	@$(BIN)/pytest -m "not slow and not stack" -n 2 --dist loadfile -q --durations=10; a=$$?; \
+	 $(BIN)/pytest -m "not slow and stack" -q --durations=10; b=$$?; \
+	 test $$a = 0 -a $$b = 0
 
 test-all: $(STAMP) models browser  ## every test, slow ones included
 	$(BIN)/pytest -q
@@ -26,7 +31,7 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11) on PATH"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --no-compile -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $@
 
 models: $(STAMP)  ## train and publish the classifiers if none is published yet

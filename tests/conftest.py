@@ -142,3 +142,13 @@ def stack(tmp_path_factory):
         server.stop()
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Mark every test that uses the shared session stack (directly or through a fixture) as
+    `stack`: `make test` runs those in one process, one at a time, since they share one
+    worker and their timing is real time, and every other test on two processes."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
