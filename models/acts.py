@@ -4,8 +4,7 @@ The QA rules need to know what is happening, not which words survived ASR: the a
 pushing the customer elsewhere (推诿), contradicting them rudely (顶撞), losing patience
 (不耐烦), promising an outcome, offering instalments, stating the fee per period or the
 annualised rate, verifying identity, giving account details; the customer asks for
-instalments, agrees, declines, asks about the account, threatens a complaint, asks again for
-what was not resolved. `ACTS` is the inventory, by the
+instalments, agrees, declines, asks about the account. `ACTS` is the inventory, by the
 role that performs the act; the rule pack's `act:` operator names them
 (streams/scoring/rules), and the corpus (models/data/acts.tsv) may use no other.
 
@@ -44,10 +43,6 @@ ACTS: dict[str, tuple[str, ...]] = {
         # announces a complaint or an escalation outside the call, in any words: 投诉, a
         # regulator, the media, a lawyer or court, a superior (咱们法庭上见, 我去找管你们的)
         "customer_threatens_complaint",
-        # asks again for what was asked before and not resolved, in words of its own: 我就再问一句,
-        # 你们真就没法子帮我解开是吧 / 那三百二到底哪天能退到账. Learnt from the development calls'
-        # labelled repeats alone (models/train_acts.py: DEV_ONLY_ACTS), not from the corpus
-        "customer_repeats_request",
     ),
 }
 ALL_ACTS = tuple(a for acts in ACTS.values() for a in acts)
@@ -59,7 +54,7 @@ ACT_NAMES = {
     "agent_verifies_identity": "核实身份", "agent_gives_account_detail": "说出账户信息",
     "customer_requests_instalment": "客户要求分期", "customer_agrees": "客户同意",
     "customer_declines": "客户拒绝", "customer_asks_account": "客户询问账户",
-    "customer_threatens_complaint": "客户扬言投诉", "customer_repeats_request": "客户重复诉求",
+    "customer_threatens_complaint": "客户扬言投诉",
 }  # fmt: skip
 ROLE_OF = {a: role for role, acts in ACTS.items() for a in acts}
 
@@ -72,18 +67,9 @@ class OwnColumns:
 
     base: object  # the role's pipeline: predict_proba -> one column per act
     own: dict  # column index -> binary pipeline (predict_proba[:, 1] is the act)
-    # Set when the base has no column for some acts (an act learnt from the development calls
-    # alone): the output columns the base's columns fill, and how many columns there are; a
-    # column neither fills is 0. None (versions published before): the base fills them all.
-    base_columns: tuple[int, ...] | None = None
-    width: int | None = None
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         probabilities = np.array(self.base.predict_proba(texts), dtype=float)
-        if self.base_columns is not None:
-            out = np.zeros((len(probabilities), self.width))
-            out[:, list(self.base_columns)] = probabilities
-            probabilities = out
         for column, pipeline in self.own.items():
             probabilities[:, column] = pipeline.predict_proba(texts)[:, 1]
         return probabilities

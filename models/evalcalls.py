@@ -92,25 +92,13 @@ def agent_rows(folder: Path = SCRIPTS) -> list[tuple[str, tuple[str, ...], str, 
     return [row for _, script in development_scripts(folder) for row in agent_turns(script)]
 
 
-def customer_rows(folder: Path = SCRIPTS) -> list[tuple[str, tuple[str, ...], str, str]]:
-    """The same for every customer turn of a development call (the repeat act: a turn expected
-    to hit customer-repetition asks again for what the customer asked before)."""
-    return [row for _, script in development_scripts(folder)
-            for row in role_turns(script, "customer")]  # fmt: skip
-
-
 def agent_turns(script: dict) -> list[tuple[str, tuple[str, ...], str, str]]:
     """One script's agent turns as `agent_rows` gives them (any split: a bench judging by
     rounds reads the held-out ones too, never to train on)."""
-    return role_turns(script, "agent")
-
-
-def role_turns(script: dict, role: str) -> list[tuple[str, tuple[str, ...], str, str]]:
-    """One script's turns of `role`: (text, the rule ids expected on the turn, group, source)."""
     expected = (script.get("expected") or {}).get("rules") or {}
     out = []
     for i, turn in enumerate(script.get("turns") or []):
-        if turn.get("role") == role and str(turn.get("text") or "").strip():
+        if turn.get("role") == "agent" and str(turn.get("text") or "").strip():
             rules = tuple(sorted(r for r, turns in expected.items() if i in (turns or [])))
             out.append((turn["text"].strip(), rules, f"evaldev-{script['pair']}", SOURCE))
     return out

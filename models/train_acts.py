@@ -81,10 +81,9 @@ REAL_FILES = (
 )
 NONE = "none"
 # Bump when this recipe changes, so `callqa train --if-missing` retrains stale versions.
-RECIPE = "acts-5"  # acts-2: customer_threatens_complaint, real questions as negatives;
+RECIPE = "acts-4"  # acts-2: customer_threatens_complaint, real questions as negatives;
 # acts-3: also every STC-3 customer turn and the intent corpus's business utterances;
-# acts-4: the conduct acts and agent_promises also learn the development calls' agent turns;
-# acts-5: customer_repeats_request, learnt from the development calls' customer turns
+# acts-4: the conduct acts and agent_promises also learn the development calls' agent turns
 # The operator's default `min`: an act is taken as done at or above this probability.
 DEFAULT_MIN = 0.5
 C = 4.0
@@ -114,12 +113,6 @@ CONDUCT_RULES = {
 }  # fmt: skip
 OWN_AGENT_ACTS = tuple(a for acts in CONDUCT_RULES.values() for a in acts)
 CONDUCT_POSITIVE_WEIGHT = 3  # times a labelled turn is counted (the others once)
-# Customer acts the corpus has no rows for, each served by its own binary pipeline trained on
-# the development calls' customer turns by the rule their scripts label (a turn expected to
-# hit it does the act, every other one does not), with the corpus's customer rows and the
-# intent corpus's business utterances (first asks, never repeats) as rows without it.
-DEV_ONLY_ACTS = {"customer_repeats_request": "customer-repetition"}
-REPEAT_SOURCE = f"{evalcalls.SOURCE}-customer"
 
 
 def threat_only(row: ActRow) -> bool:
@@ -278,24 +271,6 @@ def agent_rows(agent: Pipeline, turns: list[tuple] | None = None) -> list[ActRow
     return out
 
 
-def repeat_rows(turns: list[tuple] | None = None) -> list[ActRow]:
-    """The development calls' customer turns (`turns` as evalcalls.customer_rows gives them,
-    None to read them) as rows for DEV_ONLY_ACTS: a turn labelled with an act's rule does the
-    act (counted CONDUCT_POSITIVE_WEIGHT times), every other turn none."""
-    turns = evalcalls.customer_rows() if turns is None else turns
-    out = []
-    for text, rules, group, _ in turns:
-        acts = tuple(a for a, rule in DEV_ONLY_ACTS.items() if rule in rules)
-        weight = CONDUCT_POSITIVE_WEIGHT if acts else 1
-        out += [ActRow(text, "customer", acts, group, REPEAT_SOURCE)] * weight
-    return out
-
-
-def base_acts(role: str) -> tuple[str, ...]:
-    """The acts of `role` that the role's one-vs-rest pipeline learns from the corpus."""
-    return tuple(a for a in ACTS[role] if a not in DEV_ONLY_ACTS)
-
-
 def conduct_label(row: ActRow, act: str) -> bool:
     """Does this development row say whether `act` is done? Not when it was labelled with
     another act of the same rule (a rude turn read as 推诿 may also be 顶撞)."""
@@ -347,7 +322,7 @@ def borrowed(candidates: list[ActRow], customer: Pipeline) -> list[ActRow]:
     other than BORROWED_ACT (each below OTHER_ACT_MAX)."""
     if not candidates:
         return []
-    others = [i for i, a in enumerate(base_acts("customer")) if a != BORROWED_ACT]
+    others = [i for i, a in enumerate(ACTS["customer"]) if a != BORROWED_ACT]
     scores = customer.predict_proba([r.text for r in candidates])
     return [r for r, row in zip(candidates, scores, strict=True)
             if max(row[i] for i in others) < OTHER_ACT_MAX]  # fmt: skip
@@ -368,38 +343,27 @@ def own_agent(shared: list[ActRow], agent: Pipeline, lexicons: Lexicons, feature
 
 
 def fit(rows: list[ActRow], lexicons: Lexicons, features: str = DEFAULT_FEATURES,
-        candidates: list[ActRow] = (), turns: list[tuple] | None = (),
-        customer: list[tuple] | None = (), first_asks: list[ActRow] = ()
+        candidates: list[ActRow] = (), turns: list[tuple] | None = ()
         ) -> tuple[ActsModel, list[ActRow]]:  # fmt: skip
     """(model, rows borrowed: the threat act's candidates kept, then the development agent
     rows used): one pipeline per role on the corpus; with `candidates`
     (rows borrowed for the threat act, see the docstring), that act is served by its own
     binary pipeline trained on the corpus plus the candidates the corpus model lets through,
     so the other customer acts never see rows nobody labelled for them. Likewise the acts of
-    CONDUCT_RULES with the development calls' agent `turns` (None: read them; (): none), and
-    DEV_ONLY_ACTS with their `customer` turns (evalcalls.customer_rows; None: read them; ():
-    none, and those acts are never done), with `first_asks` as more rows without them."""
+    CONDUCT_RULES with the development calls' agent `turns` (None: read them; (): none)."""
     only_threat = [r for r in rows if threat_only(r)]
     shared = [r for r in rows if not threat_only(r)]
-    pipelines = {role: fit_role(shared, role, lexicons, features, names=base_acts(role))
-                 for role in ACTS}  # fmt: skip
+    pipelines = {role: fit_role(shared, role, lexicons, features) for role in ACTS}
     dev = []
     if turns is None or turns:
         pipelines["agent"], dev = own_agent(shared, pipelines["agent"], lexicons, features, turns)
     kept = borrowed(list(candidates), pipelines["customer"])
-    names, own = ACTS["customer"], {}
     if kept or only_threat:
-        own[names.index(BORROWED_ACT)] = fit_role(
-            shared + only_threat + kept, "customer", lexicons, features, names=(BORROWED_ACT,)
-        )
-    repeats = repeat_rows(customer) if customer is None or customer else []
-    for act in DEV_ONLY_ACTS if any(r.acts for r in repeats) else ():
-        mine = [r for r in shared if r.role == "customer"] + list(first_asks) + repeats
-        own[names.index(act)] = fit_role(mine, "customer", lexicons, features, names=(act,))
-    base = base_acts("customer")
-    pipelines["customer"] = OwnColumns(pipelines["customer"], own,
-                                       tuple(names.index(a) for a in base), len(names))  # fmt: skip
-    return ActsModel(pipelines, {role: tuple(ACTS[role]) for role in ACTS}), kept + dev + repeats
+        own = fit_role(shared + only_threat + kept, "customer", lexicons, features,
+                       names=(BORROWED_ACT,))  # fmt: skip
+        column = ACTS["customer"].index(BORROWED_ACT)
+        pipelines["customer"] = OwnColumns(pipelines["customer"], {column: own})
+    return ActsModel(pipelines, {role: tuple(ACTS[role]) for role in ACTS}), kept + dev
 
 
 def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MIN) -> dict:
@@ -421,8 +385,7 @@ def evaluate(model: ActsModel, rows: list[ActRow], threshold: float = DEFAULT_MI
             recall = tp / truth.sum() if truth.sum() else None
             f1 = (2 * precision * recall / (precision + recall)
                   if precision and recall else 0.0)  # fmt: skip
-            if truth.any():  # an act these rows never show (DEV_ONLY_ACTS) has no F1 here
-                f1s.append(f1)
+            f1s.append(f1)
             negatives = [not mine[i].acts for i in judged]
             per_act[act] = {
                 "support": int(truth.sum()),
@@ -470,12 +433,9 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
         features,
         risk_train + calls + business + questions + real_turns,
         turns=None if not small else (),
-        customer=None if not small else (),
-        first_asks=business,
     )
     conduct = [r for r in extra if r.role == "agent"]
-    repeats = [r for r in extra if r.source == REPEAT_SOURCE]
-    extra = [r for r in extra if r.role == "customer" and r.source != REPEAT_SOURCE]
+    extra = [r for r in extra if r.role == "customer"]
     eval_files = [path for path, _ in evalcalls.development_scripts()] if not small else []
     eval_note = evalcalls.card_note(eval_files, "customer turns by stance")
     noisy = with_noise(test_rows, lexicons)
@@ -513,15 +473,6 @@ def train(models_dir: Path, lexicons: Lexicons, lexicon_files: list[Path], data_
             f" ({', '.join(CONDUCT_RULES)}); labelled turns x{CONDUCT_POSITIVE_WEIGHT}",
             "rows": len(conduct),
             "by_act": dict(Counter(a or NONE for r in conduct for a in (r.acts or ("",)))),
-        },
-        "repeat_rows": {
-            "acts": list(DEV_ONLY_ACTS),
-            "from": "development calls' customer turns, labelled by the rules their scripts "
-            f"expect ({', '.join(DEV_ONLY_ACTS.values())}); labelled turns "
-            f"x{CONDUCT_POSITIVE_WEIGHT}; with the corpus's customer rows and {INTENTS_FILE}'s "
-            "business utterances as rows without the act",
-            "rows": len(repeats),
-            "by_act": dict(Counter(a or NONE for r in repeats for a in (r.acts or ("",)))),
         },
         "real_text": (
             {"used": True, "files_sha256": real_text.sha256s(real_data_dir, REAL_FILES)}

@@ -417,52 +417,6 @@ def test_the_conduct_acts_learn_the_development_calls_agent_turns(lexicons):
     assert not isinstance(without.pipelines["agent"], OwnColumns)
 
 
-def test_the_repeat_act_learns_only_the_development_calls_labelled_repeats(lexicons):
-    """customer_repeats_request has no corpus rows: its own pipeline learns the development
-    calls' customer turns labelled customer-repetition (x3), every other customer turn and the
-    first asks given as rows without it; the corpus acts' pipeline never sees them. Without
-    the turns the act is never done, and a version published before (no base_columns) still
-    serves its five columns."""
-    from models import train_acts
-    from models.acts import ACTS, OwnColumns
-    from models.train import DATA_DIR
-
-    act = "customer_repeats_request"
-    assert act in train_acts.DEV_ONLY_ACTS and act not in train_acts.base_acts("customer")
-    train_rows, _ = train_acts.datasets(DATA_DIR, small=12)
-    Row = train_acts.ActRow
-    turns = [
-        ("我就再问一句咕叽，你们到底能不能给我解开", ("customer-repetition",), "r-1", "evalcalls-dev"),
-        ("咕叽那我这期账单一共要还多少", (), "r-2", "evalcalls-dev"),
-        ("那咕叽你说的语音自助怎么进去", (), "r-3", "evalcalls-dev"),
-        ("咕叽我还是那句话，能不能直接退给我", ("customer-repetition",), "r-4", "evalcalls-dev"),
-        ("说了半天咕叽，到底哪天能到账", ("customer-repetition",), "r-5", "evalcalls-dev"),
-    ]  # fmt: skip
-    firsts = [Row("我想问一下咕叽年费怎么收", "customer", (), "f-1", "intents")]
-    model, kept = train_acts.fit(train_rows, lexicons, customer=turns, first_asks=firsts)
-    customer = model.pipelines["customer"]
-    column = ACTS["customer"].index(act)
-    assert isinstance(customer, OwnColumns) and column in customer.own
-
-    def chars(pipeline):
-        return pipeline[0].transformer_list[0][1].vocabulary_
-
-    assert "咕叽" in chars(customer.own[column]) and "咕叽" not in chars(customer.base)
-    repeats = [r for r in kept if r.source == train_acts.REPEAT_SOURCE]
-    assert [r.acts for r in repeats if r.group == "r-1"] == [(act,)] * 3
-    assert {r.group: r.acts for r in repeats}["r-2"] == ()
-    scores = model.probabilities(
-        ["我就再问一句咕叽，你们到底能不能给我解开", "好的谢谢"], "customer"
-    )
-    assert set(scores[0]) == set(ACTS["customer"]) and scores[0][act] > scores[1][act]
-
-    without, _ = train_acts.fit(train_rows, lexicons)  # no turns: the act is never done
-    assert column not in without.pipelines["customer"].own
-    assert without.probabilities(["我就再问一句，到底能不能解开"], "customer")[0][act] == 0.0
-    old = OwnColumns(customer.base, {})  # as unpickled from a version published before
-    assert old.predict_proba(["好的"]).shape == (1, len(train_acts.base_acts("customer")))
-
-
 def test_training_in_parallel_runs_every_task_once_and_reports_a_failure(tmp_path, capsys):
     """`callqa train --jobs N`: each task in its own forked process, at most N at a time, the
     longest (acts) first; a task that raises makes the command fail and names it."""

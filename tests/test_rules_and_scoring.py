@@ -262,25 +262,6 @@ def test_the_act_vetoes_a_threat_word_said_innocently(models):
         assert _threat_fires(models, text), text
 
 
-def test_a_request_asked_again_in_other_words_is_a_repetition(models):
-    """The repeat act hears a customer asking again for what was not resolved, in words no
-    earlier sentence shares; never on the customer's first sentence, nor on a short one."""
-    again = "我就问你一句，这一百五十八块二的利息，到底能不能退回我卡上？能，还是不能？"
-    history = [_segment("customer", "我上个月晚了一天还款，被收了全额利息，想问问能不能退", 0.0, 0),
-               _segment("agent", "系统是按规则计收的，这边没有办法直接退", 3.0, 1)]  # fmt: skip
-    assert models.acts.pipeline.probability(again, "customer_repeats_request") >= 0.6
-
-    def repeats(segment, earlier):
-        return [
-            h for h in models.rules.live(segment, earlier) if h.rule_id == "customer-repetition"
-        ]
-
-    [hit] = repeats(_segment("customer", again, 6.0, 2), history)
-    assert "客户重复诉求" in hit.evidence
-    assert repeats(_segment("customer", again, 0.0, 0), []) == []  # the customer's first sentence
-    assert repeats(_segment("customer", "能还是不能", 6.0, 2), history) == []  # too short
-
-
 def test_going_to_do_something_ordinary_is_not_a_threat(models):
     """我去… is how customers say they will do something, not only how they threaten: the act
     once read 去 alone as a threat (我去看看 0.999, through ASR 好我现在就去转). Worded here
