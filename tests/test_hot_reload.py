@@ -74,7 +74,7 @@ def test_a_broken_version_is_refused_and_scoring_goes_on(stack):
     current = registry.latest(models_dir, "intent")
     card = registry.read_card(models_dir, "intent", current)
     broken = registry.publish(models_dir, "intent", object(), card)  # cannot predict anything
-    (models_dir / "intent" / broken / "model.joblib").write_bytes(b"not a joblib file")
+    registry.artifact_path(models_dir, "intent", broken).write_bytes(b"not a pickle")
     log = stack.data_dir / "worker.log"
     try:
         # A reload tick (CALLQA_MODEL_RELOAD_S=1) tries it; one still loading the version
