@@ -42,7 +42,7 @@ from sklearn.model_selection import GroupKFold
 
 from . import evalcalls, real_text, registry, risk, train_real
 from .dissatisfaction import LEVEL1_FEATURES
-from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline, features_for
+from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline, features_for, min_df_for
 from .lexicons import Lexicons
 from .predict import predict_intents
 from .registry import data_digest
@@ -72,11 +72,12 @@ AUGMENT_COPIES = 1
 # Intent: below this calibrated confidence the answer is `other` (low confidence), not a guess.
 ABSTAIN_BELOW = 0.45
 # Bump when the training recipe changes, so `--if-missing` retrains stale versions.
-RECIPE = "9"  # 4: risk words and the user dictionary travel inside the artifact; 5: its SHA-256;
+RECIPE = "10"  # 4: risk words and the user dictionary travel inside the artifact; 5: its SHA-256;
 # 6: level 1 of complaint risk (dissatisfaction) trained on real text; 7: the intent model also
 # learns the evaluation calls' development sentences (models/evalcalls.py); 8: the utterance
 # complaint-risk model learns their customer turns by stance; 9: the level-1 spike's D threshold
-# is chosen out of fold on the training dialogues and travels in the artifact
+# is chosen out of fold on the training dialogues and travels in the artifact; 10: the intent
+# model's n-grams occur in two training rows or more (models.features.TASK_MIN_DF)
 # Lexicon files a version depends on (hashed into its card: an edit retrains it).
 LEXICON_FILES = ("userdict.txt", "risk.yaml")
 
@@ -183,14 +184,17 @@ def augmented(rows: list[Row], lexicons: Lexicons, copies: int = AUGMENT_COPIES,
 
 
 def fit_text_model(rows: list[Row], lexicons: Lexicons, features: str = DEFAULT_FEATURES,
-                   calibrate: bool = True, augment_copies: int = AUGMENT_COPIES):  # fmt: skip
+                   calibrate: bool = True, augment_copies: int = AUGMENT_COPIES,
+                   min_df: int = 1):  # fmt: skip
     rows = augmented(rows, lexicons, augment_copies)
     texts, labels, groups = [r.text for r in rows], [r.label for r in rows], [r.group for r in rows]
     folds = None
     if calibrate:
         n = min(3, min(Counter(labels).values()), len(set(groups)))
         folds = list(GroupKFold(n_splits=max(2, n)).split(texts, labels, groups))
-    pipeline = build_pipeline(features, calibration_cv=folds, words=lexicons.tokenizer)
+    pipeline = build_pipeline(
+        features, calibration_cv=folds, words=lexicons.tokenizer, min_df=min_df
+    )
     pipeline.fit(texts, labels)
     if calibrate:
         pipeline[-1].cv = len(folds)  # the fold indices are not needed to serve
@@ -331,11 +335,12 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
     files = data_files(name, data_dir)
     train_rows, test_rows, train_calls, test_calls = datasets(name, data_dir, small, extra_labels)
     rows = train_rows + test_rows
-    pipeline = fit_text_model(train_rows, lexicons, features)
+    pipeline = fit_text_model(train_rows, lexicons, features, min_df=min_df_for(name))
     card = {
         "task": name,
         "labels": sorted({r.label for r in rows}),
         "features": features,
+        "min_df": min_df_for(name),
         "calibration": "temperature scaling, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "training_data": card_files(files) + ([str(extra_labels)] if extra_labels else []),
@@ -470,7 +475,9 @@ def compare_features(lexicons: Lexicons, name: str = "intent", data_dir: Path = 
     out = []
     for features in sets:
         started = time.time()
-        pipeline = fit_text_model(train_rows, lexicons, features, calibrate=False)
+        pipeline = fit_text_model(
+            train_rows, lexicons, features, calibrate=False, min_df=min_df_for(name)
+        )
         fit_s = time.time() - started
         clean_f1 = f1_score(
             [r.label for r in test_rows],
