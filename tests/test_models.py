@@ -54,6 +54,26 @@ def test_a_clear_request_gets_its_intent_with_calibrated_confidence(published):
     assert label == "分期" and confidence >= threshold
 
 
+def test_the_intent_model_keeps_only_ngrams_of_two_training_rows_or_more(published):
+    """min_df=2 (models.features.TASK_MIN_DF): a character trigram of one training row is no
+    feature of the published intent model; the same trigram in two rows is."""
+    from models.features import build_pipeline
+
+    intent = published["intent"]
+    assert intent.card["min_df"] == 2
+    views = dict(intent.pipeline[0].transformer_list)
+    assert {name: view.min_df for name, view in views.items()} == {
+        "chars": 2,
+        "pinyin": 2,
+        "finals": 2,
+    }
+    union = build_pipeline("chars+pinyin", min_df=2)[0]
+    union.fit(["我想查账单", "我想还款", "账单日是哪天"])
+    chars = union.transformer_list[0][1].vocabulary_
+    assert "我想" in chars and "账单" in chars  # two rows each
+    assert "查账单" not in chars and "还款" not in chars  # one row each
+
+
 def test_low_confidence_answers_other_instead_of_guessing(published):
     pipeline = published["intent"].pipeline
     text = "我那个卡的事情想问一下"  # names no business at all
