@@ -11,7 +11,7 @@ directory is refused (ModelIntegrityError), never unpickled.
 
 The artifact is written by the standard library's pickle (protocol 5). joblib's pickler and
 unpickler are the pure-Python ones and the TF-IDF vocabularies hold a million n-gram strings:
-joblib took 1.3-2.7 s to load each classifier and 2-5 s to save it, pickle 0.1-0.5 s (every
+joblib took 1.3-2.7 s to load each classifier and 1-5 s to save it, pickle 0.1-0.5 s (every
 worker start and every test that loads the models pays it). Versions published before
 (`model.joblib`, no `artifact` in their card) still load, with joblib.
 """

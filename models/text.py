@@ -44,7 +44,8 @@ def _simplifier():
     with a different value, and every such key holds a character that differs from the value
     at its place (or, for a key of another length than its value, any of its characters): a
     text without any of those characters comes back as it is, so it is returned at once. Most
-    text is simplified already, and this was a tenth of training time."""
+    text is simplified already: a quarter of the time per sentence (measured on the corpus's
+    3,728 intent rows), seconds of every training, which normalises ~100k sentences."""
     import opencc
 
     converter = opencc.OpenCC("t2s")
