@@ -112,11 +112,11 @@ def fuzzy_pipeline(settings: Settings):
 
     stock = features._view
 
-    def view(name, words):
+    def view(name, words, min_df=1):
         if name == "fuzzy":
             return TfidfVectorizer(tokenizer=tokens, lowercase=False, token_pattern=None,
-                                   ngram_range=(1, 3), sublinear_tf=True)  # fmt: skip
-        return stock(name, words)
+                                   ngram_range=(1, 3), sublinear_tf=True, min_df=min_df)  # fmt: skip
+        return stock(name, words, min_df)
 
     features._view = view
     features.FEATURE_SETS["chars+pinyin+fuzzy"] = ("chars", "pinyin", "fuzzy")

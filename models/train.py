@@ -335,12 +335,13 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
     files = data_files(name, data_dir)
     train_rows, test_rows, train_calls, test_calls = datasets(name, data_dir, small, extra_labels)
     rows = train_rows + test_rows
-    pipeline = fit_text_model(train_rows, lexicons, features, min_df=min_df_for(name))
+    min_df = min_df_for(name)
+    pipeline = fit_text_model(train_rows, lexicons, features, min_df=min_df)
     card = {
         "task": name,
         "labels": sorted({r.label for r in rows}),
         "features": features,
-        "min_df": min_df_for(name),
+        "min_df": min_df,
         "calibration": "temperature scaling, out-of-fold by group",
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "training_data": card_files(files) + ([str(extra_labels)] if extra_labels else []),

@@ -89,9 +89,7 @@ def load(root: Path, small: int | None = None) -> RealText:
 
 def vectorizer() -> FeatureUnion:
     """Characters and toneless pinyin 1-3-grams (the project's views), words seen twice or more."""
-    return FeatureUnion(
-        [(name, _view(name, None).set_params(min_df=MIN_DF)) for name in ("chars", "pinyin")]
-    )
+    return FeatureUnion([(name, _view(name, None, MIN_DF)) for name in ("chars", "pinyin")])
 
 
 def _head(C: float) -> LogisticRegression:
