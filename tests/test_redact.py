@@ -59,6 +59,14 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         ("您的身份证号马十三二零零六六九四零三一二零四", "您的身份证号马十**************"),
         # a tail of more than 4 digits keeps its last 4
         ("身份证后六位是二一零零三八", "身份证后六位是**0038"),
+        # whisper's 万 for 二 inside a card it writes in digits (卡号是六二五八… -> 6万58…):
+        # five digits or more after 万 are no amount
+        ("完整卡号是6万58301477201136", "完整卡号是625830******1136"),
+        ("6万58881146237403，对吗", "625888******7403，对吗"),
+        # 15 digits: an American Express card, or a card whisper lost a digit of (卡号 -> 台号);
+        # a first-generation ID when digits 7-12 are a birth date (YYMMDD)
+        ("完整台号622588031472639,对吧", "完整台号622588*********,对吧"),
+        ("110105880312123", "***************"),  # an ID shows its last 4 only at 18 digits
     ],
 )
 def test_one_segment(redactor, text, masked):
@@ -98,6 +106,9 @@ def test_one_segment(redactor, text, masked):
         "您的卡号是6225********6789对吗",  # masked already
         "扣零点六的手续费",  # 扣零 sounds like 口令; digits are never read as a cue
         "被子面料三百块",  # a cue's sound with no cue around it
+        "您欠款6万5830元",  # 万 with at most four digits after it is an amount
+        "一共是1万2000",
+        "我还了6万 58301元",
     ],
 )
 def test_not_personal_left_as_said(redactor, text):

@@ -310,6 +310,27 @@ def test_a_number_the_redactor_masks_in_an_agent_turn_is_a_disclosure(models):
     assert "八三零二六幺" not in shown
 
 
+def test_a_card_as_whisper_writes_it_is_masked_and_a_disclosure(models):
+    """Two cards read out on the development calls, as whisper wrote them: 六二五八… as
+    6万58… (万 for 二; before, the whole number was left as said and no rule fired), and a
+    card of 15 digits after a misheard cue (卡号 -> 台号: a digit lost, masked as a number
+    and no disclosure before)."""
+    turns = (
+        Turn("agent", "您好，信用卡中心，请问有什么可以帮您", 0, 3),
+        Turn("agent", "好的，我跟您核对一下，您的卡号是6万58881146237403，对吗？", 4, 9),
+        Turn("customer", "对的", 9.5, 10),
+        Turn("agent", "我在跟您确认一项完整台号622588031472639,对吧?", 11, 15),
+        Turn("agent", "您欠款6万5830元，分6万 12000的两笔", 16, 19),
+    )  # fmt: skip
+    result = score_call(models, Transcript("wan", turns))
+    live = [t["turn"] for t in result["turns"] for h in t["rule_hits"]
+            if h["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
+    assert live == [1, 3]
+    shown = json.dumps(result, ensure_ascii=False)
+    assert "1146237" not in shown and "0314726" not in shown
+    assert result["turns"][4]["text"] == turns[4].text  # amounts with 万 left as said
+
+
 def test_agreement_at_the_end_of_a_long_turn_counts_a_question_after_it_does_not(models):
     """The instalment rule judges the customer's last sentence on its own too: agreement that
     concludes a long turn is the agreement (the whole turn dilutes it below the act's 0.5);

@@ -34,7 +34,8 @@ and, inside a group of other digits, 洞 (0), 拐 (7), 勾 (9); X/x/叉 ends an 
 (两个八, 四个零 …). Digits next to a numeral or unit are a quantity, not digits said one by
 one: 三千五, 十二期, 2026年, 15号, 3.5, 10:30, 三个月, 后四位. Groups of digits separated by
 spaces, commas, 顿号, dashes, 。, … or fillers (嗯, 呃, 那个, 就是, 然后, 对) are one number.
-Words made with 一 (一下, 一直, 统一, 星期一) are not digits.
+Words made with 一 (一下, 一直, 统一, 星期一) are not digits. 万 between arabic digits with five or
+more after it is whisper's 二 (卡号是六二五八… → 6万58301477201136): no amount is written so.
 
 Deciding the kind. The nearest cue before the number (within 24 characters, not before an
 earlier number) says what it is, if the number fits: 卡号/账号/卡面/信用卡 → card; 身份证/证件 →
@@ -45,7 +46,9 @@ id; 手机/电话/号码/打(+digits) → phone; 安全码/CVV/背面/签名栏 
 订单号/工号/客服 … → not personal; 扣了/消费/额度/账单/还(+digits) … → money. With no cue
 before, a cue right after counts when introduced by 是/这个/我的 ("…，这是我的卡号"), or with
 only a pause before it for card/id/phone ("…，身份证"); then a question of the other party or
-an open cue (see below). Without any cue the shape decides: 16-19 digits → card, 18 with a
+an open cue (see below). Without any cue the shape decides: 15-19 digits → card (15: an
+American Express card, or a card whisper lost a digit of; an old 15-digit ID with YYMMDD at
+digits 7-12 → id), 18 with a
 date of birth at digits 7-14 → id (even if Luhn passes: the ID shows less), 11 digits
 1[3-9]… (or 86 + that) → phone, any other 7+ digits → number, and at a segment's end (maybe
 the first piece of a longer number) 14-17 digits with an ID's region and birth date → id,

@@ -80,6 +80,10 @@ def _groups(view: str, quantities: bool = False) -> list[tuple[int, int, str, bo
                 digits.append(_DIGIT[view[i]])
                 chars.append(view[i])
                 i += 1
+            elif _misheard_wan(view, i, chars):
+                digits.append("2")
+                chars.append(view[i])
+                i += 1
             elif view[i] in _CHECK and (digits or out) and not _LATIN.match(view, i + 1):
                 digits.append("X")
                 chars.append(view[i])
@@ -103,6 +107,22 @@ def _groups(view: str, quantities: bool = False) -> list[tuple[int, int, str, bo
             continue
         out.append((start, end, text, spoken))
     return out
+
+
+def _misheard_wan(view: str, i: int, chars: list[str]) -> bool:
+    """万 inside a number whisper writes in arabic digits, for the 二 it misheard: 卡号是六二五八…
+    comes out as 卡号是6万58301477201136 (two of two such cards on the development calls). No
+    amount puts five digits or more right after 万 (6万5830 is 65,830), so that is the sign."""
+    return (
+        view[i] == "万"
+        and bool(chars)
+        and all(c in "0123456789" for c in chars)
+        and all(c in "0123456789" for c in view[i + 1 : i + 1 + _WAN_DIGITS_AFTER])
+        and len(view) >= i + 1 + _WAN_DIGITS_AFTER
+    )
+
+
+_WAN_DIGITS_AFTER = 5
 
 
 def _x_follows(view: str, group: tuple, i: int) -> bool:

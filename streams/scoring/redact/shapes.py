@@ -42,6 +42,12 @@ def _looks_like_id(digits: str) -> bool:
     )
 
 
+def _old_id(digits: str) -> bool:
+    """A first-generation ID: a region (first digit 1-8), then YYMMDD at digits 7-12."""
+    month, day = int(digits[8:10]), int(digits[10:12])
+    return digits[0] in "12345678" and 1 <= month <= 12 and 1 <= day <= 31
+
+
 def _mobile(digits: str) -> bool:
     if digits.startswith("86") and len(digits) == 13:
         digits = digits[2:]
@@ -69,8 +75,10 @@ def _by_shape(digits: str, at_end: bool = False) -> str | None:
         return "id" if len(digits) in (15, 18) else None
     if 14 <= len(digits) <= 17 and at_end and digits[0] in "1234568" and _birth_date(digits, 6):
         return "id"  # an ID's start (region, birth date), the rest maybe in the next segment
-    if 16 <= len(digits) <= 19:
-        return "card"
+    if len(digits) == 15 and digits.isdigit() and _old_id(digits):
+        return "id"  # a first-generation ID (15 digits: region, YYMMDD, 3 more)
+    if 15 <= len(digits) <= 19:
+        return "card"  # 15: an American Express card, or a card whisper lost a digit of
     if _mobile(digits):
         return "phone"
     return None
