@@ -245,6 +245,27 @@ def test_a_threat_in_other_words_fires_the_threat_rule_and_anger_alone_does_not(
         assert not _threat_fires(models, text), text
 
 
+def test_exposure_threats_the_act_never_learnt_fire_and_innocent_mentions_do_not(models):
+    """The acts corpus's held-out split of `handwritten-threat2` (never trained on): threats to
+    take the matter outside the call through a channel named in no stock word (微博, 业主群,
+    市长信箱, 人大代表 …), and the same channels mentioned innocently (我在抖音上看到你们的活动)
+    or anger with no channel. Measured when the rows came in (round 23): 30 of 39 threats, 0 of
+    40 innocent (27 of 39 before them)."""
+    from models import train_acts
+    from models.train import DATA_DIR
+
+    _, held_out = train_acts.datasets(DATA_DIR)
+    rows = [r for r in held_out if r.source == "handwritten-threat2"]
+    threats = [r.text for r in rows if r.acts]
+    innocent = [r.text for r in rows if not r.acts]
+    assert len(threats) >= 30 and len(innocent) >= 30
+    for text in threats + innocent:  # the threats are the act's: no stock word
+        assert models.rules.phrase_match("customer-complaint-threat", text) is None, text
+    caught = [t for t in threats if _threat_fires(models, t)]
+    assert len(caught) >= 0.7 * len(threats), sorted(set(threats) - set(caught))
+    assert [t for t in innocent if _threat_fires(models, t)] == []
+
+
 def test_the_act_vetoes_a_threat_word_said_innocently(models):
     """A threat keyword is a clue, not a verdict: where the act model reads the sentence as
     clearly no threat (below 0.5), the rule stays quiet — a past complaint, a job, a question
