@@ -261,6 +261,30 @@ def test_empty_and_plain_text():
     assert extract_facts("你好我想问一下") == []
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the tail's cue as whisper writes it, heard by sound, with dashes between the digits
+        ("那位后7-6-18", ["7618"]),  # 卡尾号 -> 那位后
+        ("他为后6039,住的是金桂园小区", ["6039"]),
+        ("卡片委号6639", ["6639"]),
+        ("卡德莫四位1674", ["1674"]),
+        ("卡号最后4位2648", ["2648"]),  # 四 written as a digit
+        # the ID's number said first: its digits end the clause, the card's cue is heard after
+        ("身份证后四位是305案塔偏委号6639", ["6639"]),
+        # 身份证 garbled, its 证 (zheng) heard: the ID's last four are no card tail
+        ("海豪后4位6366,宣传正后4位0289", ["6366"]),
+        ("宣传证后四位9900", []),
+        ("双战争后四位9061", []),
+        # sounds that are no tail cue
+        ("我的积分为1234", []),
+        ("两位后来1234", []),
+    ],
+)
+def test_card_tails_as_whisper_writes_them(text, expected):
+    assert values(text, "card_tail") == expected
+
+
 def test_id_digits_after_a_misheard_id_card_are_not_a_card_tail():
     # what the streaming ASR made of call-02's verification turn (make demo, 2026-11-23)
     facts = extract_facts("卡号尾号三四五七,学分证后四位是零八二六")
