@@ -1,6 +1,6 @@
 """The conduct acts with and without the development calls' agent turns, judged by the rules.
 
-    .venv/bin/python bench/conduct_from_dev.py [--rounds p230-p249,p250-p269]
+    .venv/bin/python bench/conduct_from_dev.py [--rounds p230-p249,p250-p269] [--extra FILE.tsv]
 
 Since recipe acts-4 (models/train_acts.py), the agent's conduct acts (推诿, 顶撞, 不耐烦) and
 `agent_promises` are served by binary pipelines that also learn the development calls' agent
@@ -19,7 +19,9 @@ expects that rule on that turn. Prints TP / FP / FN per rule, half and recipe, a
 average precision of the likeliest conduct act, and agent-forbidden-phrase as it would be
 with the act branch's `min` at 0.5 … 0.8 (a threshold is chosen on the development folds).
 About ten minutes on 2 cores (four binary
-pipelines per round); `--rounds` judges only the rounds named.
+pipelines per round); `--rounds` judges only the rounds named. `--extra FILE.tsv`: acts.tsv-format
+agent rows added to the corpus; then "before" is the served recipe and "after" the same with
+those rows (twice the time), to judge new rows before they are written into models/data.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from models.train_acts import (  # noqa: E402
     datasets,
     fit_role,
     own_agent,
+    read_acts,
     threat_only,
 )
 from streams.scoring.rules import RuleSet  # noqa: E402
@@ -108,9 +111,13 @@ def threshold_table(pooled: dict) -> None:
 
 
 def main() -> None:
-    wanted = None
+    wanted, extra = None, []
     if "--rounds" in sys.argv[1:]:
         wanted = set(sys.argv[sys.argv.index("--rounds") + 1].split(","))
+    if "--extra" in sys.argv[1:]:
+        extra = [
+            r for r in read_acts(Path(sys.argv[sys.argv.index("--extra") + 1])) if r.role == "agent"
+        ]
     lexicons = load_lexicons(ROOT / "lexicons")
     rules = RuleSet.load(ROOT / "lexicons" / "rules")
     served = registry.load(Settings().models_dir, "acts").pipeline
@@ -118,6 +125,7 @@ def main() -> None:
     shared = [r for r in train_rows if not threat_only(r)]
     base = fit_role(shared, "agent", lexicons, DEFAULT_FEATURES)
     before = replace(served, pipelines={**served.pipelines, "agent": base})
+    base_extra = fit_role(shared + extra, "agent", lexicons, DEFAULT_FEATURES) if extra else None
     scripts = load_scripts()
     by_round: dict[str, list[dict]] = {}
     for doc in scripts:
@@ -130,6 +138,10 @@ def main() -> None:
                   if is_development(d) for t in agent_turns(d)]  # fmt: skip
         agent, _ = own_agent(shared, base, lexicons, DEFAULT_FEATURES, others)
         after = replace(served, pipelines={**served.pipelines, "agent": agent})
+        if extra:  # "before": the served recipe; "after": the same with the extra rows
+            before = after
+            agent, _ = own_agent(shared + extra, base_extra, lexicons, DEFAULT_FEATURES, others)
+            after = replace(served, pipelines={**served.pipelines, "agent": agent})
         for half in ("dev", "held_out"):
             mine = [t for d in docs if d["split"] == half
                     and (half == "dev" or pair_number(d["pair"]) >= FIRST_CLEAN_PAIR)
