@@ -66,7 +66,10 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         # 15 digits: an American Express card, or a card whisper lost a digit of (卡号 -> 台号);
         # a first-generation ID when digits 7-12 are a birth date (YYMMDD)
         ("完整台号622588031472639,对吧", "完整台号622588*********,对吧"),
-        ("110105880312123", "***************"),  # an ID shows its last 4 only at 18 digits
+        ("110105880312123", "***************"),
+        # more digits than any amount in a card call, next to a money word: still a number
+        ("扣了6258301477", "扣了******1477"),
+        ("您这张卡6258301477元", "您这张卡******1477元"),  # an ID shows its last 4 only at 18 digits
     ],
 )
 def test_one_segment(redactor, text, masked):
@@ -109,6 +112,8 @@ def test_one_segment(redactor, text, masked):
         "您欠款6万5830元",  # 万 with at most four digits after it is an amount
         "一共是1万2000",
         "我还了6万 58301元",
+        "扣了12000000元",  # eight digits: an amount still
+        "额度15000000",
     ],
 )
 def test_not_personal_left_as_said(redactor, text):

@@ -53,7 +53,8 @@ date of birth at digits 7-14 → id (even if Luhn passes: the ID shows less), 11
 1[3-9]… (or 86 + that) → phone, any other 7+ digits → number, and at a segment's end (maybe
 the first piece of a longer number) 14-17 digits with an ID's region and birth date → id,
 6-10 digits starting 1[3-9] → number, 5-6 digits read one by one or after 是 → number. Never
-when it reads as an amount (a money cue before, 15000的额度, 1,234,567, 500-1000), a date
+when it reads as an amount (a money cue before, 15000的额度, 1,234,567, 500-1000; at most 8
+digits in a row: 扣了6258301477 is a number), a date
 (2026 11 15, 2020-6-7-8, 20261115), a list (6 7 8 9 10 11 12) or is already masked (digits
 next to *: 151********). A phone cue needs a phone's length (7+ digits, or the start of a
 mobile / landline at a segment's end). Luhn is a hint (a card after an order-number cue), never

@@ -34,6 +34,9 @@ _POINTS_AFTER = re.compile(r"\s?(?:积分|分(?![别开批摊担享配数期]))"
 _NUMERAL_BEFORE = re.compile(r"(?:[十百千万亿点第¥$]|(?<![a-z0-9])[0-9]{1,4}[.:/])\s?$")
 _NUMERAL_AFTER = re.compile(r"[.:/]\s?[0-9]")
 _LATIN = re.compile(r"[a-z]")
+# The most digits an amount has in a card call (99,999,999 yuan): a longer run of digits is a
+# number whatever money word stands next to it (扣了6258301477, 6258301477元), never left as said.
+AMOUNT_DIGITS_MAX = 8
 _MONEY_AFTER = re.compile(
     r"\s?的?(?:额度|金额|消费|账单|扣款|利息|欠款|借款|贷款|款项|钱|费用|手续费|年费|交易)"
 )

@@ -24,6 +24,7 @@ from .cues import (
     _WEAK,
     _WORD_PREV,
     _YI_WORD_NEXT,
+    AMOUNT_DIGITS_MAX,
 )
 from .shapes import _birth_date, _company
 
@@ -131,7 +132,7 @@ def _x_follows(view: str, group: tuple, i: int) -> bool:
 
 
 def _is_quantity(view: str, start: int, end: int, digits: str) -> bool:
-    if digits.endswith("X"):
+    if digits.endswith("X") or len(digits) > AMOUNT_DIGITS_MAX:
         return False
     if _UNIT_AFTER.match(view, end) or _NUMERAL_AFTER.match(view, end):
         return True

@@ -25,6 +25,7 @@ from .cues import (
     _OPEN_SEGMENTS,
     _PRIORITY,
     _SHOWN,
+    AMOUNT_DIGITS_MAX,
     DEFAULT_CUES,
 )
 from .digits import _date_shaped, _listed, _Run, _runs, _thousands, _view
@@ -254,7 +255,11 @@ class Redactor:
             return shape or ("number" if n >= 7 else None)
         if _thousands(view, run) or _listed(run) or (_date_shaped(run) and not shape):
             return None
-        if _MONEY_AFTER.match(view, run.end) and cue not in ("card", "id") and n <= 8:
+        if (
+            _MONEY_AFTER.match(view, run.end)
+            and cue not in ("card", "id")
+            and n <= AMOUNT_DIGITS_MAX
+        ):
             return shape  # 15000的额度, 3000的消费 (not …8912 640的账单: no amount is so long)
         if cue == "card":
             if digits.endswith("X"):
@@ -276,8 +281,8 @@ class Redactor:
             if shape == "id" and (digits.endswith("X") or _id_checksum(digits)):
                 return "id"
             return "phone" if shape == "phone" else None
-        if cue == "money":
-            return shape
+        if cue == "money":  # 扣了3500; but no amount has more than AMOUNT_DIGITS_MAX digits
+            return shape or ("number" if n > AMOUNT_DIGITS_MAX else None)
         if shape:
             return shape
         if tail:
