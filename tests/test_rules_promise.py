@@ -24,6 +24,11 @@ CASES = [
     ("能减多少，说实话我这个位置没办法提前给您一个百分之百的准信儿", None),
     ("这个结果我真不好替他们拍胸脯，说它一定批得下来", None),
     ("减免能不能下来，我真的不能现在就向您承诺一定能成", None),
+    # 讲 is 说, 应 is 答应; a promise supposed (要说…) or quoted (…这种话) and then declined
+    ("批不批要看评估，我真的没办法提前跟您讲一定能行", None),
+    ("要说百分之百能过，这个我不好替系统应下来", None),
+    ("一定能提到五万这种话，我实在没法跟您讲", None),
+    ("可要说准保来得及，这个底我交不了", None),
     # two negations in a row: the second one is judged too
     ("我真不敢替您把话说死，更没法保证到时候一分都不收", None),
     # promises with a negation that is about something else
@@ -33,6 +38,8 @@ CASES = [
     ("我不能说假话，这笔退款百分之百能退回来", PROMISE),
     ("没办法，规定就是这样，不过这个额度我保证能给您提上去", PROMISE),
     ("不能给您打折，但是分期一定能办下来", PROMISE),
+    ("要说这个额度，肯定批得下来，跑不了", PROMISE),  # supposed, then promised
+    ("这个额度肯定能批下来，这话我跟您说死了", PROMISE),
 ]
 
 
