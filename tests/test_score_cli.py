@@ -283,6 +283,12 @@ def test_a_repeat_contact_about_the_same_business_raises_level_1(models):
     assert first["alerts"]["dissatisfaction"] is None
 
 
+def disclosures(result: dict) -> list[tuple[int, str]]:
+    """(turn, matched_by) of each live agent-sensitive-disclosure hit in a scored call."""
+    return [(t["turn"], h["matched_by"]) for t in result["turns"] for h in t["rule_hits"]
+            if h["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
+
+
 def test_a_number_the_redactor_masks_in_an_agent_turn_is_a_disclosure(models):
     """The disclosure rule reads the redactor's verdict: a card read in three pieces with
     its cue apart from the digits, a code whose cue whisper misheard (验证马), caught live
@@ -299,8 +305,7 @@ def test_a_number_the_redactor_masks_in_an_agent_turn_is_a_disclosure(models):
         Turn("agent", "感谢您的来电，再见", 25, 27),
     )  # fmt: skip
     result = score_call(models, Transcript("dc", turns))
-    live = [(t["turn"], h["matched_by"]) for t in result["turns"] for h in t["rule_hits"]
-            if h["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
+    live = disclosures(result)
     assert live == [(3, "redactor"), (6, "redactor")]  # the card once, at its first masked piece
     after = [v["segment_ids"] for v in result["violations"]
              if v["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
@@ -323,9 +328,7 @@ def test_a_card_as_whisper_writes_it_is_masked_and_a_disclosure(models):
         Turn("agent", "您欠款6万5830元，分6万 12000的两笔", 16, 19),
     )  # fmt: skip
     result = score_call(models, Transcript("wan", turns))
-    live = [t["turn"] for t in result["turns"] for h in t["rule_hits"]
-            if h["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
-    assert live == [1, 3]
+    assert [turn for turn, _ in disclosures(result)] == [1, 3]
     shown = json.dumps(result, ensure_ascii=False)
     assert "1146237" not in shown and "0314726" not in shown
     assert result["turns"][4]["text"] == turns[4].text  # amounts with 万 left as said
