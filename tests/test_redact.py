@@ -66,10 +66,10 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         # 15 digits: an American Express card, or a card whisper lost a digit of (卡号 -> 台号);
         # a first-generation ID when digits 7-12 are a birth date (YYMMDD)
         ("完整台号622588031472639,对吧", "完整台号622588*********,对吧"),
-        ("110105880312123", "***************"),
+        ("110105880312123", "***************"),  # an ID shows its last 4 only at 18 digits
         # more digits than any amount in a card call, next to a money word: still a number
         ("扣了6258301477", "扣了******1477"),
-        ("您这张卡6258301477元", "您这张卡******1477元"),  # an ID shows its last 4 only at 18 digits
+        ("您这张卡6258301477元", "您这张卡******1477元"),
     ],
 )
 def test_one_segment(redactor, text, masked):
