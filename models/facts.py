@@ -132,9 +132,10 @@ _TAIL = re.compile(
 )
 # The same cues as whisper writes them, by sound (toneless pinyin): 尾号 as 为号 / 委号 / 位号
 # and, the vowel clipped, 为后 / 位后 (那位后7-6-18, 他为后6039); 尾数 as 为数; 末四位 as 莫四位 /
-# 莫斯卫; 后四位 as 后斯卫. Whisper seldom writes 尾号 itself: through ASR the development calls'
-# card tails were found 10 times in 95 (bench/RESULTS.md, round 23). After such a cue the
-# digits may come with dashes between them (7-6-1-8).
+# 莫斯卫. Not 后四位 by sound: the ID's cue too, it took ID digits for tails whenever whisper
+# garbled 身份证. Whisper seldom writes 尾号 itself: through ASR the development calls' card
+# tails were found 10 times in 95 (bench/RESULTS.md, round 23). After such a cue the digits may
+# come with dashes between them (7-6-1-8).
 _TAIL_SOUNDS = (("wei", "hao"), ("wei", "hou"), ("wei", "shu"), ("mo", "si", "wei"))
 _AFTER_TAIL_SOUND = re.compile(
     rf"(?P<gap>{_GAP})(?P<num>[{_CN_D}0-9](?:[\s\-]?[{_CN_D}0-9])*)(?![{_CN_D}0-9十百千万亿点块元])"
