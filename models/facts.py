@@ -167,10 +167,7 @@ def _not_a_card(clause: str) -> bool:
     # 双战争, 宣证 (development calls) — an ID's number, not the card's.
     last = max([last] + [i + 1 for i, s in enumerate(syllables) if s == "zheng"])
     for sound in _not_card_sounds():
-        k = len(sound)
-        for i in range(len(syllables) - k + 1):
-            if tuple(syllables[i : i + k]) == sound:
-                last = max(last, i + k)
+        last = max([last] + [i + len(sound) for i in _heard(syllables, sound)])
     if last < 0:
         return False
     last += clause[last : last + 1] == "卡"  # 手机卡 is no bank card
@@ -214,15 +211,10 @@ def _tails_by_sound(text: str, taken: set[int]) -> list[tuple[int, int, str, boo
     (_TAIL_SOUNDS) with a number after it; not where a written cue already starts."""
     syllables, out = _syllables(text), []
     for sound in _TAIL_SOUNDS:
-        k = len(sound)
-        for i in range(len(text) - k + 1):
-            if (
-                tuple(syllables[i : i + k]) != sound
-                or i in taken
-                or text[i : i + 2] in ("尾号", "尾数")
-            ):
+        for i in _heard(syllables, sound):
+            if i in taken or text[i : i + 2] in ("尾号", "尾数"):
                 continue
-            m = _AFTER_TAIL_SOUND.match(text, i + k)
+            m = _AFTER_TAIL_SOUND.match(text, i + len(sound))
             if m:
                 out.append((i, m.start("num"), m.group("num"), True))
     return out
@@ -420,6 +412,12 @@ def _merchant_matchers(lexicons: Lexicons) -> tuple[re.Pattern, dict[tuple[str, 
     return exact, by_sound
 
 
+def _heard(syllables: list[str], sound: tuple[str, ...]) -> list[int]:
+    """Where `sound` (toneless pinyin syllables) starts in a text's `syllables`."""
+    k = len(sound)
+    return [i for i in range(len(syllables) - k + 1) if tuple(syllables[i : i + k]) == sound]
+
+
 def _syllables(text: str) -> list[str]:
     from pypinyin import Style, lazy_pinyin
 
@@ -434,10 +432,7 @@ def _lexicon_merchants(text: str, claims: _Claims, lexicons: Lexicons) -> list[F
     if by_sound:
         syllables = _syllables(text)
         for sound, name in sorted(by_sound.items(), key=lambda kv: -len(kv[0])):
-            k = len(sound)
-            for i in range(len(text) - k + 1):
-                if tuple(syllables[i : i + k]) == sound:
-                    found.append((i, i + k, name))
+            found += [(i, i + len(sound), name) for i in _heard(syllables, sound)]
     facts = []
     for start, end, name in sorted(found, key=lambda f: (f[0], -(f[1] - f[0]))):
         if claims.free(start, end):

@@ -114,16 +114,10 @@ def _misheard_wan(view: str, i: int, chars: list[str]) -> bool:
     """万 inside a number whisper writes in arabic digits, for the 二 it misheard: 卡号是六二五八…
     comes out as 卡号是6万58301477201136 (two of two such cards on the development calls). No
     amount puts five digits or more right after 万 (6万5830 is 65,830), so that is the sign."""
-    return (
-        view[i] == "万"
-        and bool(chars)
-        and all(c in "0123456789" for c in chars)
-        and all(c in "0123456789" for c in view[i + 1 : i + 1 + _WAN_DIGITS_AFTER])
-        and len(view) >= i + 1 + _WAN_DIGITS_AFTER
-    )
+    return bool(chars) and all(c in "0123456789" for c in chars) and bool(_WAN_THEN.match(view, i))
 
 
-_WAN_DIGITS_AFTER = 5
+_WAN_THEN = re.compile(r"万[0-9]{5}")  # 万 and the five digits or more after it
 
 
 def _x_follows(view: str, group: tuple, i: int) -> bool:
