@@ -42,6 +42,19 @@ def lexicons():
 
 
 @pytest.fixture(scope="session")
+def scoring_models():
+    """The published models and the rule pack, as the scoring stage loads them (trained first
+    if none is published)."""
+    from streams.scoring.models import ensure_models
+    from streams.scoring.scorer import ScoringModels
+    from streams.settings import Settings
+
+    settings = Settings()
+    ensure_models(settings.models_dir, settings.lexicons_dir)
+    return ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+
+
+@pytest.fixture(scope="session")
 def training():
     """What models.train reads from outside models/: lexicons and the threat phrases."""
     from streams.scoring.models import training_context

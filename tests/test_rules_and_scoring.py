@@ -6,7 +6,7 @@ import pytest
 
 from models.text import normalize
 from streams.scoring.rules import RuleSet
-from streams.scoring.scorer import Scorer, ScoringModels
+from streams.scoring.scorer import Scorer
 from streams.settings import PROJECT_ROOT, Settings
 
 from .conftest import SAMPLE_CALLS, call_meta
@@ -37,12 +37,8 @@ def test_complaint_phrases_match_through_homophones_and_digits():
 
 
 @pytest.fixture(scope="module")
-def models():
-    from streams.scoring.models import ensure_models
-
-    settings = Settings()
-    ensure_models(settings.models_dir, settings.lexicons_dir)
-    return ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+def models(scoring_models):
+    return scoring_models
 
 
 @pytest.mark.parametrize("name", SAMPLE_CALLS)

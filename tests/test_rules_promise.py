@@ -29,6 +29,10 @@ CASES = [
     ("要说百分之百能过，这个我不好替系统应下来", None),
     ("一定能提到五万这种话，我实在没法跟您讲", None),
     ("可要说准保来得及，这个底我交不了", None),
+    # declining the 100 % itself, with the verb lost to ASR (提前应您 heard as 提前点赢);
+    # 要说… then 不好 whatever whisper made of the rest (不好替 heard as 不好贴)
+    ("最后批不批，我这个位置没办法提前点赢一个百分之百的准性", None),
+    ("不过要说百分之百能成。这个我还真不好贴习统英下来", None),
     # two negations in a row: the second one is judged too
     ("我真不敢替您把话说死，更没法保证到时候一分都不收", None),
     # promises with a negation that is about something else
@@ -40,6 +44,7 @@ CASES = [
     ("不能给您打折，但是分期一定能办下来", PROMISE),
     ("要说这个额度，肯定批得下来，跑不了", PROMISE),  # supposed, then promised
     ("这个额度肯定能批下来，这话我跟您说死了", PROMISE),
+    ("我不敢说百分之百，但是像您这种情况肯定能批", PROMISE),
 ]
 
 
@@ -50,3 +55,27 @@ def test_a_negated_promise_is_none_a_negation_elsewhere_leaves_it(text, rule_id)
     assert [h.rule_id for h in rules.live(segment, []) if h.rule_id == PROMISE] == (
         [rule_id] if rule_id else []
     )
+
+
+# Whisper cuts an agent's sentence into pieces, and the promise act judged each alone: 像您这种情况
+# (before 可以申请个性化分期…) and 不收任何费用 (a fact) read as promises at 0.65. A promise says what
+# will happen; a piece without a modal or outcome word (能, 会, 批, 到, 没问题, 保 …) is none.
+FRAGMENTS = ["像您这种情况", "不收任何费用", "明白了您的意思"]
+
+
+def promises(models, text: str) -> list[str]:
+    """The promise hits on one agent turn, scored as the stage scores it (the act included)."""
+    from streams.scoring.offline import score_transcript
+
+    records, _, _ = score_transcript(models, "frag", [
+        {"role": "agent", "start": 0.0, "end": 3.0, "text": "您好，信用卡中心"},
+        {"role": "agent", "start": 30.0, "end": 33.0, "text": text},
+    ])  # fmt: skip
+    return [h["rule_id"] for r in records for h in r["rule_hits"] if h["rule_id"] == PROMISE]
+
+
+@pytest.mark.parametrize("text", FRAGMENTS)
+def test_a_piece_of_a_sentence_that_says_nothing_will_happen_is_no_promise(scoring_models, text):
+    assert promises(scoring_models, text) == []
+    # the same words with what will happen are one
+    assert promises(scoring_models, text + "，肯定能批下来") == [PROMISE]

@@ -21,8 +21,8 @@ from streams.scoring.offline import (
     timed,
 )
 from streams.scoring.postcall import inspect_call
-from streams.scoring.scorer import Scorer, ScoringModels
-from streams.settings import PROJECT_ROOT, Settings
+from streams.scoring.scorer import Scorer
+from streams.settings import PROJECT_ROOT
 
 from .conftest import SAMPLE_CALLS, call_meta
 
@@ -30,12 +30,8 @@ CARD = "六二二二零二幺二三四五六七八九零幺二三"  # a whole ca
 
 
 @pytest.fixture(scope="module")
-def models():
-    from streams.scoring.models import ensure_models
-
-    settings = Settings()
-    ensure_models(settings.models_dir, settings.lexicons_dir)
-    return ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+def models(scoring_models):
+    return scoring_models
 
 
 def sample_line(name: str) -> str:
