@@ -22,7 +22,9 @@ About ten minutes on 2 cores (four binary
 pipelines per round); `--rounds` judges only the rounds named. `--extra FILE.tsv`: acts.tsv-format
 agent rows added to the corpus; then "before" is the served recipe and "after" the same with
 those rows (twice the time), to judge new rows before they are written into models/data.
-"""
+`--whisper RUN.json …` (last on the line): also judge the agent segments of stored whisper runs
+with each round's "after" model, each segment alone as the live stage judges it
+(bench/asr_folds.py)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from sklearn.metrics import average_precision_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.asr_folds import add, judged_asr, report_asr, whisper_runs  # noqa: E402
 from bench.evalset import load_scripts, pair_number  # noqa: E402
 from models import registry  # noqa: E402
 from models.acts import ActsModel  # noqa: E402
@@ -118,6 +121,12 @@ def main() -> None:
         extra = [
             r for r in read_acts(Path(sys.argv[sys.argv.index("--extra") + 1])) if r.role == "agent"
         ]
+    runs = []
+    if "--whisper" in sys.argv[1:]:
+        runs = [
+            Path(a) for a in sys.argv[sys.argv.index("--whisper") + 1 :] if not a.startswith("--")
+        ]
+    heard = whisper_runs(runs)
     lexicons = load_lexicons(ROOT / "lexicons")
     rules = RuleSet.load(ROOT / "lexicons" / "rules")
     served = registry.load(Settings().models_dir, "acts").pipeline
@@ -142,6 +151,12 @@ def main() -> None:
             before = after
             agent, _ = own_agent(shared + extra, base_extra, lexicons, DEFAULT_FEATURES, others)
             after = replace(served, pipelines={**served.pipelines, "agent": agent})
+        for half, segments in heard.items():  # the served recipe ("after") through whisper
+            for doc in docs:
+                if doc["split"] == half and doc["call_id"] in segments:
+                    got = judged_asr(rules, after, doc, segments, "agent", tuple(CONDUCT_RULES))
+                    for rule, found in got.items():
+                        add(pooled, (rule, half, "after"), found)
         for half in ("dev", "held_out"):
             mine = [t for d in docs if d["split"] == half
                     and (half == "dev" or pair_number(d["pair"]) >= FIRST_CLEAN_PAIR)
@@ -166,6 +181,8 @@ def main() -> None:
                 cells.append(f"{tp} / {fp} / {fn}")
             print(f"| {half} | {rule} | " + " | ".join(cells) + " |")
     threshold_table(pooled)
+    for rule in CONDUCT_RULES if runs else ():
+        report_asr(pooled, rule, ("after",))
     for half in ("dev", "held_out"):
         truth = np.array([y for _, y in pooled.get((half, "before", "agent-forbidden-phrase"), [])])
         if truth.any():

@@ -22,7 +22,9 @@ the act branch's `min` at other values, and the development misses' words (devel
 
 `--extra FILE.tsv`: acts.tsv-format customer rows added to the threat act's training in every
 fold ("with extra"), to judge new rows before they are written into models/data.
-About five minutes on 2 cores with 4 folds.
+
+`--whisper RUN.json …`: also judge, in the same folds, the customer segments of stored whisper
+runs, each alone as the live stage judges it (bench/asr_folds.py).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from sklearn.metrics import average_precision_score
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.asr_folds import add, judged_asr, report_asr, whisper_runs  # noqa: E402
 from bench.conduct_from_dev import FIRST_CLEAN_PAIR, round_of  # noqa: E402
 from bench.evalset import load_scripts, pair_number  # noqa: E402
 from models import real_text, registry  # noqa: E402
@@ -120,6 +123,8 @@ def main() -> None:
     ap.add_argument(
         "--real", type=Path, default=REAL_DATA_DIR, help="the real text (../shared/eval)"
     )
+    ap.add_argument("--whisper", type=Path, nargs="*", default=[],
+                    help="stored whisper runs (calls_eval --json) to judge as well")  # fmt: skip
     args = ap.parse_args()
     wanted = {f"fold {n}" for n in args.only.split(",")} if args.only else None
     lexicons = load_lexicons(ROOT / "lexicons")
@@ -152,6 +157,7 @@ def main() -> None:
     extra = [r for r in read_acts(args.extra) if r.role == "customer"] if args.extra else []
     recipes = {"with extra": extra} if extra else {"served recipe": []}
     column = ACTS["customer"].index(BORROWED_ACT)
+    heard = whisper_runs(args.whisper)
     pooled: dict[tuple, dict] = {}
     for name, docs in sorted(by_round.items()):
         if wanted and name not in wanted:
@@ -165,6 +171,11 @@ def main() -> None:
                            DEFAULT_FEATURES, names=(BORROWED_ACT,))  # fmt: skip
             model = replace(served, pipelines={**served.pipelines,
                                                "customer": OwnColumns(base, {column: own})})  # fmt: skip
+            for half, segments in heard.items():
+                for doc in docs:
+                    if doc["split"] == half and doc["call_id"] in segments:
+                        got = judged_asr(rules, model, doc, segments, "customer", (THREAT,))
+                        add(pooled, (THREAT, half, recipe), got[THREAT])
             for half, turns in halves.items():
                 if not turns:
                     continue
@@ -174,6 +185,8 @@ def main() -> None:
                     into.setdefault(key, []).extend(values)
         print(f"{name}: " + ", ".join(f"{len(v)} {k} turns" for k, v in halves.items()), flush=True)
     report(pooled, recipes)
+    if args.whisper:
+        report_asr(pooled, THREAT, recipes)
 
 
 def report(pooled: dict, recipes: dict) -> None:

@@ -36,6 +36,25 @@ def test_complaint_phrases_match_through_homophones_and_digits():
     assert live("customer", "我想办个分期") == []
 
 
+@pytest.mark.parametrize("text, threat", [
+    # the past, or the customer as the one sued: the keyword alone is no threat
+    ("拖久了银行会去法院告人", False),
+    ("也不是你的问题，上回我投诉你们网点排队的事", False),
+    ("我会不会被起诉啊", False),
+    ("你们要起诉就起诉吧，我真没钱", False),
+    ("之前已经举报过那个骗子号码了", False),
+    # a threat beside them, or a past told as the reason for a new one
+    ("之前我投诉过一次，这次我还要投诉你们", True),
+    ("你们再这样我就去法院起诉你们", True),
+    ("我上次就说了要投诉你们，今天必须给我解决", True),
+    ("银行会去法院告人？那我先去银保监会告你们", True),
+])  # fmt: skip
+def test_a_complaint_word_about_the_past_or_about_being_sued_is_no_threat(text, threat):
+    """Keywords only (no act model): the pack's exclusion, as whisper's pieces need it."""
+    hits = RuleSet.load(RULES).live(_segment("customer", text), [])
+    assert ("customer-complaint-threat" in {h.rule_id for h in hits}) is threat
+
+
 @pytest.fixture(scope="module")
 def models(scoring_models):
     return scoring_models
@@ -269,7 +288,7 @@ def test_the_act_vetoes_a_threat_word_said_innocently(models):
     clearly no threat (below 0.5), the rule stays quiet — a past complaint, a job, a question
     about fees. A threat in the same words still fires, and without the model (the rules CLI)
     the keywords alone decide, as before."""
-    innocent = ("上回投诉的事你们已经处理好了谢谢", "我朋友在法院工作他说这个可以分期",
+    innocent = ("那个投诉早就解决了谢谢你们", "我朋友在法院工作他说这个可以分期",
                 "律师费能刷卡吗", "我是做律师的收入比较稳定")  # fmt: skip
     unbound = RuleSet.load(Settings().lexicons_dir / "rules")
     for text in innocent:
@@ -386,6 +405,36 @@ def test_a_fragment_is_too_short_for_the_act_model_to_call_it_rude(models):
 
     assert forbidden("不了") == 0
     assert forbidden("您这个情况确实要先找商户") == 1  # the same act, in a sentence
+
+
+def test_saying_how_it_is_done_is_not_shirking(models):
+    """An agent who says what the procedure is (要等商家确认才能退) or that it cannot be done
+    *directly* (我这边没办法直接往后推) is not shirking, though the act model, shown the piece of
+    the sentence whisper cut off from the way out, hears a refusal. A refusal that shirks is
+    still one, by keyword or by the act."""
+    # whisper's pieces (退积分 heard as 退机分析); the act alone reads them as refusals (0.86,
+    # 0.996, 0.87 as trained on 2026-12-02; at least one ≥ 0.6, or this test proves nothing)
+    pieces = (
+        "退机分析要商家先确认去小顶端，我们这边没办法直接退",
+        "我们这边没办法直接退",
+        "我这边没办法直接往后推",
+    )
+    rude = ("agent_refuses_unhelpfully", "agent_contradicts_rudely", "agent_impatient")
+    probabilities = models.acts.pipeline.probabilities(list(pieces), "agent")
+    assert max(p[a] for p in probabilities for a in rude) >= 0.6
+
+    def forbidden(text):
+        segment = _segment("agent", text, start=20.0)
+        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
+
+    for text in pieces:
+        assert forbidden(text) == 0, text
+    for text in (
+        "这个我们也没办法，您自己去问商户吧",
+        "您这个情况确实要先找商户",
+        "我这边没法处理",
+    ):
+        assert forbidden(text) == 1, text
 
 
 def test_the_risk_track_steps_once_per_customer_turn_however_the_vad_cut_it(models):

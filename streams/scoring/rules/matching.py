@@ -85,6 +85,13 @@ def _cut_out_of(chars: str, a: int, b: int, keyword: str, own: frozenset[str],
     return common[0] if common else None
 
 
+Spans = tuple[tuple[int, int], ...]  # [start, end) in `_chars(text)`
+
+
+def _overlaps(start: int, end: int, spans: Spans) -> bool:
+    return any(start < b and a < end for a, b in spans)
+
+
 @dataclass(frozen=True)
 class Keyword:
     text: str
@@ -106,24 +113,31 @@ class Keyword:
             return "chars", self.text
         return self.sounds_in(text, pinyin == "strict", own) if pinyin else None
 
-    def in_chars(self, text: str, strict: bool = False, own: frozenset[str] = frozenset()) -> bool:
-        """Its characters are in `text` (strict: somewhere not cut out of two other words)."""
+    def in_chars(self, text: str, strict: bool = False, own: frozenset[str] = frozenset(),
+                 excluded: Spans = ()) -> bool:  # fmt: skip
+        """Its characters are in `text` (strict: somewhere not cut out of two other words;
+        `excluded`: spans of `_chars(text)` an occurrence must not overlap)."""
         if not self.chars:
             return False
         chars = _chars(text)
-        if not strict:
+        if not strict and not excluded:
             return self.chars in chars
         at = chars.find(self.chars)
         while at >= 0:
-            if not _cut_out_of(chars, at, at + len(self.chars), self.chars, own, both=True):
+            end = at + len(self.chars)
+            if not _overlaps(at, end, excluded) and not (
+                strict and _cut_out_of(chars, at, end, self.chars, own, both=True)
+            ):
                 return True
             at = chars.find(self.chars, at + 1)
         return False
 
-    def sounds_in(self, text: str, strict: bool = False,
-                  own: frozenset[str] = frozenset()) -> tuple[str, str] | None:  # fmt: skip
+    def sounds_in(self, text: str, strict: bool = False, own: frozenset[str] = frozenset(),
+                  excluded: Spans = ()) -> tuple[str, str] | None:  # fmt: skip
         """("pinyin", the words that sound like the keyword) when its syllables are in `text`;
-        strict: at the first place where the words heard look like a mishearing of it."""
+        strict: at the first place where the words heard look like a mishearing of it.
+        `excluded`: spans of `_chars(text)` a match must not overlap (where characters and
+        syllables line up)."""
         if not self.syllables:
             return None
         line = _syllable_line(text)
@@ -133,11 +147,13 @@ class Keyword:
         at = line.find(self.syllables)
         while at >= 0:
             first = line.count(" ", 0, at)
-            if not strict:
+            if aligned and _overlaps(first, first + count, excluded):
+                pass
+            elif not strict:
                 return "pinyin", chars[first : first + count] if aligned else self.syllables.strip()
-            if not aligned:
+            elif not aligned:
                 return None  # characters and syllables do not line up: no guess
-            if self._misheard(chars, first, count, own):
+            elif self._misheard(chars, first, count, own):
                 return "pinyin", chars[first : first + count]
             at = line.find(self.syllables, at + 1)
         return None

@@ -140,7 +140,8 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
         mode = next(m for m in ("any_", "all_", "none", "at_least") if getattr(spec, m) is not None)
         words = spec.at_least.of if mode == "at_least" else getattr(spec, mode)
         n = spec.at_least.n if mode == "at_least" else None
-        return Keywords(here, spec.role, mode.rstrip("_"), words, n, spec.scope, spec.pinyin)
+        return Keywords(here, spec.role, mode.rstrip("_"), words, n, spec.scope, spec.pinyin,
+                        spec.exclude)  # fmt: skip
     if op == "regex":
         return Regex(here, spec.role, spec.pattern, spec.exclude)
     if op == "similar":

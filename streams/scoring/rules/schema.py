@@ -219,6 +219,7 @@ class KeywordsSchema(_Schema):
     scope: Literal["sentence", "call"] = "sentence"
     role: RoleName | None = None
     pinyin: PinyinMode | None = None
+    exclude: Pattern | None = None
 
     @model_validator(mode="after")
     def _one(self):

@@ -21,6 +21,7 @@ from .matching import (
     NUMBER_BREAK,
     SAME_TURN_GAP_S,
     Keyword,
+    _chars,
     _digit_runs,
     _keyword_evidence,
     _looks_like_id,
@@ -38,9 +39,11 @@ log = logging.getLogger("callqa.rules")
 
 
 class Keywords(Condition):
-    def __init__(self, path, role, mode, words, n, scope, pinyin):
+    def __init__(self, path, role, mode, words, n, scope, pinyin, exclude: str | None = None):
         super().__init__(path)
         self.role = role
+        # a keyword inside a match of `exclude` does not count there (被起诉, 上回我投诉过)
+        self.exclude = compile_regex(exclude) if exclude else None
         self.mode = mode  # any | all | at_least | none
         self.words = tuple(Keyword.of(w) for w in words)
         self.n = n
@@ -75,8 +78,11 @@ class Keywords(Condition):
             if len(self._memo) > 20000:
                 self._memo.clear()
             hits = []
+            excluded = (
+                tuple(m.span() for m in self.exclude.finditer(_chars(text))) if self.exclude else ()
+            )
             for keyword in self.words:  # characters first: an exact word beats a homophone
-                if keyword.in_chars(text, strict, self.own):
+                if keyword.in_chars(text, strict, self.own, excluded):
                     hits.append((keyword, "chars", keyword.text))
                     if not every:
                         break
@@ -84,7 +90,7 @@ class Keywords(Condition):
                 seen = {h[0].text for h in hits}
                 for keyword in self.words:
                     result = (None if keyword.text in seen
-                              else keyword.sounds_in(text, strict, self.own))  # fmt: skip
+                              else keyword.sounds_in(text, strict, self.own, excluded))  # fmt: skip
                     if result:
                         hits.append((keyword, *result))
                         if not every:
