@@ -5,7 +5,7 @@ fold's development turns, and judge the fold's turns on the scripts' words. Whis
 differ from the words in more than spelling: it cuts a sentence into pieces, and the live stage
 judges each piece alone. These helpers judge, with the same fold model, the segments of stored
 whisper runs (`bench/calls_eval.py --json`) of the fold's calls, each segment alone as the live
-stage does, and count as bench/calls_eval.py does: an expected turn is found when a hit of the rule
+stage does (with the call's earlier segments), and count as bench/calls_eval.py does: an expected turn is found when a hit of the rule
 overlaps its scripted time (±0.5 s); a hit that overlaps no expected turn is a false hit.
 Development false hits and misses are printed with their words and evidence; held-out ones by
 call id only (spent halves: never read).
@@ -40,12 +40,15 @@ def judged_asr(rules: RuleSet, model, doc: dict, segments: Segments, role: str,
     utts = timing(doc)["utterances"]
     expected = (doc.get("expected") or {}).get("rules") or {}
     rules.bind_acts(model)
-    hits = []
+    hits, earlier = [], []
     for i, (who, start, end, text) in enumerate(segments[doc["call_id"]]):
-        if who == role:
-            segment = {"call_id": doc["call_id"], "segment_id": f"w:{role}:{i}", "role": role,
-                       "start": start, "end": end, "text": text}  # fmt: skip
-            hits += [(h.rule_id, start, end, text, h.evidence) for h in rules.live(segment, [])]
+        segment = {"call_id": doc["call_id"], "segment_id": f"w:{who}:{i}", "role": who,
+                   "start": start, "end": end, "text": text}  # fmt: skip
+        if who == role:  # with the call so far, as the live stage has it
+            hits += [
+                (h.rule_id, start, end, text, h.evidence) for h in rules.live(segment, earlier)
+            ]
+        earlier.append(segment)
     rules.bind_acts(None)
     out = {}
     for rule_id in rule_ids:

@@ -135,25 +135,6 @@ def test_regex_with_exclusion():
     assert one(rules, "agent", "保证金已退，我保证能批").phrase == "保证"
 
 
-def test_keywords_with_exclusion_count_only_outside_it():
-    """A keyword inside a match of `exclude` does not count there; another occurrence of it,
-    or a homophone outside the exclusion, does (pinyin strict, as the threat rule reads)."""
-    when = {"keywords": {"any": ["投诉", "起诉"], "exclude": "上次我投诉过|被起诉"}}
-    rules = ruleset(when, pinyin="strict", role="customer")
-    assert one(rules, "customer", "上次我投诉过你们网点") is None
-    assert one(rules, "customer", "我会不会被起诉") is None
-    assert one(rules, "customer", "上次我投诉过，这次还要投诉").phrase == "投诉"
-    assert one(rules, "customer", "我会不会被起诉，我要起诉你们").phrase == "起诉"
-    assert one(rules, "customer", "上次我投诉过，这次我要头诉你们").matched_by == "pinyin"
-    # an exclusion is on characters: a homophone counts unless the pattern's span covers it
-    assert one(rules, "customer", "上次我头诉过").matched_by == "pinyin"
-    wider = ruleset({"keywords": {"any": ["投诉"], "exclude": "上次我..过"}}, pinyin="strict",
-                    role="customer")  # fmt: skip
-    assert one(wider, "customer", "上次我头诉过") is None
-    plain = ruleset({"keywords": {"any": ["投诉"]}}, role="customer")
-    assert one(plain, "customer", "上次我投诉过").phrase == "投诉"
-
-
 def test_similar_sentence_above_and_below_the_threshold():
     when = {"similar": {"references": ["我已经说得很清楚了", "你到底听明白没有"], "threshold": 0.5}}
     rules = ruleset(when)

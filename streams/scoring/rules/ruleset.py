@@ -25,7 +25,7 @@ from .call_operators import (
     Silence,
 )
 from .conditions import HISTORY, Condition, _Match, _View
-from .matching import strict_words
+from .matching import SAME_TURN_GAP_S, strict_words
 from .patterns import filled_in
 from .schema import (
     POSITIONS,
@@ -162,7 +162,8 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
     if op == "disclosure":
         return Disclosure(here, spec.role, spec.kinds, spec.cvv_cues)
     if op == "act":
-        return Act(here, spec.role, spec.name, spec.min, spec.scope, spec.below, spec.last_sentence)
+        return Act(here, spec.role, spec.name, spec.min, spec.scope, spec.below, spec.last_sentence,
+                   spec.with_previous)  # fmt: skip
     if op == "follows":
         return Follows(here, _build(spec.condition, f"{here}.condition"),
                        _build(spec.after, f"{here}.after"), spec.within)  # fmt: skip
@@ -371,6 +372,7 @@ class RuleSet:
     def live(self, segment: dict, history: list[dict]) -> list[Hit]:
         """Live rules that fire on this new final `segment`, given the call's earlier finals."""
         earlier = [s for s in history[-HISTORY:] if s["segment_id"] != segment["segment_id"]]
+        segment = _with_previous(segment, earlier)
         complete = len(history) < HISTORY
         view = None
         hits: list[Hit] = []
@@ -436,6 +438,19 @@ class RuleSet:
     def phrase_match(self, rule_id: str, text: str) -> tuple[str, str] | None:
         """(phrase, chars|pinyin|regex|...) when the rule's keyword condition matches this text."""
         return self.get(rule_id).match(text)
+
+
+def _with_previous(segment: dict, earlier: list[dict]) -> dict:
+    """The segment with `previous`: the text of the same speaker's piece right before it in the
+    same turn (nothing of the other side started in between, a gap of at most SAME_TURN_GAP_S),
+    for the `act` conditions that read a piece with the one before it (`with_previous`)."""
+    before = [s for s in earlier if s["start"] < segment["start"]]
+    if not before:
+        return segment
+    last = max(before, key=lambda s: (s["start"], s["end"]))
+    if last["role"] != segment["role"] or segment["start"] - last["end"] > SAME_TURN_GAP_S:
+        return segment
+    return {**segment, "previous": last["text"]}
 
 
 def _hit(rule: Rule, segments: list[dict], evidence: str, matched_by: str, phrase: str,

@@ -325,6 +325,9 @@ class ActSchema(_Schema):
     # 来，你给我弄上吧) is diluted by the rest when the turn is judged whole. Only the last: a
     # sentence followed by a question (六期吧。六期的话利息多少？) concludes nothing yet
     last_sentence: bool = False
+    # read the piece together with the same speaker's piece right before it in the turn as
+    # well (live rules), the lower probability counting: the ASR cuts one sentence into pieces
+    with_previous: bool = False
 
     @model_validator(mode="after")
     def _role_fits(self):

@@ -421,10 +421,16 @@ class Act(_SentenceCondition):
     MIN_SENTENCE = 4  # a lone 好的 or 行 among other sentences says nothing of what it answers
 
     def __init__(self, path, role, name: str, least: float, scope: str,
-                 below: float | None = None, last_sentence: bool = False):  # fmt: skip
+                 below: float | None = None, last_sentence: bool = False,
+                 with_previous: bool = False):  # fmt: skip
         super().__init__(path, role or ROLE_OF[name])
         self.name = name
         self.last_sentence = last_sentence
+        # the segment's `previous` (the same speaker's piece right before it in the turn, set by
+        # RuleSet.live) read with it too, the lower probability counting: the ASR cuts a
+        # sentence into pieces, and 电话里我这边没法改寄送地址 alone is a refusal, after 需要您本人
+        # 带身份证到网点办理 it is not
+        self.with_previous = with_previous
         self.least = least
         self.below = below  # set: holds when the model reads the act's probability below it
         self.scope = scope
@@ -435,10 +441,25 @@ class Act(_SentenceCondition):
         self.scores = scores
         self._memo.clear()  # verdicts reached without the model (or with another) are stale
 
-    def _check(self, text, pinyin):
+    def test(self, segment, role, pinyin):
+        previous = segment.get("previous") if self.with_previous else None
+        if not previous or self.scores is None:
+            return super().test(segment, role, pinyin)
+        if not _roles_match(self.role or role, segment["role"]):
+            return None
+        key = (segment["text"], previous, pinyin)
+        if key not in self._memo:
+            if len(self._memo) > 20000:
+                self._memo.clear()
+            self._memo[key] = self._check(segment["text"], pinyin, previous)
+        return self._memo[key]
+
+    def _check(self, text, pinyin, previous: str | None = None):
         if self.scores is None or not _norm(text):
             return None
         p = self.scores.probability(text, self.name)
+        if previous:
+            p = min(p, self.scores.probability(f"{previous}，{text}", self.name))
         if self.last_sentence:
             parts = [s for s in self.SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
             if len(parts) > 1:

@@ -1,0 +1,59 @@
+"""Rule-pack operators for what whisper does to a sentence: a keyword excluded where it sits
+(上次我投诉过 is no threat, 这次还要投诉 is), and an act read with the same speaker's piece before
+it (the ASR cut one sentence into two)."""
+
+from __future__ import annotations
+
+from .rulekit import conversation, one, ruleset
+
+
+def test_keywords_with_exclusion_count_only_outside_it():
+    """A keyword inside a match of `exclude` does not count there; another occurrence of it,
+    or a homophone outside the exclusion, does (pinyin strict, as the threat rule reads)."""
+    when = {"keywords": {"any": ["投诉", "起诉"], "exclude": "上次我投诉过|被起诉"}}
+    rules = ruleset(when, pinyin="strict", role="customer")
+    assert one(rules, "customer", "上次我投诉过你们网点") is None
+    assert one(rules, "customer", "我会不会被起诉") is None
+    assert one(rules, "customer", "上次我投诉过，这次还要投诉").phrase == "投诉"
+    assert one(rules, "customer", "我会不会被起诉，我要起诉你们").phrase == "起诉"
+    assert one(rules, "customer", "上次我投诉过，这次我要头诉你们").matched_by == "pinyin"
+    # an exclusion is on characters: a homophone counts unless the pattern's span covers it
+    assert one(rules, "customer", "上次我头诉过").matched_by == "pinyin"
+    wider = ruleset({"keywords": {"any": ["投诉"], "exclude": "上次我..过"}}, pinyin="strict",
+                    role="customer")  # fmt: skip
+    assert one(wider, "customer", "上次我头诉过") is None
+    plain = ruleset({"keywords": {"any": ["投诉"]}}, role="customer")
+    assert one(plain, "customer", "上次我投诉过").phrase == "投诉"
+
+
+class _Acts:
+    """A stand-in for the served acts model: a refusal when the text ends with 没法改地址,
+    unless it also names the way out (网点办理)."""
+
+    def probabilities(self, texts, role):
+        return [{"agent_refuses_unhelpfully": 0.9 if t.endswith("没法改地址") and "网点办理" not in t
+                 else 0.1} for t in texts]  # fmt: skip
+
+
+def test_an_act_may_read_a_piece_with_the_same_speakers_piece_before_it():
+    """`with_previous`: the ASR cut one sentence into two pieces; the second alone reads as a
+    refusal, with the first (the way out) it does not. Only the same speaker's piece right
+    before it in the turn counts (the other side in between, or a longer pause, ends the turn)."""
+    act = {"name": "agent_refuses_unhelpfully", "min": 0.6}
+    plain = ruleset({"act": act}).bind_acts(_Acts())
+    joined = ruleset({"act": {**act, "with_previous": True}}).bind_acts(_Acts())
+    way_out, piece = (
+        ("agent", "需要您本人到网点办理", 10.0, 13.0),
+        ("agent", "电话里没法改地址", 13.5),
+    )
+
+    def live(rules, *turns):
+        segments = conversation(*turns)
+        return [h.rule_id for h in rules.live(segments[-1], segments[:-1])]
+
+    assert live(plain, way_out, piece) == ["r"]
+    assert live(joined, way_out, piece) == []
+    assert live(joined, ("agent", "请稍等", 10.0, 13.0), piece) == ["r"]
+    assert live(joined, way_out, ("customer", "嗯", 13.1, 13.4), piece) == ["r"]
+    assert live(joined, way_out, ("agent", "电话里没法改地址", 16.0)) == ["r"]  # 3 s later
+    assert live(joined, piece) == ["r"]
