@@ -55,9 +55,18 @@ class Services:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct free loopback ports. The sockets are held open together while the ports are
+    picked: two calls in a row may get the same port back from the kernel once the first socket
+    is closed (noida-db was once given one port for both Kafka and Elasticsearch, and failed)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
 
 
 def _binary() -> str:
@@ -89,8 +98,9 @@ class EmbeddedServer:
 
     def __init__(self, data_dir: Path, kafka_port: int | None = None, es_port: int | None = None):
         self.data_dir = Path(data_dir)
-        self.kafka_port = kafka_port or free_port()
-        self.es_port = es_port or free_port()
+        picked = free_ports(2)
+        self.kafka_port = kafka_port or picked[0]
+        self.es_port = es_port or next(p for p in picked if p != self.kafka_port)
         self.process: subprocess.Popen | None = None
 
     @property
