@@ -114,12 +114,19 @@ class _SentenceCondition(Condition):
     def test(self, segment: dict, role: str, pinyin: bool) -> _Evidence | None:
         if not _roles_match(self.role or role, segment["role"]):
             return None
-        key = (segment["text"], pinyin)
+        key = self._key(segment, pinyin)
         if key not in self._memo:
             if len(self._memo) > 20000:
                 self._memo.clear()
-            self._memo[key] = self._check(segment["text"], pinyin)
+            self._memo[key] = self._judge(segment, pinyin)
         return self._memo[key]
+
+    def _key(self, segment: dict, pinyin: bool) -> tuple:
+        """What the verdict depends on (the memo's key): the sentence's words."""
+        return segment["text"], pinyin
+
+    def _judge(self, segment: dict, pinyin: bool) -> _Evidence | None:
+        return self._check(segment["text"], pinyin)
 
     def _check(self, text: str, pinyin: bool) -> _Evidence | None:
         raise NotImplementedError

@@ -441,18 +441,14 @@ class Act(_SentenceCondition):
         self.scores = scores
         self._memo.clear()  # verdicts reached without the model (or with another) are stale
 
-    def test(self, segment, role, pinyin):
-        previous = segment.get("previous") if self.with_previous else None
-        if not previous or self.scores is None:
-            return super().test(segment, role, pinyin)
-        if not _roles_match(self.role or role, segment["role"]):
-            return None
-        key = (segment["text"], previous, pinyin)
-        if key not in self._memo:
-            if len(self._memo) > 20000:
-                self._memo.clear()
-            self._memo[key] = self._check(segment["text"], pinyin, previous)
-        return self._memo[key]
+    def _previous(self, segment: dict) -> str | None:
+        return segment.get("previous") if self.with_previous else None
+
+    def _key(self, segment, pinyin):
+        return segment["text"], self._previous(segment), pinyin
+
+    def _judge(self, segment, pinyin):
+        return self._check(segment["text"], pinyin, self._previous(segment))
 
     def _check(self, text, pinyin, previous: str | None = None):
         if self.scores is None or not _norm(text):
