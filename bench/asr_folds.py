@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.calls_eval import TOLERANCE_S, overlaps
+from bench.calls_eval import match_hits
 from bench.evalset import timing
 from streams.scoring.rules import RuleSet
 
@@ -54,10 +54,9 @@ def judged_asr(rules: RuleSet, model, doc: dict, segments: Segments, role: str,
     for rule_id in rule_ids:
         spans = [utts[i] for i in expected.get(rule_id) or []]
         mine = [h for h in hits if h[0] == rule_id]
-        found = [any(overlaps(s, e, u["start"], u["end"], TOLERANCE_S) for _, s, e, _, _ in mine)
-                 for u in spans]  # fmt: skip
-        false = [(doc["call_id"], s, text, why) for _, s, e, text, why in mine
-                 if not any(overlaps(s, e, u["start"], u["end"], TOLERANCE_S) for u in spans)]  # fmt: skip
+        found, wrong = match_hits([(u["start"], u["end"]) for u in spans],
+                                  [(s, e) for _, s, e, _, _ in mine])  # fmt: skip
+        false = [(doc["call_id"], mine[k][1], mine[k][3], mine[k][4]) for k in wrong]
         missed = [(doc["call_id"], u["start"], u["text"], "")
                   for u, f in zip(spans, found, strict=True) if not f]  # fmt: skip
         out[rule_id] = {"found": found, "false": false, "missed": missed}

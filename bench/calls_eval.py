@@ -130,6 +130,17 @@ def overlaps(a_start: float, a_end: float, b_start: float, b_end: float, tol: fl
     return a_start < b_end + tol and b_start < a_end + tol
 
 
+def match_hits(spans: list[tuple[float, float]], hits: list[tuple[float, float]]
+               ) -> tuple[list[bool], list[int]]:  # fmt: skip
+    """How hits count against expected turns: an expected (start, end) is found when a hit
+    overlaps it (±TOLERANCE_S); a hit that overlaps none is false. Returns one found flag per
+    span and the indices of the false hits."""
+    found = [any(overlaps(hs, he, s, e, TOLERANCE_S) for hs, he in hits) for s, e in spans]
+    false = [k for k, (hs, he) in enumerate(hits)
+             if not any(overlaps(hs, he, s, e, TOLERANCE_S) for s, e in spans)]  # fmt: skip
+    return found, false
+
+
 def score_rules(calls: list[dict], rule_modes: dict[str, str]) -> dict[str, dict]:
     """Per rule: support (expected hits), recalled, fired, correct (fired hits that overlap an
     expected utterance), and the misses and false alarms by call."""
@@ -148,16 +159,14 @@ def score_rules(calls: list[dict], rule_modes: dict[str, str]) -> dict[str, dict
             hits = fired.get(rule_id, [])
             row["support"] += len(spans)
             row["fired"] += len(hits)
-            for i, start, end in spans:
-                if any(overlaps(h["start"], h["end"], start, end, TOLERANCE_S) for h in hits):
-                    row["recalled"] += 1
-                else:
-                    row["missed"].append(f"{call['call_id']}:{i}")
-            for h in hits:
-                if any(overlaps(h["start"], h["end"], s, e, TOLERANCE_S) for _, s, e in spans):
-                    row["correct"] += 1
-                else:
-                    row["false"].append(f"{call['call_id']}@{h['start']:.1f}s")
+            found, false = match_hits([(s, e) for _, s, e in spans],
+                                      [(h["start"], h["end"]) for h in hits])  # fmt: skip
+            row["recalled"] += sum(found)
+            row["missed"] += [
+                f"{call['call_id']}:{i}" for (i, _, _), f in zip(spans, found, strict=True) if not f
+            ]
+            row["correct"] += len(hits) - len(false)
+            row["false"] += [f"{call['call_id']}@{hits[k]['start']:.1f}s" for k in false]
     for row in table.values():
         row["recall"] = round(row["recalled"] / row["support"], 3) if row["support"] else None
         row["precision"] = round(row["correct"] / row["fired"], 3) if row["fired"] else None
