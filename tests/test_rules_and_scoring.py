@@ -437,6 +437,29 @@ def test_saying_how_it_is_done_is_not_shirking(models):
         assert forbidden(text) == 1, text
 
 
+def test_taking_the_task_on_is_not_shirking(models):
+    """An agent who takes the work on (不用您去找商户, 我们这边去跟商户沟通, 我帮您联系) does the
+    opposite of shirking, though the 推诿 act, blind to the 不用, hears 找商户 and reads a refusal.
+    A refusal that sends the customer away is still one."""
+    # the first as whisper wrote it on a development call (round 25); the act alone reads each
+    # as a refusal (0.95-1.00 as trained on 2026-12-02; at least one ≥ 0.6, or this proves nothing)
+    taken_on = (
+        "不用您去找商户,标起评证都是我们这边去跟商户沟通。",
+        "这个不需要您再跑商户那边，我们这边去跟他们核实",
+        "商户那边不用您去问，我这边帮您联系",
+    )
+    probabilities = models.acts.pipeline.probabilities(list(taken_on), "agent")
+    assert max(p["agent_refuses_unhelpfully"] for p in probabilities) >= 0.6
+
+    def forbidden(text):
+        segment = _segment("agent", text, start=20.0)
+        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
+
+    for text in taken_on:
+        assert forbidden(text) == 0, text
+    assert forbidden("您自己去找商户吧，我们这边管不了") == 1
+
+
 def test_the_risk_track_steps_once_per_customer_turn_however_the_vad_cut_it(models):
     """The track learnt from text calls, one customer turn a step: a turn the VAD cut into
     pieces (a pause mid-sentence) leaves the call where the whole turn does, and the agent's

@@ -35,10 +35,15 @@ CASES = [
     ("不过要说百分之百能成。这个我还真不好贴习统英下来", None),
     # two negations in a row: the second one is judged too
     ("我真不敢替您把话说死，更没法保证到时候一分都不收", None),
+    # a negation close before a word of guaranteeing declines the guarantee, whoever it is made
+    # for (替审批部门), and as whisper wrote it (替 -> 提); a 说 in between negates the saying
+    ("批不批，我这儿不敢替审批部门作保证，要看审核", None),
+    ("不过批不批我就而不敢提审批部门做保证", None),
+    ("这个事我没法替风控中心拍板", None),
+    ("我没法跟您细说，反正保证能批下来", PROMISE),
     # promises with a negation that is about something else
     ("这个不能拖，今天申请明天肯定能批下来", PROMISE),
     ("不能再拖了，我给您打包票，今天一定办好", PROMISE),
-    ("我没法跟您细说，反正保证能批下来", PROMISE),
     ("我不能说假话，这笔退款百分之百能退回来", PROMISE),
     ("没办法，规定就是这样，不过这个额度我保证能给您提上去", PROMISE),
     ("不能给您打折，但是分期一定能办下来", PROMISE),
