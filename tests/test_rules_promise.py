@@ -35,8 +35,8 @@ CASES = [
     ("不过要说百分之百能成。这个我还真不好贴习统英下来", None),
     # two negations in a row: the second one is judged too
     ("我真不敢替您把话说死，更没法保证到时候一分都不收", None),
-    # a negation close before a word of guaranteeing declines the guarantee, whoever it is made
-    # for (替审批部门), and as whisper wrote it (替 -> 提); a 说 in between negates the saying
+    # declining on anyone's behalf (替 a department, a centre …; whisper's 提 for 替), with 作 / 做
+    # as verbs of promising; a negation of something else before a 保证 leaves it a promise
     ("批不批，我这儿不敢替审批部门作保证，要看审核", None),
     ("不过批不批我就而不敢提审批部门做保证", None),
     ("这个事我没法替风控中心拍板", None),
