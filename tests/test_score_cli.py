@@ -4,6 +4,8 @@ errors."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import re
 import shutil
@@ -51,19 +53,22 @@ UNTIMED = json.dumps({"call_id": "untimed", "turns": [
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
-    """One run of the command over three calls and a bad line between them."""
+    """One run of the command over three calls and a bad line between them: (source, target,
+    exit status, stderr). Run here, once, so that each test below stands alone."""
     folder = tmp_path_factory.mktemp("score")
     source, target = folder / "calls.jsonl", folder / "scored.jsonl"
     bad = json.dumps({"call_id": "broken", "turns": [{"role": "boss", "text": "喂"}]})
     source.write_text("\n".join([sample_line("call-05-dispute-complaint"), bad, UNTIMED,
                                  sample_line("call-02-installment"), ""]), encoding="utf-8")  # fmt: skip
-    return source, target
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        status = main(["score", str(source), "--out", str(target)])
+    return source, target, status, err.getvalue()
 
 
-def test_the_other_calls_are_scored_and_a_bad_line_is_named(scored, capsys):
-    source, target = scored
-    assert main(["score", str(source), "--out", str(target)]) == 1
-    err = capsys.readouterr().err
+def test_the_other_calls_are_scored_and_a_bad_line_is_named(scored):
+    source, target, status, err = scored
+    assert status == 1
     assert (
         f"{source}: line 2: turns[0].role must be one of agent, customer, mixed (got 'boss')" in err
     )
@@ -77,7 +82,7 @@ def test_the_other_calls_are_scored_and_a_bad_line_is_named(scored, capsys):
 
 
 def test_each_turn_and_call_carries_what_the_stage_and_the_index_give(scored):
-    _, target = scored
+    _, target, _, _ = scored
     call = json.loads(target.read_text(encoding="utf-8").splitlines()[0])
     turn_keys = {"turn", "segment_id", "role", "start", "end", "text", "scored", "intent",
                  "intent_confidence", "complaint_risk", "call_complaint_risk", "call_dissatisfaction",
@@ -110,7 +115,7 @@ def test_each_turn_and_call_carries_what_the_stage_and_the_index_give(scored):
 
 
 def test_times_are_made_up_and_numbers_masked_by_default(scored):
-    _, target = scored
+    _, target, _, _ = scored
     call = json.loads(target.read_text(encoding="utf-8").splitlines()[1])
     assert call["masked"] is True
     starts = [t["start"] for t in call["turns"]]
