@@ -297,6 +297,8 @@ class RuleSet:
             rule.condition.bind(self.similarity)
         self._acts = [node for rule in self.rules for node in rule.condition.walk()
                       if isinstance(node, Act)]  # fmt: skip
+        # only a pack whose acts read the piece before (`with_previous`) needs it looked up
+        self._reads_previous = any(a.with_previous for a in self._acts)
         self.acts_model: ActsModel | None = None
         if acts is not None:
             self.bind_acts(acts)
@@ -372,7 +374,8 @@ class RuleSet:
     def live(self, segment: dict, history: list[dict]) -> list[Hit]:
         """Live rules that fire on this new final `segment`, given the call's earlier finals."""
         earlier = [s for s in history[-HISTORY:] if s["segment_id"] != segment["segment_id"]]
-        segment = _with_previous(segment, earlier)
+        if self._reads_previous:
+            segment = _with_previous(segment, earlier)
         complete = len(history) < HISTORY
         view = None
         hits: list[Hit] = []
