@@ -392,3 +392,33 @@ def test_periods_chosen_in_everyday_words_as_whisper_writes_them_are_agreement(m
     assert hits("一个月五百多跟交个水电然七岁差不多那就按十二七走吧麻烦你给我落实了") == [3]
     assert hits("一个月1400来块这个我扛得住那就这么招法先还三千剩下的给我拆成六期") == [3]
     assert hits("十二七的话一个月还多少啊") == []
+
+
+def test_a_customer_naming_the_periods_after_the_offer_has_chosen(models):
+    """After the agent has offered the instalment (or stated its fee), a customer who names the
+    periods and asks nothing (行，分三期 at the end of a turn; the acts model reads it as a request
+    for instalments, not as agreement) has chosen: the rule judges it as agreement. The same
+    periods in a question have not, nor a request before any offer."""
+    offer = Turn(
+        "agent", "您可以把这期账单分三期还，每期手续费是账单金额的百分之零点八，大概五十块", 7.5, 12
+    )
+    opening = (Turn("agent", "您好，信用卡中心，工号一八四三，请讲", 0, 3),
+               Turn("customer", "这个月账单我可能还不全", 3.5, 7))  # fmt: skip
+    done = (Turn("agent", "好的，已经为您办理", 17.5, 19), Turn("customer", "行，谢谢啊", 19.5, 21))
+
+    def hits(text, with_offer=True):  # the turns the hits point at
+        turns = (
+            *opening,
+            *([offer] if with_offer else []),
+            Turn("customer", text, 12.5, 17),
+            *done,
+        )
+        result = score_call(models, Transcript("np", turns))
+        turn_of = {t["segment_id"]: t["turn"] for t in result["turns"]}
+        return [turn_of[h["segment_ids"][0]] for t in result["turns"] for h in t["rule_hits"]
+                if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+
+    assert hits("两千一百多，我这个月凑得出来。行，分三期。") == [3]
+    assert hits("分三期的话，每个月要还多少？") == []
+    assert hits("能不能分六期啊") == []
+    assert hits("行，分三期。", with_offer=False) == []  # nothing offered: no instalment under way
