@@ -460,6 +460,27 @@ def test_taking_the_task_on_is_not_shirking(models):
     assert forbidden("您自己去找商户吧，我们这边管不了") == 1
 
 
+def test_declining_to_promise_is_neither_shirking_nor_rude(models):
+    """An agent who says they cannot guarantee the outcome (这个我没法跟您保证什么) makes no promise
+    and is not rude, though the conduct acts, shown the piece whisper cut off from the rest (后续
+    要看方案履行的情况), read 顶撞 or 推诿 in it. A refusal or a retort that also declines is still
+    caught by its keywords."""
+    # the first as whisper wrote it on a development call (round 26); the acts read each as rude
+    # or shirking (0.8-0.94 as trained on 2026-12-02; at least one ≥ 0.6, or this proves nothing)
+    declines = ("这个我没法跟颜保证什么", "这个我们没办法保证", "这个我这边保证不了")
+    rude = ("agent_refuses_unhelpfully", "agent_contradicts_rudely", "agent_impatient")
+    probabilities = models.acts.pipeline.probabilities(list(declines), "agent")
+    assert max(p[a] for p in probabilities for a in rude) >= 0.6
+
+    def forbidden(text):
+        segment = _segment("agent", text, start=20.0)
+        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
+
+    for text in declines:
+        assert forbidden(text) == 0, text
+    assert forbidden("这个我保证不了，你爱找谁找谁") == 1
+
+
 def test_the_risk_track_steps_once_per_customer_turn_however_the_vad_cut_it(models):
     """The track learnt from text calls, one customer turn a step: a turn the VAD cut into
     pieces (a pause mid-sentence) leaves the call where the whole turn does, and the agent's
