@@ -19,6 +19,12 @@ def _segment(role, text, start=20.0, i=0):
             "text": text}  # fmt: skip
 
 
+def _forbidden(models, text: str) -> int:
+    """How many times the served pack's agent-forbidden-phrase fires on one agent segment."""
+    segment = _segment("agent", text, start=20.0)
+    return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
+
+
 def test_complaint_phrases_match_through_homophones_and_digits():
     rules = RuleSet.load(RULES)
 
@@ -399,12 +405,8 @@ def test_a_fragment_is_too_short_for_the_act_model_to_call_it_rude(models):
     refuses = models.acts.pipeline.probabilities(["不了"], "agent")[0]["agent_refuses_unhelpfully"]
     assert refuses >= 0.6  # without the length gate this fragment would be a deduction
 
-    def forbidden(text):
-        segment = _segment("agent", text, start=20.0)
-        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
-
-    assert forbidden("不了") == 0
-    assert forbidden("您这个情况确实要先找商户") == 1  # the same act, in a sentence
+    assert _forbidden(models, "不了") == 0
+    assert _forbidden(models, "您这个情况确实要先找商户") == 1  # the same act, in a sentence
 
 
 def test_saying_how_it_is_done_is_not_shirking(models):
@@ -423,18 +425,14 @@ def test_saying_how_it_is_done_is_not_shirking(models):
     probabilities = models.acts.pipeline.probabilities(list(pieces), "agent")
     assert max(p[a] for p in probabilities for a in rude) >= 0.6
 
-    def forbidden(text):
-        segment = _segment("agent", text, start=20.0)
-        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
-
     for text in pieces:
-        assert forbidden(text) == 0, text
+        assert _forbidden(models, text) == 0, text
     for text in (
         "这个我们也没办法，您自己去问商户吧",
         "您这个情况确实要先找商户",
         "我这边没法处理",
     ):
-        assert forbidden(text) == 1, text
+        assert _forbidden(models, text) == 1, text
 
 
 def test_taking_the_task_on_is_not_shirking(models):
@@ -451,13 +449,9 @@ def test_taking_the_task_on_is_not_shirking(models):
     probabilities = models.acts.pipeline.probabilities(list(taken_on), "agent")
     assert max(p["agent_refuses_unhelpfully"] for p in probabilities) >= 0.6
 
-    def forbidden(text):
-        segment = _segment("agent", text, start=20.0)
-        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
-
     for text in taken_on:
-        assert forbidden(text) == 0, text
-    assert forbidden("您自己去找商户吧，我们这边管不了") == 1
+        assert _forbidden(models, text) == 0, text
+    assert _forbidden(models, "您自己去找商户吧，我们这边管不了") == 1
 
 
 def test_declining_to_promise_is_neither_shirking_nor_rude(models):
@@ -472,13 +466,9 @@ def test_declining_to_promise_is_neither_shirking_nor_rude(models):
     probabilities = models.acts.pipeline.probabilities(list(declines), "agent")
     assert max(p[a] for p in probabilities for a in rude) >= 0.6
 
-    def forbidden(text):
-        segment = _segment("agent", text, start=20.0)
-        return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
-
     for text in declines:
-        assert forbidden(text) == 0, text
-    assert forbidden("这个我保证不了，你爱找谁找谁") == 1
+        assert _forbidden(models, text) == 0, text
+    assert _forbidden(models, "这个我保证不了，你爱找谁找谁") == 1
 
 
 def test_the_risk_track_steps_once_per_customer_turn_however_the_vad_cut_it(models):
