@@ -290,6 +290,15 @@ def disclosures(result: dict) -> list[tuple[int, str]]:
             if h["rule_id"] == "agent-sensitive-disclosure"]  # fmt: skip
 
 
+def instalment_hits(models, call_id: str, turns) -> list[tuple[int, int]]:
+    """(the turn that raised it, the turn it points at) of each agent-instalment-disclosure hit
+    when `turns` are scored (the hit is raised when the customer speaks again)."""
+    result = score_call(models, Transcript(call_id, turns))
+    turn_of = {t["segment_id"]: t["turn"] for t in result["turns"]}
+    return [(t["turn"], turn_of[h["segment_ids"][0]]) for t in result["turns"]
+            for h in t["rule_hits"] if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+
+
 def test_a_number_the_redactor_masks_in_an_agent_turn_is_a_disclosure(models):
     """The disclosure rule reads the redactor's verdict: a card read in three pieces with
     its cue apart from the digits, a code whose cue whisper misheard (验证马), caught live
@@ -344,10 +353,7 @@ def test_agreement_at_the_end_of_a_long_turn_counts_a_question_after_it_does_not
                Turn("agent", "可以的，这笔可以办账单分期，有三期、六期、十二期", 7.5, 11))  # fmt: skip
 
     def hits(*turns):  # (the turn that raised it, the turn it points at)
-        result = score_call(models, Transcript("ag", opening + turns))
-        turn_of = {t["segment_id"]: t["turn"] for t in result["turns"]}
-        return [(t["turn"], turn_of[h["segment_ids"][0]]) for t in result["turns"]
-                for h in t["rule_hits"] if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+        return instalment_hits(models, "ag", opening + turns)
 
     long_yes = ("三十六期的话一个月也就一千出头吧？店里现在流水还凑合，一千来块我每个月都挤得出来。"
                 "那就按三十六期来，你给我弄上吧。")  # fmt: skip
@@ -384,10 +390,7 @@ def test_periods_chosen_in_everyday_words_as_whisper_writes_them_are_agreement(m
 
     def hits(text):  # the turns the hits point at (raised when the customer speaks again)
         turns = (*opening, Turn("customer", text, 11.5, 16), *done)
-        result = score_call(models, Transcript("ev", turns))
-        turn_of = {t["segment_id"]: t["turn"] for t in result["turns"]}
-        return [turn_of[h["segment_ids"][0]] for t in result["turns"] for h in t["rule_hits"]
-                if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+        return [pointed for _, pointed in instalment_hits(models, "ev", turns)]
 
     assert hits("一个月五百多跟交个水电然七岁差不多那就按十二七走吧麻烦你给我落实了") == [3]
     assert hits("一个月1400来块这个我扛得住那就这么招法先还三千剩下的给我拆成六期") == [3]
@@ -413,10 +416,7 @@ def test_a_customer_naming_the_periods_after_the_offer_has_chosen(models):
             Turn("customer", text, 12.5, 17),
             *done,
         )
-        result = score_call(models, Transcript("np", turns))
-        turn_of = {t["segment_id"]: t["turn"] for t in result["turns"]}
-        return [turn_of[h["segment_ids"][0]] for t in result["turns"] for h in t["rule_hits"]
-                if h["rule_id"] == "agent-instalment-disclosure"]  # fmt: skip
+        return [pointed for _, pointed in instalment_hits(models, "np", turns)]
 
     assert hits("两千一百多，我这个月凑得出来。行，分三期。") == [3]
     assert hits("分三期的话，每个月要还多少？") == []
