@@ -38,7 +38,9 @@ class _Acts:
 def test_an_act_may_read_a_piece_with_the_same_speakers_piece_before_it():
     """`with_previous`: the ASR cut one sentence into two pieces; the second alone reads as a
     refusal, with the first (the way out) it does not. Only the same speaker's piece right
-    before it in the turn counts (the other side in between, or a longer pause, ends the turn)."""
+    before it in the turn counts: the other side's words in between, or a longer pause, end the
+    turn; the other side's listening words (嗯) do not (the disclosure rule's join reads the
+    same turn: matching.piece_before)."""
     act = {"name": "agent_refuses_unhelpfully", "min": 0.6}
     plain = ruleset({"act": act}).bind_acts(_Acts())
     joined = ruleset({"act": {**act, "with_previous": True}}).bind_acts(_Acts())
@@ -54,6 +56,7 @@ def test_an_act_may_read_a_piece_with_the_same_speakers_piece_before_it():
     assert live(plain, way_out, piece) == ["r"]
     assert live(joined, way_out, piece) == []
     assert live(joined, ("agent", "请稍等", 10.0, 13.0), piece) == ["r"]
-    assert live(joined, way_out, ("customer", "嗯", 13.1, 13.4), piece) == ["r"]
+    assert live(joined, way_out, ("customer", "为什么", 13.1, 13.4), piece) == ["r"]
+    assert live(joined, way_out, ("customer", "嗯", 13.1, 13.4), piece) == []
     assert live(joined, way_out, ("agent", "电话里没法改地址", 16.0)) == ["r"]  # 3 s later
     assert live(joined, piece) == ["r"]

@@ -195,8 +195,8 @@ def _is_backchannel(text: str, backchannels: tuple[str, ...]) -> bool:
 
 
 # A turn the VAD cut at a pause: the same speaker's pieces at most this far apart, the other side
-# saying nothing between but listening words, are one turn (the disclosure rule's number read out
-# in groups, the scorer's customer turn).
+# saying nothing between but listening words, are one turn (piece_before; the scorer's customer
+# turn).
 SAME_TURN_GAP_S = 1.5
 
 
@@ -206,6 +206,21 @@ def is_backchannel(text: str) -> bool:
 
 
 _LISTENING = tuple(sorted({_norm(b) for b in BACKCHANNELS}, key=len, reverse=True))
+
+
+def piece_before(segments: list[dict], i: int) -> int | None:
+    """The index of the same speaker's piece right before segments[i] in one turn (at most
+    SAME_TURN_GAP_S of silence, the other side saying nothing between but listening words);
+    None if there is none. `segments` in the order they start. The one definition of "the
+    piece before" for the disclosure rule's join and the acts that read a piece with it."""
+    segment = segments[i]
+    for j in range(i - 1, -1, -1):
+        other = segments[j]
+        if other["role"] == segment["role"]:
+            return j if segment["start"] - other["end"] <= SAME_TURN_GAP_S else None
+        if not is_backchannel(other["text"]):
+            return None
+    return None
 
 
 # ---------------------------------------------------------------- regexes (RE2)

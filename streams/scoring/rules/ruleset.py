@@ -25,7 +25,7 @@ from .call_operators import (
     Silence,
 )
 from .conditions import HISTORY, Condition, _Match, _View
-from .matching import SAME_TURN_GAP_S, strict_words
+from .matching import piece_before, strict_words
 from .patterns import filled_in
 from .schema import (
     POSITIONS,
@@ -445,15 +445,11 @@ class RuleSet:
 
 def _with_previous(segment: dict, earlier: list[dict]) -> dict:
     """The segment with `previous`: the text of the same speaker's piece right before it in the
-    same turn (nothing of the other side started in between, a gap of at most SAME_TURN_GAP_S),
-    for the `act` conditions that read a piece with the one before it (`with_previous`)."""
-    before = [s for s in earlier if s["start"] < segment["start"]]
-    if not before:
-        return segment
-    last = max(before, key=lambda s: (s["start"], s["end"]))
-    if last["role"] != segment["role"] or segment["start"] - last["end"] > SAME_TURN_GAP_S:
-        return segment
-    return {**segment, "previous": last["text"]}
+    same turn (matching.piece_before), for the `act` conditions that read a piece with the one
+    before it (`with_previous`)."""
+    segments = sorted(earlier + [segment], key=lambda s: (s["start"], s["end"]))
+    j = piece_before(segments, next(i for i, s in enumerate(segments) if s is segment))
+    return segment if j is None else {**segment, "previous": segments[j]["text"]}
 
 
 def _hit(rule: Rule, segments: list[dict], evidence: str, matched_by: str, phrase: str,

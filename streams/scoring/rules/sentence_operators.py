@@ -19,7 +19,6 @@ from ..redact.cues import DEFAULT_CUES
 from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
 from .matching import (
     NUMBER_BREAK,
-    SAME_TURN_GAP_S,
     Keyword,
     _chars,
     _digit_runs,
@@ -30,7 +29,7 @@ from .matching import (
     _norm_masked,
     _roles_match,
     compile_regex,
-    is_backchannel,
+    piece_before,
     separate_numbers,
 )
 from .similarity import SimilarityModel
@@ -240,7 +239,6 @@ class Disclosure(_SentenceCondition):
 
     KINDS = ("card_number", "id_number", "cvv", "code")
     sentence_level = False  # it looks at the sentence before too
-    JOIN_GAP_S = SAME_TURN_GAP_S  # at most this much silence between the two parts of one number
 
     def __init__(self, path, role, kinds: list[str], cvv_cues: list[str]):
         super().__init__(path, role)
@@ -254,7 +252,7 @@ class Disclosure(_SentenceCondition):
             if not _roles_match(wanted, segment["role"]):
                 continue
             group, found = (i,), self.test(segment, role, pinyin)
-            before = None if found else self._before(view, i)
+            before = None if found else piece_before(view.segments, i)
             earlier = before is not None and self.test(view.segments[before], role, pinyin)
             if before is not None and not earlier:
                 joined = view.segments[before]["text"] + "，" + segment["text"]
@@ -278,20 +276,6 @@ class Disclosure(_SentenceCondition):
             return None
         names = "、".join(dict.fromkeys(REDACTED_NAMES[REDACTED_KINDS[k]] for k in said))
         return _Evidence(f"读出{names}（脱敏时已遮盖）", "redactor", "", text=segment["text"])
-
-    def _before(self, view, i: int) -> int | None:
-        """The same speaker's sentence right before sentence i, at most JOIN_GAP_S of silence
-        before it and the other side saying nothing between but listening words (嗯, 对, 好的);
-        None if there is none."""
-        segment = view.segments[i]
-        for j in range(i - 1, -1, -1):
-            other = view.segments[j]
-            if other["role"] == segment["role"]:
-                gap = segment["start"] - other["end"]
-                return j if gap <= self.JOIN_GAP_S else None
-            if not is_backchannel(other["text"]):
-                return None
-        return None
 
     def _check(self, text, pinyin):
         cue = _ANY_CARD_CUE.search(text)
