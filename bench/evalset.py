@@ -13,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from models.evalcalls import pair_number
+from streams.scoring.rules.ruleset import raw_rules
 from streams.settings import PROJECT_ROOT
 
 EVAL_DIR = PROJECT_ROOT / "calls" / "eval"
@@ -40,13 +41,15 @@ def known_intents(lexicons_dir: Path = LEXICONS_DIR) -> list[str]:
     return [i["label"] for i in doc["intents"]]
 
 
+def pack_rules(lexicons_dir: Path = LEXICONS_DIR) -> list[dict]:
+    """The pack's rules as mappings, as RuleSet.load reads them (named patterns filled in;
+    the pack's patterns.yaml is no rule file)."""
+    return raw_rules(lexicons_dir / "rules")
+
+
 def known_rules(lexicons_dir: Path = LEXICONS_DIR) -> dict[str, str]:
     """rule id -> mode (live | post_call), read from the pack's YAML."""
-    modes = {}
-    for path in sorted((lexicons_dir / "rules").glob("*.yaml")):
-        for rule in yaml.safe_load(path.read_text(encoding="utf-8")).get("rules") or []:
-            modes[rule["id"]] = rule.get("mode", "live")
-    return modes
+    return {rule["id"]: rule.get("mode", "live") for rule in pack_rules(lexicons_dir)}
 
 
 def validate_script(doc: dict, intents: list[str], rules: dict[str, str]) -> list[str]:
@@ -184,9 +187,8 @@ def pack_phrases(lexicons_dir: Path = LEXICONS_DIR) -> list[tuple[str, str, bool
                 else:
                     walk(item, path, rule_id)
 
-    for path in sorted((lexicons_dir / "rules").glob("*.yaml")):
-        for rule in yaml.safe_load(path.read_text(encoding="utf-8")).get("rules") or []:
-            walk(rule.get("when"), f"{rule['id']}:when", rule["id"])
+    for rule in pack_rules(lexicons_dir):
+        walk(rule.get("when"), f"{rule['id']}:when", rule["id"])
     return out
 
 
@@ -219,8 +221,5 @@ def wording_overlap(scripts: list[dict], lexicons_dir: Path = LEXICONS_DIR) -> d
 
 
 def known_roles(lexicons_dir: Path = LEXICONS_DIR) -> dict[str, str]:
-    roles = {}
-    for path in sorted((lexicons_dir / "rules").glob("*.yaml")):
-        for rule in yaml.safe_load(path.read_text(encoding="utf-8")).get("rules") or []:
-            roles[rule["id"]] = rule.get("role", "any")
-    return roles
+    """rule id -> the role whose sentences it inspects."""
+    return {rule["id"]: rule.get("role", "any") for rule in pack_rules(lexicons_dir)}

@@ -45,7 +45,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import yaml
 from samples import sample_calls
 from sklearn.metrics import f1_score
 from sklearn.model_selection import StratifiedKFold
@@ -68,6 +67,7 @@ from models.train import (
 )
 from streams.scoring.models import training_context
 from streams.scoring.rules import RuleSet
+from streams.scoring.rules.ruleset import raw_rules
 from streams.settings import PROJECT_ROOT, REAL_DATA_DIR, Settings
 
 TEXT_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "text"
@@ -231,10 +231,9 @@ def stc3_folds(root: Path, folds: int, model, lexicons) -> dict:
 
 def _lenient(rule_id: str, rules_dir: Path) -> RuleSet:
     """The rule as it was before `pinyin: strict`: sound matches taken wherever they fall."""
-    for path in sorted(rules_dir.glob("*.yaml")):
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]:
-            if raw["id"] == rule_id:
-                return RuleSet.from_dicts([{**raw, "pinyin": True}])
+    for raw in raw_rules(rules_dir):
+        if raw["id"] == rule_id:
+            return RuleSet.from_dicts([{**raw, "pinyin": True}])
     raise KeyError(rule_id)
 
 

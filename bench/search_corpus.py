@@ -24,12 +24,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import yaml
 from elasticsearch import helpers
 
 from streams.index.store import call_doc, call_doc_v1, ensure_indices, mapping
 from streams.scoring.lexicon import load_intents
 from streams.scoring.postcall import scorecard
+from streams.scoring.rules.ruleset import raw_rules
 from streams.settings import CALLS_INDEX, PROJECT_ROOT, SEGMENTS_INDEX, Settings
 
 CALLS = PROJECT_ROOT / "calls" / "audio"
@@ -61,12 +61,8 @@ CUSTOMERS = 4000
 
 
 def load_rules(lexicons_dir: Path) -> list[dict]:
-    rules = []
-    for path in sorted((lexicons_dir / "rules").glob("*.yaml")):
-        for raw in yaml.safe_load(path.read_text(encoding="utf-8")).get("rules") or []:
-            rules.append(
-                {k: raw.get(k) for k in ("id", "name", "severity", "deduction", "role", "mode")}
-            )
+    rules = [{k: raw.get(k) for k in ("id", "name", "severity", "deduction", "role", "mode")}
+             for raw in raw_rules(lexicons_dir / "rules")]  # fmt: skip
     if not rules:
         raise SystemExit(f"no rules found under {lexicons_dir / 'rules'}")
     return rules

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from streams.scoring.offline import pack_files
 from streams.scoring.rules import RuleSet
-from streams.scoring.rules.ruleset import raw_rules
+from streams.scoring.rules.ruleset import names_in, raw_rules
 from streams.scoring.rules.schema import RuleError
 
 PACK = Path(__file__).resolve().parents[1] / "lexicons" / "rules"
@@ -48,8 +49,8 @@ def test_a_named_pattern_stands_for_its_expression_as_one_group(tmp_path):
 
 @pytest.mark.parametrize(("document", "words"), [
     ({"patterns": {"cautious": "不敢"}, "rules": [_rule({"regex": {"pattern": "{{cautios}}保"}})]},
-     "rule 'agent-test': field 'when.regex.pattern' uses pattern '{{cautios}}', which this "
-     "file's 'patterns:' does not define (defined: cautious)"),
+     "rule 'agent-test': field 'when.regex.pattern' uses pattern '{{cautios}}', which neither "
+     "this file's 'patterns:' nor the pack's patterns.yaml defines (defined: cautious)"),
     ({"rules": [_rule({"any": [{"regex": {"pattern": "保", "exclude": "{{x}}"}}]})]},
      "field 'when.any[0].regex.exclude' uses pattern '{{x}}'"),
     ({"patterns": {"Cautious": "不敢"}, "rules": [_rule({"regex": {"pattern": "保"}})]},
@@ -80,16 +81,123 @@ def test_a_keyword_that_looks_like_a_reference_is_left_alone(tmp_path):
 
 
 def test_the_promise_rule_writes_its_negation_once():
-    """compliance.yaml's four uses of "a negation is not a promise" name one pattern."""
+    """compliance.yaml's four uses of "a negation is not a promise" name one pattern, which
+    names the pack's "declining to guarantee" (patterns.yaml) for its first part."""
     text = (PACK / "compliance.yaml").read_text(encoding="utf-8")
     document = yaml.safe_load(text)
     cautious = document["patterns"]["cautious"]
     assert text.count(cautious) == 1 and text.count("{{cautious}}") == 4
+    declines = yaml.safe_load((PACK / "patterns.yaml").read_text(encoding="utf-8"))["patterns"][
+        "declines_to_promise"]  # fmt: skip
+    assert cautious.startswith("{{declines_to_promise}}|")
     raw = raw_rules(PACK)  # what a tool rebuilds with RuleSet.from_dicts: references filled in
-    assert "{{" not in str(raw) and cautious in str(raw)
+    filled = cautious.replace("{{declines_to_promise}}", f"(?:{declines})")
+    assert "{{" not in str(raw) and filled in str(raw)
     rules = RuleSet.from_dicts(raw, str(PACK))
     promise = rules.get("agent-misleading-promise")
     segment = {"role": "agent", "text": "这个我真不敢跟您打包票"}
     assert not promise.condition.test(segment, "agent", promise.pinyin)
     assert promise.condition.test({"role": "agent", "text": "放心，我给您打包票"}, "agent",
                                   promise.pinyin)  # fmt: skip
+
+
+def _pack(folder: Path, files: dict[str, dict]) -> Path:
+    folder.mkdir(exist_ok=True)
+    for name, document in files.items():
+        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    return folder
+
+
+def test_a_pack_pattern_is_written_once_for_every_rule_file_of_its_folder(tmp_path):
+    """patterns.yaml holds the pack's patterns: two rule files name the same one, a file's own
+    pattern may build on it, and one file loaded alone still finds it beside itself."""
+    folder = _pack(tmp_path / "rules", {
+        "patterns.yaml": {"patterns": {"declines": "没法|不敢"}},
+        "a.yaml": {"rules": [_rule({"regex": {"pattern": "打包票", "exclude": "{{declines}}打包票"}})]},
+        "b.yaml": {"patterns": {"cautious": "{{declines}}|不好"},
+                   "rules": [_rule({"regex": {"pattern": "{{cautious}}说"}}, "agent-test-two")]},
+    })  # fmt: skip
+    rules = RuleSet.load(folder)
+    assert [r.id for r in rules.rules] == ["agent-test", "agent-test-two"]  # not a rule file
+    one, two = rules.get("agent-test"), rules.get("agent-test-two")
+    assert one.condition.test({"role": "agent", "text": "我给您打包票"}, "agent", False)
+    assert not one.condition.test({"role": "agent", "text": "这个我不敢打包票"}, "agent", False)
+    for words, said in [("没法说", True), ("不好说", True), ("不敢说", True), ("我说", False)]:
+        assert bool(two.condition.test({"role": "agent", "text": words}, "agent", False)) == said
+    alone = RuleSet.load(folder / "b.yaml")
+    assert alone.get("agent-test-two").condition.test({"role": "agent", "text": "没法说"},
+                                                      "agent", False)  # fmt: skip
+    assert names_in(folder / "patterns.yaml") == {}
+    assert names_in(folder / "b.yaml") == {"agent-test-two": "测试"}
+    files = [Path(f["file"]).name for f in pack_files(folder / "a.yaml")]  # its fingerprint
+    assert files == ["a.yaml", "patterns.yaml"]
+
+
+@pytest.mark.parametrize(("files", "where", "words"), [
+    ({"patterns.yaml": {"patterns": {"a": "没法"}},
+      "x.yaml": {"patterns": {"a": "不敢"}, "rules": [_rule({"regex": {"pattern": "{{a}}"}})]}},
+     "x.yaml", "pattern 'a' is already defined for the whole pack in patterns.yaml"),
+    ({"patterns.yaml": {"patterns": {"a": "没法"}, "rules": []},
+      "x.yaml": {"rules": [_rule({"regex": {"pattern": "保"}})]}},
+     "patterns.yaml", "hold only a top-level 'patterns:'"),
+    ({"patterns.yaml": {"patterns": {"a": "没法", "b": "{{a}}说"}},
+      "x.yaml": {"rules": [_rule({"regex": {"pattern": "保"}})]}},
+     "patterns.yaml", "pattern 'b' uses another pattern, '{{a}}' (write it out)"),
+    ({"patterns.yaml": {"patterns": {"a": "没法"}},
+      "x.yaml": {"patterns": {"b": "不敢", "c": "{{b}}说"},
+                 "rules": [_rule({"regex": {"pattern": "{{c}}"}})]}},
+     "x.yaml", "a file's pattern may name only those of patterns.yaml"),
+    ({"patterns.yaml": {"patterns": {"a": "没法"}},
+      "x.yaml": {"rules": [_rule({"regex": {"pattern": "{{b}}"}})]}},
+     "x.yaml", "uses pattern '{{b}}', which neither this file's 'patterns:' nor the pack's "
+               "patterns.yaml defines (defined: a)"),
+])  # fmt: skip
+def test_a_mistake_in_the_pack_patterns_names_the_file(tmp_path, files, where, words):
+    folder = _pack(tmp_path / "rules", files)
+    with pytest.raises(RuleError) as raised:
+        RuleSet.load(folder)
+    assert str(folder / where) in str(raised.value) and words in str(raised.value)
+    with pytest.raises(RuleError, match="not rules"):
+        RuleSet.load(folder / "patterns.yaml")
+
+
+def test_declining_to_guarantee_is_one_pattern_of_the_pack():
+    """The conduct and promise rules read "declining to guarantee" from one definition: no rule
+    file writes it out again."""
+    declines = yaml.safe_load((PACK / "patterns.yaml").read_text(encoding="utf-8"))["patterns"][
+        "declines_to_promise"]  # fmt: skip
+    for name in ("conduct.yaml", "compliance.yaml"):
+        text = (PACK / name).read_text(encoding="utf-8")
+        assert "{{declines_to_promise}}" in text and declines not in text, name
+    rules = RuleSet.load(PACK)
+    promise = rules.get("agent-misleading-promise")
+    for words in ("这个我这边没办法跟您保证", "这个保证不了，要看审批"):
+        assert not promise.condition.test({"role": "agent", "text": words}, "agent",
+                                          promise.pinyin), words  # fmt: skip
+
+
+def test_an_edit_to_the_pack_patterns_is_served_by_the_watch(tmp_path):
+    """The worker's watch reloads when patterns.yaml changes, like any rule file; a broken
+    edit keeps the rules in service."""
+    import os
+
+    from streams.scoring.watch import RulesWatch
+
+    folder = _pack(tmp_path / "rules", {
+        "patterns.yaml": {"patterns": {"sure": "打包票"}},
+        "a.yaml": {"rules": [_rule({"regex": {"pattern": "{{sure}}"}})]},
+    })  # fmt: skip
+    watch = RulesWatch(folder)
+    assert _fires(watch.current, "我给您打包票") and not _fires(watch.current, "稳赚不赔")
+
+    def edit(document) -> bool:
+        path = folder / "patterns.yaml"
+        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        later = path.stat().st_mtime_ns + 1_000_000_000
+        os.utime(path, ns=(later, later))
+        return watch.refresh()
+
+    assert edit({"patterns": {"sure": "打包票|稳赚"}})
+    assert _fires(watch.current, "稳赚不赔")
+    assert not edit({"patterns": {"sure": "稳赚("}})  # not a regex: refused, logged
+    assert _fires(watch.current, "稳赚不赔")

@@ -38,6 +38,7 @@ from . import facts_check
 from .models import ScoringModels
 from .postcall import inspect_call
 from .redact import Masked, Redactor
+from .rules.patterns import PACK_FILE
 from .scorer import Scorer
 
 ROLES = ("agent", "customer", "mixed")
@@ -346,9 +347,12 @@ def model_info(models: ScoringModels) -> dict:
 
 
 def pack_files(rules_dir: Path) -> list[dict]:
-    """The rule pack's files (as RuleSet.load reads them) with their mtime and SHA-256."""
+    """The rule pack's files (as RuleSet.load reads them) with their mtime and SHA-256; one
+    rule file comes with the pack's named patterns beside it, which it may use."""
     path = Path(rules_dir)
     files = sorted(path.glob("*.yaml")) if path.is_dir() else [path]
+    if path.is_file() and (path.parent / PACK_FILE).is_file():
+        files.append(path.parent / PACK_FILE)
     out = []
     for file in files:
         stat = file.stat()

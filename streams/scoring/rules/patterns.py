@@ -1,4 +1,4 @@
-"""Named regular expressions of one rule file: written once under `patterns:`, used by name.
+"""Named regular expressions: written once under `patterns:`, used by name.
 
     patterns:
       cautious: (不敢|不能|没法)(跟您|提前)*(打|保|说)
@@ -12,6 +12,12 @@ definition means one place to mend: the promise rule's "a negation is not a prom
 written out four times before. Names are lowercase letters, digits and `_`; a pattern may not
 use another; an unknown name is an error naming the file, the rule and the field, like any
 other mistake in a rule file (schema.RuleError).
+
+A concept two rule files need lives once for the whole pack, in `patterns.yaml` beside them:
+a file with only `patterns:` (PACK_FILE; no rules). Every rule file of that folder may name
+its patterns, in a rule's regex and in a pattern of its own (a file's `cautious` may be
+`{{declines_to_promise}}|…`); the pack's patterns name none, and a file may not define a name
+the pack already has.
 """
 
 from __future__ import annotations
@@ -24,18 +30,25 @@ from .schema import RuleError
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 REFERENCE = re.compile(r"\{\{([^{}]*)\}\}")
 FIELDS = ("pattern", "exclude")
+PACK_FILE = "patterns.yaml"
 
 
-def filled_in(document: dict, path) -> list:
-    """A rule file's `rules:` with its `patterns:` filled in (see the module)."""
-    return expand(document["rules"], defined(document, path), path)
+def filled_in(document: dict, path, pack: dict[str, str] | None = None) -> list:
+    """A rule file's `rules:` with its `patterns:` and the pack's (`pack`, from PACK_FILE)
+    filled in (see the module)."""
+    pack = pack or {}
+    own = defined(document, path, pack)
+    return expand(document["rules"], {**pack, **own}, path)
 
 
-def defined(document: dict, path) -> dict[str, str]:
-    """The file's `patterns:` (name -> regular expression), checked."""
+def defined(document: dict, path, pack: dict[str, str] | None = None) -> dict[str, str]:
+    """The file's `patterns:` (name -> regular expression), checked; a pattern naming one of
+    the pack's (`pack`) comes back with it filled in. Without `pack` (PACK_FILE itself), a
+    pattern may name none."""
     patterns = document.get("patterns")
     if patterns is None:
         return {}
+    pack = pack or {}
     if not isinstance(patterns, dict) or not patterns:
         raise RuleError(f"{path}: 'patterns:' must map names to regular expressions")
     for name, value in patterns.items():
@@ -44,13 +57,24 @@ def defined(document: dict, path) -> dict[str, str]:
                             "starting with a letter")  # fmt: skip
         if not isinstance(value, str) or not value:
             raise RuleError(f"{path}: pattern '{name}' must be a non-empty regular expression")
-        if REFERENCE.search(value):
-            raise RuleError(f"{path}: pattern '{name}' uses another pattern (write it out)")
+        if name in pack:
+            raise RuleError(f"{path}: pattern '{name}' is already defined for the whole pack in "
+                            f"{PACK_FILE} (use it as {{{{{name}}}}}, or choose another name)")  # fmt: skip
+    out = {}
+    for name, value in patterns.items():
+        used = [m.strip() for m in REFERENCE.findall(value)]
+        unknown = [m for m in used if m not in pack]
+        if unknown:
+            only = f": a file's pattern may name only those of {PACK_FILE}" if pack else ""
+            raise RuleError(f"{path}: pattern '{name}' uses another pattern, "
+                            f"'{{{{{unknown[0]}}}}}' (write it out{only})")  # fmt: skip
+        value = REFERENCE.sub(lambda m: f"(?:{pack[m.group(1).strip()]})", value)
         problem = regex_problem(value)
         if problem:
             raise RuleError(f"{path}: pattern '{name}' is not a regular expression the rules "
                             f"can use ({problem[1]})")  # fmt: skip
-    return dict(patterns)
+        out[name] = value
+    return out
 
 
 def expand(rules: list, patterns: dict[str, str], path) -> list:
@@ -87,8 +111,8 @@ def _substitute(text: str, patterns: dict[str, str], path, rule_id, where: str) 
         if name not in patterns:
             known = ", ".join(sorted(patterns)) or "none"
             raise RuleError(f"{path}: rule '{rule_id}': field '{where}' uses pattern "
-                            f"'{{{{{name}}}}}', which this file's 'patterns:' does not define "
-                            f"(defined: {known})")  # fmt: skip
+                            f"'{{{{{name}}}}}', which neither this file's 'patterns:' nor the pack's "
+                            f"{PACK_FILE} defines (defined: {known})")  # fmt: skip
         return f"(?:{patterns[name]})"
 
     return REFERENCE.sub(one, text)

@@ -26,7 +26,7 @@ from .call_operators import (
 )
 from .conditions import HISTORY, Condition, _Match, _View
 from .matching import piece_before, strict_words
-from .patterns import filled_in
+from .patterns import PACK_FILE, defined, filled_in
 from .schema import (
     POSITIONS,
     WORDING,
@@ -243,21 +243,26 @@ def raw_rules(path: Path) -> list[dict]:
 
 
 def _rule_files(path) -> list[Path]:
-    """A directory's *.yaml, sorted by name, or the one file; RuleError when there are none."""
+    """A directory's *.yaml, sorted by name, or the one file; RuleError when there are none.
+    The pack's patterns (patterns.PACK_FILE) are not a rule file."""
     path = Path(path)
     if path.is_dir():
-        files = sorted(path.glob("*.yaml"))
+        files = sorted(p for p in path.glob("*.yaml") if p.name != PACK_FILE)
         if not files:
             raise RuleError(f"{path}: no *.yaml rule files")
         return files
     if path.is_file():
+        if path.name == PACK_FILE:
+            raise RuleError(f"{path}: holds the pack's named patterns, not rules (load its folder)")
         return [path]
     raise RuleError(f"{path}: no such rule file or directory")
 
 
 def names_in(path: Path) -> dict[str, str]:
     """Rule id -> name of one rule file, read without building its rules (for the pages);
-    RuleError when the file does not read as a rule file."""
+    RuleError when the file does not read as a rule file; the pack's patterns name none."""
+    if Path(path).name == PACK_FILE:
+        return {}
     try:
         return {str(r["id"]): str(r.get("name") or r["id"]) for r in _read(Path(path))}
     except (KeyError, TypeError) as exc:
@@ -265,17 +270,38 @@ def names_in(path: Path) -> dict[str, str]:
 
 
 def _read(path: Path) -> list:
+    """One rule file's rules, its patterns and those of the pack beside it filled in."""
+    document = _document(path)
+    if not isinstance(document.get("rules"), list):
+        raise RuleError(f"{path}: expected a top-level 'rules:' list")
+    return filled_in(document, path, pack_patterns(path.parent))
+
+
+def pack_patterns(folder: Path) -> dict[str, str]:
+    """The named patterns every rule file of `folder` may use: its patterns.PACK_FILE, which
+    holds `patterns:` and nothing else; none when there is no such file."""
+    path = Path(folder) / PACK_FILE
+    if not path.is_file():
+        return {}
+    document = _document(path)
+    if set(document) != {"patterns"}:
+        raise RuleError(f"{path}: the pack's named patterns hold only a top-level 'patterns:' "
+                        "(rules go in the other files)")  # fmt: skip
+    return defined(document, path)
+
+
+def _document(path: Path) -> dict:
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise RuleError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("rules"), list):
+    if not isinstance(document, dict):
         raise RuleError(f"{path}: expected a top-level 'rules:' list")
     extra = [k for k in document if k not in ("rules", "patterns")]
     if extra:
         raise RuleError(f"{path}: unknown top-level key '{extra[0]}' (only 'rules:' and "
                         "'patterns:')")  # fmt: skip
-    return filled_in(document, path)
+    return document
 
 
 class RuleSet:
