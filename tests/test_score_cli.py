@@ -174,6 +174,39 @@ def test_an_edited_rule_pack_is_tried_and_named(tmp_path, capsys):
     assert "trial.yaml: rule 'trial-unknown-merchant'" in capsys.readouterr().err
 
 
+def test_a_tried_pack_against_the_published_one_says_what_it_changes(tmp_path, capsys):
+    """--against: each call is scored with both packs; the output names the hits the tried
+    pack adds and removes, its QA score against the other's, and stderr counts them per rule."""
+    pack = tmp_path / "rules"
+    shutil.copytree(PROJECT_ROOT / "lexicons" / "rules", pack)
+    (pack / "trial.yaml").write_text(TRIAL_RULE, encoding="utf-8")
+    (pack / "conduct.yaml").unlink()  # no forbidden phrases in the tried pack
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text(sample_line("call-05-dispute-complaint") + "\n" + UNTIMED + "\n",
+                      encoding="utf-8")  # fmt: skip
+    published = PROJECT_ROOT / "lexicons" / "rules"
+    assert main(["score", str(source), "--out", str(target), "--rules", str(pack),
+                 "--against", str(published)]) == 0  # fmt: skip
+    call, untimed = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
+    assert main(["score", str(source), "--out", str(tmp_path / "as.jsonl")]) == 0
+    before = json.loads((tmp_path / "as.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    forbidden = [v for v in before["violations"] if v["rule_id"] == "agent-forbidden-phrase"]
+    change = call["against"]
+    assert forbidden and change["changed"] and change["rules"]["dir"] == str(published)
+    assert [h["rule_id"] for h in change["added"]] == ["trial-unknown-merchant"]
+    assert "没买过" in change["added"][0]["text"]
+    assert [(h["rule_id"], h["start"]) for h in change["removed"]] == [
+        (v["rule_id"], v["start"]) for v in forbidden
+    ]
+    assert change["was"] == before["qa_score"] and change["qa_score"] == call["qa_score"]
+    assert call["qa_score"] > before["qa_score"]  # a major deduction fewer, a minor one more
+    assert untimed["against"]["changed"] is False and not untimed["against"]["removed"]
+    err = capsys.readouterr().err
+    assert "against " + str(published) + ": 1 of 2 calls change" in err
+    assert f"agent-forbidden-phrase: +0 -{len(forbidden)}" in err
+    assert "trial-unknown-merchant: +1 -0" in err
+
+
 @pytest.mark.parametrize("name", SAMPLE_CALLS)
 def test_the_same_as_the_live_scorer_on_the_sample_calls(models, name):
     """What test_rules_and_scoring expects of the live Scorer, and its very records."""
