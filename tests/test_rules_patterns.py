@@ -1,5 +1,6 @@
 """Named regular expressions of a rule file (`patterns:`, streams/scoring/rules/patterns.py)."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -82,16 +83,16 @@ def test_a_keyword_that_looks_like_a_reference_is_left_alone(tmp_path):
 
 def test_the_promise_rule_writes_its_negation_once():
     """compliance.yaml's four uses of "a negation is not a promise" name one pattern, which
-    names the pack's "declining to guarantee" (patterns.yaml) for its first part."""
+    names the pack's negation words (patterns.yaml) for its negations."""
     text = (PACK / "compliance.yaml").read_text(encoding="utf-8")
     document = yaml.safe_load(text)
     cautious = document["patterns"]["cautious"]
     assert text.count(cautious) == 1 and text.count("{{cautious}}") == 4
-    declines = yaml.safe_load((PACK / "patterns.yaml").read_text(encoding="utf-8"))["patterns"][
-        "declines_to_promise"]  # fmt: skip
-    assert cautious.startswith("{{declines_to_promise}}|")
+    cannot = yaml.safe_load((PACK / "patterns.yaml").read_text(encoding="utf-8"))["patterns"][
+        "cannot"]  # fmt: skip
+    assert cautious.startswith("{{cannot}}(") and cannot not in text
     raw = raw_rules(PACK)  # what a tool rebuilds with RuleSet.from_dicts: references filled in
-    filled = cautious.replace("{{declines_to_promise}}", f"(?:{declines})")
+    filled = cautious.replace("{{cannot}}", f"(?:{cannot})")
     assert "{{" not in str(raw) and filled in str(raw)
     rules = RuleSet.from_dicts(raw, str(PACK))
     promise = rules.get("agent-misleading-promise")
@@ -161,19 +162,29 @@ def test_a_mistake_in_the_pack_patterns_names_the_file(tmp_path, files, where, w
         RuleSet.load(folder / "patterns.yaml")
 
 
-def test_declining_to_guarantee_is_one_pattern_of_the_pack():
-    """The conduct and promise rules read "declining to guarantee" from one definition: no rule
-    file writes it out again."""
-    declines = yaml.safe_load((PACK / "patterns.yaml").read_text(encoding="utf-8"))["patterns"][
-        "declines_to_promise"]  # fmt: skip
+def test_the_agents_negation_words_are_one_pattern_of_the_pack():
+    """The promise rule's cautious answers and the forbidden-phrase rule's declining to
+    guarantee both start from the pack's `cannot`; what follows it stays each rule's own: the
+    conduct pattern only keeps sentences from the acts and may be loose, the promise rule
+    must keep a promise after a negation of something else a promise."""
+    cannot = yaml.safe_load((PACK / "patterns.yaml").read_text(encoding="utf-8"))["patterns"][
+        "cannot"]  # fmt: skip
     for name in ("conduct.yaml", "compliance.yaml"):
         text = (PACK / name).read_text(encoding="utf-8")
-        assert "{{declines_to_promise}}" in text and declines not in text, name
+        assert "{{cannot}}" in text and f"({cannot})" not in text, name
     rules = RuleSet.load(PACK)
     promise = rules.get("agent-misleading-promise")
+
+    def promised(words: str) -> bool:
+        return bool(promise.condition.test({"role": "agent", "text": words}, "agent",
+                                           promise.pinyin))  # fmt: skip
+
+    conduct = yaml.safe_load((PACK / "conduct.yaml").read_text(encoding="utf-8"))["patterns"]
+    declines = re.compile(conduct["declines_to_promise"].replace("{{cannot}}", f"(?:{cannot})"))
     for words in ("这个我这边没办法跟您保证", "这个保证不了，要看审批"):
-        assert not promise.condition.test({"role": "agent", "text": words}, "agent",
-                                          promise.pinyin), words  # fmt: skip
+        assert declines.search(words) and not promised(words), words
+    for words in ("不能再拖了我给您打包票今天一定办好", "我没法跟您细说反正保证能批下来"):
+        assert declines.search(words) and promised(words), words  # why they are not one pattern
 
 
 def test_an_edit_to_the_pack_patterns_is_served_by_the_watch(tmp_path):
