@@ -10,14 +10,15 @@ A regex's `pattern` or `exclude` may name a pattern of its own file as `{{name}}
 for that expression as one group, `(?:…)`, so alternation inside it stays inside. One
 definition means one place to mend: the promise rule's "a negation is not a promise" was
 written out four times before. Names are lowercase letters, digits and `_`; a pattern may not
-use another; an unknown name is an error naming the file, the rule and the field, like any
+use another of its file (only the pack's, below); an unknown name is an error naming the file, the rule and the field, like any
 other mistake in a rule file (schema.RuleError).
 
 A concept two rule files need lives once for the whole pack, in `patterns.yaml` beside them:
 a file with only `patterns:` (PACK_FILE; no rules). Every rule file of that folder may name
-its patterns, in a rule's regex and in a pattern of its own (a file's `cautious` may be
-`{{declines_to_promise}}|…`); the pack's patterns name none, and a file may not define a name
-the pack already has.
+its patterns, in a rule's regex and in a pattern of its own (compliance.yaml's `cautious` is
+`{{cannot}}(在电话里|提前|…)*(打|拍|保|…)…`, conduct.yaml's `declines_to_promise` starts with
+`{{cannot}}` too); the pack's patterns name none, and a file may not define a name the pack
+already has.
 """
 
 from __future__ import annotations
