@@ -69,7 +69,9 @@ def pack(settings: Settings, loose: bool) -> RuleSet:
     folder = Path(settings.lexicons_dir) / "rules"
     raws = raw_rules(folder)  # named patterns filled in, as RuleSet.load reads them
     if loose:
-        raws = [{**raw, "pinyin": raw.get("pinyin", True)} for raw in raws]
+        # the rules' examples hold for the pack as written, not loosened
+        raws = [{**{k: v for k, v in raw.items() if k != "examples"},
+                 "pinyin": raw.get("pinyin", True)} for raw in raws]  # fmt: skip
     return RuleSet.from_dicts(raws, str(folder))
 
 

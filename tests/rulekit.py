@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from streams.scoring.rules import Hit, RuleSet
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +20,13 @@ VERIFY = {"require": {"label": "身份核实", "step": {"keywords": {"any": ["�
 def rule(when: dict, **fields) -> dict:
     return {"id": "r", "name": "测试规则", "description": "测试用的规则。", "severity": "major",
             "deduction": 5, "role": "agent", "mode": "live", "when": when, **fields}  # fmt: skip
+
+
+def write(directory: Path, name: str, rules: list) -> Path:
+    """A rule file of these rules in `directory`."""
+    path = directory / name
+    path.write_text(yaml.safe_dump({"rules": rules}, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def ruleset(when: dict, **fields) -> RuleSet:

@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
 from streams.scoring.rules import (
     COMPLAINT_THREAT_TAG,
@@ -19,15 +18,9 @@ from streams.scoring.rules import (
     compile_regex,
 )
 
-from .rulekit import CALLS, PACK, PROJECT_ROOT, VERIFY, conversation, one, rule, ruleset
+from .rulekit import CALLS, PACK, PROJECT_ROOT, VERIFY, conversation, one, rule, ruleset, write
 
 # ---------------------------------------------------------------- rule files
-
-
-def write(directory: Path, name: str, rules: list) -> Path:
-    path = directory / name
-    path.write_text(yaml.safe_dump({"rules": rules}, allow_unicode=True), encoding="utf-8")
-    return path
 
 
 GOOD = rule({"keywords": {"any": ["没办法"]}}, id="agent-no-way")

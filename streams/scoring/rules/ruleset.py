@@ -203,9 +203,35 @@ def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
                 f"{where}: " + WORDING["whole_call"].format(where="mode", reason=reason)
             )
     _label_requires(condition, schema.name)
+    if schema.examples is not None:
+        problem = check_examples(condition, schema.role, schema.pinyin, schema.examples)
+        if problem:
+            raise RuleError(f"{where}: {problem}")
     return Rule(schema.id, schema.name, schema.description.strip(), schema.severity,
                 float(schema.deduction), schema.role, schema.mode, schema.pinyin, condition, source,
                 tuple(schema.tags))  # fmt: skip
+
+
+def check_examples(condition: Condition, role: str, pinyin, examples) -> str | None:
+    """The first of a rule's `examples:` it gets wrong, worded for the QA lead, or None.
+
+    Each sentence is judged alone, as said by the rule's role, by the rule's words: keywords,
+    regexes, similar sentences, with their exclusions. The dialog-act model is not consulted
+    (a pack is checked before any model is bound, and a model retrained must not make a pack
+    refuse to load), so an act condition never holds here: list under `fires` what the words
+    alone must catch, and under `silent` the look-alikes they must let pass."""
+    if not condition.sentence_level:
+        reason = condition.whole_call() or "it reads the sentences around it"
+        return WORDING["examples_sentence"].format(where="examples", reason=reason)
+    said_by = "mixed" if role == "any" else role
+    for field_name, want in (("fires", True), ("silent", False)):
+        for i, text in enumerate(getattr(examples, field_name)):
+            found = condition.test({"role": said_by, "text": text}, role, pinyin)
+            if bool(found) != want:
+                kind = "example_fires" if want else "example_silent"
+                return WORDING[kind].format(where=f"examples.{field_name}[{i}]", text=text,
+                                            evidence=getattr(found, "evidence", ""))  # fmt: skip
+    return None
 
 
 def _label_requires(condition: Condition, name: str) -> None:

@@ -106,6 +106,10 @@ WORDING: dict[str | tuple[str, str], str] = {
                      "clearly not), not both",
     # checks made once the rule is built (streams.scoring.rules.ruleset)
     "whole_call": "field '{where}' must be post_call: {reason} can only be judged after the call",
+    "examples_sentence": "field '{where}': examples are single sentences, so they fit only a rule "
+                         "judged sentence by sentence ({reason})",
+    "example_fires": "field '{where}': 「{text}」 should fire the rule but does not",
+    "example_silent": "field '{where}': 「{text}」 should not fire the rule but does ({evidence})",
 }  # fmt: skip
 
 
@@ -415,6 +419,14 @@ class ConditionSchema(_Schema):
         return op, getattr(self, attribute.get(op, op))
 
 
+class ExamplesSchema(_Schema):
+    """Sentences the rule must fire on (`fires`) and must not (`silent`, the hard negatives),
+    checked whenever the pack is loaded (streams.scoring.rules.ruleset.check_examples)."""
+
+    fires: list[Annotated[str, Field(min_length=1)]] = []
+    silent: list[Annotated[str, Field(min_length=1)]] = []
+
+
 class RuleSchema(_Schema):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
     name: Annotated[str, Field(min_length=1)]
@@ -426,6 +438,7 @@ class RuleSchema(_Schema):
     pinyin: PinyinMode = "strict"  # a sound match only where it looks like a mishearing
     tags: list[Tag] = []  # after `mode`: the check below reads it
     when: ConditionSchema
+    examples: ExamplesSchema | None = None
 
     @field_validator("description")
     @classmethod

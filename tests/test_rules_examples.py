@@ -1,0 +1,65 @@
+"""A rule's own `examples:` (streams/scoring/rules/ruleset.check_examples): sentences it must
+fire on and look-alikes it must let pass, judged by the rule's words on every load."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from streams.scoring.rules import RuleError, RuleSet
+from streams.scoring.rules.ruleset import raw_rules
+
+from .rulekit import PACK, rule, write
+
+
+def test_a_rules_examples_are_checked_whenever_the_pack_loads(tmp_path):
+    """`examples:` (fires / silent) are judged on every load by the rule's words; one it gets
+    wrong refuses the pack with the rule, the field and the sentence named."""
+    promise = rule({"regex": {"pattern": "保证|一定能", "exclude": "(不敢|没法)(跟您)?保证"}},
+                   id="agent-promise")  # fmt: skip
+    good = {**promise, "examples": {"fires": ["我保证能批"], "silent": ["这个我不敢跟您保证"]}}
+    loaded = RuleSet.load(write(tmp_path, "a.yaml", [good]))
+    assert loaded.get("agent-promise").id == "agent-promise"
+    for examples, words in [
+        ({"fires": ["我保证能批", "肯定能批"]},
+         "rule 'agent-promise': field 'examples.fires[1]': 「肯定能批」 should fire the rule but does not"),
+        ({"silent": ["没法保证", "保证金已经退了"]},
+         "field 'examples.silent[1]': 「保证金已经退了」 should not fire the rule but does (正则匹配「保证」)"),
+        ({"fire": ["x"]}, "field 'examples.fire' is not a known field"),
+        ({"fires": [""]}, "field 'examples.fires[0]' must not be empty"),
+    ]:  # fmt: skip
+        path = write(tmp_path, "a.yaml", [{**promise, "examples": examples}])
+        with pytest.raises(RuleError) as raised:
+            RuleSet.load(path)
+        assert str(path) in str(raised.value) and words in str(raised.value), raised.value
+
+
+def test_examples_fit_only_a_rule_judged_sentence_by_sentence(tmp_path):
+    late = rule({"silence": {"longer_than": 10}}, id="agent-late")
+    path = write(tmp_path, "a.yaml", [{**late, "examples": {"silent": ["好的"]}}])
+    with pytest.raises(RuleError, match="examples are single sentences, so they fit only a rule "
+                                        "judged sentence by sentence"):  # fmt: skip
+        RuleSet.load(path)
+
+
+def test_the_served_packs_examples_hold_and_a_broken_edit_is_kept_out_of_service(tmp_path):
+    """The starter pack's examples (the promise and threat rules' hard negatives) hold; an
+    edit that breaks one does not load, so the watcher keeps the rules in service."""
+    from streams.scoring.watch import RulesWatch
+
+    raw = raw_rules(PACK)
+    assert {r["id"] for r in raw if r.get("examples")} >= {"agent-misleading-promise",
+                                                           "customer-complaint-threat"}  # fmt: skip
+    folder = tmp_path / "rules"
+    shutil.copytree(PACK, folder)
+    watch = RulesWatch(folder)
+    customer = folder / "customer.yaml"
+    text = customer.read_text(encoding="utf-8")
+    customer.write_text(text.replace("pinyin: strict", "pinyin: true", 1), encoding="utf-8")
+    later = customer.stat().st_mtime_ns + 1_000_000_000
+    os.utime(customer, ns=(later, later))
+    assert watch.refresh() is False  # 利率是多少 would be 律师: refused
+    with pytest.raises(RuleError, match="这个分期的利率是多少"):
+        RuleSet.load(folder)
