@@ -63,3 +63,15 @@ def test_the_served_packs_examples_hold_and_a_broken_edit_is_kept_out_of_service
     assert watch.refresh() is False  # 利率是多少 would be 律师: refused
     with pytest.raises(RuleError, match="这个分期的利率是多少"):
         RuleSet.load(folder)
+
+
+def test_examples_are_judged_with_the_packs_similar_sentences(tmp_path):
+    """A paraphrase the rule catches by `similar` counts as firing: the examples are judged
+    once the rule set's similarity model is fitted, as in service."""
+    rude = rule({"similar": {"references": ["你到底听明白没有", "我都跟你说了好几遍了"],
+                             "threshold": 0.55}}, id="agent-rude")  # fmt: skip
+    good = {**rude, "examples": {"fires": ["你到底听明白了没有"], "silent": ["请您稍等"]}}
+    assert RuleSet.load(write(tmp_path, "a.yaml", [good])).get("agent-rude")
+    bad = {**rude, "examples": {"fires": ["您的账单已经寄出"]}}
+    with pytest.raises(RuleError, match="「您的账单已经寄出」 should fire the rule but does not"):
+        RuleSet.load(write(tmp_path, "a.yaml", [bad]))

@@ -212,3 +212,14 @@ def test_an_edit_to_the_pack_patterns_is_served_by_the_watch(tmp_path):
     assert _fires(watch.current, "稳赚不赔")
     assert not edit({"patterns": {"sure": "稳赚("}})  # not a regex: refused, logged
     assert _fires(watch.current, "稳赚不赔")
+
+
+def test_a_keywords_exclude_may_name_a_pattern(tmp_path):
+    """keywords' `exclude` is a regular expression too: `{{name}}` is filled in there (the
+    forbidden-phrase rule lets 不用您自己去问 pass by its takes_it_on)."""
+    rules = _load(tmp_path, {
+        "patterns": {"takes_it_on": "不(用|需要)(您|你)(自己)?去"},
+        "rules": [_rule({"keywords": {"any": ["您自己去问"], "exclude": "{{takes_it_on}}"}})],
+    })  # fmt: skip
+    assert _fires(rules, "这个您自己去问商户吧")
+    assert not _fires(rules, "不用您自己去问，我们这边去跟商户沟通")

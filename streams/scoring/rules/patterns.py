@@ -6,8 +6,9 @@
       - id: ...
         when: {regex: {pattern: 打包票, exclude: "{{cautious}}|保证金"}}
 
-A regex's `pattern` or `exclude` may name a pattern of its own file as `{{name}}`; it stands
-for that expression as one group, `(?:…)`, so alternation inside it stays inside. One
+A regex's `pattern` or `exclude`, or a keywords' `exclude`, may name a pattern of its own file
+as `{{name}}`; it stands for that expression as one group, `(?:…)`, so alternation inside it
+stays inside. One
 definition means one place to mend: the promise rule's "a negation is not a promise" was
 written out four times before. Names are lowercase letters, digits and `_`; a pattern may not
 use another of its file (only the pack's, below); an unknown name is an error naming the file, the rule and the field, like any
@@ -31,6 +32,7 @@ from .schema import RuleError
 NAME = re.compile(r"[a-z][a-z0-9_]*")
 REFERENCE = re.compile(r"\{\{([^{}]*)\}\}")
 FIELDS = ("pattern", "exclude")
+REGEX_OPERATORS = ("regex", "keywords")  # the operators whose FIELDS are regular expressions
 PACK_FILE = "patterns.yaml"
 
 
@@ -102,7 +104,7 @@ def _walk(node, patterns: dict[str, str], path, rule_id, where: str, in_regex: b
         if in_regex and key in FIELDS and isinstance(value, str):
             out[key] = _substitute(value, patterns, path, rule_id, here)
         else:
-            out[key] = _walk(value, patterns, path, rule_id, here, key == "regex")
+            out[key] = _walk(value, patterns, path, rule_id, here, key in REGEX_OPERATORS)
     return out
 
 

@@ -104,6 +104,9 @@ class Rule:
     condition: Condition = field(compare=False, repr=False)
     source: str = ""
     tags: tuple[str, ...] = ()  # as in the file; see schema.COMPLAINT_THREAT_TAG, ON_PARTIAL_TAG
+    # the rule's `examples:` (fires, silent), checked by RuleSet once its conditions are bound
+    examples: tuple[tuple[str, ...], tuple[str, ...]] | None = field(default=None, compare=False,
+                                                                     repr=False)  # fmt: skip
 
     @property
     def live(self) -> bool:
@@ -203,30 +206,33 @@ def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
                 f"{where}: " + WORDING["whole_call"].format(where="mode", reason=reason)
             )
     _label_requires(condition, schema.name)
+    examples = None
     if schema.examples is not None:
-        problem = check_examples(condition, schema.role, schema.pinyin, schema.examples)
-        if problem:
-            raise RuleError(f"{where}: {problem}")
+        if not condition.sentence_level:
+            reason = condition.whole_call() or "it reads the sentences around it"
+            raise RuleError(f"{where}: "
+                            + WORDING["examples_sentence"].format(where="examples", reason=reason))  # fmt: skip
+        examples = (tuple(schema.examples.fires), tuple(schema.examples.silent))
     return Rule(schema.id, schema.name, schema.description.strip(), schema.severity,
                 float(schema.deduction), schema.role, schema.mode, schema.pinyin, condition, source,
-                tuple(schema.tags))  # fmt: skip
+                tuple(schema.tags), examples)  # fmt: skip
 
 
-def check_examples(condition: Condition, role: str, pinyin, examples) -> str | None:
+def check_examples(rule: Rule) -> str | None:
     """The first of a rule's `examples:` it gets wrong, worded for the QA lead, or None.
 
     Each sentence is judged alone, as said by the rule's role, by the rule's words: keywords,
-    regexes, similar sentences, with their exclusions. The dialog-act model is not consulted
-    (a pack is checked before any model is bound, and a model retrained must not make a pack
-    refuse to load), so an act condition never holds here: list under `fires` what the words
-    alone must catch, and under `silent` the look-alikes they must let pass."""
-    if not condition.sentence_level:
-        reason = condition.whole_call() or "it reads the sentences around it"
-        return WORDING["examples_sentence"].format(where="examples", reason=reason)
-    said_by = "mixed" if role == "any" else role
-    for field_name, want in (("fires", True), ("silent", False)):
-        for i, text in enumerate(getattr(examples, field_name)):
-            found = condition.test({"role": said_by, "text": text}, role, pinyin)
+    regexes, similar sentences, with their exclusions (the rule set's similarity model bound,
+    RuleSet does it). The dialog-act model is not consulted (a pack is checked before any model
+    is bound, and a model retrained must not make a pack refuse to load), so an act condition
+    never holds here: list under `fires` what the words alone must catch, and under `silent`
+    the look-alikes they must let pass."""
+    said_by = "mixed" if rule.role == "any" else rule.role
+    for field_name, want, sentences in zip(
+        ("fires", "silent"), (True, False), rule.examples or ((), ()), strict=True
+    ):
+        for i, text in enumerate(sentences):
+            found = rule.condition.test({"role": said_by, "text": text}, rule.role, rule.pinyin)
             if bool(found) != want:
                 kind = "example_fires" if want else "example_silent"
                 return WORDING[kind].format(where=f"examples.{field_name}[{i}]", text=text,
@@ -347,6 +353,10 @@ class RuleSet:
         )
         for rule in self.rules:
             rule.condition.bind(self.similarity)
+        for rule in self.rules:
+            problem = check_examples(rule) if rule.examples else None
+            if problem:
+                raise RuleError(f"{rule.source}: rule '{rule.id}': {problem}")
         self._acts = [node for rule in self.rules for node in rule.condition.walk()
                       if isinstance(node, Act)]  # fmt: skip
         # only a pack whose acts read the piece before (`with_previous`) needs it looked up
