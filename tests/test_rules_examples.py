@@ -75,3 +75,24 @@ def test_examples_are_judged_with_the_packs_similar_sentences(tmp_path):
     bad = {**rude, "examples": {"fires": ["您的账单已经寄出"]}}
     with pytest.raises(RuleError, match="「您的账单已经寄出」 should fire the rule but does not"):
         RuleSet.load(write(tmp_path, "a.yaml", [bad]))
+
+
+def test_the_rules_check_says_how_many_examples_held_and_names_one_that_did_not(tmp_path, capsys):
+    """`python -m streams.scoring.rules`, the QA lead's check after an edit: it counts the
+    examples judged, and an edit that breaks one is refused with the sentence named."""
+    from streams.scoring.rules.__main__ import main
+
+    assert main(["--rules", str(PACK)]) == 0
+    examples = sum(len(r["examples"]["fires"]) + len(r["examples"]["silent"])
+                   for r in raw_rules(PACK) if r.get("examples"))  # fmt: skip
+    assert f"条规则的 {examples} 句例句都判对了" in capsys.readouterr().out
+    folder = tmp_path / "rules"
+    shutil.copytree(PACK, folder)
+    compliance = folder / "compliance.yaml"
+    text = compliance.read_text(encoding="utf-8")
+    compliance.write_text(text.replace("        - 退款时间我不能跟您随口保证一定是三天",
+                                       "        - 退款时间我保证一定是三天"), encoding="utf-8")  # fmt: skip
+    assert main(["--rules", str(folder)]) == 1
+    err = capsys.readouterr().err
+    assert "rule 'agent-misleading-promise': field 'examples.silent[3]'" in err
+    assert "「退款时间我保证一定是三天」 should not fire the rule but does" in err

@@ -32,9 +32,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"规则有误：{exc}", file=sys.stderr)
         return 1
     live = sum(r.live for r in rules.rules)
-    print(
-        f"{len(rules)} 条规则校验通过（实时 {live} 条，通话后 {len(rules) - live} 条）：{args.rules}"
+    with_examples = [r for r in rules.rules if r.examples]
+    examples = sum(
+        len(fires) + len(silent) for fires, silent in (r.examples for r in with_examples)
     )
+    checked = f"，{len(with_examples)} 条规则的 {examples} 句例句都判对了" if with_examples else ""
+    print(f"{len(rules)} 条规则校验通过（实时 {live} 条，通话后 {len(rules) - live} 条{checked}）："
+          f"{args.rules}")  # fmt: skip
     for path in args.calls:
         meta = json.loads(Path(path).read_text(encoding="utf-8"))
         call_id = meta.get("call_id", Path(path).stem)
