@@ -271,7 +271,9 @@ def raw_rules(path: Path) -> list[dict]:
     """The rules of one file (or a directory's *.yaml, by name) as mappings, named patterns
     filled in: what RuleSet.load builds from, for a tool that edits rules before building
     them (RuleSet.from_dicts)."""
-    return [raw for file in _rule_files(path) for raw in _read(file)]
+    files = _rule_files(path)
+    pack = pack_patterns(files[0].parent)  # read once for the pack, not once per file
+    return [raw for file in files for raw in _read(file, pack)]
 
 
 def _rule_files(path) -> list[Path]:
@@ -301,12 +303,13 @@ def names_in(path: Path) -> dict[str, str]:
         raise RuleError(f"{path}: a rule without an id") from exc
 
 
-def _read(path: Path) -> list:
-    """One rule file's rules, its patterns and those of the pack beside it filled in."""
+def _read(path: Path, pack: dict[str, str] | None = None) -> list:
+    """One rule file's rules, its patterns and those of the pack beside it filled in (`pack`:
+    the pack's patterns when the caller has read them already)."""
     document = _document(path)
     if not isinstance(document.get("rules"), list):
         raise RuleError(f"{path}: expected a top-level 'rules:' list")
-    return filled_in(document, path, pack_patterns(path.parent))
+    return filled_in(document, path, pack_patterns(path.parent) if pack is None else pack)
 
 
 def pack_patterns(folder: Path) -> dict[str, str]:
@@ -396,8 +399,10 @@ class RuleSet:
         `acts`: the dialog-act model for `act:` conditions (see the class)."""
         rules: list[Rule] = []
         defined: dict[str, str] = {}
-        for file in _rule_files(path):
-            for position, raw in enumerate(_read(file)):
+        files = _rule_files(path)
+        pack = pack_patterns(files[0].parent)  # read once for the pack, not once per file
+        for file in files:
+            for position, raw in enumerate(_read(file, pack)):
                 rule = parse_rule(raw, str(file), position)
                 if rule.id in defined:
                     raise RuleError(f"{file}: rule '{rule.id}': field 'id' is already used by a rule in "
