@@ -146,6 +146,35 @@ def test_out_of_order_and_duplicate_chunks_cut_the_same_segments():
     assert sorted(map(key, segments)) == sorted(map(key, reference))
 
 
+def _cut_behind(events, lag: int) -> list[tuple]:
+    """Cut a call the way the stage does when the decoder is busy: each plan settles only
+    after the `lag` plans before it (the stage settles a plan once the earlier ones of its
+    call were decoded and sent)."""
+    asr, waiting, cuts = _asr(partial_interval_s=0), [], []
+    for event in events:
+        plan = asr.plan(event, now=event["produced_at"])
+        cuts += [(r.role, round(r.start, 3), round(r.end, 3)) for r in plan.regions]
+        waiting.append(plan)
+        while len(waiting) > lag or (waiting and event is events[-1]):
+            done = waiting.pop(0)
+            spans = [Transcript("x", -0.1, 0.0) for _ in done.regions]
+            asr.commit(done, spans, now=0.0)
+    return cuts
+
+
+@pytest.mark.parametrize("name", ["call-01-bill", "call-05-dispute-complaint"])
+def test_the_cuts_do_not_depend_on_how_far_the_decoder_lags(name):
+    """Silence let go of counts from when it is planned, not when its plan settles. It used to
+    count from the settle, so a busy decoder left the VAD more silence before the next
+    utterance, and the same call came out cut differently (starts up to 0.6 s apart in
+    call-01), and heard differently by whisper, from run to run."""
+    events, _ = _call(name)
+    reference = _cut_behind(events, 0)
+    assert len(reference) >= 12
+    for lag in (3, 30):
+        assert _cut_behind(events, lag) == reference
+
+
 @pytest.mark.parametrize("minutes", [5, pytest.param(60, marks=pytest.mark.slow)])
 def test_a_long_call_keeps_state_bounded(minutes):
     """A long call (the sample call looped) through the segmenter: stored audio stays bounded."""

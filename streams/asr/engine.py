@@ -249,12 +249,27 @@ class Transcriber:
         """Each request's hypotheses, best first by whisper's score, each judged by the
         hallucination guard and with its token count: the beam's n-best with a language
         model, else the 1-best alone."""
-        import ctranslate2
-
         extractor = self.model.feature_extractor
         features = [extractor(r.audio) for r in batch]
-        longest = max(f.shape[-1] for f in features)
-        window = min(extractor.nb_max_frames, max(longest + 100, int(min_window_s * 100)))
+        # Each segment's own window: whisper hears a segment differently with more padding
+        # after it (call-05's greeting lost its 信用卡 beside a 9.6 s neighbour), so a segment
+        # shares an encoder call only with segments of the same window, and its text does not
+        # depend on what else happened to be queued with it.
+        windows = [min(extractor.nb_max_frames, max(f.shape[-1] + 100, int(min_window_s * 100)))
+                   for f in features]  # fmt: skip
+        out: list[list[tuple[Transcript, int]]] = [[] for _ in batch]
+        for window in sorted(set(windows)):
+            group = [i for i, w in enumerate(windows) if w == window]
+            found = self._nbest_window([batch[i] for i in group], [features[i] for i in group],
+                                       window, beam)  # fmt: skip
+            for i, hypotheses in zip(group, found, strict=True):
+                out[i] = hypotheses
+        return out
+
+    def _nbest_window(self, batch: list[Request], features: list[np.ndarray], window: int,
+                      beam: int) -> list[list[tuple[Transcript, int]]]:  # fmt: skip
+        import ctranslate2
+
         stacked = np.stack(
             [np.pad(f[:, :window], ((0, 0), (0, max(0, window - f.shape[-1])))) for f in features]
         )

@@ -90,8 +90,10 @@ class StreamingAsr:
         self.speech_gate = 32768 * 10 ** (speech_gate_dbfs / 20)
         self.partial_interval_s = partial_interval_s  # 0 = no partials
         # In memory only (see the module docstring): channel -> native sample up to
-        # which speech has been handed out for final decoding; channel -> partial state.
+        # which speech has been handed out for final decoding; up to which silence has
+        # been let go of by plans not settled yet; channel -> partial state.
         self.inflight: dict[str, int] = {}
+        self.trimmed: dict[str, int] = {}
         self.hypotheses: dict[str, dict] = {}
         self.closing: set[str] = set()  # calls whose end this process has planned
 
@@ -328,7 +330,7 @@ class StreamingAsr:
         if not last:
             return False
         rate = channel["sample_rate"]
-        if (last["offset"] + last["n"] - channel["buffer_start"]) / rate >= self.max_segment_s:
+        if (last["offset"] + last["n"] - self._origin(key)) / rate >= self.max_segment_s:
             return False
         tail = decode(base64.b64decode(last["payload"]), last["encoding"])[
             -int(rate * self.min_silence_s / 2) :
@@ -338,11 +340,22 @@ class StreamingAsr:
         rms = float(np.sqrt(np.mean(tail.astype(np.float64) ** 2)))
         return rms > self.speech_gate
 
+    def _origin(self, key: str) -> int:
+        """Where the channel's audio still to be cut starts: past what was handed out for
+        decoding and what was let go of, whether or not those plans have settled yet.
+
+        The caller settles a plan only once the plans before it were decoded and sent, so
+        `buffer_start` lags by however busy the decoder is. Cutting from it would give the
+        VAD more or less silence before the next utterance depending on that load, and the
+        same call would be cut (and heard) differently from run to run."""
+        start = self.channels[key]["buffer_start"]
+        return max(start, self.inflight.get(key, 0), self.trimmed.get(key, 0))
+
     def _buffer(self, call_id: str, role: str) -> tuple[np.ndarray, int, int, list[dict]]:
         """The channel's audio not yet handed out for decoding (native rate, int16) and where it starts."""
         key = f"{call_id}|{role}"
         channel = self.channels[key]
-        origin = max(channel["buffer_start"], self.inflight.get(key, 0))
+        origin = self._origin(key)
         stored = [
             self.chunks.get(f"{key}|{s}") for s in range(channel["first_seq"], channel["next_seq"])
         ]
@@ -403,6 +416,8 @@ class StreamingAsr:
                 release = start + native.size - keep
         if flush:
             release = start + native.size
+        elif release is not None:
+            self.trimmed[key] = release
         if release is not None:
             plan.releases[role] = max(plan.releases.get(role, 0), release)
         return incomplete
@@ -414,7 +429,7 @@ class StreamingAsr:
         rate = channel["sample_rate"]
         if self.inflight.get(key, 0) > channel["buffer_start"]:
             return  # this speaker's previous utterance is still being decoded; its final comes first
-        origin = channel["buffer_start"]
+        origin = max(channel["buffer_start"], self.trimmed.get(key, 0))
         state = self.hypotheses.get(key)
         if state is None or state["origin"] != origin:
             state = {"origin": origin, "upto": origin, "last": "", "stable": "", "revision": 0}
@@ -476,6 +491,8 @@ class StreamingAsr:
         """Decoding a plan failed: forget what it handed out so the audio is cut again."""
         for region in plan.regions:
             self.inflight.pop(f"{plan.call_id}|{region.role}", None)
+        for role in plan.releases:
+            self.trimmed.pop(f"{plan.call_id}|{role}", None)
 
     def _release(self, call_id: str, role: str, release_to: int) -> list[str]:
         """Move the channel's buffer start to `release_to`; the keys of the chunks it frees."""
@@ -484,8 +501,9 @@ class StreamingAsr:
         if channel is None or release_to <= channel["buffer_start"]:
             return []
         channel["buffer_start"] = release_to
-        if self.inflight.get(key, 0) <= release_to:
-            self.inflight.pop(key, None)
+        for handed in (self.inflight, self.trimmed):
+            if handed.get(key, 0) <= release_to:
+                handed.pop(key, None)
         freed = []
         seq = channel["first_seq"]
         while seq < channel["next_seq"]:
@@ -556,6 +574,7 @@ class StreamingAsr:
             key = f"{call_id}|{role}"
             channel = self.channels.pop(key, None)
             self.inflight.pop(key, None)
+            self.trimmed.pop(key, None)
             self.hypotheses.pop(key, None)
             if channel is not None:
                 seqs = range(channel["first_seq"], channel["next_seq"] + self.max_gap_chunks + 1)
