@@ -55,3 +55,25 @@ def chunk_problem(event: dict, samples: int, call: dict, channels: Mapping, chun
         return (f"{role} chunk {seq} starts {(offset - heard) / rate:.0f} s after the channel's "
                 f"audio so far; at most {max_jump_s:g} s of lost audio is bridged")  # fmt: skip
     return ""
+
+
+# --- what the segmenter does with a chunk these checks refuse, or a hole it bridges ---
+
+
+def warn_hole(call: dict, role: str, hole: list[int]) -> None:
+    """One warning on the call for a run of chunks that never came (bridged with silence)."""
+    if hole:
+        which = f"chunk {hole[0]}" if len(hole) == 1 else f"chunks {hole[0]}-{hole[-1]}"
+        call["warnings"].append(f"{role}: {which} never arrived; treated as silence")
+        hole.clear()
+
+
+def reject(event: dict, reason: str) -> dict:
+    """The dead letter for a refused event: the reason, and the event without its audio."""
+    record = {k: v for k, v in event.items() if k != "payload"}
+    return {
+        "stage": "asr",
+        "reason": reason,
+        "call_id": event.get("call_id") or "",
+        "record": record,
+    }

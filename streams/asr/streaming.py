@@ -39,7 +39,7 @@ import numpy as np
 
 from ..audio import MODEL_SAMPLE_RATE, AudioFormatError, decode, to_model_rate
 from . import levels
-from .checks import chunk_problem
+from .checks import chunk_problem, reject, warn_hole
 from .engine import Transcript
 from .plan import Partial, Plan, Region
 
@@ -105,12 +105,12 @@ class StreamingAsr:
         call_id = event.get("call_id") or ""
         plan = Plan(call_id)
         if not call_id:
-            plan.rejected.append(_reject(event, "event without call_id"))
+            plan.rejected.append(reject(event, "event without call_id"))
             return plan
         call = self.calls.get(call_id)
         if call and call.get("status") == "ended":
             if kind != "end":  # a second end (timeout vs hangup) is harmless
-                plan.rejected.append(_reject(event, f"{kind} event after the call ended"))
+                plan.rejected.append(reject(event, f"{kind} event after the call ended"))
             return plan
         if kind == "start":
             self.calls[call_id] = self._new_call(event, now, call)
@@ -134,7 +134,7 @@ class StreamingAsr:
             plan.ending = call
             self.closing.add(call_id)
         else:
-            plan.rejected.append(_reject(event, f"unknown event kind {kind!r}"))
+            plan.rejected.append(reject(event, f"unknown event kind {kind!r}"))
         return plan
 
     def commit(
@@ -271,12 +271,12 @@ class StreamingAsr:
                 base64.b64decode(event.get("payload") or ""), event.get("encoding", "pcm16")
             )
         except (AudioFormatError, ValueError) as exc:
-            plan.rejected.append(_reject(event, f"undecodable audio chunk: {exc}"))
+            plan.rejected.append(reject(event, f"undecodable audio chunk: {exc}"))
             self.calls[call_id] = call
             return
         problem = chunk_problem(event, samples.size, call, self.channels, self.chunks)
         if problem:
-            plan.rejected.append(_reject(event, problem))
+            plan.rejected.append(reject(event, problem))
             self.calls[call_id] = call
             return
         if role not in call["roles"]:
@@ -302,13 +302,13 @@ class StreamingAsr:
         hole: list[int] = []
         while True:
             while f"{key}|{channel['next_seq']}" in self.chunks:
-                _warn_hole(call, role, hole)
+                warn_hole(call, role, hole)
                 channel["next_seq"] += 1
             if seq - channel["next_seq"] + 1 <= self.max_gap_chunks:
                 break
             hole.append(channel["next_seq"])
             channel["next_seq"] += 1
-        _warn_hole(call, role, hole)
+        warn_hole(call, role, hole)
         if seq != expected:
             call["counters"]["out_of_order_chunks"] = (
                 call["counters"].get("out_of_order_chunks", 0) + 1
@@ -611,20 +611,3 @@ def _wall_at(stored: list[dict], sample: int, rate: int) -> float:
         if chunk["offset"] <= sample < chunk["offset"] + chunk["n"]:
             return chunk["produced_at"] - (chunk["offset"] + chunk["n"] - sample) / rate
     return stored[-1]["produced_at"] if stored else 0.0
-
-
-def _warn_hole(call: dict, role: str, hole: list[int]) -> None:
-    if hole:
-        which = f"chunk {hole[0]}" if len(hole) == 1 else f"chunks {hole[0]}-{hole[-1]}"
-        call["warnings"].append(f"{role}: {which} never arrived; treated as silence")
-        hole.clear()
-
-
-def _reject(event: dict, reason: str) -> dict:
-    record = {k: v for k, v in event.items() if k != "payload"}
-    return {
-        "stage": "asr",
-        "reason": reason,
-        "call_id": event.get("call_id") or "",
-        "record": record,
-    }
