@@ -497,7 +497,11 @@ def test_pack_timing_rules():
         ("您好,信用卡中心,孤好期三八案", True),  # whisper's 工号 (孤好) and its digits (期三八案)
         ("你好欢迎致电信用卡中心孤号夫妻3E请问有什么可以帮您", True),
         ("您好,信用卡中心,919153", True),  # a digit too many
+        # 八一二六号为您服务 with the number heard as a date: what follows 号 says it was his
+        ("您好,信用卡特服中心8月26号为您服务请问有什么需要", True),
+        ("您好,信用卡中心,我是二九号坐席", True),
         ("您好,欢迎致电信用卡中心。", False),  # no staff number heard at all
+        ("您好,信用卡中心,请问是8月26号的账单吗", False),  # a date is no staff number
     ],
 )
 def test_the_greeting_hears_the_staff_number_as_whisper_writes_it(opening, greeted):
