@@ -83,7 +83,7 @@ bench-models: $(STAMP) models  ## intent / complaint-risk evaluation: held-out, 
 bench-search: $(STAMP)
 	$(BIN)/python bench/search_speed.py
 
-bench-calls: $(STAMP) models  ## the held-out evaluation calls through a real worker (needs `make eval-calls`; ~150 min for all 299 held-out calls, ~10 for one round: --pairs)
+bench-calls: $(STAMP) models  ## the held-out evaluation calls through a real worker (needs `make eval-calls`; ~165 min for all 339 held-out calls, ~10 for one round: --pairs)
 	$(BIN)/python bench/calls_eval.py --half held_out
 
 bench-load: $(STAMP) models  ## 200 simulated live calls through scoring, index and recorder for 10 min (~15 min)
