@@ -419,6 +419,9 @@ PACK_CASES = [
     ("customer", "这都问第三回了，我就想知道去网点要带什么证件", "customer-repetition"),
     ("customer", "那我再问一句，这个年费怎么收", None),  # one more question, not the same one
     ("customer", "不好意思没听清，您再说一遍行吗", None),  # asking the agent to repeat
+    ("customer", "你把工号再说一遍，二零五八是吧", None),  # ... with words between (round 27, dev)
+    ("customer", "您刚才那个客服电话再念一遍", None),
+    ("customer", "你听我再说一遍，我没有申请过这张卡", "customer-repetition"),  # 我 repeats
     # an ID number read out with digits lost by the ASR, right after its cue; a tail is fine
     ("agent", "您的身份证号码是四一二七二六一九八八零三一五", "agent-sensitive-disclosure"),
     ("agent", "您身份证号后四位是零五幺二对吧", None),
