@@ -459,8 +459,10 @@ def test_a_customer_naming_the_periods_after_the_offer_has_chosen(models):
     # reads neither as a request for instalments (0.06 / 0.10), so only the periods tell
     assert hits("那我就挑六期，每个月少还点") == [3]
     assert hits("这样每个月轻松点，改成六期算了") == [3]  # …算了 after the plan settles it
+    assert hits("算了算了，给我挑个十二期") == [3]  # and before it too
     # not a choice: a refusal, putting it off, a question put as X不X, an earlier instalment
     assert hits("算了，六期我也不分了") == []
+    assert hits("六期就算了，我凑凑一次还清") == []
     assert hits("六期太长了，我再想想") == []
     assert hits("分了三期会不会影响征信") == []
     assert hits("我去年分过十二期") == []
