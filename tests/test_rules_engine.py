@@ -489,6 +489,19 @@ def test_instalment_disclosure_before_the_customer_agrees():
     assert [
         h for h in rules.post_call(answered) if h.rule_id == "agent-instalment-disclosure"
     ] == []
+    # told in the answer, but after saying it is done: told too late
+    done_first = untold[:3] + [
+        {**untold[3], "text": "好的，已经帮您办上了，折算年化利率约百分之十三"},
+        untold[4],
+    ]
+    [hit] = [h for h in rules.post_call(done_first) if h.rule_id == "agent-instalment-disclosure"]
+    assert hit.segment_ids == ("t:2",)
+    # a disclosure that starts by confirming what is offered is no such thing
+    checked = untold[:3] + [
+        {**untold[3], "text": "好的，已经为您查过，十二期折算年化利率约百分之十三，给您办好了"},
+        untold[4],
+    ]
+    assert [h for h in rules.post_call(checked) if h.rule_id == "agent-instalment-disclosure"] == []
     refused = conversation(("agent", "临时额度不能办理分期", 0), ("customer", "那就办吧", 3))
     assert [h for h in rules.post_call(refused) if h.rule_id == "agent-instalment-disclosure"] == []
 
