@@ -466,3 +466,11 @@ def test_a_customer_naming_the_periods_after_the_offer_has_chosen(models):
     assert hits("六期太长了，我再想想") == []
     assert hits("分了三期会不会影响征信") == []
     assert hits("我去年分过十二期") == []
+    # periods by the month or the year, or going along with the agent's plan without naming it
+    assert hits("行，就按二十四个月来") == [3]
+    assert hits("那就分一年的那个，每个月轻松点") == [3]
+    assert hits("一个月两百出头，那就分吧") == [3]
+    assert hits("行吧，都听你的") == [3]
+    assert hits("我三个月前分过一笔") == []
+    assert hits("分两年的话每个月多少") == []
+    assert hits("听你的意思，这个手续费是每期都收") == []
