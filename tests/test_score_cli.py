@@ -432,9 +432,10 @@ def test_periods_chosen_in_everyday_words_as_whisper_writes_them_are_agreement(m
 
 def test_a_customer_naming_the_periods_after_the_offer_has_chosen(models):
     """After the agent has offered the instalment (or stated its fee), a customer who names the
-    periods and asks nothing (行，分三期 at the end of a turn; the acts model reads it as a request
-    for instalments, not as agreement) has chosen: the rule judges it as agreement. The same
-    periods in a question have not, nor a request before any offer."""
+    periods (by the period, month or year) or goes along with the plan, and neither asks nor
+    refuses (行，分三期 at the end of a turn, which the acts model reads as a request, not as
+    agreement) has chosen: the rule judges it as agreement, whatever the verb. The same periods
+    in a question or a refusal have not, nor a request before any offer."""
     offer = Turn(
         "agent", "您可以把这期账单分三期还，每期手续费是账单金额的百分之零点八，大概五十块", 7.5, 12
     )
