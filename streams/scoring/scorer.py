@@ -214,8 +214,8 @@ class Scorer:
         # the kinds of the numbers masked in it (card, id, code…; no digits): the
         # disclosure rule reads the redactor's verdict, which follows a number across pieces
         final["redacted"] = masked.kinds
-        hits = self.models.rules.live(final, call.setdefault("history", []))
-        assists += self._steps(call, segment, final, now)
+        hits, steps = self.models.rules.step(final, call.setdefault("history", []))
+        assists += self._steps(call, segment, steps, now)
         call["history"] = (call["history"] + [{**final, "text": masked.text}])[-HISTORY:]
         call["hits"].extend(_masked_hit(h.as_dict(), masked) for h in hits)
         threat_rules = self.models.threat_rule_ids
@@ -355,13 +355,13 @@ class Scorer:
         self.state[call_id] = {"ended_at": now, "shard": shard}  # the state itself is released
         return {"kind": "end", "call_id": call_id, "summary": summary}
 
-    def _steps(self, call: dict, segment: dict, final: dict, now: float) -> list[dict]:
+    def _steps(self, call: dict, segment: dict, steps: list, now: float) -> list[dict]:
         """Reminders of required steps once they are due (identity before account details,
         fees and annualised rate before an instalment is agreed): one event when a step
         becomes open, and one when it is done or its moment has passed."""
         known = call.setdefault("steps", {})
         out = []
-        for rule, state in self.models.rules.progress(final, call["history"]):
+        for rule, state in steps:  # RuleSet.progress on this final
             if known.get(rule.id) == state or (rule.id not in known and state != "open"):
                 continue  # no change; a step done before it was due needs no reminder
             known[rule.id] = state

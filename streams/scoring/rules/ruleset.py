@@ -440,10 +440,28 @@ class RuleSet:
 
     def live(self, segment: dict, history: list[dict]) -> list[Hit]:
         """Live rules that fire on this new final `segment`, given the call's earlier finals."""
-        earlier = [s for s in history[-HISTORY:] if s["segment_id"] != segment["segment_id"]]
+        return self._live_hits(*_window(segment, history))
+
+    def progress(self, segment: dict, history: list[dict]) -> list[tuple[Rule, str]]:
+        """Required steps of live rules on the call so far, for the desk's reminders:
+        (rule, "open" | "done" | "missed") for every rule whose step has become due
+        (`remind_when`, or `after`); rules not yet due, or that cannot tell because the
+        window no longer holds the whole call, are left out."""
+        return self._progress(*_window(segment, history))
+
+    def step(self, segment: dict, history: list[dict]) -> tuple[list[Hit], list[tuple[Rule, str]]]:
+        """live() and progress() on one new final, as the scoring stage asks for both: the
+        window is put in time order once."""
+        window = _window(segment, history)
+        return self._live_hits(*window), self._progress(*window)
+
+    def _live_hits(self, segments: list[dict], current: int, complete: bool) -> list[Hit]:
+        segment = segments[current]
         if self._reads_previous:
-            segment = _with_previous(segment, earlier)
-        complete = len(history) < HISTORY
+            j = piece_before(segments, current)
+            if j is not None:  # a copy: the step reminders read the window as heard
+                segment = {**segment, "previous": segments[j]["text"]}
+                segments = segments[:current] + [segment] + segments[current + 1 :]
         view = None
         hits: list[Hit] = []
         for rule in self._live:
@@ -455,11 +473,7 @@ class RuleSet:
                                      segment["start"], segment["end"], found.text))  # fmt: skip
                 continue
             if view is None:
-                segments = sorted(earlier + [segment], key=lambda s: s["start"])
-                duration = max(s["end"] for s in segments)
-                view = _View(segments, complete, duration)
-                current = next(i for i, s in enumerate(segments) if s is segment)
-                view.focus = current
+                view = _View(segments, complete, max(s["end"] for s in segments), focus=current)
             for match in condition.matches(view, view.all, rule.role, rule.pinyin):
                 if current == match.raised_by or (
                     match.raised_by is None and current in match.indices
@@ -467,14 +481,10 @@ class RuleSet:
                     hits.append(_from_match(rule, view, match))
         return hits
 
-    def progress(self, segment: dict, history: list[dict]) -> list[tuple[Rule, str]]:
-        """Required steps of live rules on the call so far, for the desk's reminders:
-        (rule, "open" | "done" | "missed") for every rule whose step has become due
-        (`remind_when`, or `after`); rules not yet due, or that cannot tell because the
-        window no longer holds the whole call, are left out."""
-        earlier = [s for s in history[-HISTORY:] if s["segment_id"] != segment["segment_id"]]
-        segments = sorted(earlier + [segment], key=lambda s: s["start"])
-        view = _View(segments, len(history) < HISTORY, max(s["end"] for s in segments))
+    def _progress(
+        self, segments: list[dict], current: int, complete: bool
+    ) -> list[tuple[Rule, str]]:
+        view = _View(segments, complete, max(s["end"] for s in segments))
         out = []
         for rule in self._live:
             if isinstance(rule.condition, Require):
@@ -510,13 +520,13 @@ class RuleSet:
         return self.get(rule_id).match(text)
 
 
-def _with_previous(segment: dict, earlier: list[dict]) -> dict:
-    """The segment with `previous`: the text of the same speaker's piece right before it in the
-    same turn (matching.piece_before), for the `act` conditions that read a piece with the one
-    before it (`with_previous`)."""
+def _window(segment: dict, history: list[dict]) -> tuple[list[dict], int, bool]:
+    """The call's last finals with the new `segment`, in time order; where the segment is in
+    them; and whether they hold every final of the call so far."""
+    earlier = [s for s in history[-HISTORY:] if s["segment_id"] != segment["segment_id"]]
     segments = sorted(earlier + [segment], key=lambda s: (s["start"], s["end"]))
-    j = piece_before(segments, next(i for i, s in enumerate(segments) if s is segment))
-    return segment if j is None else {**segment, "previous": segments[j]["text"]}
+    current = next(i for i, s in enumerate(segments) if s is segment)
+    return segments, current, len(history) < HISTORY
 
 
 def _hit(rule: Rule, segments: list[dict], evidence: str, matched_by: str, phrase: str,
