@@ -102,7 +102,12 @@ OTHER_ACT_MAX = 0.3
 # acts.tsv rows written for the threat act alone: their `none` says "no threat" and nothing
 # about the other customer acts (最低还款是多少 is a `none` there, yet asks about the account;
 # 好的我现在就去转, a template fill, may well be agreeing to something).
-THREAT_ONLY_SOURCES = ("handwritten-threat", "handwritten-threat2", "template-threat")
+THREAT_ONLY_SOURCES = (
+    "handwritten-threat",
+    "handwritten-threat2",
+    "handwritten-threat3",
+    "template-threat",
+)
 # Agent acts served by their own binary pipelines that also learn the development calls'
 # agent turns (`agent_rows`), by the rule the scripts label them with: a turn expected to hit
 # the rule is one of its acts, every other agent turn is none of them.

@@ -316,6 +316,34 @@ def test_going_to_do_something_ordinary_is_not_a_threat(models):
     assert _threat_fires(models, "你们不处理我就去找记者来评评理")
 
 
+def test_errands_opening_like_a_threat_seldom_fire_it(models):
+    """我要… opens many threats (我要投诉, 我要去人行反映) and many errands. These lines were written
+    before the acts corpus's `handwritten-threat3` rows (ordinary 我要… lines from a helper shown
+    neither them nor the evaluation calls), and none of them is among those rows. The act read 10
+    of the 34 as threats at the rule's threshold before those rows, and 5 after. Threats of the
+    same shape in no stock word still fire."""
+    errands = ("我要去趟银行", "我要去网点办", "我要去柜台还", "我要去趟网点", "我要回家看看",
+               "我要找个笔记下", "我要找找身份证", "我要先接个孩子", "我要去取个快递",
+               "我要到单位开证明", "我要下楼拿一下卡", "我要问下我老伴", "我要去趟超市",
+               "我要先挂了领导叫我", "我要把钱转过去", "我要去自助机取", "我要等工资到账",
+               "我要去找找那张卡", "我要问一下还款日", "我要开车了等下说", "我要去买菜了",
+               "我要去学校开家长会", "我得去趟医院", "我要跟我儿子商量商量", "我要重新申请一张",
+               "我要回单位拿身份证", "我要去隔壁借个笔", "我要先去吃个药", "我要赶地铁了",
+               "我要去楼下ATM存钱", "我要再看一看账单", "我要把短信翻出来", "我要让我女儿帮我弄",
+               "我要在手机上还")  # fmt: skip
+    fired = [t for t in errands if _threat_fires(models, t)]
+    assert len(fired) <= 7, fired
+    for text in (
+        "我要发到网上",
+        "我要给市长信箱写信",
+        "我要去总行讨说法",
+        "我要发微博",
+        "我要拉横幅",
+    ):
+        assert models.rules.phrase_match("customer-complaint-threat", text) is None, text
+        assert _threat_fires(models, text), text
+
+
 def test_a_few_characters_are_too_few_for_the_threat_act(models):
     """The act reads some 4-character questions as threats (BQ's 我要账单 and 你们银行); the rule
     asks it about 5 characters or more, as threats that short exist (法庭上见吧)."""
