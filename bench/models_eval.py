@@ -67,7 +67,7 @@ from models.train import (
 )
 from streams.scoring.models import training_context
 from streams.scoring.rules import RuleSet
-from streams.scoring.rules.ruleset import raw_rules
+from streams.scoring.rules.ruleset import loosened, raw_rules
 from streams.settings import PROJECT_ROOT, REAL_DATA_DIR, Settings
 
 TEXT_EVAL = PROJECT_ROOT.parent / "shared" / "eval" / "text"
@@ -233,9 +233,7 @@ def _lenient(rule_id: str, rules_dir: Path) -> RuleSet:
     """The rule as it was before `pinyin: strict`: sound matches taken wherever they fall."""
     for raw in raw_rules(rules_dir):
         if raw["id"] == rule_id:
-            # its examples hold for the rule as written, not loosened (the silent ones would fire)
-            plain = {k: v for k, v in raw.items() if k != "examples"}
-            return RuleSet.from_dicts([{**plain, "pinyin": True}])
+            return RuleSet.from_dicts([loosened(raw, pinyin=True)])
     raise KeyError(rule_id)
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from streams.scoring.models import ScoringModels
 from streams.scoring.offline import Transcript, Turn, score_call
 from streams.scoring.rules import RuleSet
-from streams.scoring.rules.ruleset import raw_rules
+from streams.scoring.rules.ruleset import loosened, raw_rules
 from streams.settings import PROJECT_ROOT, Settings
 
 EVAL = PROJECT_ROOT.parent / "shared" / "eval"
@@ -69,9 +69,7 @@ def pack(settings: Settings, loose: bool) -> RuleSet:
     folder = Path(settings.lexicons_dir) / "rules"
     raws = raw_rules(folder)  # named patterns filled in, as RuleSet.load reads them
     if loose:
-        # the rules' examples hold for the pack as written, not loosened
-        raws = [{**{k: v for k, v in raw.items() if k != "examples"},
-                 "pinyin": raw.get("pinyin", True)} for raw in raws]  # fmt: skip
+        raws = [loosened(raw, pinyin=raw.get("pinyin", True)) for raw in raws]
     return RuleSet.from_dicts(raws, str(folder))
 
 

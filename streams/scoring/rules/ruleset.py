@@ -276,6 +276,12 @@ def raw_rules(path: Path) -> list[dict]:
     return [raw for file in files for raw in _read(file, pack)]
 
 
+def loosened(raw: dict, **changes) -> dict:
+    """A rule mapping (`raw_rules`) with `changes` (pinyin=True …) and without its `examples`:
+    they hold for the rule as written, and a loosened rule fires on its silent ones."""
+    return {**{k: v for k, v in raw.items() if k != "examples"}, **changes}
+
+
 def _rule_files(path) -> list[Path]:
     """A directory's *.yaml, sorted by name, or the one file; RuleError when there are none.
     The pack's patterns (patterns.PACK_FILE) are not a rule file."""
