@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from streams.scoring.rules import RuleError, RuleSet
-from streams.scoring.rules.ruleset import raw_rules
+from streams.scoring.rules.ruleset import loosened, raw_rules
 
 from .rulekit import PACK, rule, write
 
@@ -96,3 +96,20 @@ def test_the_rules_check_says_how_many_examples_held_and_names_one_that_did_not(
     err = capsys.readouterr().err
     assert "rule 'agent-misleading-promise': field 'examples.silent[3]'" in err
     assert "「退款时间我保证一定是三天」 should not fire the rule but does" in err
+
+
+def test_a_loosened_rule_drops_the_examples_that_hold_for_the_rule_as_written():
+    """The benches measure the threat rule as it was before `pinyin: strict` (`loosened`): the
+    rule's silent examples (利率是多少 sounds like 律师) would fail it, so they go with it."""
+    raw = next(r for r in raw_rules(PACK) if r["id"] == "customer-complaint-threat")
+    assert raw["examples"]["silent"]
+    with pytest.raises(RuleError):
+        RuleSet.from_dicts([{**raw, "pinyin": True}])
+    lenient = RuleSet.from_dicts([loosened(raw, pinyin=True)])
+    assert lenient.phrase_match("customer-complaint-threat", "这个分期的利率是多少") == (
+        "律师",
+        "pinyin",
+    )
+    assert (
+        RuleSet.load(PACK).phrase_match("customer-complaint-threat", "这个分期的利率是多少") is None
+    )
