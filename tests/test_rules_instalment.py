@@ -52,6 +52,12 @@ def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
         (["每期手续费四十五块，年化利率的话您可以在手机银行上查"], True),
         (["手续费分十二期收", "年化利率分二十四期的更低"], True),
         (["连本带费每期还两千三百五十八元", "年化利率大约百分之十二"], True),
+        # nor the rate's number the fee's: the fee named, only the rate given a number
+        (["手续费按期数收，期数越多费率越高，年化利率百分之十二到十四"], True),
+        (["会收一点手续费的，年化的话13到15左右"], True),
+        # both with their numbers, in either order
+        (["年化利率百分之十三点五，每期手续费率零点六"], False),
+        (["年化14%，每期手续费52块"], False),
     ],
 )
 def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
