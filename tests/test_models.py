@@ -364,13 +364,16 @@ def test_an_unsure_follow_up_carries_on_the_calls_topic():
 
 def test_the_threat_act_learns_from_borrowed_rows_the_other_customer_acts_never_see(lexicons):
     """Rows borrowed for customer_threatens_complaint (real questions, stance rows) train its
-    own pipeline only; one the corpus model reads as another customer act is left out."""
+    own pipeline only; one the corpus model reads as another customer act is left out. Rows
+    written for the agreement acts (AGREEMENT_SOURCES) train the shared pipeline only."""
     from models import train_acts
     from models.acts import OwnColumns
     from models.train import DATA_DIR
 
     train_rows, _ = train_acts.datasets(DATA_DIR, small=12)
     Row = train_acts.ActRow
+    train_rows.append(Row("那个嘚啵分期我压根没同意", "customer", (), "a-1",
+                          train_acts.AGREEMENT_SOURCES[0]))  # fmt: skip
     candidates = [
         Row("叽里咕噜的那个东西怎么弄", "customer", (), "b-1", "real-questions"),
         Row("我这笔消费想分期还能分十二期吗", "customer", (), "b-2", "real-questions"),
@@ -389,6 +392,7 @@ def test_the_threat_act_learns_from_borrowed_rows_the_other_customer_acts_never_
         return pipeline[0].transformer_list[0][1].vocabulary_
 
     assert "咕噜" in chars(own) and "咕噜" not in chars(customer.base)
+    assert "嘚啵" in chars(customer.base) and "嘚啵" not in chars(own)
     probabilities = model.probabilities(["我要去找监管部门反映"], "customer")[0]
     assert set(probabilities) == set(model.acts["customer"])
 

@@ -74,3 +74,36 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
         hits += [h.rule_id for h in rules.live(segment, history)]
         history.append(segment)
     assert ("agent-instalment-disclosure" in hits) is fires
+
+
+@pytest.mark.parametrize(
+    "said, agrees",
+    [
+        # disowning a plan the shop set up: the words 同意 / 十二期 are in it, the assent is not
+        ("我根本没同意分期啊", False),
+        ("没经过我同意就给我分了？", False),
+        ("谁同意了？我没同意", False),
+        ("我从没签字同意过分期", False),
+        ("我当时说的是一次性付清，不是分十二期", False),
+        ("那个十二期是店员自己弄的，我压根不知道", False),
+        ("这十二期我不认", False),
+        # assent, with a negation word of its own or after refusing another plan
+        ("行，那就分十二期吧", True),
+        ("好，我同意", True),
+        ("没问题，就十二期吧", True),
+        ("十二期不同意，同意分六期", True),
+    ],
+)
+def test_a_customer_disowning_an_instalment_is_not_agreeing(said, agrees):
+    rules = RuleSet.load(PACK)
+    turns = [
+        ("agent", "核实通过，这笔消费可以给您办十二期分期，每个月还得少一点", 0, 5),
+        ("customer", said, 6, 9),
+        ("agent", "好的，我明白了", 10, 12),
+        ("customer", "嗯，那先这样", 13, 15),
+    ]
+    history, hits = [], []
+    for segment in conversation(*turns):
+        hits += [h.rule_id for h in rules.live(segment, history)]
+        history.append(segment)
+    assert ("agent-instalment-disclosure" in hits) is agrees
