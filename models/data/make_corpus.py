@@ -16,6 +16,7 @@ Every phrase lives in corpus/ beside this script; this module is only the logic
       follow-up, short, ASR-garbled, mixed); appended after the v1/v2/generated rows,
       never counted towards the generated targets and never used in calls, so adding
       them leaves every other row and risk_calls.jsonl as they were
+  handwritten_risk_negthreat.tsv   later risk rows, each in its `group`; appended after v3's
 
 generated-v2 rows are seeded template fills (opening x core request x ending);
 rows filled from one core share the group gen-<label>-<core>, and every
@@ -107,20 +108,21 @@ def read_handwritten(name: str, label_col: str, labels: list[str]) -> tuple[list
     return rows, list(texts.items())
 
 
-def read_v3(name: str, label_col: str, labels: list[str]) -> list[tuple[str, str]]:
-    """A hand-written v3 TSV (text, label, source, optional style): its (text, label) rows."""
+def read_v3(name: str, label_col: str, labels: list[str], source: str = V3_SOURCE) -> list[Row]:
+    """A hand-written TSV appended after the v1/v2/generated rows (text, label, source, optional
+    style and group): its (text, label, source, group) rows; no group: the row's own, later."""
     with open(os.path.join(TABLES, name), encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
     out = []
     for n, row in enumerate(rows, start=2):
         text = row.get("text") or ""
-        if (None in row or row.get(label_col) not in labels or row.get("source") != V3_SOURCE
+        if (None in row or row.get(label_col) not in labels or row.get("source") != source
                 or row.get("style", "") not in V3_STYLES
                 or not V3_MIN_LEN <= len(text) <= V3_MAX_LEN or "\n" in text):  # fmt: skip
             sys.exit(
                 f"corpus/{name}:{n}: bad text length, {label_col}, source, style or column count: {row}"
             )
-        out.append((text, row[label_col]))
+        out.append((text, row[label_col], source, row.get("group", "")))
     return out
 
 
@@ -132,6 +134,8 @@ HW_INTENTS = read_handwritten("handwritten_intents.tsv", "intent", INTENT_LABELS
 HW_RISK_ROWS, HW_RISK = read_handwritten("handwritten_risk.tsv", "risk", RISK_LABELS)
 HW_INTENTS_V3 = read_v3("handwritten_intents_v3.tsv", "intent", INTENT_LABELS)
 HW_RISK_V3 = read_v3("handwritten_risk_v3.tsv", "risk", RISK_LABELS)
+NEGTHREAT = "handwritten-negthreat"
+HW_RISK_NEGTHREAT = read_v3("handwritten_risk_negthreat.tsv", "risk", RISK_LABELS, NEGTHREAT)
 # `generic` hand-written risk rows fit any call topic: calls reuse them as customer turns
 RISK_GENERIC = {
     lab: [r["text"] for r in HW_RISK_ROWS if r["risk"] == lab and r["scope"] == "generic"]
@@ -297,15 +301,15 @@ def build(hw_sets: HwSets, labels: list[str], target: int, gen, rng: random.Rand
     return rows
 
 
-def append_v3(rows: list[Row], v3: list[tuple[str, str]], name: str) -> list[Row]:
-    """`rows` and then the v3 rows, each its own group (no text may appear twice)."""
+def append_v3(rows: list[Row], later: list[Row], name: str) -> list[Row]:
+    """`rows` and then the `later` rows, each in its group or its own (no text may appear twice)."""
     seen = {r[0] for r in rows}
     out = list(rows)
-    for text, label in v3:
+    for text, label, source, group in later:
         if text in seen:
             sys.exit(f"corpus/{name}: text already in the corpus [{label}]: {text}")
         seen.add(text)
-        out.append((text, label, V3_SOURCE, hw_group(text)))
+        out.append((text, label, source, group or hw_group(text)))
     return out
 
 
@@ -591,6 +595,7 @@ def main(argv: list[str] | None = None) -> None:
     calls = build_calls(random.Random(SEED + 2), HW_INTENTS)
     intents = append_v3(intents, HW_INTENTS_V3, "handwritten_intents_v3.tsv")
     risk = append_v3(risk, HW_RISK_V3, "handwritten_risk_v3.tsv")
+    risk = append_v3(risk, HW_RISK_NEGTHREAT, "handwritten_risk_negthreat.tsv")
     os.makedirs(out, exist_ok=True)
     write_tsv(os.path.join(out, "intents.tsv"), ["text", "intent", "source", "group"], intents)
     write_tsv(os.path.join(out, "complaint_risk.tsv"), ["text", "risk", "source", "group"], risk)
@@ -602,9 +607,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name}: {len(rows)} rows, {len({r[3] for r in rows})} groups")
         count = Counter((r[1], r[2]) for r in rows)
         for lab in labels:
-            v1, v2, v3, gen = (count[lab, src] for src in (*HW_SOURCES, V3_SOURCE, "generated-v2"))
-            hw = f"handwritten {v1 + v2 + v3} = v1 {v1} + v2 {v2} + v3 {v3}"
-            print(f"  {lab}\t{v1 + v2 + v3 + gen}\t({hw}, generated {gen})")
+            n = [count[lab, s] for s in (*HW_SOURCES, V3_SOURCE, NEGTHREAT, "generated-v2")]
+            print(f"  {lab}\t{sum(n)}\t(handwritten v1 {n[0]} + v2 {n[1]} + v3 {n[2]} + negthreat {n[3]}, generated {n[4]})")  # fmt: skip
     print(f"risk_calls: {len(calls)} calls")
     for name, _ in CALL_MIX:
         sub = [c for c in calls if trajectory(c["turns"]) == name]
