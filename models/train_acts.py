@@ -23,12 +23,12 @@ binary pipeline (models.acts.OwnColumns), trained on the corpus plus those rows;
 customer acts never see a borrowed row, nor a `none` row of acts.tsv written for the threat
 act alone (sources THREAT_ONLY_SOURCES: 最低还款是多少 is "no threat" there, not "no act"), and
 those rows are not counted against them in the evaluation either. Conversely, rows written for
-the customer's agreement acts (sources AGREEMENT_SOURCES: customers disowning an instalment,
-assents with a negation word) are not learnt by the threat act, nor is its borrowing filtered by
-a pipeline that learnt them: the threat act is trained exactly as without them (they are still
-counted in its evaluation). complaint_risk.tsv's rows of RISK_ONLY_SOURCES (customers saying they
-will not complain) are not borrowed either. Without the real text the version is trained without the questions
-and its card says so.
+the customer's agreement acts (sources AGREEMENT_SOURCES: customers disowning an instalment)
+are not learnt by the threat act, nor is its borrowing filtered by a pipeline that learnt them:
+the threat act is trained exactly as without them (they are still counted in its evaluation).
+complaint_risk.tsv's rows of RISK_ONLY_SOURCES (customers saying they will not complain) are not
+borrowed either. Without the real text the version is trained without the questions and its
+card says so.
 
 The agent's conduct acts (推诿, 顶撞, 不耐烦: the rule agent-forbidden-phrase) and
 `agent_promises` (agent-misleading-promise) are likewise served by binary pipelines of their

@@ -10,6 +10,16 @@ from streams.scoring.rules import RuleSet
 from .rulekit import PACK, conversation
 
 
+def _live_rule_ids(turns) -> list[str]:
+    """The starter pack's live hits over (role, text, start, end) turns, final by final."""
+    rules = RuleSet.load(PACK)
+    history, hits = [], []
+    for segment in conversation(*turns):
+        hits += [h.rule_id for h in rules.live(segment, history)]
+        history.append(segment)
+    return hits
+
+
 def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
     """那就分六期吧 is the customer's agreement, however whisper wrote it (分六七把); a question
     about a plan is not, and nothing fires once fee and annualised rate were stated."""
@@ -61,7 +71,6 @@ def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
     ],
 )
 def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
-    rules = RuleSet.load(PACK)
     turns = [("agent", "这笔可以办分期，有三期六期十二期", 0, 4)]
     turns += [("agent", text, 5 + 5 * i, 9 + 5 * i) for i, text in enumerate(told)]
     turns += [
@@ -69,11 +78,7 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
         ("agent", "好的，给您办好了", 23, 25),
         ("customer", "行，谢谢啊", 26, 27),
     ]
-    history, hits = [], []
-    for segment in conversation(*turns):
-        hits += [h.rule_id for h in rules.live(segment, history)]
-        history.append(segment)
-    assert ("agent-instalment-disclosure" in hits) is fires
+    assert ("agent-instalment-disclosure" in _live_rule_ids(turns)) is fires
 
 
 @pytest.mark.parametrize(
@@ -95,15 +100,10 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
     ],
 )
 def test_a_customer_disowning_an_instalment_is_not_agreeing(said, agrees):
-    rules = RuleSet.load(PACK)
     turns = [
         ("agent", "核实通过，这笔消费可以给您办十二期分期，每个月还得少一点", 0, 5),
         ("customer", said, 6, 9),
         ("agent", "好的，我明白了", 10, 12),
         ("customer", "嗯，那先这样", 13, 15),
     ]
-    history, hits = [], []
-    for segment in conversation(*turns):
-        hits += [h.rule_id for h in rules.live(segment, history)]
-        history.append(segment)
-    assert ("agent-instalment-disclosure" in hits) is agrees
+    assert ("agent-instalment-disclosure" in _live_rule_ids(turns)) is agrees
