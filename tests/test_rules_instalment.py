@@ -10,28 +10,25 @@ from streams.scoring.rules import RuleSet
 from .rulekit import PACK, conversation
 
 
-def _live_rule_ids(turns) -> list[str]:
-    """The starter pack's live hits over (role, text, start, end) turns, final by final."""
+def _live_hits(*turns) -> list[tuple[str, tuple[str, ...]]]:
+    """The starter pack's live hits, (rule id, segment ids), over (role, text, start, end)
+    turns, final by final."""
     rules = RuleSet.load(PACK)
     history, hits = [], []
     for segment in conversation(*turns):
-        hits += [h.rule_id for h in rules.live(segment, history)]
+        hits += [(h.rule_id, h.segment_ids) for h in rules.live(segment, history)]
         history.append(segment)
     return hits
+
+
+def _live_rule_ids(turns) -> list[str]:
+    return [rule_id for rule_id, _ in _live_hits(*turns)]
 
 
 def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
     """那就分六期吧 is the customer's agreement, however whisper wrote it (分六七把); a question
     about a plan is not, and nothing fires once fee and annualised rate were stated."""
-    rules = RuleSet.load(PACK)
-
-    def fired(*turns):
-        history, out = [], []
-        for segment in conversation(*turns):
-            out += [(h.rule_id, h.segment_ids) for h in rules.live(segment, history)]
-            history.append(segment)
-        return out
-
+    fired = _live_hits
     offer = ("agent", "这笔可以办分期，有三期六期十二期", 4, 8)
     done = [("agent", "好的，已经给您办好了", 15, 18), ("customer", "行，谢谢啊", 19, 21)]
     assert fired(offer, ("customer", "每个月压力不大那行就几分六七把先把这个月扛过去", 9, 14), *done) == [

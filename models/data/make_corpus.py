@@ -108,7 +108,7 @@ def read_handwritten(name: str, label_col: str, labels: list[str]) -> tuple[list
     return rows, list(texts.items())
 
 
-def read_v3(name: str, label_col: str, labels: list[str], source: str = V3_SOURCE) -> list[Row]:
+def read_later(name: str, label_col: str, labels: list[str], source: str = V3_SOURCE) -> list[Row]:
     """A hand-written TSV appended after the v1/v2/generated rows (text, label, source, optional
     style and group): its (text, label, source, group) rows; no group: the row's own, later."""
     with open(os.path.join(TABLES, name), encoding="utf-8", newline="") as f:
@@ -132,10 +132,10 @@ CUSTOMER = Table("customer_lines.yaml")  # call-only customer lines for generate
 HW_CALLS = read_yaml("handwritten_calls.yaml")  # [{intent, turns: one turn a line}]
 HW_INTENTS = read_handwritten("handwritten_intents.tsv", "intent", INTENT_LABELS)[1]
 HW_RISK_ROWS, HW_RISK = read_handwritten("handwritten_risk.tsv", "risk", RISK_LABELS)
-HW_INTENTS_V3 = read_v3("handwritten_intents_v3.tsv", "intent", INTENT_LABELS)
-HW_RISK_V3 = read_v3("handwritten_risk_v3.tsv", "risk", RISK_LABELS)
+HW_INTENTS_V3 = read_later("handwritten_intents_v3.tsv", "intent", INTENT_LABELS)
+HW_RISK_V3 = read_later("handwritten_risk_v3.tsv", "risk", RISK_LABELS)
 NEGTHREAT = "handwritten-negthreat"
-HW_RISK_NEGTHREAT = read_v3("handwritten_risk_negthreat.tsv", "risk", RISK_LABELS, NEGTHREAT)
+HW_RISK_NEGTHREAT = read_later("handwritten_risk_negthreat.tsv", "risk", RISK_LABELS, NEGTHREAT)
 # `generic` hand-written risk rows fit any call topic: calls reuse them as customer turns
 RISK_GENERIC = {
     lab: [r["text"] for r in HW_RISK_ROWS if r["risk"] == lab and r["scope"] == "generic"]
@@ -301,7 +301,7 @@ def build(hw_sets: HwSets, labels: list[str], target: int, gen, rng: random.Rand
     return rows
 
 
-def append_v3(rows: list[Row], later: list[Row], name: str) -> list[Row]:
+def append_later(rows: list[Row], later: list[Row], name: str) -> list[Row]:
     """`rows` and then the `later` rows, each in its group or its own (no text may appear twice)."""
     seen = {r[0] for r in rows}
     out = list(rows)
@@ -593,9 +593,9 @@ def main(argv: list[str] | None = None) -> None:
     intents = build(HW_INTENTS, INTENT_LABELS, INTENT_TARGET, gen_intent, random.Random(SEED))
     risk = build(HW_RISK, RISK_LABELS, RISK_TARGET, gen_risk, random.Random(SEED + 1))
     calls = build_calls(random.Random(SEED + 2), HW_INTENTS)
-    intents = append_v3(intents, HW_INTENTS_V3, "handwritten_intents_v3.tsv")
-    risk = append_v3(risk, HW_RISK_V3, "handwritten_risk_v3.tsv")
-    risk = append_v3(risk, HW_RISK_NEGTHREAT, "handwritten_risk_negthreat.tsv")
+    intents = append_later(intents, HW_INTENTS_V3, "handwritten_intents_v3.tsv")
+    risk = append_later(risk, HW_RISK_V3, "handwritten_risk_v3.tsv")
+    risk = append_later(risk, HW_RISK_NEGTHREAT, "handwritten_risk_negthreat.tsv")
     os.makedirs(out, exist_ok=True)
     write_tsv(os.path.join(out, "intents.tsv"), ["text", "intent", "source", "group"], intents)
     write_tsv(os.path.join(out, "complaint_risk.tsv"), ["text", "risk", "source", "group"], risk)
