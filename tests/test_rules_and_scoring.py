@@ -63,6 +63,15 @@ def test_complaint_phrases_match_through_homophones_and_digits():
     ("我不满意我要投诉", True),
     ("我不是吓唬你，明天就找律师", True),
     ("我本来不想投诉的，现在非投诉不可", True),
+    # ... in more forms: the word first and then waved away, or "not the kind who"
+    ("媒体那边我是不会去找的，你们放心", False),
+    ("朋友叫我去找律师，我觉得犯不上", False),
+    ("我可不是那种随便找媒体的人", False),
+    ("说不上投诉，就是想反映一下", False),
+    ("找你们领导就免了，你帮我查清楚就行", False),
+    ("我要去银保监反映，别跟我说不值得", True),
+    ("跟你说没必要，我直接去投诉", True),
+    ("我要投诉，不然你们根本不重视", True),
 ])  # fmt: skip
 def test_a_complaint_word_about_the_past_or_about_being_sued_is_no_threat(text, threat):
     """Keywords only (no act model): the pack's exclusion, as whisper's pieces need it."""
@@ -319,9 +328,12 @@ def test_saying_one_will_not_complain_is_no_threat_for_the_act_either(models):
     """我不是要投诉你们: the act reads such lines as threats (up to 1.00), so a sentence with the
     pack's `negated_threat` is not given to it; a threat in other words beside a negation is."""
     for text in ("我不是要投诉你们，就是想问问清楚", "不至于闹到银保监那去，你们看着办就行",
-                 "你别紧张，我不打算曝光什么，我就要个说法"):  # fmt: skip
+                 "你别紧张，我不打算曝光什么，我就要个说法",
+                 # an escalation someone else urged, waved away (the act read both as threats)
+                 "表哥叫我把这事发抖音上，我可没那闲心", "邻居劝我去网上曝光你们，我嫌麻烦没那工夫"):  # fmt: skip
         assert not _threat_fires(models, text), text
     assert _threat_fires(models, "你们要是不退，我就去投诉")
+    assert _threat_fires(models, "你们再不退钱，我就把这事发到网上去")
 
 
 def test_going_to_do_something_ordinary_is_not_a_threat(models):
