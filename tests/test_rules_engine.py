@@ -556,6 +556,14 @@ def test_a_step_may_come_in_the_answer_until_its_speaker_speaks_again():
         conversation(pick, ("agent", "每期手续费三十块", 3)))  # fmt: skip
     with pytest.raises(RuleError, match="until_reply needs a 'before'"):
         ruleset({"require": {"step": {"keywords": {"any": ["手续费"]}}, "until_reply": True}})
+    # reply_ends: the answer stops at 已经办好了, so what the agent says after it is too late
+    ends = ruleset(
+        {"require": {**spec["require"], "reply_ends": {"keywords": {"any": ["已经办好"]}}}}
+    )
+    assert [h.segment_ids for h in ends.post_call(conversation(
+        pick, ("agent", "已经办好了", 3), ("agent", "每期手续费三十块", 4)))] == [("t:0",)]  # fmt: skip
+    with pytest.raises(RuleError, match="reply_ends needs until_reply"):
+        ruleset({"require": {**spec["require"], "until_reply": False, "reply_ends": BEFORE}})
 
 
 BEFORE = {"keywords": {"any": ["办吧"]}}

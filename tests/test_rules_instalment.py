@@ -104,3 +104,40 @@ def test_a_customer_disowning_an_instalment_is_not_agreeing(said, agrees):
         ("customer", "嗯，那先这样", 13, 15),
     ]
     assert ("agent-instalment-disclosure" in _live_rule_ids(turns)) is agrees
+
+
+@pytest.mark.parametrize(
+    "said, agrees",
+    [
+        # the agent offered to settle a running plan early: an assent to that is not to a plan
+        ("办吧，剩下的本金一次结清", False),
+        ("同意，全部还掉省心", False),
+        ("那就办，提前还清算了", False),
+        # an assent to a new plan, told without fee or rate
+        ("办吧，就按十二期来", True),
+    ],
+)
+def test_agreeing_to_settle_early_is_not_agreeing_to_an_instalment(said, agrees):
+    offer = ("您这笔分期还剩八期，可以申请提前结清，要不要现在一起办？" if not agrees
+             else "这笔消费可以给您办十二期分期，每个月还得少一点")  # fmt: skip
+    turns = [("agent", offer, 0, 5), ("customer", said, 6, 9),
+             ("agent", "好的，给您登记上了", 10, 12), ("customer", "嗯，谢谢", 13, 15)]  # fmt: skip
+    assert ("agent-instalment-disclosure" in _live_rule_ids(turns)) is agrees
+
+
+def test_fee_and_rate_told_after_saying_it_is_done_come_too_late_across_a_cut():
+    """Whisper cuts 好的，已经为您提交申请。年化利率…… into two segments: what follows the "done"
+    segment in the agent's answer is too late, and the hit comes at once, even if the customer
+    never speaks again; told first and then done is in time."""
+    agreed = [("agent", "这笔可以给您办十二期分期", 0, 4), ("customer", "行，就这么办", 5, 7)]
+    late = [
+        ("agent", "好的，已经为您提交申请", 8, 10),
+        ("agent", "每期手续费五十元，年化利率百分之十三", 10.5, 14),
+    ]
+    assert _live_hits(*agreed, *late) == [("agent-instalment-disclosure", ("t:1",))]
+    in_time = [
+        late[1],
+        ("agent", "好的，已经为您提交申请", 14.5, 16),
+        ("customer", "嗯，谢谢", 17, 18),
+    ]
+    assert _live_hits(*agreed, *in_time) == []

@@ -390,9 +390,12 @@ def test_agreement_at_the_end_of_a_long_turn_counts_a_question_after_it_does_not
 
     long_yes = ("三十六期的话一个月也就一千出头吧？店里现在流水还凑合，一千来块我每个月都挤得出来。"
                 "那就按三十六期来，你给我弄上吧。")  # fmt: skip
-    # judged when the customer speaks again: the agent did it without telling fee and rate
+    # judged as soon as the agent says it is done without telling fee and rate (before, when the
+    # customer spoke again: a call hung up after 已经为您办理 was never judged)
     assert hits(Turn("customer", long_yes, 11.5, 22), Turn("agent", "好的，已经为您办理", 22.5, 24),
-                Turn("customer", "好的，谢谢你啊", 24.5, 26)) == [(5, 3)]  # fmt: skip
+                Turn("customer", "好的，谢谢你啊", 24.5, 26)) == [(4, 3)]  # fmt: skip
+    assert hits(Turn("customer", long_yes, 11.5, 22),
+                Turn("agent", "好的，已经为您办理", 22.5, 24)) == [(4, 3)]  # fmt: skip
     told = Turn("agent", "六期的话每期手续费九十三元，折算年化利率大约百分之十三点八", 16, 21)
     assert hits(Turn("customer", "嗯，六期吧。六期的话利息大概多少？", 11.5, 15), told,
                 Turn("customer", "行，那就分六期吧", 21.5, 23)) == []  # fmt: skip

@@ -345,12 +345,14 @@ def _turns(view: _View) -> list[int]:
 class Require(Condition):
     """A step that must happen (in a window, or after one thing and before another)."""
 
-    def __init__(self, path, label, step, before, after, remind_when=None, until_reply=False):
+    def __init__(self, path, label, step, before, after, remind_when=None, until_reply=False,
+                 reply_ends=None):  # fmt: skip
         super().__init__(path)
         self.label = label
         self.step, self.before, self.after = step, before, after
         self.remind_when = remind_when
         self.until_reply = until_reply  # the step may still come in the answer to `before`
+        self.reply_ends = reply_ends  # a sentence of that answer after which it is too late
 
     @staticmethod
     def _reply_closed(view, due) -> int | None:
@@ -381,10 +383,27 @@ class Require(Condition):
         if not self.until_reply:
             return due, [i for i in window if view.segments[i]["start"] <= due.start], None
         closed = self._reply_closed(view, due)
+        ended = self._reply_ended(view, due, closed, role, pinyin)
+        if ended is not None:  # said to be done: what comes after it is too late
+            cut = view.segments[ended]["start"]
+            return due, [i for i in window if view.segments[i]["start"] <= cut], ended
         if closed is None:
             return None
         cut = view.segments[closed]["start"]
         return due, [i for i in window if view.segments[i]["start"] < cut], closed
+
+    def _reply_ended(self, view, due, closed, role, pinyin) -> int | None:
+        """The first sentence of the answer to `due` (the other side's, before `closed`) that
+        `reply_ends` holds for; None without one."""
+        if self.reply_ends is None:
+            return None
+        last = max(due.indices)
+        speaker = view.segments[last]["role"]
+        for j in range(last + 1, len(view.segments) if closed is None else closed):
+            segment = view.segments[j]
+            if segment["role"] != speaker and self.reply_ends.test(segment, role, pinyin):
+                return j
+        return None
 
     def whole_call(self):
         if self.before is None:
@@ -395,7 +414,7 @@ class Require(Condition):
         return self.step.keywords()
 
     def references(self):
-        children = (self.step, self.before, self.after, self.remind_when)
+        children = (self.step, self.before, self.after, self.remind_when, self.reply_ends)
         return [r for c in children if c for r in c.references()]
 
     def bind(self, similarity):
@@ -403,7 +422,8 @@ class Require(Condition):
             child.bind(similarity)
 
     def inside(self):
-        return [c for c in (self.step, self.before, self.after, self.remind_when) if c]
+        return [c for c in (self.step, self.before, self.after, self.remind_when, self.reply_ends)
+                if c]  # fmt: skip
 
     def progress(self, view, indices, role, pinyin) -> str | None:
         """Where the step stands once it is due: "done", "missed" (its deadline came first)

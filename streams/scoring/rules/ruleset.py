@@ -178,7 +178,8 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
         step = Combinator(f"{here}.step", "all", parts, separately=True)
     else:
         step = _build(spec.step, f"{here}.step")
-    return Require(here, spec.label or "", step, before, after, remind, spec.until_reply)
+    ends = _build(spec.reply_ends, f"{here}.reply_ends") if spec.reply_ends else None
+    return Require(here, spec.label or "", step, before, after, remind, spec.until_reply, ends)
 
 
 def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:

@@ -102,6 +102,7 @@ WORDING: dict[str | tuple[str, str], str] = {
     "act_role": "field '{where}': '{act}' is said by the {own}, so role must be {own} or any "
                 "(got {got})",
     "until_reply": "field '{where}': until_reply needs a 'before' (the sentence that is answered)",
+    "reply_ends": "field '{where}': reply_ends needs until_reply (it ends the answer early)",
     "act_min_below": "field '{where}': '{act}' takes min (the act is done) or below (it is "
                      "clearly not), not both",
     # checks made once the rule is built (streams.scoring.rules.ruleset)
@@ -367,11 +368,16 @@ class RequireSchema(_Schema):
     # aside; Require._reply_closed). A customer who picks a
     # plan (分十二期吧) and is then told its fee and rate has not agreed uninformed.
     until_reply: bool = False
+    # With until_reply: a sentence of the answer that ends it early (好的，已经为您提交申请:
+    # what is told after saying it is done comes too late, however the ASR cut the answer)
+    reply_ends: ConditionSchema | None = None
 
     @model_validator(mode="after")
     def _reply_to_before(self):
         if self.until_reply and self.before is None:
             raise _invalid("until_reply")
+        if self.reply_ends is not None and not self.until_reply:
+            raise _invalid("reply_ends")
         return self
 
 
