@@ -25,6 +25,14 @@ def _live_rule_ids(turns) -> list[str]:
     return [rule_id for rule_id, _ in _live_hits(*turns)]
 
 
+def _answer_fires(offer: str, said: str) -> bool:
+    """Whether the disclosure rule fires on the customer's answer `said` to the agent's `offer`
+    (no fee or rate told), the agent then acknowledging and the customer closing."""
+    turns = [("agent", offer, 0, 5), ("customer", said, 6, 9),
+             ("agent", "好的，我明白了", 10, 12), ("customer", "嗯，那先这样", 13, 15)]  # fmt: skip
+    return "agent-instalment-disclosure" in _live_rule_ids(turns)
+
+
 def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
     """那就分六期吧 is the customer's agreement, however whisper wrote it (分六七把); a question
     about a plan is not, and nothing fires once fee and annualised rate were stated."""
@@ -97,13 +105,7 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
     ],
 )
 def test_a_customer_disowning_an_instalment_is_not_agreeing(said, agrees):
-    turns = [
-        ("agent", "核实通过，这笔消费可以给您办十二期分期，每个月还得少一点", 0, 5),
-        ("customer", said, 6, 9),
-        ("agent", "好的，我明白了", 10, 12),
-        ("customer", "嗯，那先这样", 13, 15),
-    ]
-    assert ("agent-instalment-disclosure" in _live_rule_ids(turns)) is agrees
+    assert _answer_fires("核实通过，这笔消费可以给您办十二期分期，每个月还得少一点", said) is agrees
 
 
 @pytest.mark.parametrize(
@@ -120,9 +122,7 @@ def test_a_customer_disowning_an_instalment_is_not_agreeing(said, agrees):
 def test_agreeing_to_settle_early_is_not_agreeing_to_an_instalment(said, agrees):
     offer = ("您这笔分期还剩八期，可以申请提前结清，要不要现在一起办？" if not agrees
              else "这笔消费可以给您办十二期分期，每个月还得少一点")  # fmt: skip
-    turns = [("agent", offer, 0, 5), ("customer", said, 6, 9),
-             ("agent", "好的，给您登记上了", 10, 12), ("customer", "嗯，谢谢", 13, 15)]  # fmt: skip
-    assert ("agent-instalment-disclosure" in _live_rule_ids(turns)) is agrees
+    assert _answer_fires(offer, said) is agrees
 
 
 def test_fee_and_rate_told_after_saying_it_is_done_come_too_late_across_a_cut():
