@@ -8,12 +8,13 @@ errors are mostly homophones, which pinyin n-grams see through and characters do
 
 from __future__ import annotations
 
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
+from typing import TYPE_CHECKING
 
 from .text import WordTokenizer, canonical, canonical_finals, canonical_pinyin
+
+if TYPE_CHECKING:  # scikit-learn is imported when a pipeline is built, not for the names
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import Pipeline
 
 VIEWS = ("chars", "words", "pinyin", "finals")
 FEATURE_SETS = {
@@ -50,6 +51,8 @@ def min_df_for(name: str) -> int:
 
 
 def _view(name: str, words: WordTokenizer | None, min_df: int = 1) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     common = {"sublinear_tf": True, "min_df": min_df}
     if name == "chars":
         return TfidfVectorizer(analyzer="char", preprocessor=canonical, ngram_range=(1, 3),
@@ -76,6 +79,10 @@ def build_pipeline(features: str = DEFAULT_FEATURES, C: float = 4.0, calibration
     held-out split, macro-F1 unchanged; one-vs-rest Platt scaling did not help). `words`: the
     jieba tokenizer with the lexicons' user dictionary, for the words view (it is saved
     inside the pipeline). `min_df`: the fewest rows an n-gram must occur in (each view)."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import FeatureUnion, Pipeline
+
     if features not in FEATURE_SETS:
         raise ValueError(f"unknown feature set {features!r}; known: {sorted(FEATURE_SETS)}")
     views = [(name, _view(name, words, min_df)) for name in FEATURE_SETS[features]]

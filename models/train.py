@@ -47,6 +47,7 @@ from .lexicons import Lexicons
 from .predict import predict_intents
 from .registry import data_digest
 from .risk import TRACK_FEATURES, RiskModel
+from .tasks import MODELS, TASKS  # noqa: F401 - the names, re-exported for their users
 from .track import (  # noqa: F401 - the track's training and evaluation, used from here too
     ALERT_PRECISION,
     call_track,
@@ -58,13 +59,6 @@ from .track import (  # noqa: F401 - the track's training and evaluation, used f
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-TASKS = {
-    "intent": ("intents.tsv", "intent"),
-    "complaint_risk": ("complaint_risk.tsv", "risk"),
-    "acts": ("acts.tsv", "acts"),
-}  # acts: dialog acts for the QA rules (models/train_acts.py)
-# Every published model: the classifiers, and the ASR's language model (models/charlm.py).
-MODELS = (*TASKS, "asr_lm")
 CALLS_FILE = "risk_calls.jsonl"
 SEED = 20261123
 HELD_OUT_PERCENT = 20

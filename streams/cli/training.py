@@ -63,7 +63,7 @@ def _each(names: list[str], one, jobs: int) -> int:
 
 def add_commands(sub) -> None:
     from models.features import FEATURE_SETS
-    from models.train import MODELS
+    from models.tasks import MODELS
 
     train = sub.add_parser("train", help="train and publish the classifiers")
     train.add_argument("--models-dir", type=Path, help="default CALLQA_MODELS_DIR")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from elasticsearch import Elasticsearch, NotFoundError
 
-from models.train import TASKS
+from models.tasks import TASKS
 from streams.index.store import transcript
 from streams.settings import CALLS_INDEX, Settings
 
