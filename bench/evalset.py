@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from models.evalcalls import pair_number
+from models.evalcalls import pair_number, read_script
 from streams.scoring.rules.ruleset import raw_rules
 from streams.settings import PROJECT_ROOT
 
@@ -30,7 +30,7 @@ STANCES = ("calm", "irritated", "threat")
 def load_scripts(folder: Path = SCRIPTS_DIR) -> list[dict]:
     scripts = []
     for path in sorted(folder.glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = read_script(path)
         doc["_path"] = path
         scripts.append(doc)
     return scripts

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from models.evalcalls import read_script
 from streams.audio import decode, read_wav, to_model_rate
 from streams.settings import PROJECT_ROOT
 
@@ -36,7 +37,7 @@ def eval_calls(half: str, audio_dir: Path, pad_s: float = 0.2) -> list[dict]:
     WAVs `make eval-calls` writes to `audio_dir`."""
     items = []
     for script_path in sorted((CALLS / "eval" / "scripts").glob("*.yaml")):
-        script = yaml.safe_load(script_path.read_text(encoding="utf-8"))
+        script = read_script(script_path)
         if script["split"] == half:
             items += cut_utterances(Path(audio_dir) / f"{script['call_id']}.json", script, pad_s)
     return items

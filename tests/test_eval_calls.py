@@ -171,3 +171,16 @@ def test_the_intent_and_threat_models_learn_only_development_calls():
 def test_wording_overlap_is_measured():
     overlap = evalset.wording_overlap(SCRIPTS)
     assert 0 < overlap["with_a_phrase_keyword"] < overlap["with_any_pack_keyword"] < 1
+
+
+def test_a_script_reads_the_same_through_libyaml():
+    """read_script parses with libyaml when PyYAML has it: the same mapping as the pure-Python
+    safe loader gives (every fortieth script, and the newest)."""
+    import yaml
+
+    from models.evalcalls import SCRIPTS, read_script
+
+    paths = sorted(SCRIPTS.glob("*.yaml"))
+    assert len(paths) > 700
+    for path in paths[::40] + paths[-1:]:
+        assert read_script(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path.name
