@@ -7,6 +7,9 @@ lazy import cannot hide a loop or a dependency the wrong way.
 from __future__ import annotations
 
 import ast
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from streams.settings import PROJECT_ROOT
@@ -125,3 +128,31 @@ def test_no_source_file_is_too_long_to_read():
             if lines > MAX_LINES:
                 long[str(path.relative_to(PROJECT_ROOT))] = lines
     assert long == {}
+
+
+def _fresh_python(code: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env})  # fmt: skip
+
+
+def test_the_command_line_starts_without_scikit_learn():
+    """`callqa --help` and the commands that only talk to Kafka or Elasticsearch (deadletters,
+    recordings purge, coverage) do not pay for scikit-learn's import (4-6 s a process)."""
+    done = _fresh_python(
+        "import sys; from streams.cli import build_parser; build_parser().format_help(); "
+        "import streams.cli.deadletters, streams.coverage, streams.recordings, streams.index.labels; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))"
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_make_lets_python_keep_bytecode():
+    """CI's environment sets PYTHONDONTWRITEBYTECODE; `make` unexports it so each of the suite's
+    processes does not compile its imports from source again."""
+    probe = 'include Makefile\nprobe:\n\t@echo "[$$PYTHONDONTWRITEBYTECODE]"\n'
+    done = subprocess.run(["make", "-s", "-f", "-", "probe"], input=probe, cwd=PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
