@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Let Python keep the bytecode of what it imports (__pycache__, ignored by git). Where the
-# environment sets PYTHONDONTWRITEBYTECODE (CI's does), every process compiled scikit-learn,
+# environment sets PYTHONDONTWRITEBYTECODE (these machines do), every process compiled scikit-learn,
 # scipy, elasticsearch and faust from source again: 12 s to start a worker instead of 5, and
 # `make test` starts dozens of processes (workers, CLI runs, notebook kernels).
 unexport PYTHONDONTWRITEBYTECODE

@@ -148,7 +148,7 @@ def test_the_command_line_starts_without_scikit_learn():
 
 
 def test_make_lets_python_keep_bytecode():
-    """CI's environment sets PYTHONDONTWRITEBYTECODE; `make` unexports it so each of the suite's
+    """These machines set PYTHONDONTWRITEBYTECODE; `make` unexports it so each of the suite's
     processes does not compile its imports from source again."""
     probe = 'include Makefile\nprobe:\n\t@echo "[$$PYTHONDONTWRITEBYTECODE]"\n'
     done = subprocess.run(["make", "-s", "-f", "-", "probe"], input=probe, cwd=PROJECT_ROOT,
