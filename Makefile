@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # Let Python keep the bytecode of what it imports (__pycache__, ignored by git). Where the
-# environment sets PYTHONDONTWRITEBYTECODE (these machines do), every process compiled scikit-learn,
-# scipy, elasticsearch and faust from source again: 12 s to start a worker instead of 5, and
-# `make test` starts dozens of processes (workers, CLI runs, notebook kernels).
+# environment sets PYTHONDONTWRITEBYTECODE (these machines do), every process compiled
+# scikit-learn, scipy, elasticsearch and faust from source again: 12 s to start a worker
+# instead of 5, and `make test` starts dozens of processes (workers, CLI runs, notebook kernels).
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test test-all models browser notebooks calls eval-calls lint bench-asr bench-latency bench-models bench-search bench-calls bench-load clean

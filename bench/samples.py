@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from models.evalcalls import read_script
 from streams.audio import decode, read_wav, to_model_rate
@@ -25,9 +24,7 @@ def sample_calls(pad_s: float = 0.2) -> list[dict]:
     items = []
     for meta_path in sorted((CALLS / "audio").glob("*.json")):
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        script = yaml.safe_load(
-            (CALLS / "scripts" / f"{meta['call_id']}.yaml").read_text(encoding="utf-8")
-        )
+        script = read_script(CALLS / "scripts" / f"{meta['call_id']}.yaml")
         items += cut_utterances(meta_path, script, pad_s)
     return items
 

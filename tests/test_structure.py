@@ -130,19 +130,16 @@ def test_no_source_file_is_too_long_to_read():
     assert long == {}
 
 
-def _fresh_python(code: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, **env})  # fmt: skip
-
-
 def test_the_command_line_starts_without_scikit_learn():
     """`callqa --help` and the commands that only talk to Kafka or Elasticsearch (deadletters,
     recordings purge, coverage) do not pay for scikit-learn's import (4-6 s a process)."""
-    done = _fresh_python(
+    code = (
         "import sys; from streams.cli import build_parser; build_parser().format_help(); "
         "import streams.cli.deadletters, streams.coverage, streams.recordings, streams.index.labels; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sklearn', 'scipy')))"
     )
+    done = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
