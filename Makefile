@@ -15,12 +15,11 @@ demo: $(STAMP) models  ## set up and run the whole pipeline on the bundled calls
 	$(BIN)/callqa demo
 
 # The tests that share the session stack (one noida-db and one worker, real-time whisper) run
-# one at a time; every other test runs first, on two processes (pytest-xdist, a file each).
+# one at a time; every other test runs at the same time on two processes (pytest-xdist, a file
+# each) at the lowest CPU priority, on the time the stack tests leave (tools/run_tests.py).
 # Both halves always run; the target fails if either did.
 test: $(STAMP) models browser  ## set up and run the default test suite (not the slow tests)
-	@$(BIN)/pytest -m "not slow and not stack" -n 2 --dist loadfile -q --durations=10; a=$$?; \
-	 $(BIN)/pytest -m "not slow and stack" -q --durations=10; b=$$?; \
-	 test $$a = 0 -a $$b = 0
+	@$(BIN)/python tools/run_tests.py
 
 test-all: $(STAMP) models browser  ## every test, slow ones included
 	$(BIN)/pytest -q

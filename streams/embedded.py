@@ -117,7 +117,7 @@ class EmbeddedServer:
         ]  # fmt: skip
         with open(log_path, "ab") as log_file:
             self.process = subprocess.Popen(
-                cmd, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True
+                cmd, stdout=log_file, stderr=subprocess.STDOUT, process_group=0
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -35,7 +35,7 @@ class WorkerProcess:
         with open(self.log_path, "ab") as log_file:
             return subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker"], env=self.env, cwd=PROJECT_ROOT,
-                stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+                stdout=log_file, stderr=subprocess.STDOUT, process_group=0,
             )  # fmt: skip
 
     def _supervise(self) -> None:

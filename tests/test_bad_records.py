@@ -377,9 +377,11 @@ def test_asr_refuses_what_does_not_fit_a_call_and_never_fails_on_it(events):
     pipeline = pipeline_for()
     asr, on_audio = asr_stage(pipeline)
     for event in events:
-        started = time.monotonic()
+        # CPU time, not wall time: `make test` runs this beside the stack tests, on the CPU
+        # time they leave (tools/run_tests.py); what must never happen is a record that spins
+        started = time.process_time()
         run(pipeline.process(AUDIO_TOPIC, "asr", on_audio, json.dumps(event).encode()))
-        assert time.monotonic() - started < 10, "one record took too long"
+        assert time.process_time() - started < 10, "one record took too long"
     letters = sent(pipeline, DEAD_LETTER_TOPIC)
     assert [v for v in letters if v["cause"] == "exception"] == []  # the logic never raised
     assert len(letters) <= len(events)
@@ -514,7 +516,7 @@ def broken_wavs(draw) -> bytes:
 @example(data=b"")
 @example(data=b"RIFF\x00\x00\x00\x00WAVE")
 def test_a_broken_wav_header_is_an_audio_format_error_and_nothing_else(data):
-    started = time.monotonic()
+    started = time.process_time()  # CPU time, as above
     try:
         wav = parse_wav(data, "fuzz.wav")
     except AudioFormatError as exc:
@@ -522,7 +524,7 @@ def test_a_broken_wav_header_is_an_audio_format_error_and_nothing_else(data):
     else:
         assert 4000 <= wav.sample_rate <= 48000 and len({len(c) for c in wav.channels}) == 1
         assert wav.num_samples > 0
-    assert time.monotonic() - started < 2
+    assert time.process_time() - started < 2
 
 
 # --- rule files ----------------------------------------------------------------------------------

@@ -367,6 +367,9 @@ def test_a_worker_creates_its_changelog_compacted_with_min_isr(env, server, tmp_
     worker = WorkerProcess(variables, tmp_path / "worker.log")
     worker.start()
     try:
+        # the test run's session, its own process group (tests/test_test_run.py says why)
+        pid = worker.process.pid
+        assert os.getsid(pid) == os.getsid(0) and os.getpgid(pid) == pid
         client = admin(server.kafka_bootstrap_servers)
         found = describe_topic_configs(client, ["wk-scoring-scoring-calls-changelog", "wk.scored"])
         client.close()
