@@ -41,9 +41,11 @@ def sentences() -> list[str]:
 
 def test_table_builds_fast_and_holds_common_characters():
     homophone_table.cache_clear()
-    t0 = time.perf_counter()
+    # CPU time, not wall time: `make test` runs this beside the stack tests, on the CPU they
+    # leave (tools/run_tests.py)
+    t0 = time.process_time()
     table = homophone_table()
-    assert time.perf_counter() - t0 < 3.0
+    assert time.process_time() - t0 < 3.0
     assert sum(len(chars) for chars, _ in table.values()) == 3000
     for syllable, (chars, cumulative) in table.items():
         assert len(chars) == len(cumulative)

@@ -594,13 +594,15 @@ def test_a_nested_quantifier_regex_runs_in_linear_time():
     [hit] = rules.live(conversation(("agent", "哈哈哈呢", 0))[0], [])  # also warms OpenCC
     assert hit.phrase == "哈哈哈呢"
     long = conversation(("agent", "哈" * 2000 + "吗", 0))[0]
-    started = time.perf_counter()
+    # CPU time, not wall time: `make test` runs this beside the stack tests, on the CPU they
+    # leave (tools/run_tests.py)
+    started = time.process_time()
     assert rules.live(long, []) == []
-    assert time.perf_counter() - started < 0.05
+    assert time.process_time() - started < 0.05
     pattern = compile_regex("(哈+)+呢")
-    started = time.perf_counter()
+    started = time.process_time()
     assert pattern.search("哈" * 100_000 + "吗") is None
-    assert time.perf_counter() - started < 0.05
+    assert time.process_time() - started < 0.05
 
 
 def test_regexes_keep_their_meaning_on_re2():
