@@ -115,7 +115,7 @@ class EmbeddedServer:
             "--kafka-port", str(self.kafka_port), "--elasticsearch-port", str(self.es_port),
             "--data-dir", str(self.data_dir),
         ]  # fmt: skip
-        with open(log_path, "ab") as log_file:
+        with open(log_path, "ab") as log_file:  # own process group, caller's session (process.py)
             self.process = subprocess.Popen(
                 cmd, stdout=log_file, stderr=subprocess.STDOUT, process_group=0
             )

@@ -32,6 +32,8 @@ class WorkerProcess:
 
     def _spawn(self) -> subprocess.Popen:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        # Its own process group (stopped by group), the caller's session: a session of its own
+        # is a scheduling group of its own under Linux's autogroup, deaf to the caller's priority.
         with open(self.log_path, "ab") as log_file:
             return subprocess.Popen(
                 [sys.executable, "-m", "streams.cli", "worker"], env=self.env, cwd=PROJECT_ROOT,
