@@ -478,3 +478,25 @@ def test_a_customer_naming_the_periods_after_the_offer_has_chosen(models):
     assert hits("我三个月前分过一笔") == []
     assert hits("分两年的话每个月多少") == []
     assert hits("听你的意思，这个手续费是每期都收") == []
+
+
+def test_settling_later_after_agreeing_is_agreement_agreeing_to_settle_is_not(models):
+    """The act model's path looks for settling words next to the agreement, not anywhere in
+    the turn: a customer who agrees to the plan and then says they will pay it off early some day
+    has agreed (no fee or rate told: a hit); one who assents to settling a running plan early,
+    now or on payday, has not agreed to an instalment."""
+    opening = (Turn("agent", "您好，信用卡中心，工号六二一七，请问有什么可以帮您", 0, 4),
+               Turn("customer", "我上周买了个空调，想问问能不能分开还", 4.5, 8))  # fmt: skip
+    new_plan = Turn("agent", "这笔消费可以给您办分期，每个月还得少一点", 8.5, 12)
+    settle = Turn("agent", "您这笔分期还剩八期，可以申请提前结清，要不要现在一起办", 8.5, 12)
+    done = (Turn("agent", "好的，已经为您办理", 17.5, 19), Turn("customer", "行，谢谢啊", 19.5, 21))
+
+    def hits(offer, text):  # the turns the hits point at
+        turns = (*opening, offer, Turn("customer", text, 12.5, 17), *done)
+        return [pointed for _, pointed in instalment_hits(models, "sl", turns)]
+
+    assert hits(new_plan, "可以可以，那就分吧，过几个月有钱了再提前结清") == [3]
+    assert hits(new_plan, "行，你给我分了吧，等年底奖金下来我一次全部还清") == [3]
+    assert hits(settle, "行，就这么一次给我结了吧") == []
+    assert hits(settle, "行，那等发了工资我再一次结清吧") == []
+    assert hits(settle, "可以，剩下的分期等月底一次还清") == []
