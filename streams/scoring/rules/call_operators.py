@@ -5,7 +5,7 @@ another (follows), a required step."""
 from __future__ import annotations
 
 from .conditions import HISTORY, ROLE_NAMES, Condition, _Evidence, _Match, _span, _View
-from .matching import _is_backchannel, _norm, _roles_match, is_backchannel
+from .matching import _is_backchannel, _norm, _roles_match, compile_regex, is_backchannel
 from .sentence_operators import Keywords
 from .similarity import SimilarityModel
 
@@ -103,12 +103,16 @@ class Interruption(Condition):
 
 
 class Repetition(Condition):
-    def __init__(self, path, role, times, threshold, min_chars):
+    def __init__(self, path, role, times, threshold, min_chars,
+                 asked_again: tuple[str, float, float] | None = None):  # fmt: skip
         super().__init__(path)
         self.role = role
         self.times = times
         self.threshold = threshold
         self.min_chars = min_chars
+        # (pattern, threshold, closest): a sentence saying it asks again (我就问一句, 到底) repeats
+        # the earlier ones at least `threshold` like it, the closest of them at least `closest`
+        self.asked_again = asked_again and (compile_regex(asked_again[0]), *asked_again[1:])
         self.model: SimilarityModel | None = None
 
     def bind(self, similarity):
@@ -128,6 +132,12 @@ class Repetition(Condition):
         out = []
         for k in range(len(said)):
             earlier = [j for j in range(k) if sims[j][k] >= self.threshold]
+            asking = None
+            if len(earlier) + 1 < self.times and self.asked_again and k:
+                again, threshold, closest = self.asked_again
+                asking = again.search(_norm(texts[k]))
+                if asking and max(sims[j][k] for j in range(k)) >= closest:
+                    earlier = [j for j in range(k) if sims[j][k] >= threshold]
             if len(earlier) + 1 < self.times or used.intersection(earlier):
                 continue
             group = tuple(said[j] for j in earlier) + (said[k],)
@@ -136,6 +146,9 @@ class Repetition(Condition):
             lowest = min(sims[j][k] for j in earlier)
             who = ROLE_NAMES.get(this["role"], this["role"])
             evidence = f"{who}第 {len(group)} 次提出相同诉求（相似度 ≥ {lowest:.2f}）"
+            if asking and lowest < self.threshold:
+                evidence = (f"{who}第 {len(group)} 次提出相同诉求（换了说法，说「{asking.group()}」；"
+                            f"相似度 ≥ {lowest:.2f}）")  # fmt: skip
             out.append(
                 _Match(group, first["start"], this["end"], evidence, "similar", first["text"])
             )
@@ -268,10 +281,13 @@ class Combinator(Condition):
             return [_Match((), start, end, f"未出现{missing}", "absence")]
         results = [child.matches(view, indices, role, pinyin) for child in self.children]
         if self.op == "any":
+            # one match per sentence it ends on: two branches finding the same repeat (the
+            # similar asks, and 我再问一遍 in the last of them) are one hit, the first branch's
             seen, out = set(), []
             for match in (m for result in results for m in result):
-                if (match.indices, match.start) not in seen:
-                    seen.add((match.indices, match.start))
+                key = (match.indices[-1],) if match.indices else ((), match.start)
+                if key not in seen:
+                    seen.add(key)
                     out.append(match)
             return out
         if not all(results):

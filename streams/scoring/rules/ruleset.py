@@ -161,7 +161,9 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
     if op == "interruption":
         return Interruption(here, spec.role, spec.min_overlap, spec.backchannels)
     if op == "repetition":
-        return Repetition(here, spec.role, spec.times, spec.threshold, spec.min_chars)
+        again = spec.asked_again
+        return Repetition(here, spec.role, spec.times, spec.threshold, spec.min_chars,
+                          again and (again.pattern, again.threshold, again.closest))  # fmt: skip
     if op == "disclosure":
         return Disclosure(here, spec.role, spec.kinds, spec.cvv_cues)
     if op == "act":

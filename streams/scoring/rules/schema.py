@@ -294,11 +294,20 @@ class InterruptionSchema(_Schema):
     role: RoleName | None = None
 
 
+class AskedAgainSchema(_Schema):
+    pattern: Pattern
+    threshold: Annotated[float, Field(gt=0, le=1)] = 0.15
+    closest: Annotated[float, Field(gt=0, le=1)] = 0.25
+
+
 class RepetitionSchema(_Schema):
     times: Annotated[int, Field(ge=2)] = 3
     threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
     min_chars: Annotated[int, Field(ge=1)] = 4
     role: RoleName | None = None
+    # a sentence that says it is asking again (我就问一句, 到底): its earlier sentences count
+    # from a lower similarity, the closest of them at least `closest`
+    asked_again: AskedAgainSchema | None = None
 
 
 class DisclosureSchema(_Schema):

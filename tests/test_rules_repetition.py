@@ -1,0 +1,62 @@
+"""Repetition in words of the customer's own: a sentence that says it is asking again (我就问一句,
+到底, 我是问) repeats the earlier asks from a lower similarity; without saying so, or about
+something else, it does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from streams.scoring.rules import RuleError, RuleSet
+
+from .rulekit import PACK, conversation, fired, ruleset
+
+ASKS = ("补办的新卡寄出来了没有，大概多久能到", "那新卡大概几号能寄到我家")
+
+
+def _call(third: str) -> list[dict]:
+    return conversation(("customer", ASKS[0], 0), ("agent", "新卡正在制作", 3),
+                        ("customer", ASKS[1], 6), ("agent", "一般七到十个工作日", 9),
+                        ("customer", third, 12))  # fmt: skip
+
+
+def test_a_sentence_asking_again_repeats_from_a_lower_similarity():
+    again = {"pattern": "我就问一句|到底", "threshold": 0.15, "closest": 0.3}
+    plain = {"times": 3, "threshold": 0.6}
+    rules = ruleset({"repetition": {**plain, "asked_again": again}}, role="customer")
+    third = "我就问一句，新卡到底几号能寄到"
+    [hit] = rules.post_call(_call(third))
+    assert hit.segment_ids == ("t:0", "t:2", "t:4")
+    assert hit.evidence.startswith(
+        "客户第 3 次提出相同诉求（换了说法，说「我就问一句」；相似度 ≥ 0."
+    )
+    assert fired(ruleset({"repetition": plain}, role="customer"), _call(third)) == []
+    # the same words without saying it asks again: under 0.6 to the first ask
+    assert fired(rules, _call("新卡几号能寄到我家里")) == []
+    # asking again about something else: neither earlier ask is like it
+    assert fired(rules, _call("我就问一句，年费到底能不能免")) == []
+    # the closest earlier ask must be at least `closest` like it
+    stricter = {"repetition": {**plain, "asked_again": {**again, "closest": 0.9}}}
+    assert fired(ruleset(stricter, role="customer"), _call(third)) == []
+
+
+@pytest.mark.parametrize(
+    "third, repeating",
+    [
+        ("我就问一句，新卡到底几号能寄到", True),
+        ("说了半天也没告诉我，新卡几号能寄到", True),
+        ("新卡几号能寄到我家里", False),  # not said as asking again, and under 0.6
+        ("我就问一句，补卡要不要工本费", False),  # another question
+        ("我就想知道，年费能不能给我免了", False),
+    ],
+)
+def test_the_pack_hears_the_same_request_asked_again_in_other_words(third, repeating):
+    hits = [h for h in RuleSet.load(PACK).post_call(_call(third))
+            if h.rule_id == "customer-repetition"]  # fmt: skip
+    assert bool(hits) is repeating
+
+
+def test_asked_again_needs_a_pattern_the_rules_can_use():
+    with pytest.raises(RuleError, match="asked_again"):
+        ruleset({"repetition": {"asked_again": {"threshold": 0.2}}})
+    with pytest.raises(RuleError, match="asked_again"):
+        ruleset({"repetition": {"asked_again": {"pattern": "到底", "closest": 1.5}}})
