@@ -131,7 +131,8 @@ def test_migration_keeps_every_document_and_answers_throughout(server):
             errors.append(f"migration: {exc!r}")
         migrated.set()
 
-    threading.Thread(target=writer, daemon=True).start()
+    writing = threading.Thread(target=writer, daemon=True)
+    writing.start()
     time.sleep(0.3)
     threading.Thread(target=migrate, daemon=True).start()
     answered = 0
@@ -158,7 +159,10 @@ def test_migration_keeps_every_document_and_answers_throughout(server):
             errors.append("a call went missing")
         answered += 1
     stop.set()
-    time.sleep(0.3)
+    # the writer's last write may still be retrying (at idle priority, past a fixed sleep):
+    # `written` is read below only once it has stopped
+    writing.join(timeout=60)
+    assert not writing.is_alive(), "the writer did not stop"
     assert not errors, errors[:5]
     assert answered >= 3, "the migration ended before the readers could ask"
 
