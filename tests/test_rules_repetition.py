@@ -44,6 +44,7 @@ def test_a_sentence_asking_again_repeats_from_a_lower_similarity():
     [
         ("我就问一句，新卡到底几号能寄到", True),
         ("说了半天也没告诉我，新卡几号能寄到", True),
+        ("我的意思是，新卡几号能寄到我家里", True),
         ("新卡几号能寄到我家里", False),  # not said as asking again, and under 0.6
         ("我就问一句，补卡要不要工本费", False),  # another question
         ("我就想知道，年费能不能给我免了", False),
@@ -60,3 +61,17 @@ def test_asked_again_needs_a_pattern_the_rules_can_use():
         ruleset({"repetition": {"asked_again": {"threshold": 0.2}}})
     with pytest.raises(RuleError, match="asked_again"):
         ruleset({"repetition": {"asked_again": {"pattern": "到底", "closest": 1.5}}})
+
+
+def test_the_real_dialogue_bench_reads_stc3_and_counts_what_the_rule_flags():
+    """bench/repetition_real.py: every STC-3 dialogue with its mean satisfaction, and the
+    rule's flags counted per dialogue with the unhappy ones among them."""
+    from bench.repetition_real import dialogues, figures
+
+    data = dialogues()
+    assert len(data) == 2488 and all(-2 <= s <= 2 for _, s in data)
+    assert {seg["role"] for segments, _ in data[:50] for seg in segments} == {"agent", "customer"}
+    asked = _call("我就问一句，新卡到底几号能寄到")
+    calm = _call("我就问一句，补卡要不要工本费")
+    got = figures(PACK, [(asked, -1.5), (calm, 0.5), (asked, 0.0)])
+    assert (got["flagged"], got["dissatisfied"], got["mean_satisfaction"]) == (2, 1, -0.75)
