@@ -115,6 +115,8 @@ def test_a_customer_disowning_an_instalment_is_not_agreeing(said, agrees):
         ("办吧，剩下的本金一次结清", False),
         ("同意，全部还掉省心", False),
         ("那就办，提前还清算了", False),
+        ("就这么办，给我提前结了，省心", False),
+        ("同意，我提前全还了吧", False),
         # an assent to a new plan, told without fee or rate
         ("办吧，就按十二期来", True),
     ],
