@@ -43,8 +43,7 @@ def dialogues() -> list[tuple[list[dict], float]]:
 
 
 def figures(rules_dir: Path, data: list[tuple[list[dict], float]]) -> dict:
-    rule = RuleSet.load(rules_dir).get(RULE)
-    alone = RuleSet([rule])
+    alone = RuleSet.load(rules_dir).only(RULE)  # judging alike as in the served pack
     flagged = [s for segments, s in data if alone.post_call(segments)]
     return {
         "rules": str(rules_dir),
