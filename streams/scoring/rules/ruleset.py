@@ -363,9 +363,9 @@ class RuleSet:
         self._by_id = {r.id: r for r in self.rules}
         # the similarity's weights come from every rule's reference phrases: a rule judges
         # alike by the pack it is served in (`only` keeps the pack's for a few of its rules)
-        self.similarity = similarity or SimilarityModel(
-            r for rule in self.rules for r in rule.condition.references()
-        )
+        if similarity is None:
+            similarity = SimilarityModel(r for rule in self.rules for r in rule.condition.references())
+        self.similarity = similarity
         for rule in self.rules:
             rule.condition.bind(self.similarity)
         for rule in self.rules:
