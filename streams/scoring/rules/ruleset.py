@@ -364,7 +364,9 @@ class RuleSet:
         # the similarity's weights come from every rule's reference phrases: a rule judges
         # alike by the pack it is served in (`only` keeps the pack's for a few of its rules)
         if similarity is None:
-            similarity = SimilarityModel(r for rule in self.rules for r in rule.condition.references())
+            similarity = SimilarityModel(
+                r for rule in self.rules for r in rule.condition.references()
+            )
         self.similarity = similarity
         for rule in self.rules:
             rule.condition.bind(self.similarity)
