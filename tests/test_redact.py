@@ -70,6 +70,10 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         # more digits than any amount in a card call, next to a money word: still a number
         ("扣了6258301477", "扣了******1477"),
         ("您这张卡6258301477元", "您这张卡******1477元"),
+        # the same shape after 卡号 is a card said in groups; a run that does not end on a 7
+        # (期) is no list of periods
+        ("我的卡号6-7-12-7-3-12-7-5", "我的卡号671273****"),
+        ("6-7-12-7-3-1-2-9-5", "******1295"),
     ],
 )
 def test_one_segment(redactor, text, masked):
@@ -104,6 +108,11 @@ def test_one_segment(redactor, text, masked):
         "我一直没收到验证码",
         "验证码在二维码下面",
         "我去年6 7 8 9 10 11 12这几个月都还了",
+        # 六期、十二期和二十四期 heard with 期 as its homophone 七 (whisper on round 34's ev-805,
+        # nine digits the sensitive-disclosure rule flagged): periods, not a number
+        "6-7-12-7-2-14-7可以选",
+        "有3-7-6-7-12-7可以选",
+        "分18-7-24-7-36-7都行",
         "会还500-1000",
         "订单号2026111500012345",
         "您的卡号是6225********6789对吗",  # masked already
@@ -179,6 +188,19 @@ def test_answer_to_the_other_partys_question(redactor):
     assert said(redactor, *asked, ("agent", "还剩九五零零积分"))[-1] == "还剩九五零零积分"
     assert said(redactor, *asked, ("customer", "九五零零"))[-1] == "****"
     assert said(redactor, ("agent", "验证码是384756，分别输入")) == ["验证码是******，分别输入"]
+    # An ID asked for opens a cue for the next segment's digits; 身份 saying it checked out
+    # (身份对上了, 身份核实通过) asks for none, and the periods offered after it (whisper's 期 as
+    # 七: 6-7-12-7-2-14-7, round 34's ev-805, masked as an ID and flagged as read out) stay.
+    assert (
+        said(redactor, ("agent", "您报一下身份证"), ("customer", "4-1-2-7-2-6-1-9-8-8-0-3"))[-1]
+        == "************"
+    )
+    for checked in ("罗先生，身份对上了", "您的身份已经核实通过"):
+        assert said(redactor, ("agent", checked), ("agent", "6-7-12-7-2-14-7可以选"))[-1] == (
+            "6-7-12-7-2-14-7可以选"
+        )
+    after_cue = said(redactor, ("agent", "您报一下身份证"), ("agent", "6-7-12-7-24-7都可以"))
+    assert after_cue[-1] == "6-7-12-7-24-7都可以"
 
 
 def test_state_is_json_and_survives_a_round_trip(redactor):

@@ -212,5 +212,21 @@ def _listed(run: _Run) -> bool:
     )
 
 
+# the instalment periods a bank offers (streams/scoring/facts_check.py INSTALMENT_PLANS)
+_PERIODS = frozenset({"3", "6", "9", "12", "18", "24", "36", "48", "60"})
+
+
+def _periods_heard(run: _Run) -> bool:
+    """A list of instalment periods heard with 期 as its homophone 七 (qī): 有六期、十二期和二十
+    四期可以选 written 6-7-12-7-2-14-7. Two or more periods each followed by a 7, the last group
+    a 7 (the list ends on 期), in groups of one and two digits (a number read out comes in
+    single digits or in fours)."""
+    g = [d for _, _, d in run.groups]
+    if len(g) < 4 or not all(d.isdigit() and len(d) <= 2 for d in g):
+        return False
+    heard = {x for x, y in itertools.pairwise(g) if y == "7" and x in _PERIODS}
+    return g[-1] == "7" and {len(d) for d in g} == {1, 2} and len(heard) >= 2
+
+
 def _thousands(view: str, run: _Run) -> bool:
     return re.fullmatch(r"\d{1,3}(?:,\d{3})+", view[run.start : run.end]) is not None

@@ -28,7 +28,7 @@ from .cues import (
     AMOUNT_DIGITS_MAX,
     DEFAULT_CUES,
 )
-from .digits import _date_shaped, _listed, _Run, _runs, _thousands, _view
+from .digits import _date_shaped, _listed, _periods_heard, _Run, _runs, _thousands, _view
 from .masked import Masked, Span, _replace
 from .shapes import _birth_date, _by_shape, _company, _id_checksum, _luhn
 
@@ -79,7 +79,7 @@ def _code_shaped(view: str, run: _Run) -> bool:
     return (
         steps not in ({0}, {1}, {-1})  # 一二三四五六、六个八: an example of a weak one
         and not _company(digits)
-        and not (_thousands(view, run) or _listed(run) or _date_shaped(run))
+        and not (_thousands(view, run) or _listed(run) or _periods_heard(run) or _date_shaped(run))
         and not _MONEY_AFTER.match(view, run.end)
     )
 
@@ -131,7 +131,14 @@ class Redactor:
                 number = self._continue(pending, run, at_end)
             if number is None:
                 cue, tail = self._cue_for(view, run, cues, prev_end)
-                if cue is None and not tail and index == 0 and open_cue and run.start <= 14:
+                if (
+                    cue is None
+                    and not tail
+                    and index == 0
+                    and open_cue
+                    and run.start <= 14
+                    and not _periods_heard(run)  # 六期、十二期 as 6-7-12-7: an answer of no kind
+                ):
                     cue, tail = open_cue["kind"], open_cue.get("tail", False)
                 kind = self._kind(view, run, cue, tail, at_end)
                 if kind in (None, "number") and cue in (None, "phone") and not tail and talk:
@@ -255,6 +262,8 @@ class Redactor:
             return shape or ("number" if n >= 7 else None)
         if _thousands(view, run) or _listed(run) or (_date_shaped(run) and not shape):
             return None
+        if _periods_heard(run) and cue not in ("card", "id", "phone"):
+            return None  # 六期、十二期 heard as 6-7-12-7, unless a card or ID was asked for
         if (
             _MONEY_AFTER.match(view, run.end)
             and cue not in ("card", "id")
