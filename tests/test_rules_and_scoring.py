@@ -66,6 +66,11 @@ def test_complaint_phrases_match_through_homophones_and_digits():
     # ... in more forms: the word first and then waved away, or "not the kind who"
     ("媒体那边我是不会去找的，你们放心", False),
     ("朋友叫我去找律师，我觉得犯不上", False),
+    # someone else urging it, and the customer's own "not worth it" a clause or two later
+    ("我同事还撺掇我打一二三七八去告你们，我觉得犯不上，今天就想先问清楚", False),
+    ("我妈一直念叨，说这种事就该去找监管部门闹一闹，我跟她说犯不着", False),
+    ("我朋友劝我去投诉，我觉得犯不上，可你们再拖我就真去投诉了", True),
+    ("你们再拖我就去找监管部门，我劝你们别不当回事", True),
     ("我可不是那种随便找媒体的人", False),
     ("说不上投诉，就是想反映一下", False),
     ("找你们领导就免了，你帮我查清楚就行", False),
