@@ -55,6 +55,19 @@ NOT_GIVEN = re.compile(
 REQUEST = re.compile(
     r"能不能|可不可以|行不行|帮我|给我|我要|我想|赶紧|马上|直接|[吗呢？?]|到底|啥时候|什么时候|多久"
 )
+
+
+def _asked_again() -> str:
+    """The pack's own asking-again words (customer-repetition's asked_again pattern)."""
+    rules = yaml.safe_load(
+        (PROJECT_ROOT / "lexicons" / "rules" / "customer.yaml").read_text(encoding="utf-8")
+    )
+    rule = next(r for r in rules["rules"] if r["id"] == RULE)
+    branch = next(b["repetition"] for b in rule["when"]["any"] if "repetition" in b)
+    return branch["asked_again"]["pattern"]
+
+
+ASKED_AGAIN = re.compile(_asked_again())
 FEATURES = ("best", "second", "n15", "n25", "again", "same_intent", "same_intent_sim",
             "not_given", "refuses", "detail", "request", "irritation", "earlier", "position",
             "chain", "last_not_given", "pair_best", "pair_second", "pair_chain")  # fmt: skip
@@ -78,7 +91,6 @@ def call_rows(
         )
     )
     similarity = models.rules.similarity.similarity
-    again = re.compile(_asked_again())
     rows, labels = [], []
     want = set(call["expected"]["rules"].get(RULE, []))
     keys = [(a, b) for b in range(len(said)) for a in range(b)]
@@ -96,14 +108,15 @@ def call_rows(
 
     for x, k in enumerate(said):
         ps = sorted((pair_p.get((j, x), 0.0) for j in range(x)), reverse=True) + [0.0, 0.0]
-        sims = sorted((similarity(texts[j], texts[x]) for j in range(x)), reverse=True) + [0.0, 0.0]
+        to_earlier = [similarity(texts[j], texts[x]) for j in range(x)]
+        sims = sorted(to_earlier, reverse=True) + [0.0, 0.0]
         same = [j for j in range(x) if intents[j] == intents[x] and intents[x] != "other"]
         since = said[same[0]] if same else (said[x - 1] if x else k)
         between = [i for i in agent if since < i < k]
         rows.append([
             sims[0], sims[1], sum(s >= 0.15 for s in sims[:-2]), sum(s >= 0.25 for s in sims[:-2]),
-            float(bool(again.search(normalize(texts[x])))), len(same),
-            max((similarity(texts[j], texts[x]) for j in same), default=0.0),
+            float(bool(ASKED_AGAIN.search(normalize(texts[x])))), len(same),
+            max((to_earlier[j] for j in same), default=0.0),
             sum(bool(NOT_GIVEN.search(turns[i]["text"])) for i in between),
             max((agent_acts[i]["agent_refuses_unhelpfully"] for i in between), default=0.0),
             max((agent_acts[i]["agent_gives_account_detail"] for i in between), default=0.0),
@@ -113,16 +126,6 @@ def call_rows(
         ])  # fmt: skip
         labels.append(int(k in want))
     return rows, labels
-
-
-def _asked_again() -> str:
-    """The pack's own asking-again words (customer-repetition's asked_again pattern)."""
-    rules = yaml.safe_load(
-        (PROJECT_ROOT / "lexicons" / "rules" / "customer.yaml").read_text(encoding="utf-8")
-    )
-    rule = next(r for r in rules["rules"] if r["id"] == RULE)
-    branch = next(b["repetition"] for b in rule["when"]["any"] if "repetition" in b)
-    return branch["asked_again"]["pattern"]
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+from ..facts_check import INSTALMENT_PLANS
 from .cues import (
     _CHECK,
     _COUNT,
@@ -212,8 +213,8 @@ def _listed(run: _Run) -> bool:
     )
 
 
-# the instalment periods a bank offers (streams/scoring/facts_check.py INSTALMENT_PLANS)
-_PERIODS = frozenset({"3", "6", "9", "12", "18", "24", "36", "48", "60"})
+# the instalment periods a bank offers, as digits
+_PERIODS = frozenset(str(n) for n in INSTALMENT_PLANS)
 
 
 def _periods_heard(run: _Run) -> bool:
