@@ -77,6 +77,15 @@ def test_complaint_phrases_match_through_homophones_and_digits():
     ("我要去银保监反映，别跟我说不值得", True),
     ("跟你说没必要，我直接去投诉", True),
     ("我要投诉，不然你们根本不重视", True),
+    # a job or a workplace in someone's story (job_context), beside a threat said outright
+    ("我堂弟在区法院当法警，他这礼拜轮休，想问问他的附属卡", False),
+    ("我儿媳妇刚调到金融监管局，我替她问问办卡要什么材料", False),
+    ("我小姑子在报社工作，她说你们的积分能换机票", False),
+    ("我舅舅是消协的工作人员，他让我来问问年费怎么收", False),
+    ("我外甥考上了律师，我给他买了台电脑想分期", False),
+    ("我表姐在报社工作，你们再不退钱我就让她曝光你们", True),
+    ("我在法院上班，我清楚得很，这事我肯定起诉你们", True),
+    ("我爸以前在人民银行工作，你们不处理我就去人民银行投诉", True),
 ])  # fmt: skip
 def test_a_complaint_word_about_the_past_or_about_being_sued_is_no_threat(text, threat):
     """Keywords only (no act model): the pack's exclusion, as whisper's pieces need it."""
@@ -314,11 +323,12 @@ def test_exposure_threats_the_act_never_learnt_fire_and_innocent_mentions_do_not
 
 def test_the_act_vetoes_a_threat_word_said_innocently(models):
     """A threat keyword is a clue, not a verdict: where the act model reads the sentence as
-    clearly no threat (below 0.5), the rule stays quiet — a past complaint, a job, a question
-    about fees. A threat in the same words still fires, and without the model (the rules CLI)
-    the keywords alone decide, as before."""
-    innocent = ("那个投诉早就解决了谢谢你们", "我朋友在法院工作他说这个可以分期",
-                "律师费能刷卡吗", "我是做律师的收入比较稳定")  # fmt: skip
+    clearly no threat (below 0.5), the rule stays quiet — a past complaint, a lawyer's letter
+    received, a question about fees, news read in the media (a job in someone's story is the
+    pack's own `job_context`, keywords alone). A threat in the same words still fires, and
+    without the model (the rules CLI) the keywords alone decide, as before."""
+    innocent = ("那个投诉早就解决了谢谢你们", "我收到一封律师函说我逾期了这是你们银行发的吗",
+                "律师费能刷卡吗", "我看媒体上说你们有新的分期优惠")  # fmt: skip
     unbound = RuleSet.load(Settings().lexicons_dir / "rules")
     for text in innocent:
         assert unbound.phrase_match("customer-complaint-threat", text), text  # keywords alone
