@@ -339,6 +339,16 @@ def test_the_act_vetoes_a_threat_word_said_innocently(models):
         assert _threat_fires(models, text), text
 
 
+def test_a_threat_through_a_person_whose_job_the_pack_exempts_is_the_acts(models):
+    """`job_context` takes 律师 in 我们所里的律师 and 银保监 in 我哥在银保监上班 away from the
+    keywords, so a threat made through such a person has only the act left: it hears them."""
+    unbound = RuleSet.load(Settings().lexicons_dir / "rules")
+    for text in ("我让我们所里的律师跟你们谈", "我哥在银保监上班，我让他查查你们",
+                 "我叫我们单位里的律师给你们发函"):  # fmt: skip
+        assert unbound.phrase_match("customer-complaint-threat", text) is None, text
+        assert _threat_fires(models, text), text
+
+
 def test_saying_one_will_not_complain_is_no_threat_for_the_act_either(models):
     """我不是要投诉你们: the act reads such lines as threats (up to 1.00), so a sentence with the
     pack's `negated_threat` is not given to it; a threat in other words beside a negation is."""
