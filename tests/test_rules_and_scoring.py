@@ -77,6 +77,11 @@ def test_complaint_phrases_match_through_homophones_and_digits():
     ("我要去银保监反映，别跟我说不值得", True),
     ("跟你说没必要，我直接去投诉", True),
     ("我要投诉，不然你们根本不重视", True),
+    # 没必要 / 用不着 said of the conversation, not of the complaint
+    ("我要投诉，我觉得没必要再谈了", True),
+    ("我要去银保监反映，用不着再跟你说了", True),
+    ("投诉就没必要了，你帮我查清楚就行", False),
+    ("找律师用不着再折腾了，你们退了就行", False),
     # a job or a workplace in someone's story (job_context), beside a threat said outright
     ("我堂弟在区法院当法警，他这礼拜轮休，想问问他的附属卡", False),
     ("我儿媳妇刚调到金融监管局，我替她问问办卡要什么材料", False),
