@@ -21,7 +21,7 @@ def _rule(when: dict, rule_id: str = "agent-test") -> dict:
 
 def _load(tmp_path, document: dict) -> RuleSet:
     path = tmp_path / "pack.yaml"
-    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    path.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return RuleSet.load(path)
 
 
@@ -48,6 +48,19 @@ def test_a_named_pattern_stands_for_its_expression_as_one_group(tmp_path):
     assert not two.condition.test({"role": "agent", "text": "不敢说"}, "agent", False)
 
 
+def test_a_pattern_may_name_one_defined_above_it(tmp_path):
+    """One list of words, named by the patterns after it: 不(去)?{{words}} and {{words}}就算了
+    both mean the list as one group, and mending the list mends both."""
+    rules = _load(tmp_path, {
+        "patterns": {"words": "投诉|曝光", "negated": "不(去)?{{words}}", "waved": "{{words}}就算了"},
+        "rules": [_rule({"regex": {"pattern": "{{words}}", "exclude": "{{negated}}|{{waved}}"}})],
+    })  # fmt: skip
+    assert _fires(rules, "我要曝光你们")  # the list stays one group: 曝光 alone is no negation
+    assert not _fires(rules, "我不去投诉")
+    assert not _fires(rules, "曝光就算了")
+    assert _fires(rules, "不去也行，我要投诉")
+
+
 @pytest.mark.parametrize(("document", "words"), [
     ({"patterns": {"cautious": "不敢"}, "rules": [_rule({"regex": {"pattern": "{{cautios}}保"}})]},
      "rule 'agent-test': field 'when.regex.pattern' uses pattern '{{cautios}}', which neither "
@@ -60,8 +73,10 @@ def test_a_named_pattern_stands_for_its_expression_as_one_group(tmp_path):
      "pattern 'a' is not a regular expression the rules can use"),
     ({"patterns": {"a": "(?=x)y"}, "rules": [_rule({"regex": {"pattern": "保"}})]},
      "pattern 'a' is not a regular expression the rules can use"),
-    ({"patterns": {"a": "x", "b": "{{a}}y"}, "rules": [_rule({"regex": {"pattern": "保"}})]},
-     "pattern 'b' uses another pattern"),
+    ({"patterns": {"b": "{{a}}y", "a": "x"}, "rules": [_rule({"regex": {"pattern": "保"}})]},
+     "pattern 'b' uses '{{a}}', which is not defined above it in this file"),
+    ({"patterns": {"a": "{{a}}y"}, "rules": [_rule({"regex": {"pattern": "保"}})]},
+     "pattern 'a' uses '{{a}}', which is not defined above it"),
     ({"patterns": ["x"], "rules": [_rule({"regex": {"pattern": "保"}})]},
      "'patterns:' must map names to regular expressions"),
     ({"pattern": {"a": "x"}, "rules": [_rule({"regex": {"pattern": "保"}})]},
@@ -105,7 +120,9 @@ def test_the_promise_rule_writes_its_negation_once():
 def _pack(folder: Path, files: dict[str, dict]) -> Path:
     folder.mkdir(exist_ok=True)
     for name, document in files.items():
-        (folder / name).write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        (folder / name).write_text(
+            yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
     return folder
 
 
@@ -141,13 +158,14 @@ def test_a_pack_pattern_is_written_once_for_every_rule_file_of_its_folder(tmp_pa
     ({"patterns.yaml": {"patterns": {"a": "没法"}, "rules": []},
       "x.yaml": {"rules": [_rule({"regex": {"pattern": "保"}})]}},
      "patterns.yaml", "hold only a top-level 'patterns:'"),
-    ({"patterns.yaml": {"patterns": {"a": "没法", "b": "{{a}}说"}},
+    ({"patterns.yaml": {"patterns": {"b": "{{a}}说", "a": "没法"}},
       "x.yaml": {"rules": [_rule({"regex": {"pattern": "保"}})]}},
-     "patterns.yaml", "pattern 'b' uses another pattern, '{{a}}' (write it out)"),
+     "patterns.yaml", "pattern 'b' uses '{{a}}', which is not defined above it"),
     ({"patterns.yaml": {"patterns": {"a": "没法"}},
-      "x.yaml": {"patterns": {"b": "不敢", "c": "{{b}}说"},
+      "x.yaml": {"patterns": {"c": "{{b}}说", "b": "不敢"},
                  "rules": [_rule({"regex": {"pattern": "{{c}}"}})]}},
-     "x.yaml", "a file's pattern may name only those of patterns.yaml"),
+     "x.yaml", "pattern 'c' uses '{{b}}', which is not defined above it in this file nor in "
+               "patterns.yaml"),
     ({"patterns.yaml": {"patterns": {"a": "没法"}},
       "x.yaml": {"rules": [_rule({"regex": {"pattern": "{{b}}"}})]}},
      "x.yaml", "uses pattern '{{b}}', which neither this file's 'patterns:' nor the pack's "
@@ -203,7 +221,9 @@ def test_an_edit_to_the_pack_patterns_is_served_by_the_watch(tmp_path):
 
     def edit(document) -> bool:
         path = folder / "patterns.yaml"
-        path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+        path.write_text(
+            yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8"
+        )
         later = path.stat().st_mtime_ns + 1_000_000_000
         os.utime(path, ns=(later, later))
         return watch.refresh()

@@ -10,16 +10,18 @@ A regex's `pattern` or `exclude`, or a keywords' `exclude`, may name a pattern o
 as `{{name}}`; it stands for that expression as one group, `(?:…)`, so alternation inside it
 stays inside. One
 definition means one place to mend: the promise rule's "a negation is not a promise" was
-written out four times before. Names are lowercase letters, digits and `_`; a pattern may not
-use another of its file (only the pack's, below); an unknown name is an error naming the file, the rule and the field, like any
-other mistake in a rule file (schema.RuleError).
+written out four times before. Names are lowercase letters, digits and `_`; a pattern may name
+the pack's (below) and those of its own file defined above it (customer.yaml's threat words are
+one pattern that the patterns after it name), never one below it, so nothing can name itself; an
+unknown name is an error naming the file, the rule and the field, like any other mistake in a
+rule file (schema.RuleError).
 
 A concept two rule files need lives once for the whole pack, in `patterns.yaml` beside them:
 a file with only `patterns:` (PACK_FILE; no rules). Every rule file of that folder may name
 its patterns, in a rule's regex and in a pattern of its own (compliance.yaml's `cautious` is
 `{{cannot}}(在电话里|提前|…)*(打|拍|保|…)…`, conduct.yaml's `declines_to_promise` starts with
-`{{cannot}}` too); the pack's patterns name none, and a file may not define a name the pack
-already has.
+`{{cannot}}` too); the pack's patterns name only the pack's above them, and a file may not
+define a name the pack already has.
 """
 
 from __future__ import annotations
@@ -46,8 +48,7 @@ def filled_in(document: dict, path, pack: dict[str, str] | None = None) -> list:
 
 def defined(document: dict, path, pack: dict[str, str] | None = None) -> dict[str, str]:
     """The file's `patterns:` (name -> regular expression), checked; a pattern naming one of
-    the pack's (`pack`) comes back with it filled in. Without `pack` (PACK_FILE itself), a
-    pattern may name none."""
+    the pack's (`pack`) or one of the file's defined above it comes back with it filled in."""
     patterns = document.get("patterns")
     if patterns is None:
         return {}
@@ -63,15 +64,16 @@ def defined(document: dict, path, pack: dict[str, str] | None = None) -> dict[st
         if name in pack:
             raise RuleError(f"{path}: pattern '{name}' is already defined for the whole pack in "
                             f"{PACK_FILE} (use it as {{{{{name}}}}}, or choose another name)")  # fmt: skip
-    out = {}
+    out: dict[str, str] = {}
     for name, value in patterns.items():
+        known = {**pack, **out}
         used = [m.strip() for m in REFERENCE.findall(value)]
-        unknown = [m for m in used if m not in pack]
+        unknown = [m for m in used if m not in known]
         if unknown:
-            only = f": a file's pattern may name only those of {PACK_FILE}" if pack else ""
-            raise RuleError(f"{path}: pattern '{name}' uses another pattern, "
-                            f"'{{{{{unknown[0]}}}}}' (write it out{only})")  # fmt: skip
-        value = REFERENCE.sub(lambda m: f"(?:{pack[m.group(1).strip()]})", value)
+            raise RuleError(f"{path}: pattern '{name}' uses '{{{{{unknown[0]}}}}}', which is not "
+                            f"defined above it in this file nor in {PACK_FILE} (a pattern may "
+                            "name only those)")  # fmt: skip
+        value = REFERENCE.sub(lambda m, known=known: f"(?:{known[m.group(1).strip()]})", value)
         problem = regex_problem(value)
         if problem:
             raise RuleError(f"{path}: pattern '{name}' is not a regular expression the rules "
