@@ -1,7 +1,7 @@
 """Evaluation calls (calls/eval/): the whole pipeline, real ASR, on calls nobody tuned on.
 
     .venv/bin/python bench/calls_eval.py [--half held_out|dev|all] [--audio DIR]
-                                         [--reference-only | --transcripts RUN.json]
+                                         [--reference-only | --transcripts RUN.json ...]
                                          [--rising-code CODE] [--json OUT] [--pairs pNN-pNN]
                                          [CALL_ID_PREFIX ...]
 
@@ -45,7 +45,8 @@ set), so what ASR costs is visible; `--reference-only` computes just that, in se
 full run wrote with `--json` (its `pipeline.per_call[].transcript`): the current models and
 rule pack on the words whisper heard, without replaying audio. Its figures stand in for the
 pipeline's (live rules judged final by final as a worker does, post-call rules on the whole
-transcript); partials and timing-dependent alerts are not replayed.
+transcript); partials and timing-dependent alerts are not replayed. Several runs' files may be
+given at once (the held-out halves of several rounds judged together, `--pairs` spanning them).
 """
 
 from __future__ import annotations
@@ -193,6 +194,18 @@ def utterance_intents(call: dict) -> list[tuple[str, str]]:
                 best, most = seg, shared
         out.append((turn["intent"], (best.get("intent") or "other") if best else MISSED))
     return out
+
+
+def stored_transcripts(runs: list[Path], chosen: list[dict]) -> dict[str, list]:
+    """call id -> the ASR transcript earlier full runs' --json files hold for it (several runs:
+    the held-out halves of several rounds together); every chosen call must have one."""
+    cached = {c["call_id"]: c["transcript"] for run in runs
+              for c in json.loads(run.read_text(encoding="utf-8"))["pipeline"]["per_call"]}  # fmt: skip
+    missing = [d["call_id"] for d in chosen if d["call_id"] not in cached]
+    if missing:
+        raise SystemExit(f"{', '.join(map(str, runs))} has no transcript of {missing[0]} "
+                         f"(and {len(missing) - 1} more)")  # fmt: skip
+    return cached
 
 
 def macro_f1(pairs: list[tuple[str, str]], intents: list[str]) -> float:
@@ -525,8 +538,8 @@ def main() -> None:
     parser.add_argument("--half", choices=(*HALVES, "all"), default="held_out")
     parser.add_argument("--audio", type=Path, default=AUDIO_DIR, help="the generated WAVs")
     parser.add_argument("--reference-only", action="store_true", help="reference text only, no ASR")
-    parser.add_argument("--transcripts", type=Path, metavar="RUN.json",
-                        help="re-score the ASR transcripts of an earlier full run's --json "
+    parser.add_argument("--transcripts", type=Path, nargs="+", metavar="RUN.json",
+                        help="re-score the ASR transcripts of earlier full runs' --json "
                              "offline, with the current models and rules (no audio)")  # fmt: skip
     parser.add_argument("--no-train", action="store_true",
                         help="with --reference-only / --transcripts: score with the newest versions "
@@ -579,19 +592,12 @@ def main() -> None:
     if args.reference_only:
         print_report(reference, reference, f"{args.half}, reference text (no ASR)")
     elif args.transcripts:
-        earlier = json.loads(args.transcripts.read_text(encoding="utf-8"))["pipeline"]["per_call"]
-        cached = {c["call_id"]: c["transcript"] for c in earlier}
-        missing = [d["call_id"] for d in chosen if d["call_id"] not in cached]
-        if missing:
-            raise SystemExit(f"{args.transcripts} has no transcript of {missing[0]} "
-                             f"(and {len(missing) - 1} more)")  # fmt: skip
-        calls = reference_calls(
-            chosen, args.rising_code, args.audio, cached, train=not args.no_train
-        )
+        runs, cached = ", ".join(map(str, args.transcripts)), stored_transcripts(args.transcripts, chosen)  # fmt: skip
+        calls = reference_calls(chosen, args.rising_code, args.audio, cached, train=not args.no_train)  # fmt: skip
         result = summarise(calls, rule_modes, intents, args.rising_code)
-        report.update({"asr_transcripts": result, "transcripts_from": str(args.transcripts)})
+        report.update({"asr_transcripts": result, "transcripts_from": runs})
         print_report(result, reference, f"{args.half}, cached ASR transcripts of "
-                                         f"{args.transcripts.name} re-scored offline")  # fmt: skip
+                                         f"{runs} re-scored offline")  # fmt: skip
     else:
         calls, stats = pipeline_calls(chosen, args.audio, args.rising_code, args.timeout,
                                       batch=args.batch, workers_mode=args.workers)  # fmt: skip

@@ -1,9 +1,12 @@
 """bench/calls_eval.py's offline re-score scores with the versions it is pointed at: a copy of
-older versions (CALLQA_MODELS_DIR) must not be topped up with new ones trained on today's data."""
+older versions (CALLQA_MODELS_DIR) must not be topped up with new ones trained on today's data.
+It reads several runs' stored transcripts together."""
 
 import json
 import shutil
 from pathlib import Path
+
+import pytest
 
 from models import registry
 from models.train import MODELS
@@ -33,3 +36,26 @@ def test_a_rescore_with_older_versions_trains_nothing(tmp_path, monkeypatch):
     assert {name: registry.versions(models_dir, name) for name in MODELS} == before
     # the agent reads the whole ID number out on turn 2 (a rule the call is labelled with)
     assert "agent-sensitive-disclosure" in [hit["rule_id"] for hit in calls[0]["hits"]]
+
+
+def test_a_rescore_reads_the_transcripts_of_several_runs_and_names_what_is_missing(
+    tmp_path, monkeypatch
+):
+    """Several rounds' held-out halves are judged together from their runs' --json files; a
+    chosen call none of them transcribed stops the re-score, naming the files."""
+    monkeypatch.syspath_prepend(str(BENCH))
+    import calls_eval
+
+    def run(name: str, call_id: str, text: str) -> Path:
+        path = tmp_path / name
+        per_call = [{"call_id": call_id, "transcript": [["customer", 1.0, 2.5, text]]}]
+        path.write_text(json.dumps({"pipeline": {"per_call": per_call}}), encoding="utf-8")
+        return path
+
+    runs = [run("r1.json", "ev-1-a", "我要分期"), run("r2.json", "ev-2-b", "账单多少")]
+    cached = calls_eval.stored_transcripts(runs, [{"call_id": "ev-1-a"}, {"call_id": "ev-2-b"}])
+    assert cached == {"ev-1-a": [["customer", 1.0, 2.5, "我要分期"]],
+                      "ev-2-b": [["customer", 1.0, 2.5, "账单多少"]]}  # fmt: skip
+    with pytest.raises(SystemExit) as stop:
+        calls_eval.stored_transcripts(runs[:1], [{"call_id": "ev-1-a"}, {"call_id": "ev-2-b"}])
+    assert str(stop.value) == f"{runs[0]} has no transcript of ev-2-b (and 0 more)"
