@@ -430,8 +430,10 @@ def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
     rule = next(r for r in yaml.safe_load((Settings().lexicons_dir / "rules" / "customer.yaml")
                                           .read_text(encoding="utf-8"))["rules"]
                 if r["id"] == "customer-complaint-threat")  # fmt: skip
-    # the act's branch: the act at its `min`, on 5 characters or more
-    [branch] = [c["all"] for c in rule["when"]["any"] if any("act" in x for x in c.get("all", []))]
+    # the act's branch: the act at its `min`, on 5 characters or more (the branch for posting it
+    # somewhere public also reads the act, at a lower `min`, beside its words)
+    branches = [c["all"] for c in rule["when"]["any"] if any("act" in x for x in c.get("all", []))]
+    [branch] = [b for b in branches if {"not": {"regex": {"pattern": "^.{0,4}$"}}} in b]
     [least] = [x["act"]["min"] for x in branch if "act" in x]
     vetoes = [x["not"]["regex"]["pattern"] for x in branch if "not" in x]
     assert "^.{0,4}$" in vetoes  # (the other veto, a negated threat, only lowers the count)

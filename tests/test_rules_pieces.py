@@ -4,6 +4,8 @@ it (the ASR cut one sentence into two)."""
 
 from __future__ import annotations
 
+from streams.scoring.rules import RuleSet
+
 from .rulekit import conversation, one, ruleset
 
 
@@ -60,3 +62,33 @@ def test_an_act_may_read_a_piece_with_the_same_speakers_piece_before_it():
     assert live(joined, way_out, ("customer", "嗯", 13.1, 13.4), piece) == []
     assert live(joined, way_out, ("agent", "电话里没法改地址", 16.0)) == ["r"]  # 3 s later
     assert live(joined, piece) == ["r"]
+
+
+class _Threatening:
+    """A stand-in for the served acts model that hears every customer sentence as a threat
+    with one probability (what the served act gives whisper's garbled versions: 0.85-0.9)."""
+
+    def __init__(self, probability: float):
+        self.probability = probability
+
+    def probabilities(self, texts, role):
+        return [{"customer_threatens_complaint": self.probability} for _ in texts]
+
+
+def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
+    """The pack's threat rule: a sentence that says 发/晒/挂/传/贴 and where (网上, 群里, 号上,
+    小红书 by sound as whisper writes it) fires at the act's 0.85, not only at the act-alone
+    0.95; saying one will not post it does not, nor a sentence without the two."""
+    from streams.settings import Settings
+
+    def fires(probability: float, text: str) -> bool:
+        rules = RuleSet.load(Settings().lexicons_dir / "rules").bind_acts(_Threatening(probability))
+        segment = {"call_id": "t", "segment_id": "t:1", "role": "customer", "start": 0.0,
+                   "end": 2.0, "text": text}  # fmt: skip
+        return "customer-complaint-threat" in [h.rule_id for h in rules.live(segment, [])]
+
+    for text in ("我把这几条短信截下来，在小红鼠上发个帖子", "一块儿发到我们县几十万人关注的生活号上",
+                 "回头我把截图都贴到业主群里，让大伙评评理"):  # fmt: skip
+        assert fires(0.9, text) and not fires(0.8, text), text
+    for text in ("我又不会把这事发到网上去，就是想问清楚", "你们这个处理太慢了，让大伙评评理"):
+        assert not fires(0.9, text), text
