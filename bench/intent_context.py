@@ -39,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 FIRST_PAIR = 26  # round 1's pairs are all development calls (models/evalcalls.py)
 WEIGHTS = (0.25, 0.35, 0.45, 0.55, 0.65)
@@ -86,10 +87,9 @@ def fold_probabilities(folds: int, features: str) -> list[dict]:
 def served_threats(utterances: list[dict]) -> set[tuple[str, int]]:
     """(call, turn) that the served pack and models make an explicit threat (intent 投诉 by
     the complaint-threat rule), by `callqa score` over the scripts' words."""
-    calls = defaultdict(dict)
-    for u in utterances:
-        calls[u["call_id"]][u["turn"]] = u
     from models.evalcalls import SCRIPTS, read_script
+
+    calls = dict.fromkeys(u["call_id"] for u in utterances)  # in order, once each
 
     with tempfile.TemporaryDirectory(prefix="callqa-context-") as scratch:
         source, scored = Path(scratch) / "in.jsonl", Path(scratch) / "out.jsonl"
@@ -114,20 +114,12 @@ def served_threats(utterances: list[dict]) -> set[tuple[str, int]]:
     return threats
 
 
-def macro_f1(pairs: list[tuple[str, str]]) -> float:
-    labels = sorted({t for t, _ in pairs} | {p for _, p in pairs})
-    scores = []
-    for label in labels:
-        tp = sum(t == label == p for t, p in pairs)
-        wrong = sum((t == label) != (p == label) for t, p in pairs)
-        scores.append(2 * tp / (2 * tp + wrong) if tp else 0.0)
-    return statistics.mean(scores)
-
-
 def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight: float) -> dict:
     """The half's figures with `call_intent.step` under `mixing` ("served": the module as it
     is; "business": only the utterance's business probability shared with the call's topic,
     p(other) left as the model gave it, tried on 2026-12-04) at `weight`."""
+    import calls_eval
+
     from models import call_intent
 
     def business_only(probabilities, state):
@@ -161,6 +153,11 @@ def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight
             primary.append(call_intent.primary(state) == turns[0]["primary"])
     finally:
         call_intent.in_context, call_intent.CONTEXT_WEIGHT = served, saved
+
+    # calls_eval's macro-F1, over every label said or answered (`other` and 投诉 among them)
+    def macro_f1(pairs: list[tuple[str, str]]) -> float:
+        return calls_eval.macro_f1(pairs, sorted({p for _, p in pairs}))
+
     per_block = [macro_f1(b) for b in blocks.values()]
     return {"utterances": len(pairs), "macro_f1": macro_f1(pairs),
             "accuracy": sum(t == p for t, p in pairs) / len(pairs),

@@ -81,8 +81,10 @@ def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
     0.95; saying one will not post it does not, nor a sentence without the two."""
     from streams.settings import Settings
 
+    pack = RuleSet.load(Settings().lexicons_dir / "rules")
+
     def fires(probability: float, text: str) -> bool:
-        rules = RuleSet.load(Settings().lexicons_dir / "rules").bind_acts(_Threatening(probability))
+        rules = pack.bind_acts(_Threatening(probability))  # a new model: earlier verdicts go
         segment = {"call_id": "t", "segment_id": "t:1", "role": "customer", "start": 0.0,
                    "end": 2.0, "text": text}  # fmt: skip
         return "customer-complaint-threat" in [h.rule_id for h in rules.live(segment, [])]
