@@ -47,3 +47,10 @@ def one(rules: RuleSet, role: str, text: str) -> Hit | None:
     hits = rules.post_call(conversation((role, text, 20.0)))
     assert len(hits) <= 1
     return hits[0] if hits else None
+
+
+def threat_fires(rules: RuleSet, text: str) -> bool:
+    """Whether the pack's threat rule goes off live on this one customer sentence."""
+    segment = {"call_id": "t", "segment_id": "t:1", "role": "customer", "start": 0.0, "end": 2.0,
+               "text": text}  # fmt: skip
+    return "customer-complaint-threat" in [h.rule_id for h in rules.live(segment, [])]

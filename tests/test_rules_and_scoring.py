@@ -10,6 +10,7 @@ from streams.scoring.scorer import Scorer
 from streams.settings import PROJECT_ROOT, Settings
 
 from .conftest import SAMPLE_CALLS, call_meta
+from .rulekit import threat_fires
 
 RULES = PROJECT_ROOT / "lexicons" / "rules"
 
@@ -286,21 +287,15 @@ def test_dissatisfaction_rising_raises_its_own_alert_once_before_the_threat(mode
         assert "（" in level1["message"] and level1["role"] == "customer"
 
 
-def _threat_fires(models, text: str) -> bool:
-    segment = {"call_id": "t", "segment_id": "t:1", "role": "customer", "start": 0.0, "end": 2.0,
-               "text": text}  # fmt: skip
-    return "customer-complaint-threat" in [h.rule_id for h in models.rules.live(segment, [])]
-
-
 def test_a_threat_in_other_words_fires_the_threat_rule_and_anger_alone_does_not(models):
     """The dialog-act model hears an escalation named in no stock word (找法官评评理, 管你们银行
     的部门, 在网上发帖子); an angry customer who names no escalation is not threatening one."""
     for text in ("你们再拖着不办，咱们就找法官评评理", "这事没完，我去找管你们银行的部门反映",
                  "你们再这样我就在网上发帖子让大家都看看"):  # fmt: skip
         assert models.rules.phrase_match("customer-complaint-threat", text) is None  # no keyword
-        assert _threat_fires(models, text), text
+        assert threat_fires(models.rules, text), text
     for text in ("你们这到底还管不管，我都等了半个月了", "你说话客气点，我不是来吵架的"):
-        assert not _threat_fires(models, text), text
+        assert not threat_fires(models.rules, text), text
 
 
 def test_exposure_threats_the_act_never_learnt_fire_and_innocent_mentions_do_not(models):
@@ -320,9 +315,9 @@ def test_exposure_threats_the_act_never_learnt_fire_and_innocent_mentions_do_not
     assert len(threats) >= 30 and len(innocent) >= 30
     for text in threats + innocent:  # the threats are the act's: no stock word
         assert models.rules.phrase_match("customer-complaint-threat", text) is None, text
-    caught = [t for t in threats if _threat_fires(models, t)]
+    caught = [t for t in threats if threat_fires(models.rules, t)]
     assert len(caught) >= 0.7 * len(threats), sorted(set(threats) - set(caught))
-    fired = [t for t in innocent if _threat_fires(models, t)]
+    fired = [t for t in innocent if threat_fires(models.rules, t)]
     assert len(fired) <= 0.05 * len(innocent), fired
 
 
@@ -337,11 +332,11 @@ def test_the_act_vetoes_a_threat_word_said_innocently(models):
     unbound = RuleSet.load(Settings().lexicons_dir / "rules")
     for text in innocent:
         assert unbound.phrase_match("customer-complaint-threat", text), text  # keywords alone
-        assert not _threat_fires(models, text), text
+        assert not threat_fires(models.rules, text), text
         # the partial-result alert and the risk track's threat phrase hear the veto too
         assert models.rules.phrase_match("customer-complaint-threat", text) is None, text
     for text in ("我要投诉你们", "再不处理我就打12378", "我要找律师告你们"):
-        assert _threat_fires(models, text), text
+        assert threat_fires(models.rules, text), text
 
 
 def test_a_threat_through_a_person_whose_job_the_pack_exempts_is_the_acts(models):
@@ -351,7 +346,7 @@ def test_a_threat_through_a_person_whose_job_the_pack_exempts_is_the_acts(models
     for text in ("我让我们所里的律师跟你们谈", "我哥在银保监上班，我让他查查你们",
                  "我叫我们单位里的律师给你们发函"):  # fmt: skip
         assert unbound.phrase_match("customer-complaint-threat", text) is None, text
-        assert _threat_fires(models, text), text
+        assert threat_fires(models.rules, text), text
 
 
 def test_saying_one_will_not_complain_is_no_threat_for_the_act_either(models):
@@ -361,9 +356,9 @@ def test_saying_one_will_not_complain_is_no_threat_for_the_act_either(models):
                  "你别紧张，我不打算曝光什么，我就要个说法",
                  # an escalation someone else urged, waved away (the act read both as threats)
                  "表哥叫我把这事发抖音上，我可没那闲心", "邻居劝我去网上曝光你们，我嫌麻烦没那工夫"):  # fmt: skip
-        assert not _threat_fires(models, text), text
-    assert _threat_fires(models, "你们要是不退，我就去投诉")
-    assert _threat_fires(models, "你们再不退钱，我就把这事发到网上去")
+        assert not threat_fires(models.rules, text), text
+    assert threat_fires(models.rules, "你们要是不退，我就去投诉")
+    assert threat_fires(models.rules, "你们再不退钱，我就把这事发到网上去")
 
 
 def test_going_to_do_something_ordinary_is_not_a_threat(models):
@@ -372,8 +367,8 @@ def test_going_to_do_something_ordinary_is_not_a_threat(models):
     apart from the training templates (acts.tsv, source template-threat)."""
     for text in ("那我下班以后去营业部问一下", "行我这就去把钱打进去", "等我回家去翻一下抽屉",
                  "好嘞我待会儿去自助机上取", "我先去把快递拿了再说", "那我周末去一趟分行"):  # fmt: skip
-        assert not _threat_fires(models, text), text
-    assert _threat_fires(models, "你们不处理我就去找记者来评评理")
+        assert not threat_fires(models.rules, text), text
+    assert threat_fires(models.rules, "你们不处理我就去找记者来评评理")
 
 
 def test_errands_opening_like_a_threat_seldom_fire_it(models):
@@ -391,7 +386,7 @@ def test_errands_opening_like_a_threat_seldom_fire_it(models):
                "我要回单位拿身份证", "我要去隔壁借个笔", "我要先去吃个药", "我要赶地铁了",
                "我要去楼下ATM存钱", "我要再看一看账单", "我要把短信翻出来", "我要让我女儿帮我弄",
                "我要在手机上还")  # fmt: skip
-    fired = [t for t in errands if _threat_fires(models, t)]
+    fired = [t for t in errands if threat_fires(models.rules, t)]
     assert len(fired) <= 7, fired
     for text in (
         "我要发到网上",
@@ -401,7 +396,7 @@ def test_errands_opening_like_a_threat_seldom_fire_it(models):
         "我要拉横幅",
     ):
         assert models.rules.phrase_match("customer-complaint-threat", text) is None, text
-        assert _threat_fires(models, text), text
+        assert threat_fires(models.rules, text), text
 
 
 def test_a_few_characters_are_too_few_for_the_threat_act(models):
@@ -413,8 +408,8 @@ def test_a_few_characters_are_too_few_for_the_threat_act(models):
     # each retraining: 0.95+ until round 30's models, 0.949 with round 31's)
     assert max(p["customer_threatens_complaint"] for p in scores) >= 0.9
     for text in short:
-        assert not _threat_fires(models, text), text
-    assert _threat_fires(models, "法庭上见吧")
+        assert not threat_fires(models.rules, text), text
+    assert threat_fires(models.rules, "法庭上见吧")
 
 
 def test_the_threat_act_stays_quiet_on_real_bank_questions(models):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from streams.scoring.rules import RuleSet
 
-from .rulekit import conversation, one, ruleset
+from .rulekit import conversation, one, ruleset, threat_fires
 
 
 def test_keywords_with_exclusion_count_only_outside_it():
@@ -84,10 +84,8 @@ def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
     pack = RuleSet.load(Settings().lexicons_dir / "rules")
 
     def fires(probability: float, text: str) -> bool:
-        rules = pack.bind_acts(_Threatening(probability))  # a new model: earlier verdicts go
-        segment = {"call_id": "t", "segment_id": "t:1", "role": "customer", "start": 0.0,
-                   "end": 2.0, "text": text}  # fmt: skip
-        return "customer-complaint-threat" in [h.rule_id for h in rules.live(segment, [])]
+        # a new model each time: earlier verdicts go
+        return threat_fires(pack.bind_acts(_Threatening(probability)), text)
 
     for text in ("我把这几条短信截下来，在小红鼠上发个帖子", "一块儿发到我们县几十万人关注的生活号上",
                  "回头我把截图都贴到业主群里，让大伙评评理"):  # fmt: skip
