@@ -592,7 +592,8 @@ def main() -> None:
     if args.reference_only:
         print_report(reference, reference, f"{args.half}, reference text (no ASR)")
     elif args.transcripts:
-        runs, cached = ", ".join(map(str, args.transcripts)), stored_transcripts(args.transcripts, chosen)  # fmt: skip
+        cached = stored_transcripts(args.transcripts, chosen)
+        runs = ", ".join(map(str, args.transcripts))
         calls = reference_calls(chosen, args.rising_code, args.audio, cached, train=not args.no_train)  # fmt: skip
         result = summarise(calls, rule_modes, intents, args.rising_code)
         report.update({"asr_transcripts": result, "transcripts_from": runs})

@@ -15,10 +15,10 @@ judged out of sample on every evaluation call's words at once (bench/intent_cont
 trained without the calls' pairs), utterance macro-F1 rises from 0.844 to 0.871 on the
 development half (0.840 -> 0.862 on the spent held-out halves), the calls' primary intent all
 but unchanged (0.959 -> 0.957; 0.944 both). It must stay under 0.5: from there the call's topic
-outweighs even a certain `other` (a name, a card's tail number), and macro-F1 falls to 0.71. Sharing out only the business probability
-(p(other) left as the model gave it) removes that edge and scores the same on the words, but
-lost four utterances the topic should have kept (行，那我就等着你们来电话) on round 37's
-held-out transcripts, where this mixing gained; not kept.
+outweighs even a certain `other` (a name, a card's tail number), and macro-F1 falls to 0.71.
+Sharing out only the business probability (p(other) left as the model gave it) removes that edge
+and scores the same on the words, but lost four utterances the topic should have kept
+(行，那我就等着你们来电话) on round 37's held-out transcripts, where this mixing gained; not kept.
 
 An explicit complaint threat (the rule pack's complaint-threat phrase, when the risk model
 also hears a threat) is the intent 投诉 (lexicons/intents.yaml: 明确提出投诉或要求找领导、监管部门).

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from streams.scoring.rules import RuleSet
 
-from .rulekit import conversation, one, ruleset, threat_fires
+from .rulekit import PACK, conversation, one, ruleset, threat_fires
 
 
 def test_keywords_with_exclusion_count_only_outside_it():
@@ -79,9 +79,7 @@ def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
     """The pack's threat rule: a sentence that says 发/晒/挂/传/贴 and where (网上, 群里, 号上,
     小红书 by sound as whisper writes it) fires at the act's 0.85, not only at the act-alone
     0.95; saying one will not post it does not, nor a sentence without the two."""
-    from streams.settings import Settings
-
-    pack = RuleSet.load(Settings().lexicons_dir / "rules")
+    pack = RuleSet.load(PACK)
 
     def fires(probability: float, text: str) -> bool:
         # a new model each time: earlier verdicts go
