@@ -523,49 +523,6 @@ def test_a_step_in_parts_is_done_when_each_part_was_said_somewhere():
     assert hit.segment_ids == ("t:1",)
 
 
-def test_a_step_may_come_in_the_answer_until_its_speaker_speaks_again():
-    """`until_reply`: the step may still come in the answer to the `before` sentence; the
-    deadline closes when that sentence's speaker speaks again (listening words aside), and the
-    hit, raised by that sentence, points at the one that came too early."""
-    spec = {"require": {"label": "费用", "step": {"keywords": {"any": ["手续费"]}},
-                        "before": {"keywords": {"any": ["分六期吧"], "role": "customer"}},
-                        "remind_when": {"keywords": {"any": ["分六期吧"], "role": "customer"}},
-                        "until_reply": True}}  # fmt: skip
-    rules = ruleset(spec)
-
-    def live(*turns):
-        history, out = [], []
-        for segment in conversation(*turns):
-            out += [(segment["segment_id"], h.segment_ids) for h in rules.live(segment, history)]
-            history.append(segment)
-        return out
-
-    pick = ("customer", "那就分六期吧", 0)
-    assert live(pick, ("agent", "好的", 3), ("customer", "嗯", 5), ("agent", "每期手续费三十块", 7),
-                ("customer", "行", 10)) == []  # fmt: skip
-    assert live(pick, ("agent", "好的", 3), ("customer", "嗯", 5), ("agent", "已经办好了", 7)) == []
-    assert live(pick, ("agent", "已经办好了", 3), ("customer", "嗯", 5),
-                ("customer", "好的那谢谢你", 7)) == [("t:3", ("t:0",))]  # fmt: skip
-    # the customer going on before any answer (the VAD cut the turn) is still the same turn
-    assert live(pick, ("customer", "期数长一点压力小", 2), ("agent", "每期手续费三十块", 4),
-                ("customer", "行那谢谢你", 7)) == []  # fmt: skip
-    steps = conversation(pick, ("agent", "已经办好了", 3), ("customer", "谢谢你", 5))
-    states = [[state for _, state in rules.progress(seg, steps[:i])] for i, seg in enumerate(steps)]
-    assert states == [["open"], ["open"], ["missed"]]  # the desk's reminder stays up meanwhile
-    assert ruleset({"require": {**spec["require"], "until_reply": False}}).post_call(
-        conversation(pick, ("agent", "每期手续费三十块", 3)))  # fmt: skip
-    with pytest.raises(RuleError, match="until_reply needs a 'before'"):
-        ruleset({"require": {"step": {"keywords": {"any": ["手续费"]}}, "until_reply": True}})
-    # reply_ends: the answer stops at 已经办好了, so what the agent says after it is too late
-    ends = ruleset(
-        {"require": {**spec["require"], "reply_ends": {"keywords": {"any": ["已经办好"]}}}}
-    )
-    assert [h.segment_ids for h in ends.post_call(conversation(
-        pick, ("agent", "已经办好了", 3), ("agent", "每期手续费三十块", 4)))] == [("t:0",)]  # fmt: skip
-    with pytest.raises(RuleError, match="reply_ends needs until_reply"):
-        ruleset({"require": {**spec["require"], "until_reply": False, "reply_ends": BEFORE}})
-
-
 BEFORE = {"keywords": {"any": ["办吧"]}}
 
 

@@ -21,8 +21,18 @@ def _live_hits(*turns) -> list[tuple[str, tuple[str, ...]]]:
     return hits
 
 
-def _live_rule_ids(turns) -> list[str]:
-    return [rule_id for rule_id, _ in _live_hits(*turns)]
+def _hits(*turns) -> list[tuple[str, tuple[str, ...]]]:
+    """The live rules' hits once the call is over: those raised live, and the disclosure judged
+    at the call's end (the last agreement of a sale never said to be done)."""
+    hits = RuleSet.load(PACK).post_call(conversation(*turns))
+    return [(h.rule_id, h.segment_ids) for h in hits if h.rule_id in LIVE]
+
+
+LIVE = {rule.id for rule in RuleSet.load(PACK).rules if rule.live}
+
+
+def _rule_ids(turns) -> list[str]:
+    return [rule_id for rule_id, _ in _hits(*turns)]
 
 
 def _answer_fires(offer: str, said: str) -> bool:
@@ -30,7 +40,7 @@ def _answer_fires(offer: str, said: str) -> bool:
     (no fee or rate told), the agent then acknowledging and the customer closing."""
     turns = [("agent", offer, 0, 5), ("customer", said, 6, 9),
              ("agent", "好的，我明白了", 10, 12), ("customer", "嗯，那先这样", 13, 15)]  # fmt: skip
-    return "agent-instalment-disclosure" in _live_rule_ids(turns)
+    return "agent-instalment-disclosure" in _rule_ids(turns)
 
 
 def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
@@ -83,7 +93,7 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
         ("agent", "好的，给您办好了", 23, 25),
         ("customer", "行，谢谢啊", 26, 27),
     ]
-    assert ("agent-instalment-disclosure" in _live_rule_ids(turns)) is fires
+    assert ("agent-instalment-disclosure" in _rule_ids(turns)) is fires
 
 
 @pytest.mark.parametrize(
@@ -143,3 +153,29 @@ def test_fee_and_rate_told_after_saying_it_is_done_come_too_late_across_a_cut():
         ("customer", "嗯，谢谢", 17, 18),
     ]
     assert _live_hits(*agreed, *in_time) == []
+
+
+def test_the_agreement_that_counts_is_the_last_before_the_plan_is_done():
+    """The customer picks the periods, the agent checks the amount and then tells the fee and
+    rate, the customer agrees: informed (the first pick alone would have made it a miss). Never
+    told, the last agreement is the one reported: live once the agent says it is done, after
+    the call when that is never said (its hit marked post_call)."""
+    rules = RuleSet.load(PACK)
+    start = [("agent", "这笔可以办分期，有三期六期十二期", 0, 4), ("customer", "那就十二期吧", 5, 7),
+             ("agent", "好的，跟您确认一下，是八千四全部分吗", 8, 11), ("customer", "对，全部分", 12, 13)]  # fmt: skip
+    told = ("agent", "十二期每期手续费五十元，年化利率折算下来大约是百分之十三点五", 14, 18)
+    agree, done = (
+        ("customer", "行，那就办吧", 19, 21),
+        ("agent", "好的，已经为您办理", 22, 24),
+    )
+    assert _hits(*start, told, agree, done) == []
+
+    def disclosure(*turns):
+        return [(h.segment_ids, h.mode) for h in rules.post_call(conversation(*turns))
+                if h.rule_id == "agent-instalment-disclosure"]  # fmt: skip
+
+    assert disclosure(*start, agree, done) == [(("t:4",), "live")]
+    submitted = ("agent", "好的，我这边给您提交一下", 22, 24)
+    asks = ("customer", "第一期从哪个月开始扣", 25, 27)
+    assert disclosure(*start, agree, submitted, asks) == [(("t:4",), "post_call")]
+    assert _live_hits(*start, agree, submitted, asks) == []

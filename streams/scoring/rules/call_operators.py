@@ -362,13 +362,20 @@ class Require(Condition):
     """A step that must happen (in a window, or after one thing and before another)."""
 
     def __init__(self, path, label, step, before, after, remind_when=None, until_reply=False,
-                 reply_ends=None):  # fmt: skip
+                 reply_ends=None, before_counts="first"):  # fmt: skip
         super().__init__(path)
         self.label = label
         self.step, self.before, self.after = step, before, after
         self.remind_when = remind_when
         self.until_reply = until_reply  # the step may still come in the answer to `before`
         self.reply_ends = reply_ends  # a sentence of that answer after which it is too late
+        # "last": the last `before` ahead of an answer reply_ends ended, else the call's last
+        # (judged once the call is over: RuleSet.post_call's end pass)
+        self.before_counts = before_counts
+
+    @property
+    def judged_at_the_end(self) -> bool:
+        return self.before_counts == "last"
 
     @staticmethod
     def _reply_closed(view, due) -> int | None:
@@ -389,20 +396,33 @@ class Require(Condition):
         return None
 
     def _deadline(self, view, window, role, pinyin):
-        """(the first `before` match, the window cut where the step had to be done by, the
-        sentence that closes the answer or None); None when `before` has not happened, or when
-        the answer to it still goes on."""
-        found = self.before.matches(view, window, role, pinyin)
+        """(the `before` match that counts, the window cut where the step had to be done by,
+        the sentence that closes the answer or None); None when `before` has not happened, or
+        when the answer to it still goes on. The first match counts; with before_counts "last",
+        the last one before an answer reply_ends ended, else (once the call is over) the last
+        one whose answer was closed."""
+        found = sorted(self.before.matches(view, window, role, pinyin),
+                       key=lambda m: (m.start, m.indices))  # fmt: skip
         if not found:
             return None
-        due = min(found, key=lambda m: (m.start, m.indices))
+        due = found[0]
         if not self.until_reply:
             return due, [i for i in window if view.segments[i]["start"] <= due.start], None
-        closed = self._reply_closed(view, due)
-        ended = self._reply_ended(view, due, closed, role, pinyin)
-        if ended is not None:  # said to be done: what comes after it is too late
-            cut = view.segments[ended]["start"]
-            return due, [i for i in window if view.segments[i]["start"] <= cut], ended
+        answered = []  # (match, the sentence that closed its answer)
+        for due in found if self.before_counts == "last" else found[:1]:
+            closed = self._reply_closed(view, due)
+            ended = self._reply_ended(view, due, closed, role, pinyin)
+            if ended is not None:  # said to be done: what comes after it is too late
+                cut = view.segments[ended]["start"]
+                return due, [i for i in window if view.segments[i]["start"] <= cut], ended
+            if closed is not None:
+                answered.append((due, closed))
+        if self.before_counts == "last":
+            # once the call is over: the last one answered (one the call ended on, 好嘞，麻烦你了,
+            # is judged as until_reply judges it: never)
+            if not view.ended or not answered:
+                return None
+            due, closed = answered[-1]
         if closed is None:
             return None
         cut = view.segments[closed]["start"]

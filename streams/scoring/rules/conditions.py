@@ -26,6 +26,7 @@ class _View:
     complete: bool  # holds every final of the call so far (not cut to the last HISTORY)
     duration: float  # the call's, or the end of its last sentence
     focus: int | None = None  # live: the new segment; matches without it are not wanted
+    ended: bool = False  # the call is over: nothing more will be said
 
     @property
     def all(self) -> list[int]:

@@ -8,7 +8,7 @@ whole call). `RuleSet.live` and `RuleSet.post_call` evaluate; `Hit` is what they
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -181,7 +181,8 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
     else:
         step = _build(spec.step, f"{here}.step")
     ends = _build(spec.reply_ends, f"{here}.reply_ends") if spec.reply_ends else None
-    return Require(here, spec.label or "", step, before, after, remind, spec.until_reply, ends)
+    return Require(here, spec.label or "", step, before, after, remind, spec.until_reply, ends,
+                   spec.before_counts)  # fmt: skip
 
 
 def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
@@ -209,6 +210,10 @@ def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
                 f"{where}: " + WORDING["whole_call"].format(where="mode", reason=reason)
             )
     _label_requires(condition, schema.name)
+    nested = [c for c in condition.walk() if getattr(c, "judged_at_the_end", False)
+              and c is not condition]  # fmt: skip
+    if nested:  # the end-of-call pass judges a rule's own require only
+        raise RuleError(f"{where}: " + WORDING["before_counts_nested"].format(where=nested[0].path))
     examples = None
     if schema.examples is not None:
         if not condition.sentence_level:
@@ -518,7 +523,9 @@ class RuleSet:
         """Every rule over the finished call, sorted by (start, rule_id).
 
         Live rules are replayed final by final (in the order the finals end, as a worker
-        receives them) so their hits are exactly those live evaluation raised.
+        receives them) so their hits are exactly those live evaluation raised; a live rule's
+        `require` with `before_counts: last` then gets the judgement only the call's end
+        settles (the last agreement of a sale never said to be done), as a post_call hit.
         """
         ordered = sorted(segments, key=lambda s: (s["start"], s["end"]))
         hits: list[Hit] = []
@@ -529,6 +536,14 @@ class RuleSet:
                 arrived.append(segment)
         duration = max([float((call or {}).get("duration") or 0.0)] + [s["end"] for s in ordered])
         view = _View(ordered, True, duration)
+        over = _View(ordered, True, duration, ended=True)
+        raised = {(h.rule_id, h.segment_ids) for h in hits}
+        for rule in self._live:  # a live require whose deadline only the call's end settles
+            if getattr(rule.condition, "judged_at_the_end", False):
+                for match in rule.condition.matches(over, over.all, rule.role, rule.pinyin):
+                    hit = _from_match(rule, over, match, mode="post_call")
+                    if (hit.rule_id, hit.segment_ids) not in raised:
+                        hits.append(hit)
         for rule in self.rules:
             if rule.live:
                 continue
@@ -562,7 +577,8 @@ def _hit(rule: Rule, segments: list[dict], evidence: str, matched_by: str, phras
                phrase)  # fmt: skip
 
 
-def _from_match(rule: Rule, view: _View, match: _Match) -> Hit:
+def _from_match(rule: Rule, view: _View, match: _Match, mode: str | None = None) -> Hit:
     segments = [view.segments[i] for i in match.indices]
-    return _hit(rule, segments, match.evidence, match.matched_by, match.phrase, match.start,
-                match.end, match.text)  # fmt: skip
+    hit = _hit(rule, segments, match.evidence, match.matched_by, match.phrase, match.start,
+               match.end, match.text)  # fmt: skip
+    return hit if mode is None else replace(hit, mode=mode)

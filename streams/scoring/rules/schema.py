@@ -103,6 +103,9 @@ WORDING: dict[str | tuple[str, str], str] = {
                 "(got {got})",
     "until_reply": "field '{where}': until_reply needs a 'before' (the sentence that is answered)",
     "reply_ends": "field '{where}': reply_ends needs until_reply (it ends the answer early)",
+    "before_counts": "field '{where}': before_counts: last needs until_reply",
+    "before_counts_nested": "field '{where}': before_counts: last only in the rule's own "
+                            "require (when: require:), judged once the call is over",
     "act_min_below": "field '{where}': '{act}' takes min (the act is done) or below (it is "
                      "clearly not), not both",
     # checks made once the rule is built (streams.scoring.rules.ruleset)
@@ -380,6 +383,11 @@ class RequireSchema(_Schema):
     # With until_reply: a sentence of the answer that ends it early (好的，已经为您提交申请:
     # what is told after saying it is done comes too late, however the ASR cut the answer)
     reply_ends: ConditionSchema | None = None
+    # With until_reply: which `before` counts. first: the first one. last: the last one before
+    # an answer that reply_ends ended (done after it), else the call's last one, judged when
+    # the call is over (a customer who picks 十二期, hears the fee and rate while the agent
+    # checks the amount, and then agrees has agreed informed)
+    before_counts: Literal["first", "last"] = "first"
 
     @model_validator(mode="after")
     def _reply_to_before(self):
@@ -387,6 +395,8 @@ class RequireSchema(_Schema):
             raise _invalid("until_reply")
         if self.reply_ends is not None and not self.until_reply:
             raise _invalid("reply_ends")
+        if self.before_counts == "last" and not self.until_reply:
+            raise _invalid("before_counts")
         return self
 
 
