@@ -179,3 +179,31 @@ def test_the_agreement_that_counts_is_the_last_before_the_plan_is_done():
     asks = ("customer", "第一期从哪个月开始扣", 25, 27)
     assert disclosure(*start, agree, submitted, asks) == [(("t:4",), "post_call")]
     assert _live_hits(*start, agree, submitted, asks) == []
+
+
+def test_an_index_stage_of_its_own_reads_the_agreement_with_the_acts_model(scoring_models):
+    """The end-of-call judgement needs the dialog acts (行，那就给我办上吧 is an agreement only
+    to the act model): an index stage in a process of its own (the compose file's split)
+    binds the newest acts version; in the scoring stage's process the rules are bound already."""
+    from streams.settings import Settings
+    from streams.stages.index import ActsForRules
+
+    turns = conversation(
+        ("agent", "这笔可以办分期，有三期六期十二期", 0, 4), ("customer", "那就十二期吧", 5, 7),
+        ("agent", "好的，跟您确认一下，是八千四全部分吗", 8, 11), ("customer", "对，全部分", 12, 13),
+        ("agent", "十二期每期手续费五十元，年化利率百分之十三点五", 14, 18),
+        ("customer", "行，那就给我办上吧", 19, 21), ("agent", "好的，我这边给您提交一下", 22, 24),
+        ("customer", "第一期从哪个月开始扣", 25, 27))  # fmt: skip
+
+    def disclosure(rules):
+        return [h.segment_ids for h in rules.post_call(turns)
+                if h.rule_id == "agent-instalment-disclosure"]  # fmt: skip
+
+    alone = RuleSet.load(PACK)  # as the index stage's own process loads the pack
+    assert disclosure(alone) == [("t:1",)]  # the pick is the last agreement it can read
+    acts = ActsForRules(Settings().models_dir)
+    assert acts.bind(alone) is alone and alone.acts_model is not None
+    assert disclosure(alone) == []
+    shared = ActsForRules(Settings().models_dir)
+    assert shared.bind(scoring_models.rules) is scoring_models.rules and shared.loaded is None
+    assert disclosure(scoring_models.rules) == []

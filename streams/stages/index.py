@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from models import registry
+
 from ..index.store import IndexWriter, connect, ensure_indices, with_retry
 from ..settings import SCORED_TOPIC
 from .pipeline import Pipeline
@@ -21,11 +23,36 @@ from .pipeline import Pipeline
 log = logging.getLogger("callqa.worker")
 
 
+class ActsForRules:
+    """The dialog-act model for the post-call pass's `act:` conditions (a live rule judged at
+    the call's end reads the customer's agreement with it). In the scoring stage's process
+    the rule set is bound already (ScoringModels); an index stage of its own loads the newest
+    acts version itself, and again when a newer one is published."""
+
+    def __init__(self, models_dir):
+        self.models_dir, self.loaded, self.tried = models_dir, None, None
+
+    def bind(self, rules):
+        if not rules.act_rules:
+            return rules
+        if rules.acts_model is not None and self.tried is None:
+            return rules  # bound by the scoring stage in this process
+        newest = registry.latest(self.models_dir, "acts")
+        if newest != self.tried:  # the first time, or a newer version published
+            self.tried = newest
+            try:
+                self.loaded = registry.load_usable(self.models_dir, "acts", log.warning)
+            except registry.ModelMissing:
+                self.loaded = None
+        return rules.bind_acts(self.loaded.pipeline if self.loaded is not None else None)
+
+
 def register(pipeline: Pipeline) -> None:
     settings, rules = pipeline.settings, pipeline.rules
     if not settings.elasticsearch_url:
         raise SystemExit("ELASTICSEARCH_URL is not set")
     es = connect(settings.elasticsearch_url)
+    acts = ActsForRules(settings.models_dir)
     writer = IndexWriter(es, settings, rules=rules.current)
     with_retry(lambda: ensure_indices(es, settings), "create indices")
 
@@ -38,7 +65,7 @@ def register(pipeline: Pipeline) -> None:
             elif kind == "start":
                 await loop.run_in_executor(None, writer.write_started, record)
             elif kind == "end":
-                writer.rules = rules.current
+                writer.rules = await loop.run_in_executor(None, acts.bind, rules.current)
                 doc = await loop.run_in_executor(None, writer.write_call, record)
                 if doc["status"] == "failed":
                     raise IncompleteCall(f"the call stays failed: {doc['failure']}")
