@@ -11,6 +11,16 @@ from streams.scoring.rules import RuleError
 from .rulekit import conversation, ruleset
 
 
+def raised(rules, *turns) -> list[tuple[str, tuple[str, ...]]]:
+    """(the final that raised it, the finals it points at) of each hit live evaluation raises,
+    final by final."""
+    history, out = [], []
+    for segment in conversation(*turns):
+        out += [(segment["segment_id"], h.segment_ids) for h in rules.live(segment, history)]
+        history.append(segment)
+    return out
+
+
 def test_a_step_may_come_in_the_answer_until_its_speaker_speaks_again():
     """`until_reply`: the step may still come in the answer to the `before` sentence; the
     deadline closes when that sentence's speaker speaks again (listening words aside), and the
@@ -22,11 +32,7 @@ def test_a_step_may_come_in_the_answer_until_its_speaker_speaks_again():
     rules = ruleset(spec)
 
     def live(*turns):
-        history, out = [], []
-        for segment in conversation(*turns):
-            out += [(segment["segment_id"], h.segment_ids) for h in rules.live(segment, history)]
-            history.append(segment)
-        return out
+        return raised(rules, *turns)
 
     pick = ("customer", "那就分六期吧", 0)
     assert live(pick, ("agent", "好的", 3), ("customer", "嗯", 5), ("agent", "每期手续费三十块", 7),
@@ -74,12 +80,8 @@ def test_the_last_agreement_counts_before_the_sale_is_done_or_the_call_ends():
     rules = ruleset(spec)
 
     def both(*turns):
-        history, live = [], []
-        for segment in conversation(*turns):
-            live += [(segment["segment_id"], h.segment_ids) for h in rules.live(segment, history)]
-            history.append(segment)
         post = [(h.segment_ids, h.mode) for h in rules.post_call(conversation(*turns))]
-        return live, post
+        return raised(rules, *turns), post
 
     pick, check = ("customer", "就十二期吧", 0), ("agent", "分多少金额呢", 2)
     amount, fee = ("customer", "三万全部分", 4), ("agent", "每期手续费六十块", 6)
