@@ -9,14 +9,16 @@ from streams.scoring.rules import RuleSet
 
 from .rulekit import PACK, conversation
 
+RULES = RuleSet.load(PACK)  # the starter pack, without the acts model
+LIVE = {rule.id for rule in RULES.rules if rule.live}
+
 
 def _live_hits(*turns) -> list[tuple[str, tuple[str, ...]]]:
     """The starter pack's live hits, (rule id, segment ids), over (role, text, start, end)
     turns, final by final."""
-    rules = RuleSet.load(PACK)
     history, hits = [], []
     for segment in conversation(*turns):
-        hits += [(h.rule_id, h.segment_ids) for h in rules.live(segment, history)]
+        hits += [(h.rule_id, h.segment_ids) for h in RULES.live(segment, history)]
         history.append(segment)
     return hits
 
@@ -24,11 +26,8 @@ def _live_hits(*turns) -> list[tuple[str, tuple[str, ...]]]:
 def _hits(*turns) -> list[tuple[str, tuple[str, ...]]]:
     """The live rules' hits once the call is over: those raised live, and the disclosure judged
     at the call's end (the last agreement of a sale never said to be done)."""
-    hits = RuleSet.load(PACK).post_call(conversation(*turns))
+    hits = RULES.post_call(conversation(*turns))
     return [(h.rule_id, h.segment_ids) for h in hits if h.rule_id in LIVE]
-
-
-LIVE = {rule.id for rule in RuleSet.load(PACK).rules if rule.live}
 
 
 def _rule_ids(turns) -> list[str]:
@@ -160,7 +159,6 @@ def test_the_agreement_that_counts_is_the_last_before_the_plan_is_done():
     rate, the customer agrees: informed (the first pick alone would have made it a miss). Never
     told, the last agreement is the one reported: live once the agent says it is done, after
     the call when that is never said (its hit marked post_call)."""
-    rules = RuleSet.load(PACK)
     start = [("agent", "这笔可以办分期，有三期六期十二期", 0, 4), ("customer", "那就十二期吧", 5, 7),
              ("agent", "好的，跟您确认一下，是八千四全部分吗", 8, 11), ("customer", "对，全部分", 12, 13)]  # fmt: skip
     told = ("agent", "十二期每期手续费五十元，年化利率折算下来大约是百分之十三点五", 14, 18)
@@ -171,7 +169,7 @@ def test_the_agreement_that_counts_is_the_last_before_the_plan_is_done():
     assert _hits(*start, told, agree, done) == []
 
     def disclosure(*turns):
-        return [(h.segment_ids, h.mode) for h in rules.post_call(conversation(*turns))
+        return [(h.segment_ids, h.mode) for h in RULES.post_call(conversation(*turns))
                 if h.rule_id == "agent-instalment-disclosure"]  # fmt: skip
 
     assert disclosure(*start, agree, done) == [(("t:4",), "live")]
