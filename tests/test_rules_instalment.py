@@ -154,6 +154,22 @@ def test_fee_and_rate_told_after_saying_it_is_done_come_too_late_across_a_cut():
     assert _live_hits(*agreed, *in_time) == []
 
 
+def test_done_is_said_in_other_words_and_another_business_done_does_not_close_an_offer():
+    """我这边给您登记上了 says the plan is being done, as 已经 … 办 does: the fee and rate after it
+    are late. A segment that opens with another business done (已经开通了) and goes on to offer
+    an instalment with its fee and rate tells them in time."""
+    agreed = [("agent", "这笔可以给您办六期的分期", 0, 4), ("customer", "好嘞，就六期吧", 5, 7)]
+    late = [("agent", "好，我这边给您登记上了", 8, 10),
+            ("agent", "每期手续费三十八元，年化利率百分之十三点一", 10.5, 14)]  # fmt: skip
+    assert _live_hits(*agreed, *late) == [("agent-instalment-disclosure", ("t:1",))]
+    offer = ("agent", "已经给您开通了，另外您那笔四千的家电消费也可以办分期，六期每期手续费二十六元，"
+             "年化利率百分之十三点一", 0, 8)  # fmt: skip
+    yes = ("customer", "成，这笔也分六期，办吧", 9, 11)
+    assert _hits(offer, yes, ("agent", "好的，已经为您办理", 12, 14)) == []
+    assert _hits(("agent", "已经给您开通了，另外您那笔四千的家电消费也可以办分期", 0, 8), yes,
+                 ("agent", "好的，已经为您办理", 12, 14)) == [("agent-instalment-disclosure", ("t:1",))]  # fmt: skip
+
+
 def test_the_agreement_that_counts_is_the_last_before_the_plan_is_done():
     """The customer picks the periods, the agent checks the amount and then tells the fee and
     rate, the customer agrees: informed (the first pick alone would have made it a miss). Never
