@@ -82,6 +82,11 @@ def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
         # both with their numbers, in either order
         (["年化利率百分之十三点五，每期手续费率零点六"], False),
         (["年化14%，每期手续费52块"], False),
+        # the rate's number touching the next period count once punctuation is stripped
+        (["每期手续费四十一元，年化约百分之十四，三十六期一共一千四百多"], False),
+        (["每期手续费38元，年化13%，24期"], False),
+        # a period count is still no rate
+        (["每期手续费五十元", "年化的话看期数，12期和24期不一样"], True),
     ],
 )
 def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
