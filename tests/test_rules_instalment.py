@@ -173,6 +173,14 @@ def test_done_is_said_in_other_words_and_another_business_done_does_not_close_an
     assert _hits(offer, yes, ("agent", "好的，已经为您办理", 12, 14)) == []
     assert _hits(("agent", "已经给您开通了，另外您那笔四千的家电消费也可以办分期", 0, 8), yes,
                  ("agent", "好的，已经为您办理", 12, 14)) == [("agent-instalment-disclosure", ("t:1",))]  # fmt: skip
+    # saying an instalment cannot be had is no new offer: done is still done
+    refused = (
+        "agent",
+        "已经给您开通了，这笔取现不能分期，每期手续费三十八元，年化利率百分之十三点一",
+        8,
+        14,
+    )
+    assert _live_hits(*agreed, refused) == [("agent-instalment-disclosure", ("t:1",))]
 
 
 def test_the_agreement_that_counts_is_the_last_before_the_plan_is_done():
