@@ -201,6 +201,14 @@ def test_answer_to_the_other_partys_question(redactor):
         )
     after_cue = said(redactor, ("agent", "您报一下身份证"), ("agent", "6-7-12-7-24-7都可以"))
     assert after_cue[-1] == "6-7-12-7-24-7都可以"
+    # whisper's 合时 / 合对 for 核实 / 核对 say it checked out too, and its 委号 / 为后 for 尾号 mark
+    # a tail, kept as said (not an ID's first digits, flagged as read out)
+    for checked in ("身份已经合时，为后5033的这张卡已经冻结", "身份合对好了，卡片委号是4127"):
+        assert said(redactor, ("agent", checked)) == [checked]
+    assert (
+        said(redactor, ("agent", "身份合对一下，您的身份证号是"), ("customer", "4101"))[-1]
+        == "****"
+    )
 
 
 def test_state_is_json_and_survives_a_round_trip(redactor):

@@ -72,8 +72,10 @@ DEFAULT_CUES: dict[str, str] = {
             r"|卡面|(?:银行|信用|借记|储蓄|贷记)卡|(?<![a-z])card(?![a-z])\s?(?:no|number)?",
     # 分证: ASR's 学分证 for 身份证. 身份 saying it checked out (身份对上了, 身份核实通过) asks for
     # no number: the digits after it are account details (round 34's ev-805: 六期、十二期 heard as
-    # 6-7-12-7 right after 罗先生身份对上了 were masked as an ID and flagged as read out)
-    "id": r"(?:身份证|证件|身份(?!(?:已经|已|都|也)?(?:对上|核实|核对|验证|确认|没问题|无误|通过|校验)))"
+    # 6-7-12-7 right after 罗先生身份对上了 were masked as an ID and flagged as read out); whisper
+    # writes 核实 / 核对 as 合时, 合对, 何对 (the development calls' transcripts, rounds 41-43)
+    "id": r"(?:身份证|证件|身份(?!(?:已经|已|都|也)?(?:对上|核实|核对|验证|确认|没问题|无误|通过|校验"
+          r"|合时|合实|核时|合对|何对|和对)))"
           r"(?:上面?的?|的)?(?:号码|号)?|分证|身份信息|证号",
     "phone": r"手机|电话|号码|联系方式|座机|授机|微信|手提|回拨|回电|打给我|打我|联系我"
              rf"|(?:这|那)个号|新号|老号|(?:打|拨|拨打|致电|呼叫)(?=\s?{_D})",
@@ -91,8 +93,11 @@ DEFAULT_CUES: dict[str, str] = {
              r"|余额|账单|利息|费|取现|退款|价格|多少钱|工资|收入|到账|存了|取了|借了|款项|放款"
              rf"|借款|贷款|本金|收益|付款|支付|转账|汇款|充值|人民币|(?<![a-z])rmb|[¥￥]"
              rf"|(?:还|花|付|欠|扣)(?=\s?{_D})",
+    # 尾号 heard as 委号, 为号, 为后 (the development calls' transcripts: 委号是3926, 为号是1789): a
+    # sound-alike only right before the digits
     "tail": r"尾号|尾数|末尾|(?:最)?后\s?[0-9一二两三四五六七八九十]{1,2}\s?位"
-            r"|末\s?[0-9一二两三四五六七八九]\s?位",
+            r"|末\s?[0-9一二两三四五六七八九]\s?位"
+            rf"|[委为伪维未](?:号|后)(?:是|为)?(?=\s?{_D})",
 }  # fmt: skip
 _PRIORITY = ("tail", "money", "nonpii", "announce", "weak_code", "code", "cvv", "phone", "id",
              "card")  # fmt: skip
