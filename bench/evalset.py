@@ -58,8 +58,8 @@ def validate_script(doc: dict, intents: list[str], rules: dict[str, str]) -> lis
     problems = []
     turns = doc.get("turns") or []
     expected = doc.get("expected") or {}
-    if not re.fullmatch(r"ev-\d{2,3}-[a-z0-9-]+", str(doc.get("call_id", ""))):
-        problems.append("call_id must look like ev-NN-words (NN: 2 or 3 digits)")
+    if not re.fullmatch(r"ev-\d{2,4}-[a-z0-9-]+", str(doc.get("call_id", ""))):
+        problems.append("call_id must look like ev-NN-words (NN: 2 to 4 digits)")
     elif Path(where).stem != doc["call_id"] and isinstance(where, Path):
         problems.append("file name must be the call_id")
     if doc.get("split") not in HALVES:

@@ -58,6 +58,13 @@ def test_validation_catches_mistakes():
     assert "unknown rule 'agent-nonsense'" in problems
     assert "expected.rules.agent-closing: indices must be turn numbers" in problems
 
+    # call ids run past ev-999 (round 44 on): four digits are fine, five are not
+    def call_id_wrong(call_id):
+        found = evalset.validate_script({**SCRIPTS[0], "call_id": call_id}, INTENTS, RULES)
+        return any("call_id must look like" in p for p in found)
+
+    assert not call_id_wrong("ev-1000-next-round") and call_id_wrong("ev-10000-too-far")
+
 
 def test_mix():
     expected = [d["expected"] for d in SCRIPTS]
