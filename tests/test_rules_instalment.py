@@ -234,3 +234,26 @@ def test_an_index_stage_of_its_own_reads_the_agreement_with_the_acts_model(scori
     shared = ActsForRules(Settings().models_dir)
     assert shared.bind(scoring_models.rules) is scoring_models.rules and shared.loaded is None
     assert disclosure(scoring_models.rules) == []
+
+
+def test_a_question_quoted_before_the_agreement_does_not_undo_it(scoring_models):
+    """Whether the customer is asking is read on the turn's last sentence: a turn that quotes a
+    question put to someone else and then agrees is an agreement (the fee and rate untold: a
+    hit on it); one that agrees and then asks is not yet one."""
+    from streams.scoring.rules.sentence_operators import Regex
+
+    asking = Regex("asking", "customer", "吗|呢", None, last_sentence=True)
+    assert asking._check("我问他能分吗？他说能。那就给我办吧", False) is None
+    assert asking._check("那就给我办吧。一个月还多少呢", False) is not None
+    assert asking._check("能分吗他说能那就给我办吧", False) is not None  # no stops: one sentence
+
+    offer = ("agent", "这笔装修款可以给您办分期，分六期或者十二期都行", 0, 5)
+    done = ("agent", "好的，已经为您办理", 13, 15)
+
+    def fired(said):
+        turns = conversation(offer, ("customer", said, 6, 12), done)
+        return [h.segment_ids for h in scoring_models.rules.post_call(turns)
+                if h.rule_id == "agent-instalment-disclosure"]  # fmt: skip
+
+    assert fired("我昨晚问我老公，这钱咱拆开还行不行？他说可以。那你就直接帮我弄上吧") == [("t:1",)]
+    assert fired("那你就直接帮我弄上吧。弄上以后一个月还多少呢？") == []

@@ -146,7 +146,7 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
         return Keywords(here, spec.role, mode.rstrip("_"), words, n, spec.scope, spec.pinyin,
                         spec.exclude)  # fmt: skip
     if op == "regex":
-        return Regex(here, spec.role, spec.pattern, spec.exclude)
+        return Regex(here, spec.role, spec.pattern, spec.exclude, spec.last_sentence)
     if op == "similar":
         return Similar(here, spec.role, spec.references, spec.threshold)
     if op == "position":

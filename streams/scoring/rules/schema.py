@@ -242,6 +242,9 @@ class RegexSchema(_Schema):
     pattern: Pattern
     exclude: Pattern | None = None
     role: RoleName | None = None
+    # read only the utterance's last sentence (split at 。？！；): whether a turn ends on a
+    # question (…分期行不行？他说行。那你就给我弄上吧 quotes a question and then agrees)
+    last_sentence: bool = False
 
 
 class SimilarSchema(_Schema):

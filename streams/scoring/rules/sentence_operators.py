@@ -143,15 +143,29 @@ class Keywords(Condition):
         return []
 
 
-class Regex(_SentenceCondition):
-    """A pattern (RE2: linear time in the sentence, whatever the pattern) minus exclusions."""
+SENTENCE_END = re.compile(r"[。？！?!；;\n]+")
 
-    def __init__(self, path, role, pattern: str, exclude: str | None):
+
+def final_sentence(text: str) -> str:
+    """The utterance's last sentence that has words (the whole text when it has one)."""
+    parts = [s for s in SENTENCE_END.split(text) if _norm(s)]
+    return parts[-1] if parts else text
+
+
+class Regex(_SentenceCondition):
+    """A pattern (RE2: linear time in the sentence, whatever the pattern) minus exclusions;
+    `last_sentence`: on the utterance's last sentence only (punctuation is gone once normalised,
+    so it is cut off before)."""
+
+    def __init__(self, path, role, pattern: str, exclude: str | None, last_sentence: bool = False):
         super().__init__(path, role)
         self.pattern = compile_regex(pattern)
         self.exclude = compile_regex(exclude) if exclude else None
+        self.last_sentence = last_sentence
 
     def _check(self, text, pinyin):
+        if self.last_sentence:
+            text = final_sentence(text)
         words = _norm(text)
         excluded = [m.span() for m in self.exclude.finditer(words)] if self.exclude else []
         for match in self.pattern.finditer(words):
@@ -401,7 +415,6 @@ class Act(_SentenceCondition):
     `any: [keywords, act]` then falls back to its keywords, and one written as
     `all: [keywords, not: {act: {below: ...}}]` (the model may veto a keyword) too."""
 
-    SENTENCE_END = re.compile(r"[。？！?!；;\n]+")
     MIN_SENTENCE = 4  # a lone 好的 or 行 among other sentences says nothing of what it answers
 
     def __init__(self, path, role, name: str, least: float, scope: str,
@@ -441,7 +454,7 @@ class Act(_SentenceCondition):
         if previous:
             p = min(p, self.scores.probability(f"{previous}，{text}", self.name))
         if self.last_sentence:
-            parts = [s for s in self.SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
+            parts = [s for s in SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
             if len(parts) > 1:
                 p = max(p, self.scores.probability(parts[-1], self.name))
         name = ACT_NAMES.get(self.name, self.name)
