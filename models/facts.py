@@ -97,6 +97,7 @@ from .facts_text import (
     _value,
 )
 from .lexicons import Lexicons
+from .sounds import TAIL_SOUNDS, heard, syllables
 
 KINDS = ("card_tail", "amount", "date", "installments", "merchant")
 
@@ -130,13 +131,10 @@ _TAIL = re.compile(
     rf"(?:尾号|尾数|(?:最)?后[四4]位(?:数字|号码|数|号)?|末[四4]位)(?P<gap>{_GAP})"
     rf"(?P<num>[{_CN_D}0-9十百千](?:\s?[{_CN_D}0-9十百千])*)"
 )
-# The same cues as whisper writes them, by sound (toneless pinyin): 尾号 as 为号 / 委号 / 位号
-# and, the vowel clipped, 为后 / 位后 (那位后7-6-18, 他为后6039); 尾数 as 为数; 末四位 as 莫四位 /
-# 莫斯卫. Not 后四位 by sound: the ID's cue too, it took ID digits for tails whenever whisper
-# garbled 身份证. Whisper seldom writes 尾号 itself: through ASR the development calls' card
-# tails were found 10 times in 95 (bench/RESULTS.md, round 23). After such a cue the digits may
-# come with dashes between them (7-6-1-8).
-_TAIL_SOUNDS = (("wei", "hao"), ("wei", "hou"), ("wei", "shu"), ("mo", "si", "wei"))
+# The same cues as whisper writes them, by sound (models/sounds.py's TAIL_SOUNDS: 委号, 为后, 莫斯卫
+# …): whisper seldom writes 尾号 itself: through ASR the development calls' card tails were found
+# 10 times in 95 (bench/RESULTS.md, round 23). After such a cue the digits may come with dashes
+# between them (7-6-1-8).
 _AFTER_TAIL_SOUND = re.compile(
     rf"(?P<gap>{_GAP})(?P<num>[{_CN_D}0-9](?:[\s\-]?[{_CN_D}0-9])*)(?![{_CN_D}0-9十百千万亿点块元])"
 )
@@ -162,16 +160,16 @@ def _not_a_card(clause: str) -> bool:
     """Whether the clause before a 尾号/后四位 names another number (手机, 身份证 …) after
     its last mention of a card; by characters or, for ASR homophones (授机), by sound."""
     last = max((x.end() for x in _NOT_CARD_RE.finditer(clause)), default=-1)
-    syllables = _syllables(clause)
+    said = syllables(clause)
     # 证 (zheng) of 身份证 survives whisper's garbling of the rest: 宣传证, 宣存证, 宣传正,
     # 双战争, 宣证 (development calls) — an ID's number, not the card's.
-    last = max([last] + [i + 1 for i, s in enumerate(syllables) if s == "zheng"])
+    last = max([last] + [i + 1 for i, s in enumerate(said) if s == "zheng"])
     for sound in _not_card_sounds():
-        last = max([last] + [i + len(sound) for i in _heard(syllables, sound)])
+        last = max([last] + [i + len(sound) for i in heard(said, sound)])
     if last < 0:
         return False
     last += clause[last : last + 1] == "卡"  # 手机卡 is no bank card
-    return "卡" not in clause[last:] and "ka" not in syllables[last:]
+    return "卡" not in clause[last:] and "ka" not in said[last:]
 
 
 def _card_tails(text: str, claims: _Claims) -> list[Fact]:
@@ -208,10 +206,10 @@ def _card_tails(text: str, claims: _Claims) -> list[Fact]:
 
 def _tails_by_sound(text: str, taken: set[int]) -> list[tuple[int, int, str, bool]]:
     """(cue start, number start, number, True) for each tail cue heard by sound
-    (_TAIL_SOUNDS) with a number after it; not where a written cue already starts."""
-    syllables, out = _syllables(text), []
-    for sound in _TAIL_SOUNDS:
-        for i in _heard(syllables, sound):
+    (TAIL_SOUNDS) with a number after it; not where a written cue already starts."""
+    said, out = syllables(text), []
+    for sound in TAIL_SOUNDS:
+        for i in heard(said, sound):
             if i in taken or text[i : i + 2] in ("尾号", "尾数"):
                 continue
             m = _AFTER_TAIL_SOUND.match(text, i + len(sound))
@@ -412,27 +410,14 @@ def _merchant_matchers(lexicons: Lexicons) -> tuple[re.Pattern, dict[tuple[str, 
     return exact, by_sound
 
 
-def _heard(syllables: list[str], sound: tuple[str, ...]) -> list[int]:
-    """Where `sound` (toneless pinyin syllables) starts in a text's `syllables`."""
-    k = len(sound)
-    return [i for i in range(len(syllables) - k + 1) if tuple(syllables[i : i + k]) == sound]
-
-
-def _syllables(text: str) -> list[str]:
-    from pypinyin import Style, lazy_pinyin
-
-    out = lazy_pinyin(text, style=Style.NORMAL, errors=lambda s: [""] * len(s))
-    return out if len(out) == len(text) else [lazy_pinyin(c, style=Style.NORMAL)[0] for c in text]
-
-
 def _lexicon_merchants(text: str, claims: _Claims, lexicons: Lexicons) -> list[Fact]:
     exact, by_sound = _merchant_matchers(lexicons)
     names = merchant_lexicon(lexicons)
     found = [(m.start(), m.end(), names[m.group()]) for m in exact.finditer(text)]
     if by_sound:
-        syllables = _syllables(text)
+        said = syllables(text)
         for sound, name in sorted(by_sound.items(), key=lambda kv: -len(kv[0])):
-            found += [(i, i + len(sound), name) for i in _heard(syllables, sound)]
+            found += [(i, i + len(sound), name) for i in heard(said, sound)]
     facts = []
     for start, end, name in sorted(found, key=lambda f: (f[0], -(f[1] - f[0]))):
         if claims.free(start, end):

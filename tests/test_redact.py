@@ -211,6 +211,23 @@ def test_answer_to_the_other_partys_question(redactor):
     )
 
 
+@pytest.mark.parametrize("heard", ["委号是", "位号", "卫后", "为数", "莫斯卫"])
+def test_a_tail_cue_heard_by_sound_is_one_cue_for_masking_and_key_facts(redactor, heard):
+    """Whisper's sound-alikes of 尾号 / 尾数 / 末四位 (models/sounds.py's TAIL_SOUNDS) mark a card
+    tail for the masking (kept as said, not taken for the asked ID's digits) and for the key
+    facts alike; sounds that are no cue (为了) do not."""
+    from models.facts import extract_facts
+    from models.lexicons import load_lexicons
+    from streams.settings import Settings
+
+    lexicons = load_lexicons(Settings().lexicons_dir)
+    asked = ("agent", "请报一下身份证号码")
+    said_ = f"身份合对好了，卡片{heard}4127"
+    assert said(redactor, asked, ("customer", said_))[-1] == said_
+    assert [(f.kind, f.value) for f in extract_facts(said_, lexicons)] == [("card_tail", "4127")]
+    assert said(redactor, asked, ("customer", "为了4101"))[-1] == "为了****"
+
+
 def test_state_is_json_and_survives_a_round_trip(redactor):
     state: dict = {}
     redactor.mask("我的卡号是六二二二 零二一二", "customer", state)

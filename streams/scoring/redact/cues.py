@@ -93,12 +93,13 @@ DEFAULT_CUES: dict[str, str] = {
              r"|余额|账单|利息|费|取现|退款|价格|多少钱|工资|收入|到账|存了|取了|借了|款项|放款"
              rf"|借款|贷款|本金|收益|付款|支付|转账|汇款|充值|人民币|(?<![a-z])rmb|[¥￥]"
              rf"|(?:还|花|付|欠|扣)(?=\s?{_D})",
-    # 尾号 heard as 委号, 为号, 为后 (the development calls' transcripts: 委号是3926, 为号是1789): a
-    # sound-alike only right before the digits
+    # and by sound (委号是3926): TAIL_AFTER_SOUND below
     "tail": r"尾号|尾数|末尾|(?:最)?后\s?[0-9一二两三四五六七八九十]{1,2}\s?位"
-            r"|末\s?[0-9一二两三四五六七八九]\s?位"
-            rf"|[委为伪维未](?:号|后)(?:是|为)?(?=\s?{_D})",
+            r"|末\s?[0-9一二两三四五六七八九]\s?位",
 }  # fmt: skip
+# A tail's cue as whisper writes it (models/sounds.py's TAIL_SOUNDS: 委号是3926, 为号是1789, 他为后6039,
+# the development calls' transcripts) is one only right before the digits: what may follow it.
+TAIL_AFTER_SOUND = re.compile(rf"(?:是|为)?(?=\s?{_D})")
 _PRIORITY = ("tail", "money", "nonpii", "announce", "weak_code", "code", "cvv", "phone", "id",
              "card")  # fmt: skip
 _KIND_CUES = ("card", "id", "phone", "cvv", "code", "weak_code", "announce", "nonpii", "money")

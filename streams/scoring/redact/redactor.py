@@ -8,6 +8,8 @@ import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
+from models.sounds import TAIL_SOUNDS, heard_any, syllables
+
 from .cues import (
     _AT_END,
     _AT_START,
@@ -27,6 +29,7 @@ from .cues import (
     _SHOWN,
     AMOUNT_DIGITS_MAX,
     DEFAULT_CUES,
+    TAIL_AFTER_SOUND,
 )
 from .digits import _date_shaped, _listed, _periods_heard, _Run, _runs, _thousands, _view
 from .masked import Masked, Span, _replace
@@ -39,6 +42,7 @@ from .shapes import _birth_date, _by_shape, _company, _id_checksum, _luhn
 SOUND_KINDS = ("cvv", "code")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _DIGIT_CHARS = frozenset("零〇一幺二两三四五六七八九十百千万")
+_SAID_DIGIT = re.compile(r"[0-9零〇一幺二两三四五六七八九]")
 
 
 def _sound_map(patterns: Iterable[str]) -> dict[str, str]:
@@ -56,15 +60,10 @@ def _sound_map(patterns: Iterable[str]) -> dict[str, str]:
 def _sounded(view: str, sounds: tuple[tuple[str, str], ...]) -> str:
     """`view` with every character that sounds like a cue character replaced by it (same
     length; digits kept), so a cue pattern finds 被面 as 背面."""
-    from pypinyin import Style, lazy_pinyin
-
     mapping = dict(sounds)
-    syllables = lazy_pinyin(view, style=Style.NORMAL, errors=lambda chars: list(chars))
-    if len(syllables) != len(view):
-        return view  # not aligned one syllable per character: no guess
     return "".join(
         mapping.get(syllable, char) if _HAN.match(char) and char not in _DIGIT_CHARS else char
-        for char, syllable in zip(view, syllables, strict=True)
+        for char, syllable in zip(view, syllables(view), strict=True)
     )
 
 
@@ -190,6 +189,10 @@ class Redactor:
         found = []
         for kind, pattern in self._cues:
             found += [(m.start(1), m.end(1), kind) for m in pattern.finditer(view) if m.group(1)]
+        if _HAN.search(view) and _SAID_DIGIT.search(view):
+            found += [(a, m.end(), "tail") for a, b in heard_any(view, TAIL_SOUNDS)
+                      if view[a:b] not in ("尾号", "尾数")
+                      and (m := TAIL_AFTER_SOUND.match(view, b))]  # fmt: skip
         heard = _sounded(view, self._sounds) if _HAN.search(view) else view
         if heard != view:
             seen = set(found)
