@@ -87,6 +87,11 @@ def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
         (["每期手续费38元，年化13%，24期"], False),
         # a period count is still no rate
         (["每期手续费五十元", "年化的话看期数，12期和24期不一样"], True),
+        (["每期手续费五十元", "年化的话，十二期跟二十四期差不多"], True),
+        # the plan's period count between the word and the rate's number: which plan's rate it is
+        (["每期手续费一百二十元", "换算成年化，六期大约百分之十二，九期大约百分之十三"], False),
+        # the fee's percent before a period count and the word is no rate
+        (["每期手续费百分之零点七，十二期的年化您在手机银行能查到"], True),
     ],
 )
 def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
