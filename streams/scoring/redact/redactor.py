@@ -16,6 +16,7 @@ from .cues import (
     _CODE_TALK_SEGMENTS,
     _COPULA_THEN_CUE,
     _CUE_WINDOW,
+    _D,
     _DICTATED,
     _GAP,
     _KIND_CUES,
@@ -42,7 +43,7 @@ from .shapes import _birth_date, _by_shape, _company, _id_checksum, _luhn
 SOUND_KINDS = ("cvv", "code")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _DIGIT_CHARS = frozenset("零〇一幺二两三四五六七八九十百千万")
-_SAID_DIGIT = re.compile(r"[0-9零〇一幺二两三四五六七八九]")
+_SAID_DIGIT = re.compile(_D)
 
 
 def _sound_map(patterns: Iterable[str]) -> dict[str, str]:
@@ -189,11 +190,12 @@ class Redactor:
         found = []
         for kind, pattern in self._cues:
             found += [(m.start(1), m.end(1), kind) for m in pattern.finditer(view) if m.group(1)]
-        if _HAN.search(view) and _SAID_DIGIT.search(view):
+        han = _HAN.search(view) is not None
+        if han and _SAID_DIGIT.search(view):
             found += [(a, m.end(), "tail") for a, b in heard_any(view, TAIL_SOUNDS)
                       if view[a:b] not in ("尾号", "尾数")
                       and (m := TAIL_AFTER_SOUND.match(view, b))]  # fmt: skip
-        heard = _sounded(view, self._sounds) if _HAN.search(view) else view
+        heard = _sounded(view, self._sounds) if han else view
         if heard != view:
             seen = set(found)
             for kind, pattern in self._sound_cues:
