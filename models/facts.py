@@ -97,7 +97,7 @@ from .facts_text import (
     _value,
 )
 from .lexicons import Lexicons
-from .sounds import TAIL_SOUNDS, heard, syllables
+from .sounds import TAIL_SOUNDS, heard, heard_any, syllables
 
 KINDS = ("card_tail", "amount", "date", "installments", "merchant")
 
@@ -207,14 +207,13 @@ def _card_tails(text: str, claims: _Claims) -> list[Fact]:
 def _tails_by_sound(text: str, taken: set[int]) -> list[tuple[int, int, str, bool]]:
     """(cue start, number start, number, True) for each tail cue heard by sound
     (TAIL_SOUNDS) with a number after it; not where a written cue already starts."""
-    said, out = syllables(text), []
-    for sound in TAIL_SOUNDS:
-        for i in heard(said, sound):
-            if i in taken or text[i : i + 2] in ("尾号", "尾数"):
-                continue
-            m = _AFTER_TAIL_SOUND.match(text, i + len(sound))
-            if m:
-                out.append((i, m.start("num"), m.group("num"), True))
+    out = []
+    for start, end in heard_any(text, TAIL_SOUNDS):
+        if start in taken or text[start : start + 2] in ("尾号", "尾数"):
+            continue
+        m = _AFTER_TAIL_SOUND.match(text, end)
+        if m:
+            out.append((start, m.start("num"), m.group("num"), True))
     return out
 
 
