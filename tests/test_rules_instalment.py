@@ -262,3 +262,33 @@ def test_a_question_quoted_before_the_agreement_does_not_undo_it(scoring_models)
 
     assert fired("我昨晚问我老公，这钱咱拆开还行不行？他说可以。那你就直接帮我弄上吧") == [("t:1",)]
     assert fired("那你就直接帮我弄上吧。弄上以后一个月还多少呢？") == []
+
+
+def test_a_rate_in_own_words_after_the_fee_counts_when_its_clause_says_it(scoring_models):
+    """The acts model reads the rate said in the agent's own words (no 年化) clause by clause
+    too (`clauses: true`): after a fee with several numbers, the whole turn reads ~0.1 as
+    stating the rate, its last clause ~0.8. Told before the agreement, no hit; the fee alone, a
+    hit."""
+    from streams.scoring.rules.sentence_operators import Act, ActScores
+
+    fee = "分二十四期，每期还本金五百元，另外每期收本金的百分之零点六作手续费，合七十二元，每期一共五百七十二元。"
+    rate = "这些费用摊到每一年去看，等于每年大约付百分之十三的成本。"
+    whole = Act("rate", "agent", "agent_states_annual_rate", 0.5, "sentence")
+    clauses = Act("rate", "agent", "agent_states_annual_rate", 0.5, "sentence", clauses=True)
+    scores = ActScores(scoring_models.rules.acts_model)
+    whole.bind_acts(scores)
+    clauses.bind_acts(scores)
+    assert whole._check(fee + rate, False) is None
+    assert clauses._check(fee + rate, False) is not None
+    assert clauses._check(fee, False) is None
+
+    def fired(told):
+        turns = conversation(
+            ("agent", "这笔装修款可以给您办分期，分十二期或者二十四期都行", 0, 5),
+            ("customer", "二十四期的话一个月要多出多少钱", 6, 9), ("agent", told, 10, 22),
+            ("customer", "行，就二十四期，给我办上吧", 23, 26), ("agent", "好的，已经为您办理", 27, 29))  # fmt: skip
+        return [h.segment_ids for h in scoring_models.rules.post_call(turns)
+                if h.rule_id == "agent-instalment-disclosure"]  # fmt: skip
+
+    assert fired(fee + rate) == []
+    assert fired(fee) == [("t:3",)]

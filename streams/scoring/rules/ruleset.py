@@ -168,7 +168,7 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
         return Disclosure(here, spec.role, spec.kinds, spec.cvv_cues)
     if op == "act":
         return Act(here, spec.role, spec.name, spec.min, spec.scope, spec.below, spec.last_sentence,
-                   spec.with_previous)  # fmt: skip
+                   spec.with_previous, spec.clauses)  # fmt: skip
     if op == "follows":
         return Follows(here, _build(spec.condition, f"{here}.condition"),
                        _build(spec.after, f"{here}.after"), spec.within)  # fmt: skip

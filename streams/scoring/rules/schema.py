@@ -348,6 +348,10 @@ class ActSchema(_Schema):
     # read the piece together with the same speaker's piece right before it in the turn as
     # well (live rules), the lower probability counting: the ASR cuts one sentence into pieces
     with_previous: bool = False
+    # judge every clause too (split at 。？！；and commas, 4+ characters), the highest counting: the
+    # ASR's pieces have commas where the words had full stops, and one act among others in a
+    # long piece (…，你直接给我办上，手续费回头账单来了我自己看) is diluted when judged whole
+    clauses: bool = False
 
     @model_validator(mode="after")
     def _role_fits(self):

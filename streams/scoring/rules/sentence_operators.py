@@ -144,6 +144,7 @@ class Keywords(Condition):
 
 
 SENTENCE_END = re.compile(r"[。？！?!；;\n]+")
+CLAUSE_END = re.compile(r"[。？！?!；;\n，,、：:]+")  # whisper's pieces often have only commas
 
 
 def final_sentence(text: str) -> str:
@@ -419,10 +420,13 @@ class Act(_SentenceCondition):
 
     def __init__(self, path, role, name: str, least: float, scope: str,
                  below: float | None = None, last_sentence: bool = False,
-                 with_previous: bool = False):  # fmt: skip
+                 with_previous: bool = False, clauses: bool = False):  # fmt: skip
         super().__init__(path, role or ROLE_OF[name])
         self.name = name
         self.last_sentence = last_sentence
+        # every clause (split at commas too, 4+ characters) judged as well, the highest counting:
+        # one act among others in a long turn is diluted when the turn is judged whole
+        self.clauses = clauses
         # the segment's `previous` (the same speaker's piece right before it in the turn, set by
         # RuleSet.live) read with it too, the lower probability counting: the ASR cuts a
         # sentence into pieces, and 电话里我这边没法改寄送地址 alone is a refusal, after 需要您本人
@@ -457,6 +461,10 @@ class Act(_SentenceCondition):
             parts = [s for s in SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
             if len(parts) > 1:
                 p = max(p, self.scores.probability(parts[-1], self.name))
+        if self.clauses:
+            parts = [s for s in CLAUSE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
+            if len(parts) > 1:
+                p = max([p] + [self.scores.probability(part, self.name) for part in parts])
         name = ACT_NAMES.get(self.name, self.name)
         if self.below is not None:
             if p >= self.below:
