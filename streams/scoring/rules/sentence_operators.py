@@ -401,12 +401,18 @@ class ActScores:
         self._memo: dict[tuple[str, str], dict[str, float]] = {}
 
     def probability(self, text: str, act: str) -> float:
-        key = (text, ROLE_OF[act])
-        if key not in self._memo:
-            if len(self._memo) > 20000:
+        return self.highest([text], act)
+
+    def highest(self, texts: list[str], act: str) -> float:
+        """The highest P(act) over `texts`, the ones not seen before scored in one batch."""
+        role = ROLE_OF[act]
+        new = list(dict.fromkeys(t for t in texts if (t, role) not in self._memo))
+        if new:
+            if len(self._memo) + len(new) > 20000:
                 self._memo.clear()
-            self._memo[key] = self.model.probabilities([text], key[1])[0]
-        return self._memo[key].get(act, 0.0)
+            for text, scores in zip(new, self.model.probabilities(new, role), strict=True):
+                self._memo[(text, role)] = scores
+        return max(self._memo[(t, role)].get(act, 0.0) for t in texts)
 
 
 class Act(_SentenceCondition):
@@ -461,10 +467,11 @@ class Act(_SentenceCondition):
             parts = [s for s in SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
             if len(parts) > 1:
                 p = max(p, self.scores.probability(parts[-1], self.name))
-        if self.clauses:
+        # the clauses can only raise it: read them when the whole falls short of the bar
+        if self.clauses and p < (self.below if self.below is not None else self.least):
             parts = [s for s in CLAUSE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
             if len(parts) > 1:
-                p = max([p] + [self.scores.probability(part, self.name) for part in parts])
+                p = max(p, self.scores.highest(parts, self.name))
         name = ACT_NAMES.get(self.name, self.name)
         if self.below is not None:
             if p >= self.below:
