@@ -15,6 +15,7 @@ from pathlib import Path
 
 from models import registry
 from models.lexicons import Lexicons, load_lexicons
+from models.predict import serve_quickly
 from models.train import TrainingContext
 
 from ..settings import REAL_DATA_DIR
@@ -52,6 +53,7 @@ class ScoringModels:
         """The newest model versions that load (an older one when the newest is refused, unless
         `newest_only`: a hot reload keeps what it serves instead); `rules` when the caller
         already holds the rule set."""
+        serve_quickly()
         pick = (lambda name: registry.load(models_dir, name)) if newest_only else (
             lambda name: registry.load_usable(models_dir, name, log.warning))  # fmt: skip
         try:

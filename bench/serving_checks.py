@@ -1,0 +1,89 @@
+"""What scikit-learn's per-call checks cost when the published models serve one text at a time.
+
+    .venv/bin/python bench/serving_checks.py [--calls 40] [--rounds 3]
+
+The scoring stage asks the intent model about each customer piece and the acts model about
+each piece as it is heard, one text per call; sklearn validates its input and parameters on
+every call, which on a short text costs more than the arithmetic. `models.predict.serve_quickly`
+(called by `ScoringModels.load`) turns the checks off for the serving thread. This bench times
+both settings on the sample calls' texts, alternating them `--rounds` times (the machine's
+noise shows in the spread), and checks that the probabilities are the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def texts(calls: int) -> tuple[list[str], list[str]]:
+    """Agent and customer lines of the first `calls` development evaluation calls."""
+    from models.evalcalls import development_scripts
+
+    agent, customer = [], []
+    for _, script in development_scripts()[:calls]:
+        for turn in script.get("turns") or []:
+            (agent if turn["role"] == "agent" else customer).append(turn["text"])
+    return agent, customer
+
+
+def per_text_ms(predict, lines: list[str]) -> float:
+    start = time.perf_counter()
+    for line in lines:
+        predict([line])
+    return (time.perf_counter() - start) / len(lines) * 1000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=40)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    import numpy as np
+    import sklearn
+
+    from models import registry
+    from streams.settings import Settings
+
+    settings = Settings()
+    acts = registry.load(settings.models_dir, "acts").pipeline
+    intent = registry.load(settings.models_dir, "intent").pipeline
+    agent, customer = texts(args.calls)
+    models = {"acts (agent lines)": (lambda t: acts.probabilities(t, "agent"), agent),
+              "intent (customer lines)": (intent.predict_proba, customer)}  # fmt: skip
+    settings_ = {"checks on (default)": {"assume_finite": False, "skip_parameter_validation": False},
+                 "serve_quickly": {"assume_finite": True, "skip_parameter_validation": True}}  # fmt: skip
+    times = {(m, s): [] for m in models for s in settings_}
+    for _ in range(args.rounds):
+        for name, config in settings_.items():
+            sklearn.set_config(**config)
+            for model, (predict, lines) in models.items():
+                times[(model, name)].append(per_text_ms(predict, lines))
+    same = True
+    for model, (predict, lines) in models.items():
+        outs = []
+        for config in settings_.values():
+            sklearn.set_config(**config)
+            outs.append(np.array([np.ravel(np.array(predict([line]) if model.startswith("intent")
+                                  else [list(r.values()) for r in predict([line])]))
+                                  for line in lines[:100]]))  # fmt: skip
+        same = same and bool(np.array_equal(outs[0], outs[1]))
+    print(f"{len(agent)} agent and {len(customer)} customer lines of {args.calls} development "
+          f"calls, one text per call, {args.rounds} alternating rounds")  # fmt: skip
+    for model in models:
+        for name in settings_:
+            runs = times[(model, name)]
+            print(f"{model:26} {name:22} median {statistics.median(runs):6.2f} ms per text  "
+                  f"(runs: {', '.join(f'{r:.2f}' for r in runs)})")  # fmt: skip
+    print(f"same probabilities on the first 100 lines of each: {same}")
+
+
+if __name__ == "__main__":
+    main()
