@@ -311,6 +311,7 @@ def reference_calls(chosen: list[dict], rising_code: str, audio_dir: Path | None
         finals = [{"call_id": call_id, "segment_id": f"{call_id}:{i}", "role": u["role"],
                    "start": u["start"], "end": u["end"], "text": u["text"]}
                   for i, u in enumerate(said)]  # fmt: skip
+        models.rules.prime_acts((f["text"], f["role"]) for f in finals)  # one batch, same verdicts
         for seg in sorted(finals, key=lambda s: (s["start"], s["role"])):
             scored, assists = scorer.on_segment(dict(seg))
             if scored is None:

@@ -247,8 +247,10 @@ def score_call(models: ScoringModels, call: Transcript, mask: bool = True,
     window = float(env("CALLQA_REPEAT_WINDOW_DAYS"))
     earlier = [c for c in call.earlier_calls if c["days_ago"] <= window] if window > 0 else []
     at_start = scorer.on_earlier_calls(call.call_id, earlier, window)
+    segments = list(_segments(call.call_id, utterances))
+    models.rules.prime_acts((s["text"], s["role"]) for s in segments)  # one batch, same verdicts
     turns, finals, alerts = [], [], {"complaint": None, "dissatisfaction": None}
-    for segment in _segments(call.call_id, utterances):
+    for segment in segments:
         index = segment.pop("turn")
         record, events = scorer.on_segment(dict(segment))
         if record is None:  # same speaker, same start as an earlier turn: the stage drops it
@@ -271,6 +273,7 @@ def score_call(models: ScoringModels, call: Transcript, mask: bool = True,
     duration = call.duration if call.duration is not None else max(end for _, end in times)
     end = {"call_id": call.call_id, "call": {"status": "completed", "duration": duration}}
     summary = scorer.on_end(end)["summary"]
+    models.rules.prime_acts((s["text"], s["role"]) for s in finals)  # as stored: masked
     inspected = inspect_call(models.rules, finals, summary)
     return {
         "call_id": call.call_id,

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from models.acts import ACTS
+
 from .call_operators import (
     Combinator,
     Follows,
@@ -384,6 +386,7 @@ class RuleSet:
         # only a pack whose acts read the piece before (`with_previous`) needs it looked up
         self._reads_previous = any(a.with_previous for a in self._acts)
         self.acts_model: ActsModel | None = None
+        self._act_scores: ActScores | None = None
         if acts is not None:
             self.bind_acts(acts)
         self._live = [r for r in self.rules if r.live]
@@ -410,7 +413,21 @@ class RuleSet:
         for node in self._acts:
             node.bind_acts(scores)
         self.acts_model = model
+        self._act_scores = scores
         return self
+
+    def prime_acts(self, pieces) -> None:
+        """Score the acts of these (text, role) pieces ahead, one batch per role (offline
+        scoring knows a call's texts before its rules ask; far cheaper than one at a time).
+        Nothing without an acts model or a rule that uses one; the verdicts are the same."""
+        if self.acts_model is None or not self._acts:
+            return
+        by_role: dict[str, list[str]] = {}
+        for text, role in pieces:
+            if role in ACTS and text:
+                by_role.setdefault(role, []).append(text)
+        for role, texts in by_role.items():
+            self._act_scores.prime(texts, role)
 
     @classmethod
     def load(cls, path, acts: ActsModel | None = None) -> RuleSet:

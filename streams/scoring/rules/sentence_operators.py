@@ -400,19 +400,28 @@ class ActScores:
         self.model = model
         self._memo: dict[tuple[str, str], dict[str, float]] = {}
 
+    LIMIT = 20000  # texts remembered; past it the memo starts afresh
+
     def probability(self, text: str, act: str) -> float:
         return self.highest([text], act)
 
     def highest(self, texts: list[str], act: str) -> float:
         """The highest P(act) over `texts`, the ones not seen before scored in one batch."""
         role = ROLE_OF[act]
-        new = list(dict.fromkeys(t for t in texts if (t, role) not in self._memo))
-        if new:
-            if len(self._memo) + len(new) > 20000:
-                self._memo.clear()
-            for text, scores in zip(new, self.model.probabilities(new, role), strict=True):
-                self._memo[(text, role)] = scores
+        self.prime(texts, role)
         return max(self._memo[(t, role)].get(act, 0.0) for t in texts)
+
+    def prime(self, texts: list[str], role: str) -> None:
+        """Score the acts of `role` for the texts not seen before, in one batch: one text at a
+        time the model spends ~20x longer per text (sklearn's per-call work), so a caller that
+        knows the texts ahead (offline scoring, a whole call) asks for them together."""
+        new = list(dict.fromkeys(t for t in texts if (t, role) not in self._memo))
+        if not new:
+            return
+        if len(self._memo) + len(new) > self.LIMIT:
+            self._memo.clear()
+        for text, scores in zip(new, self.model.probabilities(new, role), strict=True):
+            self._memo[(text, role)] = scores
 
 
 class Act(_SentenceCondition):
