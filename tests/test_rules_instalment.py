@@ -326,3 +326,14 @@ def test_a_call_primed_in_one_batch_reads_its_acts_as_one_at_a_time(scoring_mode
     assert len(one_by_one.batches) > len(primed.batches) and all(
         n == 1 for _, n in one_by_one.batches
     )
+
+    # a memo that fills up starts afresh without losing what a caller is about to read back
+    from streams.scoring.rules.sentence_operators import ActScores
+
+    small = ActScores(scoring_models.acts.pipeline)
+    small.LIMIT = 3
+    small.prime(["那就十二期吧", "好的"], "customer")
+    texts = ["那就十二期吧", "我再想想", "手续费多少", "行"]
+    assert small.highest(texts, "customer_agrees") == max(
+        scoring_models.acts.pipeline.probability(t, "customer_agrees") for t in texts
+    )

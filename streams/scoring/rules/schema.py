@@ -350,7 +350,7 @@ class ActSchema(_Schema):
     with_previous: bool = False
     # judge every clause too (split at 。？！；and commas, 4+ characters), the highest counting: the
     # ASR's pieces have commas where the words had full stops, and one act among others in a
-    # long piece (…，你直接给我办上，手续费回头账单来了我自己看) is diluted when judged whole
+    # long piece (…每期一百一十八元八角，摊到一整年大约是百分之十四点三的成本，期数短…) is diluted when judged whole
     clauses: bool = False
 
     @model_validator(mode="after")

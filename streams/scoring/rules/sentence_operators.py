@@ -415,11 +415,13 @@ class ActScores:
         """Score the acts of `role` for the texts not seen before, in one batch: one text at a
         time the model spends ~20x longer per text (sklearn's per-call work), so a caller that
         knows the texts ahead (offline scoring, a whole call) asks for them together."""
-        new = list(dict.fromkeys(t for t in texts if (t, role) not in self._memo))
+        wanted = list(dict.fromkeys(texts))
+        new = [t for t in wanted if (t, role) not in self._memo]
         if not new:
             return
         if len(self._memo) + len(new) > self.LIMIT:
             self._memo.clear()
+            new = wanted  # all of them: the caller reads them back
         for text, scores in zip(new, self.model.probabilities(new, role), strict=True):
             self._memo[(text, role)] = scores
 
