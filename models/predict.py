@@ -15,8 +15,8 @@ def serve_quickly() -> None:
     published models one utterance at a time (sklearn's settings are per thread: the scoring
     stage loads and scores on its event loop's thread, `callqa score` on its main one): every
     feature is a finite TF-IDF weight and every estimator was validated when it was fitted.
-    On one short text the checks cost more than the arithmetic: per text, acts model 20.2 ->
-    15.7 ms, intent model 3.5 -> 2.8 ms, the same probabilities (bench/serving_checks.py)."""
+    On one short text the checks are a good part of the cost: per text, acts model 19.6 ->
+    16.6 ms, intent model 3.6 -> 2.9 ms, the same probabilities (bench/serving_checks.py)."""
     import sklearn
 
     sklearn.set_config(assume_finite=True, skip_parameter_validation=True)

@@ -522,7 +522,7 @@ def test_a_changed_development_call_makes_the_models_stale(published, tmp_path, 
 
 def test_the_serving_thread_skips_sklearn_checks_and_gets_the_same_probabilities(scoring_models):
     """ScoringModels.load turns sklearn's per-call checks off for the thread that serves
-    (models.predict.serve_quickly: ~20 % faster on one text, bench/serving_checks.py); the
+    (models.predict.serve_quickly: 15-20 % faster on one text, bench/serving_checks.py); the
     published models answer exactly as with the checks on."""
     import sklearn
 
