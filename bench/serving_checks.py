@@ -6,8 +6,9 @@ The scoring stage asks the intent model about each customer piece and the acts m
 each piece as it is heard, one text per call; sklearn validates its input and parameters on
 every call, which on a short text costs more than the arithmetic. `models.predict.serve_quickly`
 (called by `ScoringModels.load`) turns the checks off for the serving thread. This bench times
-both settings on the sample calls' texts, alternating them `--rounds` times (the machine's
-noise shows in the spread), and checks that the probabilities are the same.
+both settings on the development calls' texts, alternating them `--rounds` times (the
+machine's noise shows in the spread), and checks that the probabilities are the same. Then the
+post-call pass over the same calls, a call's acts primed in one batch or asked one at a time.
 """
 
 from __future__ import annotations
@@ -87,6 +88,45 @@ def main() -> None:
             print(f"{model:26} {name:22} median {statistics.median(runs):6.2f} ms per text  "
                   f"(runs: {', '.join(f'{r:.2f}' for r in runs)})")  # fmt: skip
     print(f"same probabilities on the first 100 lines of each: {same}")
+    post_call(args.calls, args.rounds)
+
+
+def post_call(calls: int, rounds: int) -> None:
+    """The post-call pass (the index stage at a call's end, `callqa score`) over whole calls:
+    the acts of a call primed in one batch per role (RuleSet.prime_acts, as post_call does)
+    against one text at a time (as the live stage asks), on fresh rule sets, same hits."""
+    import json
+
+    from models.evalcalls import development_scripts
+    from streams.scoring.models import ScoringModels
+    from streams.scoring.rules import RuleSet
+    from streams.settings import Settings
+
+    settings = Settings()
+    models = ScoringModels.load(settings.models_dir, settings.lexicons_dir)
+    timing = ROOT / "calls" / "eval" / "timing"
+    segments = []
+    for _, script in development_scripts()[:calls]:
+        said = json.loads((timing / f"{script['call_id']}.json").read_text("utf-8"))["utterances"]
+        segments.append([{"segment_id": f"{script['call_id']}:{i}", **{k: u[k] for k in
+                          ("role", "text", "start", "end")}} for i, u in enumerate(said)])  # fmt: skip
+    times, found = {"one text at a time": [], "primed": []}, {}
+    for _ in range(rounds):
+        for name in times:
+            rules = RuleSet.load(settings.lexicons_dir / "rules", models.acts.pipeline)
+            if name == "one text at a time":
+                rules.prime_acts = lambda pieces: None
+            start = time.perf_counter()
+            found[name] = [
+                [(h.rule_id, h.segment_ids) for h in rules.post_call(s)] for s in segments
+            ]
+            times[name].append((time.perf_counter() - start) / len(segments) * 1000)
+    for name, runs in times.items():
+        print(f"post-call pass, {name:19} median {statistics.median(runs):6.1f} ms per call  "
+              f"(runs: {', '.join(f'{r:.1f}' for r in runs)})")  # fmt: skip
+    print(
+        f"same hits on the {len(segments)} calls: {found['primed'] == found['one text at a time']}"
+    )
 
 
 if __name__ == "__main__":

@@ -273,7 +273,6 @@ def score_call(models: ScoringModels, call: Transcript, mask: bool = True,
     duration = call.duration if call.duration is not None else max(end for _, end in times)
     end = {"call_id": call.call_id, "call": {"status": "completed", "duration": duration}}
     summary = scorer.on_end(end)["summary"]
-    models.rules.prime_acts((s["text"], s["role"]) for s in finals)  # as stored: masked
     inspected = inspect_call(models.rules, finals, summary)
     return {
         "call_id": call.call_id,

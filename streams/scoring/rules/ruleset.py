@@ -545,6 +545,8 @@ class RuleSet:
         settles (the last agreement of a sale never said to be done), as a post_call hit.
         """
         ordered = sorted(segments, key=lambda s: (s["start"], s["end"]))
+        # the whole call is known: its acts in one batch (the index stage, `callqa score`)
+        self.prime_acts((s.get("text") or "", s.get("role")) for s in ordered)
         hits: list[Hit] = []
         if self._live:
             arrived: list[dict] = []
