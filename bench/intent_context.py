@@ -12,11 +12,12 @@ is trained as `callqa train` trains it but without the fold's development calls 
 halves of the fold's pairs are out of sample: no twin was learnt), and gives its calibrated
 probabilities for every customer utterance of the fold's calls, as the scripts wrote them.
 Those utterances are then replayed call by call through `call_intent.step` under each mixing
-and weight; a turn counts as an explicit threat when the served rule pack and models make it
+and smoothing or weight; a turn counts as an explicit threat when the served rule pack and models make it
 one (`callqa score` of the same words: its intent is 投诉 and the complaint-threat rule hit
 it). Figures per half: pooled macro-F1 and accuracy over the utterances, the calls' primary
-intent, and the mean and worst macro-F1 of ten-pair blocks (a round's size). Weights are
-chosen on the development half; the spent held-out halves are a check. `--through pNNN`:
+intent, the mean and worst macro-F1 of ten-pair blocks (a round's size), and how many turns
+are right among those on the call's topic (its first business intent), on a new topic and
+`other`. Settings are chosen on the development half; the spent held-out halves are a check. `--through pNNN`:
 judge only the pairs up to that one (a round whose held-out half has not had its one run yet
 stays out of the figures; its development calls are still trained on outside their fold).
 
@@ -42,7 +43,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 FIRST_PAIR = 26  # round 1's pairs are all development calls (models/evalcalls.py)
-WEIGHTS = (0.25, 0.35, 0.45, 0.55, 0.65)
+SMOOTHINGS = (0.003, 0.01, 0.03, 0.1)  # the served mixing's (models/call_intent.py)
+WEIGHTS = (0.35, 0.45)  # the linear mixings' (served until 2026-12-05)
 
 
 def fold_probabilities(folds: int, features: str) -> list[dict]:
@@ -115,44 +117,53 @@ def served_threats(utterances: list[dict]) -> set[tuple[str, int]]:
 
 
 def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight: float) -> dict:
-    """The half's figures with `call_intent.step` under `mixing` ("served": the module as it
-    is; "business": only the utterance's business probability shared with the call's topic,
-    p(other) left as the model gave it, tried on 2026-12-04) at `weight`."""
+    """The half's figures with `call_intent.step` under `mixing` at `weight`: "served", the
+    module as it is with CONTEXT_SMOOTHING = `weight`; "linear", the mixing served until
+    2026-12-05 (every probability (1 - weight) × the utterance's + weight × the call's);
+    "business", the linear one with p(other) left as the model gave it (tried 2026-12-04)."""
     import calls_eval
 
     from models import call_intent
 
-    def business_only(probabilities, state):
+    def linear(probabilities, state, keep_other):
         prior = call_intent.context(state)
         if not prior:
             return dict(probabilities)
-        share = 1 - probabilities.get(call_intent.OTHER, 0.0)
+        share = 1 - probabilities.get(call_intent.OTHER, 0.0) if keep_other else 1.0
         mixed = {k: (1 - weight) * probabilities.get(k, 0.0) + weight * share * prior.get(k, 0.0)
-                 for k in set(probabilities) | set(prior) if k != call_intent.OTHER}  # fmt: skip
-        mixed[call_intent.OTHER] = probabilities.get(call_intent.OTHER, 0.0)
+                 for k in set(probabilities) | set(prior)}  # fmt: skip
+        if keep_other:
+            mixed[call_intent.OTHER] = probabilities.get(call_intent.OTHER, 0.0)
         return mixed
 
-    served, saved = call_intent.in_context, call_intent.CONTEXT_WEIGHT
-    call_intent.CONTEXT_WEIGHT = weight
-    if mixing == "business":
-        call_intent.in_context = lambda p, s, w=None: business_only(p, s)
+    served, saved = call_intent.in_context, call_intent.CONTEXT_SMOOTHING
+    if mixing == "served":
+        call_intent.CONTEXT_SMOOTHING = weight
+    else:
+        call_intent.in_context = lambda p, s, w=None: linear(p, s, mixing == "business")
     try:
         calls = defaultdict(list)
         for u in utterances:
             if u["split"] == split:
                 calls[u["call_id"]].append(u)
-        pairs, blocks, primary = [], defaultdict(list), []
+        pairs, blocks, primary, kinds = [], defaultdict(list), [], defaultdict(list)
         for call_id, turns in calls.items():
-            state = None
+            state, first = None, None
             for u in sorted(turns, key=lambda u: u["turn"]):
                 label, _, state = call_intent.step(state, u["probabilities"], 0.45, u["chars"],
                                                    (call_id, u["turn"]) in threats)  # fmt: skip
                 if u["label"]:
                     pairs.append((u["label"], label))
                     blocks[u["pair"] // 10].append((u["label"], label))
+                    if u["label"] == call_intent.COMPLAINT:  # a threat: the rule's, not ours
+                        continue
+                    if u["label"] != call_intent.OTHER:
+                        first = first or u["label"]
+                    kind = {call_intent.OTHER: "other", first: "topic"}.get(u["label"], "new")
+                    kinds[kind].append(u["label"] == label)
             primary.append(call_intent.primary(state) == turns[0]["primary"])
     finally:
-        call_intent.in_context, call_intent.CONTEXT_WEIGHT = served, saved
+        call_intent.in_context, call_intent.CONTEXT_SMOOTHING = served, saved
 
     # calls_eval's macro-F1, over every label said or answered (`other` and 投诉 among them)
     def macro_f1(pairs: list[tuple[str, str]]) -> float:
@@ -162,7 +173,8 @@ def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight
     return {"utterances": len(pairs), "macro_f1": macro_f1(pairs),
             "accuracy": sum(t == p for t, p in pairs) / len(pairs),
             "primary": sum(primary) / len(primary), "calls": len(primary),
-            "block_mean": statistics.mean(per_block), "block_worst": min(per_block)}  # fmt: skip
+            "block_mean": statistics.mean(per_block), "block_worst": min(per_block),
+            "kinds": {k: f"{sum(v)}/{len(v)}" for k, v in sorted(kinds.items())}}  # fmt: skip
 
 
 def main() -> None:
@@ -187,17 +199,18 @@ def main() -> None:
         last = pair_number(args.through)
         utterances = [u for u in utterances if u["pair"] <= last]
     threats = served_threats(utterances)
-    print(f"\nserved weight {call_intent.CONTEXT_WEIGHT}; {len(threats)} explicit threats\n")
-    print("| mixing | weight | half | utterances | macro-F1 | accuracy | primary intent | "
-          "10-pair blocks: mean / worst macro-F1 |")  # fmt: skip
-    print("|---|---:|---|---:|---:|---:|---:|---:|")
-    for mixing in ("served", "business"):
-        for weight in WEIGHTS:
+    print(f"\nserved smoothing {call_intent.CONTEXT_SMOOTHING}; {len(threats)} explicit threats\n")
+    print("| mixing | smoothing / weight | half | utterances | macro-F1 | accuracy | primary intent | "
+          "10-pair blocks: mean / worst macro-F1 | right: call's topic / new topic / other |")  # fmt: skip
+    print("|---|---:|---|---:|---:|---:|---:|---:|---|")
+    for mixing, weights in (("served", SMOOTHINGS), ("linear", WEIGHTS), ("business", WEIGHTS)):
+        for weight in weights:
             for split in ("dev", "held_out"):
                 r = replay(utterances, threats, split, mixing, weight)
-                print(f"| {mixing} | {weight:.2f} | {split} | {r['utterances']} | "
+                print(f"| {mixing} | {weight:.3f} | {split} | {r['utterances']} | "
                       f"{r['macro_f1']:.3f} | {r['accuracy']:.3f} | {r['primary']:.3f} "
-                      f"({r['calls']}) | {r['block_mean']:.3f} / {r['block_worst']:.3f} |")  # fmt: skip
+                      f"({r['calls']}) | {r['block_mean']:.3f} / {r['block_worst']:.3f} | "
+                      f"{r['kinds']['topic']} / {r['kinds']['new']} / {r['kinds']['other']} |")  # fmt: skip
 
 
 if __name__ == "__main__":
