@@ -12,14 +12,15 @@ is trained as `callqa train` trains it but without the fold's development calls 
 halves of the fold's pairs are out of sample: no twin was learnt), and gives its calibrated
 probabilities for every customer utterance of the fold's calls, as the scripts wrote them.
 Those utterances are then replayed call by call through `call_intent.step` under each mixing
-and smoothing or weight; a turn counts as an explicit threat when the served rule pack and models make it
-one (`callqa score` of the same words: its intent is 投诉 and the complaint-threat rule hit
-it). Figures per half: pooled macro-F1 and accuracy over the utterances, the calls' primary
-intent, the mean and worst macro-F1 of ten-pair blocks (a round's size), and how many turns
-are right among those on the call's topic (its first business intent), on a new topic and
-`other`. Settings are chosen on the development half; the spent held-out halves are a check. `--through pNNN`:
-judge only the pairs up to that one (a round whose held-out half has not had its one run yet
-stays out of the figures; its development calls are still trained on outside their fold).
+and its smoothing or weight; a turn counts as an explicit threat when the served rule pack and
+models make it one (`callqa score` of the same words: its intent is 投诉 and the complaint-threat
+rule hit it). Figures per half: pooled macro-F1 and accuracy over the utterances, the calls'
+primary intent, the mean and worst macro-F1 of ten-pair blocks (a round's size), and how many
+turns are right among those on the call's topic (its first business intent), on a new topic and
+`other`. Settings are chosen on the development half; the spent held-out halves are a check.
+`--through pNNN`: judge only the pairs up to that one (a round whose held-out half has not had
+its one run yet stays out of the figures; its development calls are still trained on outside
+their fold).
 
 Takes ~7 min on 2 cores (five trainings, one scoring pass); `--probabilities` keeps the
 trained folds' probabilities for a rerun of the replay alone.
@@ -210,7 +211,7 @@ def main() -> None:
                 print(f"| {mixing} | {weight:.3f} | {split} | {r['utterances']} | "
                       f"{r['macro_f1']:.3f} | {r['accuracy']:.3f} | {r['primary']:.3f} "
                       f"({r['calls']}) | {r['block_mean']:.3f} / {r['block_worst']:.3f} | "
-                      f"{r['kinds']['topic']} / {r['kinds']['new']} / {r['kinds']['other']} |")  # fmt: skip
+                      f"{' / '.join(r['kinds'].get(k, '0/0') for k in ('topic', 'new', 'other'))} |")  # fmt: skip
 
 
 if __name__ == "__main__":
