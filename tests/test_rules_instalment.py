@@ -266,19 +266,16 @@ def test_a_question_quoted_before_the_agreement_does_not_undo_it(scoring_models)
 
 def test_a_rate_in_own_words_after_the_fee_counts_when_its_clause_says_it(scoring_models):
     """The acts model reads the rate said in the agent's own words (no 年化) clause by clause
-    too (`clauses: true`): after a fee with several numbers, the whole turn reads ~0.1 as
-    stating the rate, its last clause ~0.8. Told before the agreement, no hit; the fee alone, a
-    hit."""
+    too (`clauses: true`): after a fee with several numbers, the whole turn read ~0.1 as stating
+    the rate before the yearly-cost rows (`handwritten-rate`; 0.93 since), its last clause ~0.8.
+    Told before the agreement, no hit; the fee alone, a hit."""
     from streams.scoring.rules.sentence_operators import Act, ActScores
 
     fee = "分二十四期，每期还本金五百元，另外每期收本金的百分之零点六作手续费，合七十二元，每期一共五百七十二元。"
     rate = "这些费用摊到每一年去看，等于每年大约付百分之十三的成本。"
-    whole = Act("rate", "agent", "agent_states_annual_rate", 0.5, "sentence")
     clauses = Act("rate", "agent", "agent_states_annual_rate", 0.5, "sentence", clauses=True)
     scores = ActScores(scoring_models.rules.acts_model)
-    whole.bind_acts(scores)
     clauses.bind_acts(scores)
-    assert whole._check(fee + rate, False) is None
     assert clauses._check(fee + rate, False) is not None
     assert clauses._check(fee, False) is None
 
@@ -336,3 +333,28 @@ def test_a_call_primed_in_one_batch_reads_its_acts_as_one_at_a_time(scoring_mode
     assert small.highest(texts, "customer_agrees") == max(
         scoring_models.acts.pipeline.probability(t, "customer_agrees") for t in texts
     )
+
+
+@pytest.mark.parametrize(
+    "told, fires",
+    [
+        # the yearly cost with no rate word is the rate: per hundred a year, against the loan
+        ("按一整年算，每借一百块大约多付十四块", False),
+        ("一年下来的实际成本差不多是借款的百分之十五", False),
+        ("您借一千块用满一年，利息大约一百三十块", False),
+        ("一年算下来，差不多每一百块要多出十三块钱", False),
+        # a fee per period in per-hundred form is still the fee; a monthly payment is no rate
+        ("每期每一百块收八毛", True),
+        ("每个月大概还一千零六十块左右", True),
+    ],
+)
+def test_the_yearly_cost_in_plain_words_is_the_rate(scoring_models, told, fires):
+    """Agents tell the yearly cost in many ways besides 年化: the acts model reads them
+    (models/data/acts.tsv `handwritten-rate`, with fees per period and monthly payments in the
+    same shapes as hard negatives)."""
+    turns = conversation(
+        ("agent", "这笔可以给您办分期，分六期或者十二期都行", 0, 4),
+        ("agent", "十二期每期手续费九十六元", 5, 8), ("agent", told, 9, 13),
+        ("customer", "行，就十二期，给我办上吧", 14, 17), ("agent", "好的，已经为您办理", 18, 20))  # fmt: skip
+    hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
+    assert ("agent-instalment-disclosure" in hits) is fires
