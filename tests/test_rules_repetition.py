@@ -82,13 +82,10 @@ def test_a_rule_taken_alone_judges_as_in_its_pack():
     the development calls' words the repetition rule alone raises exactly the pack's hits
     (taken out with `RuleSet([rule])` it found 34 repeats and falsely flagged 12 calls, where
     the served pack finds 30 and flags 3), and the pack is left as it was."""
-    import yaml
-
-    from streams.settings import PROJECT_ROOT
+    from models.evalcalls import SCRIPTS, read_script
 
     pack = RuleSet.load(PACK)
-    scripts = sorted((PROJECT_ROOT / "calls" / "eval" / "scripts").glob("ev-*.yaml"))
-    calls = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in scripts]
+    calls = [read_script(p) for p in SCRIPTS.glob("ev-*.yaml")]
     # the first 150 by number: a new round's calls come after them (by file name ev-1079 sorts
     # before ev-11 and pushed older calls out)
     calls = sorted(
