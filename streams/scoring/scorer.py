@@ -10,7 +10,9 @@ Intent: the calibrated intent model; below the version's `abstain_below` confide
 the answer is `other` (low confidence) rather than a guess. Complaint risk: the
 call's risk track (models/risk.py) after each customer utterance — it rises with
 irritation, repetition and threats and falls when the caller calms down; an alert
-is raised once, when it first reaches the version's alert threshold. Level 1 of the same
+is raised once, when it first reaches the version's alert threshold after a threat the
+rule heard or level 1 (without either, that moment raises level 1: one short utterance the
+utterance model reads as threatening, 我让我儿子来跟你说, is not yet a complaint). Level 1 of the same
 model, the customer's dissatisfaction (models/dissatisfaction.py, versions trained on real
 text), raises its own alert (`dissatisfaction`, major, 客户不满上升, with the reasons) once,
 when it first reaches its threshold before any complaint-risk alert; every scored segment
@@ -267,7 +269,18 @@ class Scorer:
             call["dissatisfaction"] = step.dissatisfaction
             call["risk_max"] = max(call["risk_max"], call["risk"])
             call["risk_track"].append([segment["start"], call["risk"]])
-            if call["risk"] >= self.models.alert_threshold and not call["alerted"]:
+            # Level 2 needs a threat the rule heard (keyword or act) or level 1 before it; the
+            # track crossing the threshold without either raises level 1. On spent held-out
+            # rounds 41-51 through whisper the track alone had alerted 4 calm calls on one
+            # short utterance, and no escalating call first (bench/RESULTS.md "Round 51").
+            if any(h.rule_id in threat_rules for h in hits):
+                call["threat_heard"] = True
+            crossed = call["risk"] >= self.models.alert_threshold and not call["alerted"]
+            if crossed and not (call.get("threat_heard") or call.get("dissatisfaction_alerted")):
+                reasons = "、".join(self._risk_model.dissatisfaction_reasons(call["risk_state"]))
+                assists += _level1(call, segment, f"客户投诉风险 {call['risk']:.2f}" + (
+                    f"（{reasons}）" if reasons else ""), now)  # fmt: skip
+            elif crossed:
                 call["alerted"] = True
                 evidence = next((h.phrase or h.text for h in hits if h.rule_id in threat_rules), "")
                 message = f"客户投诉风险 {call['risk']:.2f}" + (
