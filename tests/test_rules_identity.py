@@ -1,0 +1,33 @@
+"""agent-identity-verification with the published acts model: what an agent reads out of the
+customer's file before any check is an account detail, an address or a phone number on file as
+much as a balance; asking for them, or a branch's address, is not."""
+
+from __future__ import annotations
+
+import pytest
+
+from .rulekit import conversation
+
+
+@pytest.mark.parametrize(
+    "said, fires",
+    [
+        # what is on file about this customer (models/data/acts.tsv `handwritten-address`)
+        ("我这边看到您登记的寄卡地址是白云区机场路八十八号。", True),
+        ("您资料里的工作单位还是市第二中学。", True),
+        ("您留的号码尾号是三六九一，短信都发到这个号上。", True),
+        # asking for them, or somebody else's address, tells nothing
+        ("请问您现在住的地址是", False),
+        ("麻烦您说一下要寄到哪里。", False),
+        ("离您最近的网点在中山北路那边。", False),
+    ],
+)
+def test_what_is_on_file_read_before_any_check_is_an_account_detail(scoring_models, said, fires):
+    turns = conversation(
+        ("agent", "您好，信用卡中心，工号四七零九，请问有什么可以帮您？", 0, 4),
+        ("customer", "你好，我想改一下寄卡的地址。", 5, 8),
+        ("agent", said, 9, 13),
+        ("customer", "对。", 14, 15),
+    )
+    hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
+    assert ("agent-identity-verification" in hits) is fires, hits
