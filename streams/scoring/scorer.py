@@ -278,8 +278,8 @@ class Scorer:
             crossed = call["risk"] >= self.models.alert_threshold and not call["alerted"]
             if crossed and not (call.get("threat_heard") or call.get("dissatisfaction_alerted")):
                 reasons = "、".join(self._risk_model.dissatisfaction_reasons(call["risk_state"]))
-                assists += _level1(call, segment, f"客户投诉风险 {call['risk']:.2f}" + (
-                    f"（{reasons}）" if reasons else ""), now)  # fmt: skip
+                assists += _level1(call, segment, f"客户情绪紧张，投诉风险 {call['risk']:.2f}" + (
+                    f"（{reasons}）" if reasons else "") + "，尚未提到投诉", now)  # fmt: skip
             elif crossed:
                 call["alerted"] = True
                 evidence = next((h.phrase or h.text for h in hits if h.rule_id in threat_rules), "")
