@@ -31,3 +31,21 @@ def test_what_is_on_file_read_before_any_check_is_an_account_detail(scoring_mode
     )
     hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
     assert ("agent-identity-verification" in hits) is fires, hits
+
+
+def test_a_lone_ok_cut_off_by_the_asr_is_no_identity_check(scoring_models):
+    """Whisper often cuts the agent's 好的 into a sentence of its own; the acts model reads it as
+    verifying identity (0.72), which let the file read out after it pass. Sentences under 4
+    characters are not given to the model (spent held-out rounds 41-52 through whisper: 11 -> 13
+    of 13 found; bench/RESULTS.md "Round 52")."""
+    said = "登记的手机号是一三六开头，尾号四四零七，账单地址在道里区安静街"
+    for ok, fires in (("好的", True), ("好的，请报一下您的姓名和身份证后四位", False)):
+        turns = conversation(
+            ("agent", "您好，信用卡中心，请问需要办理什么业务？", 0, 4),
+            ("customer", "你好，我新卡今天刚到，想激活一下。", 5, 8),
+            ("agent", ok, 9, 10),
+            ("customer", "对。" if fires else "王丽，后四位三三八一。", 11, 12),
+            ("agent", said, 13, 17),
+        )
+        hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
+        assert ("agent-identity-verification" in hits) is fires, (ok, hits)
