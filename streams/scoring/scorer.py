@@ -277,7 +277,7 @@ class Scorer:
                 call["threat_heard"] = True
             crossed = call["risk"] >= self.models.alert_threshold and not call["alerted"]
             if crossed and not (call.get("threat_heard") or call.get("dissatisfaction_alerted")):
-                reasons = "、".join(self._risk_model.dissatisfaction_reasons(call["risk_state"]))
+                reasons = self._reasons(call)
                 assists += _level1(call, segment, f"客户情绪紧张，投诉风险 {call['risk']:.2f}" + (
                     f"（{reasons}）" if reasons else "") + "，尚未提到投诉", now)  # fmt: skip
             elif crossed:
@@ -397,8 +397,11 @@ class Scorer:
         level, threshold = call.get("dissatisfaction"), self.models.dissatisfaction_threshold
         if level is None or threshold is None or level < threshold:
             return []
-        reasons = "、".join(self._risk_model.dissatisfaction_reasons(call["risk_state"]))
-        return _level1(call, segment, f"客户不满 {level:.2f}（{reasons}）", now)
+        return _level1(call, segment, f"客户不满 {level:.2f}（{self._reasons(call)}）", now)
+
+    def _reasons(self, call: dict) -> str:
+        """Why level 1 stands where it does, joined for the desk (重复诉求、负面情绪词「…」)."""
+        return "、".join(self._risk_model.dissatisfaction_reasons(call["risk_state"]))
 
     def _repeat_issue(self, call: dict, segment: dict, intent: str, confidence: float,
                       now: float) -> list[dict]:  # fmt: skip
