@@ -112,6 +112,7 @@ THREAT_ONLY_SOURCES = (
     "handwritten-threat2",
     "handwritten-threat3",
     "handwritten-threat4",
+    "handwritten-threat5",
     "template-threat",
 )
 # acts.tsv rows written for the customer's agreement acts (customers disowning an instalment:
