@@ -388,6 +388,37 @@ def test_the_call_says_which_business_and_the_utterance_whether_it_is_business_a
     assert call_intent.in_context({"还款": 0.6, "other": 0.4}, state) == {"还款": 0.6, "other": 0.4}
 
 
+def test_what_the_agent_names_is_the_light_the_customer_is_read_in_never_the_primary():
+    """An agent turn the intent model is sure of (请问您这次临时额度想提到多少) weighs in the call's
+    context, so a garbled customer follow-up (往上摸一点) reads as the agent's business; it never
+    adds to the primary intent (the agent's retention offer about 年费 does not turn a 销卡 call
+    into a 年费 call), and 投诉, `other` or an unsure agent turn add nothing."""
+    from models import call_intent
+
+    assert call_intent.AGENT_WEIGHT > 0
+    # the customer's opening garbled (`other`), the agent names the business
+    _, _, state = call_intent.step(None, {"other": 0.6, "额度调整": 0.3, "临时额度": 0.1}, 0.45,
+                                   chars=12)  # fmt: skip
+    follow_up = {"额度调整": 0.6, "临时额度": 0.3, "other": 0.1}
+    assert call_intent.step(state, follow_up, 0.45, chars=8)[0] == "额度调整"
+    heard = call_intent.agent_step(state, {"临时额度": 0.95, "other": 0.05}, chars=14)
+    assert heard["mass"] == state["mass"] and call_intent.primary(heard) == "other"
+    label, _, after = call_intent.step(heard, follow_up, 0.45, chars=8)
+    assert label == "临时额度" and call_intent.primary(after) == "临时额度"
+    for said in (
+        {"投诉": 0.99, "other": 0.01},
+        {"other": 0.9, "年费": 0.1},
+        {"年费": 0.5, "销卡": 0.5},
+    ):
+        assert call_intent.agent_step(state, said, chars=14) == state
+    # a retention offer said three times does not make the call about it
+    _, _, state = call_intent.step(None, {"销卡": 0.95, "other": 0.05}, 0.45, chars=14)
+    for _ in range(3):
+        state = call_intent.agent_step(state, {"年费": 0.95, "other": 0.05}, chars=20)
+    _, _, state = call_intent.step(state, {"年费": 0.8, "销卡": 0.1, "other": 0.1}, 0.45, chars=10)
+    assert call_intent.primary(state) == "销卡"
+
+
 def test_the_threat_act_learns_from_borrowed_rows_the_other_customer_acts_never_see(lexicons):
     """Rows borrowed for customer_threatens_complaint (real questions, stance rows) train its
     own pipeline only; one the corpus model reads as another customer act is left out. Rows

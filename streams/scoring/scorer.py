@@ -247,7 +247,8 @@ class Scorer:
             # The utterance read in the light of the call so far (models/call_intent.py); an
             # explicit threat the risk model agrees with is the intent 投诉.
             intent, confidence, intents = call_intent.step(
-                {"mass": call["intent_mass"], "reason": call.get("intent_reason")},
+                {"mass": call["intent_mass"], "reason": call.get("intent_reason"),
+                 "agent": call.get("intent_agent", {})},
                 self._intent_probabilities(segment["text"]), self.models.abstain_below, chars,
                 agreed or (threat and stance.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT))  # fmt: skip
             call["intent_mass"], call["intent_reason"] = intents["mass"], intents["reason"]
@@ -291,6 +292,13 @@ class Scorer:
                                        segment["text"], now))  # fmt: skip
             assists += self._repeat_issue(call, segment, intent, confidence, now)
             assists += self._dissatisfaction_alert(call, segment, now)
+        elif role == "agent" and chars and not is_backchannel(segment["text"]):
+            # what the agent says the call is about counts towards its intents (call_intent)
+            heard = call_intent.agent_step(
+                {"mass": call["intent_mass"], "reason": call.get("intent_reason"),
+                 "agent": call.get("intent_agent", {})},
+                self._intent_probabilities(segment["text"]), chars)  # fmt: skip
+            call["intent_mass"], call["intent_agent"] = heard["mass"], heard.get("agent", {})
 
         facts = []
         if chars:  # the agent's facts only confirm the customer's (read-backs): facts_check
