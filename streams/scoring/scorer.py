@@ -247,9 +247,8 @@ class Scorer:
             # The utterance read in the light of the call so far (models/call_intent.py); an
             # explicit threat the risk model agrees with is the intent 投诉.
             intent, confidence, intents = call_intent.step(
-                {"mass": call["intent_mass"], "reason": call.get("intent_reason"),
-                 "agent": call.get("intent_agent", {})},
-                self._intent_probabilities(segment["text"]), self.models.abstain_below, chars,
+                _intent_state(call), self._intent_probabilities(segment["text"]),
+                self.models.abstain_below, chars,
                 agreed or (threat and stance.get("threat", 0.0) >= THREAT_PHRASE_AGREEMENT))  # fmt: skip
             call["intent_mass"], call["intent_reason"] = intents["mass"], intents["reason"]
             known = self.models.intents.get(intent)
@@ -293,12 +292,10 @@ class Scorer:
             assists += self._repeat_issue(call, segment, intent, confidence, now)
             assists += self._dissatisfaction_alert(call, segment, now)
         elif role == "agent" and chars and not is_backchannel(segment["text"]):
-            # what the agent says the call is about counts towards its intents (call_intent)
-            heard = call_intent.agent_step(
-                {"mass": call["intent_mass"], "reason": call.get("intent_reason"),
-                 "agent": call.get("intent_agent", {})},
-                self._intent_probabilities(segment["text"]), chars)  # fmt: skip
-            call["intent_mass"], call["intent_agent"] = heard["mass"], heard.get("agent", {})
+            # what the agent names is the context the customer's next turns are read in
+            call["intent_agent"] = call_intent.agent_step(
+                _intent_state(call), self._intent_probabilities(segment["text"]), chars
+            )["agent"]
 
         facts = []
         if chars:  # the agent's facts only confirm the customer's (read-backs): facts_check
@@ -449,6 +446,12 @@ def _masked(assist: dict, masked: Masked) -> dict:
 def _masked_hit(hit: dict, masked: Masked) -> dict:
     return {**hit, "text": masked.apply(hit["text"]), "evidence": masked.apply(hit["evidence"]),
             "phrase": masked.apply(hit["phrase"]) if hit.get("phrase") else hit.get("phrase")}  # fmt: skip
+
+
+def _intent_state(call: dict) -> dict:
+    """The call's state as models/call_intent.py steps it."""
+    return {"mass": call["intent_mass"], "reason": call.get("intent_reason"),
+            "agent": call.get("intent_agent", {})}  # fmt: skip
 
 
 def _level1(call: dict, segment: dict, why: str, now: float,
