@@ -503,6 +503,7 @@ def test_pack_timing_rules():
         # 八一二六号为您服务 with the number heard as a date: what follows 号 says it was his
         ("您好,信用卡特服中心8月26号为您服务请问有什么需要", True),
         ("您好,信用卡中心,我是二九号坐席", True),
+        ("您好,欢迎致电信用卡中心,3月15日为您服务", True),  # 三一五 heard as a date with 日
         ("您好,欢迎致电信用卡中心。", False),  # no staff number heard at all
         ("您好,信用卡中心,请问是8月26号的账单吗", False),  # a date is no staff number
     ],
@@ -542,6 +543,8 @@ def test_pack_identity_greeting_and_repetition():
         ("我再问一遍，六百八这笔年费到底能不能退", True),
         ("我说了三遍了，这钱不是我花的", True),
         ("这都第三遍了，卡到底什么时候寄到", True),
+        ("这是我第三回跟你说了，钱到底什么时候退", True),
+        ("我这是第三回打电话了，钱什么时候退", False),  # a third call, not a third asking
         ("我问的是固定额度，不是临时的", True),
         ("我不是问怎么还，我是问利息怎么来的", True),
         ("我说的是上个月那一笔", False),  # pointing at something, not repeating

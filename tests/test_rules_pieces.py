@@ -76,7 +76,7 @@ class _Threatening:
 
 
 def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
-    """The pack's threat rule: a sentence that says 发/晒/挂/传/贴 and where (网上, 群里, 号上,
+    """The pack's threat rule: a sentence that says 发/晒/挂/传/贴/放到 and where (网上, 群里, 号上,
     小红书 by sound as whisper writes it) fires at the act's 0.85, not only at the act-alone
     0.95; saying one will not post it does not, nor a sentence without the two."""
     pack = RuleSet.load(PACK)
@@ -86,7 +86,8 @@ def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
         return threat_fires(pack.bind_acts(_Threatening(probability)), text)
 
     for text in ("我把这几条短信截下来，在小红鼠上发个帖子", "一块儿发到我们县几十万人关注的生活号上",
-                 "回头我把截图都贴到业主群里，让大伙评评理"):  # fmt: skip
+                 "回头我把截图都贴到业主群里，让大伙评评理", "今晚我就录段视频放到抖音上让大伙瞧瞧"):  # fmt: skip
         assert fires(0.9, text) and not fires(0.8, text), text
-    for text in ("我又不会把这事发到网上去，就是想问清楚", "你们这个处理太慢了，让大伙评评理"):
+    for text in ("我又不会把这事发到网上去，就是想问清楚", "你们这个处理太慢了，让大伙评评理",
+                 "截图我也不会放到网上，就是想问清楚", "你放心，我把这事放在心上了"):  # fmt: skip
         assert not fires(0.9, text), text
