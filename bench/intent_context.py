@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 FIRST_PAIR = 26  # round 1's pairs are all development calls (models/evalcalls.py)
 SMOOTHINGS = (0.003, 0.01, 0.03, 0.1)  # the served mixing's (models/call_intent.py)
 WEIGHTS = (0.35, 0.45)  # the linear mixings' (served until 2026-12-05)
+FIRST_WEIGHTS = (2.0, 3.0, 4.0, 5.0, 8.0)  # how much the reason for the call counts (served: 3)
 
 
 def fold_probabilities(folds: int, features: str) -> list[dict]:
@@ -121,7 +122,8 @@ def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight
     """The half's figures with `call_intent.step` under `mixing` at `weight`: "served", the
     module as it is with CONTEXT_SMOOTHING = `weight`; "linear", the mixing served until
     2026-12-05 (every probability (1 - weight) × the utterance's + weight × the call's);
-    "business", the linear one with p(other) left as the model gave it (tried 2026-12-04)."""
+    "business", the linear one with p(other) left as the model gave it (tried 2026-12-04);
+    "first", the served mixing with FIRST_INTENT_WEIGHT = `weight` (the reason for the call)."""
     import calls_eval
 
     from models import call_intent
@@ -138,8 +140,11 @@ def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight
         return mixed
 
     served, saved = call_intent.in_context, call_intent.CONTEXT_SMOOTHING
+    saved_first = call_intent.FIRST_INTENT_WEIGHT
     if mixing == "served":
         call_intent.CONTEXT_SMOOTHING = weight
+    elif mixing == "first":
+        call_intent.FIRST_INTENT_WEIGHT = weight
     else:
         call_intent.in_context = lambda p, s, w=None: linear(p, s, mixing == "business")
     try:
@@ -165,6 +170,7 @@ def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight
             primary.append(call_intent.primary(state) == turns[0]["primary"])
     finally:
         call_intent.in_context, call_intent.CONTEXT_SMOOTHING = served, saved
+        call_intent.FIRST_INTENT_WEIGHT = saved_first
 
     # calls_eval's macro-F1, over every label said or answered (`other` and 投诉 among them)
     def macro_f1(pairs: list[tuple[str, str]]) -> float:
@@ -204,7 +210,8 @@ def main() -> None:
     print("| mixing | smoothing / weight | half | utterances | macro-F1 | accuracy | primary intent | "
           "10-pair blocks: mean / worst macro-F1 | right: call's topic / new topic / other |")  # fmt: skip
     print("|---|---:|---|---:|---:|---:|---:|---:|---|")
-    for mixing, weights in (("served", SMOOTHINGS), ("linear", WEIGHTS), ("business", WEIGHTS)):
+    for mixing, weights in (("served", SMOOTHINGS), ("first", FIRST_WEIGHTS), ("linear", WEIGHTS),
+                            ("business", WEIGHTS)):  # fmt: skip
         for weight in weights:
             for split in ("dev", "held_out"):
                 r = replay(utterances, threats, split, mixing, weight)
