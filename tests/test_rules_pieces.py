@@ -91,3 +91,23 @@ def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
     for text in ("我又不会把这事发到网上去，就是想问清楚", "你们这个处理太慢了，让大伙评评理",
                  "截图我也不会放到网上，就是想问清楚", "你放心，我把这事放在心上了"):  # fmt: skip
         assert not fires(0.9, text), text
+
+
+def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
+    """whisper sometimes drops most of a sentence: 您好,欢迎这电信用卡中心。 for a 7-second
+    opening that gave the staff number. An agent sentence in the first 15 s of at least 3 s
+    that comes out at under 120 characters a minute lost its words, so the number may be in
+    them: no missing-number hit. The same words said at a speaking pace (2.5 s) still lack it;
+    a short sentence (喂，你好 in 2 s) or a slow one after the first 15 s excuses nothing."""
+    pack = RuleSet.load(PACK)
+
+    def greeting_fires(*agent_turns) -> bool:
+        segments = conversation(*agent_turns, ("customer", "我想查一下这个月的账单", 20, 23))
+        return "agent-greeting" in [h.rule_id for h in pack.post_call(segments)]
+
+    assert not greeting_fires(("agent", "您好,欢迎这电信用卡中心。", 0.8, 7.8))
+    assert not greeting_fires(("agent", "你好", 0.8, 1.9), ("agent", "用卡中心", 2.3, 6.2))
+    assert greeting_fires(("agent", "您好,欢迎致电信用卡中心。", 0.8, 3.3))
+    assert greeting_fires(("agent", "您好,欢迎致电信用卡中心。", 0.8, 3.3),
+                          ("agent", "请稍等", 16.0, 19.0))  # fmt: skip
+    assert greeting_fires(("agent", "喂，你好", 0.5, 2.5), ("agent", "信用卡中心，请讲", 2.8, 5.0))
