@@ -17,7 +17,10 @@ models make it one (`callqa score` of the same words: its intent is 投诉 and t
 rule hit it). Figures per half: pooled macro-F1 and accuracy over the utterances, the calls'
 primary intent, the mean and worst macro-F1 of ten-pair blocks (a round's size), and how many
 turns are right among those on the call's topic (its first business intent), on a new topic and
-`other`. Settings are chosen on the development half; the spent held-out halves are a check.
+`other`. Besides the smoothing, the rows replay the reason for the call's weight ("first") and
+a reading of a several-clause utterance partly by its request clause ("request", each clause's
+probabilities from the same fold model). Settings are chosen on the development half; the spent
+held-out halves are a check.
 `--through pNNN`: judge only the pairs up to that one (a round whose held-out half has not had
 its one run yet stays out of the figures; its development calls are still trained on outside
 their fold).
@@ -46,7 +49,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 FIRST_PAIR = 26  # round 1's pairs are all development calls (models/evalcalls.py)
 SMOOTHINGS = (0.003, 0.01, 0.03, 0.1)  # the served mixing's (models/call_intent.py)
 WEIGHTS = (0.35, 0.45)  # the linear mixings' (served until 2026-12-05)
-FIRST_WEIGHTS = (2.0, 3.0, 4.0, 5.0, 8.0)  # how much the reason for the call counts (served: 3)
+FIRST_WEIGHTS = (2.0, 3.0, 4.0, 5.0, 8.0)  # how much the reason for the call counts (served: 4)
+# "request": an utterance of several clauses read partly by its request clause (我想把卡销了 in
+# 我想把我这张金卡给销了，一年六百块年费…): this share of its probabilities from the clause with a
+# request marker that is surest of a business intent (tried 2026-12-05, not served)
+REQUEST_SHARES = (0.5, 1.0)
+CLAUSE_BREAK = re.compile(r"[，,。.？?！!；;、\s…~～]+")
+REQUEST = re.compile(
+    r"我(想|要|需要|希望)|想(把|要|给|让)|帮(我|忙)|给我|麻烦(你|您)|能不能|能否|"
+    r"可不可以|可以(帮|给)|请(你|您)"
+)
 
 
 def fold_probabilities(folds: int, features: str) -> list[dict]:
@@ -75,14 +87,19 @@ def fold_probabilities(folds: int, features: str) -> list[dict]:
         turns = [(s, i, t) for s in scripts if in_fold(pair_number(s["pair"]))
                  for i, t in enumerate(s["turns"]) if t["role"] == "customer"]  # fmt: skip
         labels = [str(c) for c in pipeline.classes_]
-        for (script, i, turn), row in zip(
-            turns, pipeline.predict_proba([t["text"] for _, _, t in turns]), strict=True
+        clauses = [[c for c in CLAUSE_BREAK.split(t["text"]) if len(c) >= 2] for _, _, t in turns]
+        flat = [c for cs in clauses for c in cs]
+        clause_rows = iter(pipeline.predict_proba(flat))
+        for (script, i, turn), row, cs in zip(
+            turns, pipeline.predict_proba([t["text"] for _, _, t in turns]), clauses, strict=True
         ):
             out.append({"call_id": script["call_id"], "split": script["split"],
                         "pair": pair_number(script["pair"]), "turn": i, "label": turn.get("intent"),
                         "primary": script["expected"]["intent"], "text": turn["text"],
                         "chars": len(normalize(turn["text"])),
-                        "probabilities": dict(zip(labels, map(float, row), strict=True))})  # fmt: skip
+                        "probabilities": dict(zip(labels, map(float, row), strict=True)),
+                        "clauses": [[c, dict(zip(labels, map(float, next(clause_rows)), strict=True))]
+                                    for c in cs]})  # fmt: skip
         print(f"fold {fold}: trained on {len(kept)} rows, {len(turns)} utterances "
               f"({time.time() - started:.0f} s)", flush=True)  # fmt: skip
     return out
@@ -118,12 +135,24 @@ def served_threats(utterances: list[dict]) -> set[tuple[str, int]]:
     return threats
 
 
+def by_request(u: dict, share: float) -> dict[str, float]:
+    """The utterance's probabilities, `share` of them from its request clause (REQUEST) that is
+    surest of a business intent; unchanged for one clause or none with a request marker."""
+    asked = [p for c, p in u.get("clauses", []) if REQUEST.search(c)]
+    if len(u.get("clauses", [])) < 2 or not asked:
+        return u["probabilities"]
+    clause = max(asked, key=lambda p: max(v for k, v in p.items() if k != "other"))
+    return {k: (1 - share) * u["probabilities"].get(k, 0.0) + share * clause.get(k, 0.0)
+            for k in set(u["probabilities"]) | set(clause)}  # fmt: skip
+
+
 def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight: float) -> dict:
     """The half's figures with `call_intent.step` under `mixing` at `weight`: "served", the
     module as it is with CONTEXT_SMOOTHING = `weight`; "linear", the mixing served until
     2026-12-05 (every probability (1 - weight) × the utterance's + weight × the call's);
     "business", the linear one with p(other) left as the model gave it (tried 2026-12-04);
-    "first", the served mixing with FIRST_INTENT_WEIGHT = `weight` (the reason for the call)."""
+    "first", the served mixing with FIRST_INTENT_WEIGHT = `weight` (the reason for the call);
+    "request", the served mixing on probabilities `weight` of them from the request clause."""
     import calls_eval
 
     from models import call_intent
@@ -139,13 +168,15 @@ def replay(utterances: list[dict], threats: set, split: str, mixing: str, weight
             mixed[call_intent.OTHER] = probabilities.get(call_intent.OTHER, 0.0)
         return mixed
 
+    if mixing == "request":
+        utterances = [{**u, "probabilities": by_request(u, weight)} for u in utterances]
     served, saved = call_intent.in_context, call_intent.CONTEXT_SMOOTHING
     saved_first = call_intent.FIRST_INTENT_WEIGHT
     if mixing == "served":
         call_intent.CONTEXT_SMOOTHING = weight
     elif mixing == "first":
         call_intent.FIRST_INTENT_WEIGHT = weight
-    else:
+    elif mixing != "request":
         call_intent.in_context = lambda p, s, w=None: linear(p, s, mixing == "business")
     try:
         calls = defaultdict(list)
@@ -210,7 +241,8 @@ def main() -> None:
     print("| mixing | smoothing / weight | half | utterances | macro-F1 | accuracy | primary intent | "
           "10-pair blocks: mean / worst macro-F1 | right: call's topic / new topic / other |")  # fmt: skip
     print("|---|---:|---|---:|---:|---:|---:|---:|---|")
-    for mixing, weights in (("served", SMOOTHINGS), ("first", FIRST_WEIGHTS), ("linear", WEIGHTS),
+    for mixing, weights in (("served", SMOOTHINGS), ("first", FIRST_WEIGHTS),
+                            ("request", REQUEST_SHARES), ("linear", WEIGHTS),
                             ("business", WEIGHTS)):  # fmt: skip
         for weight in weights:
             for split in ("dev", "held_out"):
