@@ -504,6 +504,7 @@ def test_pack_timing_rules():
         ("您好,信用卡特服中心8月26号为您服务请问有什么需要", True),
         ("您好,信用卡中心,我是二九号坐席", True),
         ("您好,欢迎致电信用卡中心,3月15日为您服务", True),  # 三一五 heard as a date with 日
+        ("你好,信用卡中心,功化二次九六位您服务", True),  # the number in pieces, 为 as 位
         ("您好,欢迎致电信用卡中心。", False),  # no staff number heard at all
         ("您好,信用卡中心,请问是8月26号的账单吗", False),  # a date is no staff number
     ],
