@@ -51,6 +51,9 @@ half, out of sample (bench/intent_context.py, the "first" rows): primary intent 
 0.967 / 0.966 / 0.962 at 2 / 3 / 4 / 5 / 8 on the development calls' words, 0.957 at 3 to 5 on
 the spent held-out halves, macro-F1 unchanged (0.887 / 0.876); through whisper, the stored
 transcripts of rounds 50-54's held-out halves, primary 0.92 either way, macro-F1 0.785 -> 0.790.
+Rerun with round 55 in, 3 led by one call (0.965 / 0.963 at 3 / 4): between 3 and 5 the weight
+moves the primary intent by at most two calls of 594 either way, so what 4 buys is call-06's
+margin (one example), with no measured loss (bench/RESULTS.md "Round 55").
 
 An explicit complaint threat (the rule pack's complaint-threat phrase, when the risk model
 also hears a threat) is the intent 投诉 (lexicons/intents.yaml: 明确提出投诉或要求找领导、监管部门).
