@@ -510,7 +510,7 @@ def test_pack_timing_rules():
     ],
 )
 def test_the_greeting_hears_the_staff_number_as_whisper_writes_it(opening, greeted):
-    segments = conversation(("agent", opening, 0, 5), ("customer", "我想查一下账单", 6, 9))
+    segments = conversation(("agent", opening, 0, 3.5), ("customer", "我想查一下账单", 6, 9))
     hits = [h.rule_id for h in RuleSet.load(PACK).post_call(segments)]
     assert ("agent-greeting" in hits) is not greeted
 
