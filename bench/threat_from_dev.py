@@ -25,12 +25,18 @@ fold ("with extra"), to judge new rows before they are written into models/data.
 
 `--whisper RUN.json …`: also judge, in the same folds, the customer segments of stored whisper
 runs, each alone as the live stage judges it (bench/asr_folds.py).
+
+`--veto 0.6,0.8`: also judge, with the same fold models, the pack with the keyword branch's veto
+at these values instead of the served 0.5 (a keyword counts unless the act reads the sentence
+under it), on the words and, with `--whisper`, through whisper ("veto 0.8" rows).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -71,6 +77,19 @@ THREAT = "customer-complaint-threat"
 MIN_CHARS = 5  # the rule's act branch judges sentences of 5 characters or more
 KEYWORD_ACT_MIN = 0.5  # a keyword counts unless the act is below this
 THRESHOLDS = (0.8, 0.85, 0.9, 0.95, 0.98)
+VETO = "- not: {act: {name: customer_threatens_complaint, below: 0.5}}"  # customer.yaml
+
+
+def vetoed_pack(value: float, into: Path) -> RuleSet:
+    """The served pack with the threat keyword's veto at `value`."""
+    pack = into / f"veto-{value}"
+    shutil.copytree(ROOT / "lexicons" / "rules", pack)
+    text = (pack / "customer.yaml").read_text(encoding="utf-8")
+    if text.count(VETO) != 1:
+        raise SystemExit(f"customer.yaml no longer has its veto line once: {VETO}")
+    (pack / "customer.yaml").write_text(text.replace(VETO, VETO.replace("0.5", str(value))),
+                                        encoding="utf-8")  # fmt: skip
+    return RuleSet.load(pack)
 
 
 def customer_turns_of(script: dict) -> list[tuple[str, bool, str]]:
@@ -125,6 +144,7 @@ def main() -> None:
     )
     ap.add_argument("--whisper", type=Path, nargs="*", default=[],
                     help="stored whisper runs (calls_eval --json) to judge as well")  # fmt: skip
+    ap.add_argument("--veto", help="also judge these keyword-veto values (comma-separated)")
     args = ap.parse_args()
     wanted = {f"fold {n}" for n in args.only.split(",")} if args.only else None
     lexicons = load_lexicons(ROOT / "lexicons")
@@ -156,6 +176,10 @@ def main() -> None:
                 for name, docs in by_round.items()}  # fmt: skip
     extra = [r for r in read_acts(args.extra) if r.role == "customer"] if args.extra else []
     recipes = {"with extra": extra} if extra else {"served recipe": []}
+    packs = {"": rules}
+    scratch = Path(tempfile.mkdtemp(prefix="veto-"))
+    for value in args.veto.split(",") if args.veto else []:
+        packs[f", veto {float(value)}"] = vetoed_pack(float(value), scratch)
     column = ACTS["customer"].index(BORROWED_ACT)
     heard = whisper_runs(args.whisper)
     pooled: dict[tuple, dict] = {}
@@ -171,25 +195,28 @@ def main() -> None:
                            DEFAULT_FEATURES, names=(BORROWED_ACT,))  # fmt: skip
             model = replace(served, pipelines={**served.pipelines,
                                                "customer": OwnColumns(base, {column: own})})  # fmt: skip
-            for half, segments in heard.items():
-                for doc in docs:
-                    if doc["split"] == half and doc["call_id"] in segments:
-                        got = judged_asr(rules, model, doc, segments, "customer", (THREAT,))
-                        add(pooled, (THREAT, half, recipe), got[THREAT])
-            for half, turns in halves.items():
-                if not turns:
-                    continue
-                got = judged(rules, model, turns)
-                into = pooled.setdefault((half, recipe), {})
-                for key, values in got.items():
-                    into.setdefault(key, []).extend(values)
+            for suffix, pack in packs.items():
+                for half, segments in heard.items():
+                    for doc in docs:
+                        if doc["split"] == half and doc["call_id"] in segments:
+                            got = judged_asr(pack, model, doc, segments, "customer", (THREAT,))
+                            add(pooled, (THREAT, half, recipe + suffix), got[THREAT])
+                for half, turns in halves.items():
+                    if not turns:
+                        continue
+                    got = judged(pack, model, turns)
+                    into = pooled.setdefault((half, recipe + suffix), {})
+                    for key, values in got.items():
+                        into.setdefault(key, []).extend(values)
         print(f"{name}: " + ", ".join(f"{len(v)} {k} turns" for k, v in halves.items()), flush=True)
-    report(pooled, recipes)
+    shutil.rmtree(scratch, ignore_errors=True)
+    named = [recipe + suffix for recipe in recipes for suffix in packs]
+    report(pooled, named)
     if args.whisper:
-        report_asr(pooled, THREAT, recipes)
+        report_asr(pooled, THREAT, named)
 
 
-def report(pooled: dict, recipes: dict) -> None:
+def report(pooled: dict, recipes: list[str]) -> None:
     print(f"\n{THREAT} on the scripts' words, by folds of rounds (TP / FP / FN)")
     print("| half | recipe | turns | labelled | rule as served | act AP | " +
           " | ".join(f"act min {t}" for t in THRESHOLDS) + " |")  # fmt: skip
