@@ -195,7 +195,9 @@ def one_bad_record(topic: str, raw: bytes | None) -> None:
     letter = letters[0]
     validate(DEAD_LETTER_TOPIC, letter)
     assert letter["stage"] == "stage" and letter["reason"].startswith("invalid record: ")
-    assert letter["cause"] in ("not_json", "schema") and letter["topic"] == f"callqa.{topic}"
+    assert letter["cause"] in ("not_json", "schema") and letter["topic"] == pipeline.settings.topic(
+        topic
+    )
     if raw is not None:
         assert base64.b64decode(letter["raw"]) == raw[:MAX_DEAD_RAW_BYTES]
 

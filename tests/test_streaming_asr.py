@@ -19,7 +19,8 @@ from scipy.signal import resample_poly
 from streams.asr.engine import Transcript
 from streams.asr.metrics import speaker_turns
 from streams.asr.streaming import StreamingAsr, agreed_prefix, silero_vad
-from streams.audio import decode, encode, read_wav, to_model_rate
+from streams.asr.vad import PREROLL_S
+from streams.audio import MODEL_SAMPLE_RATE, decode, encode, read_wav, to_model_rate
 from streams.ingest.replay import call_events
 from streams.settings import PROJECT_ROOT
 
@@ -173,6 +174,29 @@ def test_the_cuts_do_not_depend_on_how_far_the_decoder_lags(name):
     assert len(reference) >= 12
     for lag in (3, 30):
         assert _cut_behind(events, lag) == reference
+
+
+def test_a_region_is_decoded_with_the_audio_just_before_its_vad_start():
+    """The VAD starts cold where the last region ended and finds speech that resumes soon after
+    late: the first syllable would be clipped (工号… heard as 双号 and dropped). Each region is
+    decoded with up to PREROLL_S of the audio before its start, never the region before it;
+    its timing stays the VAD's."""
+    events, _ = _call("call-05-dispute-complaint")
+    asr, regions = _asr(partial_interval_s=0), []
+    for event in events:
+        plan = asr.plan(event, now=event["produced_at"])
+        regions += plan.regions
+        asr.commit(plan, [Transcript("x", -0.1, 0.0) for _ in plan.regions], now=0.0)
+    assert len(regions) >= 12
+    padded, last = 0, {}
+    for region in regions:
+        extra = len(region.audio) / MODEL_SAMPLE_RATE - (region.end - region.start)
+        assert -0.01 < extra <= PREROLL_S + 0.01, region
+        if region.role in last:  # never into the same speaker's region before it
+            assert region.start - extra >= last[region.role].end - 0.01, region
+        last[region.role] = region
+        padded += extra > PREROLL_S - 0.01
+    assert padded >= len(regions) // 2
 
 
 @pytest.mark.parametrize("minutes", [5, pytest.param(60, marks=pytest.mark.slow)])

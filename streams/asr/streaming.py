@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 
 import numpy as np
 
@@ -42,25 +42,7 @@ from . import levels
 from .checks import chunk_problem, reject, warn_hole
 from .engine import Transcript
 from .plan import Partial, Plan, Region
-
-VadFn = Callable[[np.ndarray], list[tuple[int, int]]]
-
-
-def silero_vad(min_silence_ms: int = 500, max_segment_s: float = 15.0, pad_ms: int = 200) -> VadFn:
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
-
-    options = VadOptions(
-        threshold=0.5,
-        min_speech_duration_ms=250,
-        max_speech_duration_s=max_segment_s,
-        min_silence_duration_ms=min_silence_ms,
-        speech_pad_ms=pad_ms,
-    )
-
-    def regions(audio: np.ndarray) -> list[tuple[int, int]]:
-        return [(r["start"], r["end"]) for r in get_speech_timestamps(audio, options)]
-
-    return regions
+from .vad import PREROLL_S, VadFn, silero_vad
 
 
 def segment_id(call_id: str, role: str, start: float) -> str:
@@ -395,6 +377,7 @@ class StreamingAsr:
         to_native = rate / MODEL_SAMPLE_RATE
         release = None
         incomplete = False
+        preroll, previous_end = int(PREROLL_S * MODEL_SAMPLE_RATE), 0
         for lo, hi in regions:
             complete = flush or hi <= n - min_silence // 2
             if not complete:
@@ -409,12 +392,13 @@ class StreamingAsr:
                     role,
                     abs_start,
                     abs_end,
-                    audio[lo:hi],
+                    audio[max(previous_end, lo - preroll) : hi],
                     _wall_at(stored, end_native, rate),
                     release_to=end_native,
                 )  # fmt: skip
             )
             self.inflight[key] = end_native
+            previous_end = hi
             self.hypotheses.pop(key, None)  # the utterance is final; partials start afresh
         if not regions and not flush:
             # No speech: keep only a little context so the buffer stays bounded.
