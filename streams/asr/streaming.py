@@ -62,6 +62,7 @@ class StreamingAsr:
         max_segment_s: float = 15.0,
         speech_gate_dbfs: float = -40.0,
         partial_interval_s: float = 1.0,
+        preroll_s: float = PREROLL_S,
     ):
         self.calls, self.channels, self.chunks = calls, channels, chunks
         self.vad = vad
@@ -71,6 +72,7 @@ class StreamingAsr:
         self.max_segment_s = max_segment_s
         self.speech_gate = 32768 * 10 ** (speech_gate_dbfs / 20)
         self.partial_interval_s = partial_interval_s  # 0 = no partials
+        self.preroll_s = preroll_s  # decoded before each region's VAD start (vad.PREROLL_S)
         # In memory only (see the module docstring): channel -> native sample up to
         # which speech has been handed out for final decoding; up to which silence has
         # been let go of by plans not settled yet; channel -> partial state.
@@ -377,7 +379,7 @@ class StreamingAsr:
         to_native = rate / MODEL_SAMPLE_RATE
         release = None
         incomplete = False
-        preroll, previous_end = int(PREROLL_S * MODEL_SAMPLE_RATE), 0
+        preroll, previous_end = int(self.preroll_s * MODEL_SAMPLE_RATE), 0
         for lo, hi in regions:
             complete = flush or hi <= n - min_silence // 2
             if not complete:

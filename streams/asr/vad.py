@@ -14,8 +14,8 @@ VadFn = Callable[[np.ndarray], list[tuple[int, int]]]
 # 双号 (avg_logprob -2.3) and was dropped as no speech (an evaluation call, round 58). Each
 # region is decoded with up to this much of the audio before its VAD start (never reaching
 # into the region before it); its timing stays the VAD's. On 20 development evaluation calls
-# cut and decoded as the stage does: agent CER 0.170 -> 0.160, customer 0.254 -> 0.250, the
-# one dropped segment kept (bench/RESULTS.md "Round 58").
+# cut and decoded as the stage does (bench/asr_cuts.py): agent CER 0.170 -> 0.160, customer
+# 0.254 -> 0.250, the one dropped segment kept (bench/RESULTS.md "Round 58").
 PREROLL_S = 0.3
 
 
