@@ -147,20 +147,24 @@ def test_out_of_order_and_duplicate_chunks_cut_the_same_segments():
     assert sorted(map(key, segments)) == sorted(map(key, reference))
 
 
-def _cut_behind(events, lag: int) -> list[tuple]:
+def _regions_cut(events, lag: int = 0) -> list:
     """Cut a call the way the stage does when the decoder is busy: each plan settles only
     after the `lag` plans before it (the stage settles a plan once the earlier ones of its
-    call were decoded and sent)."""
+    call were decoded and sent). The regions handed out for decoding, in order."""
     asr, waiting, cuts = _asr(partial_interval_s=0), [], []
     for event in events:
         plan = asr.plan(event, now=event["produced_at"])
-        cuts += [(r.role, round(r.start, 3), round(r.end, 3)) for r in plan.regions]
+        cuts += plan.regions
         waiting.append(plan)
         while len(waiting) > lag or (waiting and event is events[-1]):
             done = waiting.pop(0)
             spans = [Transcript("x", -0.1, 0.0) for _ in done.regions]
             asr.commit(done, spans, now=0.0)
     return cuts
+
+
+def _cut_behind(events, lag: int) -> list[tuple]:
+    return [(r.role, round(r.start, 3), round(r.end, 3)) for r in _regions_cut(events, lag)]
 
 
 @pytest.mark.parametrize("name", ["call-01-bill", "call-05-dispute-complaint"])
@@ -181,12 +185,7 @@ def test_a_region_is_decoded_with_the_audio_just_before_its_vad_start():
     late: the first syllable would be clipped (工号… heard as 双号 and dropped). Each region is
     decoded with up to PREROLL_S of the audio before its start, never the region before it;
     its timing stays the VAD's."""
-    events, _ = _call("call-05-dispute-complaint")
-    asr, regions = _asr(partial_interval_s=0), []
-    for event in events:
-        plan = asr.plan(event, now=event["produced_at"])
-        regions += plan.regions
-        asr.commit(plan, [Transcript("x", -0.1, 0.0) for _ in plan.regions], now=0.0)
+    regions = _regions_cut(_call("call-05-dispute-complaint")[0])
     assert len(regions) >= 12
     padded, last = 0, {}
     for region in regions:
