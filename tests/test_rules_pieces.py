@@ -114,3 +114,37 @@ def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
     assert greeting_fires(("agent", "您好,欢迎致电信用卡中心。", 0.8, 3.3),
                           ("agent", "请稍等", 16.0, 19.0))  # fmt: skip
     assert greeting_fires(("agent", "喂，你好", 0.5, 2.5), ("agent", "信用卡中心，请讲", 2.8, 5.0))
+
+
+class _Fragments:
+    """A stand-in for the served acts model on whisper's pieces: any customer piece alone reads
+    as a threat (0.99, as the served act reads 你们这个卡); joined with the piece before it, only
+    a real threat does (到你们门口坐着), a story does not (0.6)."""
+
+    def probabilities(self, texts, role):
+        return [{"customer_threatens_complaint": 0.99 if "，" not in t or "门口" in t else 0.6}
+                for t in texts]  # fmt: skip
+
+
+def test_the_threat_act_reads_a_piece_with_the_customers_piece_before_it():
+    """The pack's act-alone threat branch (`with_previous`): a fragment the ASR cut off a story
+    (我表姐在电视台做节目的 | 她说你们这个) is no threat when the two read together are not; the same
+    fragment with nothing before it in the turn still goes to the act alone, and a threat cut
+    into two pieces still fires."""
+    pack = RuleSet.load(PACK).bind_acts(_Fragments())
+
+    def fires(*turns) -> bool:
+        segments = conversation(*turns)
+        return "customer-complaint-threat" in [
+            h.rule_id for h in pack.live(segments[-1], segments[:-1])
+        ]
+
+    story, piece = (
+        ("customer", "我表姐在电视台做节目的", 10.0, 12.0),
+        ("customer", "她说你们这个", 12.3, 13.0),
+    )
+    assert not fires(story, piece)
+    assert fires(piece)
+    assert fires(
+        ("customer", "你们再这么拖下去", 10.0, 12.0), ("customer", "我就到你们门口坐着", 12.3, 14.0)
+    )
