@@ -99,12 +99,11 @@ def main() -> None:
         a, b = words["rules"].get(rule), bare["rules"].get(rule)
         cell = [f"{r['recalled']}/{r['support']} P {r['precision']}" if r else "-" for r in (a, b)]
         print(f"{rule:<34} {cell[0]:>16} {cell[1]:>16}")
-        for name, row in (("no punct.", b),):
-            if row and a:
-                lost = sorted(set(row["missed"]) - set(a["missed"]))
-                new = len(row["false"]) - len(a["false"])
-                if lost or new:
-                    print(f"    {name}: lost {', '.join(lost) or '-'}; false {new:+d}")
+        if a and b:
+            lost = sorted(set(b["missed"]) - set(a["missed"]))
+            new = len(b["false"]) - len(a["false"])
+            if lost or new:
+                print(f"    no punctuation: lost {', '.join(lost) or '-'}; false {new:+d}")
 
 
 if __name__ == "__main__":
