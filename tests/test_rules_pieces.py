@@ -148,3 +148,22 @@ def test_the_threat_act_reads_a_piece_with_the_customers_piece_before_it():
     assert fires(
         ("customer", "你们再这么拖下去", 10.0, 12.0), ("customer", "我就到你们门口坐着", 12.3, 14.0)
     )
+
+
+class _Agreeing:
+    """A stand-in for the served acts model: agreeing when the text opens with 那就 (0.9)."""
+
+    def probabilities(self, texts, role):
+        return [{"customer_agrees": 0.9 if t.startswith("那就") else 0.1} for t in texts]
+
+
+def test_the_last_sentence_may_be_the_last_clauses_when_whisper_wrote_only_commas():
+    """`last_sentence`: whisper often punctuates a turn with commas alone, so its last sentence is
+    also read as its trailing clauses (那就…，帮我…), the highest counting; a sentence with 。 before
+    it is read from there as before."""
+    rules = ruleset({"act": {"name": "customer_agrees", "min": 0.5, "last_sentence": True}})
+    rules.bind_acts(_Agreeing())
+    assert one(rules, "customer", "一个月六千多吃不消,那就十期吧,帮我办了") is not None
+    assert one(rules, "customer", "一个月六千多吃不消。那就十期吧") is not None
+    assert one(rules, "customer", "那就十期吧,不过一个月六千多吃不消") is not None  # the whole
+    assert one(rules, "customer", "一个月六千多吃不消,十期的话呢,帮我算算") is None

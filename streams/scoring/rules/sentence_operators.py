@@ -478,6 +478,14 @@ class Act(_SentenceCondition):
             parts = [s for s in SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
             if len(parts) > 1:
                 p = max(p, self.scores.probability(parts[-1], self.name))
+            # whisper often writes a turn with commas alone: its last sentence may be the
+            # trailing clauses, read from each comma on (…吃不消,那就十期吧,帮我办了), the highest counting
+            last = parts[-1] if parts else text
+            pieces = [c for c in CLAUSE_END.split(last) if _norm(c)]
+            for k in range(1, len(pieces)):
+                tail = "，".join(pieces[k:])
+                if len(_norm(tail)) >= self.MIN_SENTENCE:
+                    p = max(p, self.scores.probability(tail, self.name))
         # the clauses can only raise it: read them when the whole falls short of the bar
         if self.clauses and p < (self.below if self.below is not None else self.least):
             parts = [s for s in CLAUSE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
