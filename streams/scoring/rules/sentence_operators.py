@@ -482,10 +482,10 @@ class Act(_SentenceCondition):
             # trailing clauses, read from each comma on (…吃不消,那就十期吧,帮我办了), the highest counting
             last = parts[-1] if parts else text
             pieces = [c for c in CLAUSE_END.split(last) if _norm(c)]
-            for k in range(1, len(pieces)):
-                tail = "，".join(pieces[k:])
-                if len(_norm(tail)) >= self.MIN_SENTENCE:
-                    p = max(p, self.scores.probability(tail, self.name))
+            tails = ["，".join(pieces[k:]) for k in range(1, len(pieces))]
+            tails = [t for t in tails if len(_norm(t)) >= self.MIN_SENTENCE]
+            if tails:
+                p = max(p, self.scores.highest(tails, self.name))
         # the clauses can only raise it: read them when the whole falls short of the bar
         if self.clauses and p < (self.below if self.below is not None else self.least):
             parts = [s for s in CLAUSE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
