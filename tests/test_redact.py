@@ -49,6 +49,7 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         ("CVV2：906", "CVV2：***"),
         ("验证码是幺二三四五六", "验证码是******"),
         ("验证码123456，你看对不对", "验证码******，你看对不对"),
+        ("验证码是七三九二，发到尾号4371的手机", "验证码是****，发到尾号4371的手机"),
         ("我的取款密码是三个六三个八", "我的取款密码是******"),
         ("手机上收到的六位数字是拐洞洞 六洞两", "手机上收到的六位数字是******"),
         # ... with the cue as whisper wrote it: heard by sound (背面 -> 被面, 验证码 -> 验证马)
@@ -98,6 +99,15 @@ def test_one_segment(redactor, text, masked):
         "尾号1234的卡",
         "卡号尾号七七一三，身份证后四位零九五二。",
         "手机尾号幺二三四",
+        # the tail of the phone or card a code went to is a tail, not the code (a code has no
+        # tail); whisper's 后码 for 号码 is a weak code cue (round 61's development calls)
+        "验证码已经发到您尾号4371的手机上了",
+        "动态码发送到您尾号为一三八二的手机",
+        "您来电后码绑定的是尾号四三七一的卡，查询密码输错了三次",
+        # a number's first digits named as such are no more than that (not an ID's first
+        # digits after whisper's 身份合适 for 身份核实)
+        "身份合适好了，我这边看到预留的是一个138开头的手机号，验证码都发到那个号上",
+        "卡号是6225打头的那张",
         "你们客服电话95588一直占线",
         "我打了12378投诉",
         "九五五八八打不通",

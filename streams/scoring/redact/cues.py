@@ -73,9 +73,9 @@ DEFAULT_CUES: dict[str, str] = {
     # 分证: ASR's 学分证 for 身份证. 身份 saying it checked out (身份对上了, 身份核实通过) asks for
     # no number: the digits after it are account details (round 34's ev-805: 六期、十二期 heard as
     # 6-7-12-7 right after 罗先生身份对上了 were masked as an ID and flagged as read out); whisper
-    # writes 核实 / 核对 as 合时, 合对, 何对 (the development calls' transcripts, rounds 41-43)
+    # writes 核实 / 核对 as 合时, 合对, 何对, 合适 (the development calls' transcripts, rounds 41-43, 61)
     "id": r"(?:身份证|证件|身份(?!(?:已经|已|都|也)?(?:对上|核实|核对|验证|确认|没问题|无误|通过|校验"
-          r"|合时|合实|核时|合对|何对|和对)))"
+          r"|合时|合实|核时|合对|何对|和对|合适)))"
           r"(?:上面?的?|的)?(?:号码|号)?|分证|身份信息|证号",
     "phone": r"手机|电话|号码|联系方式|座机|授机|微信|手提|回拨|回电|打给我|打我|联系我"
              rf"|(?:这|那)个号|新号|老号|(?:打|拨|拨打|致电|呼叫)(?=\s?{_D})",

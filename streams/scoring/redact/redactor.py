@@ -44,6 +44,8 @@ SOUND_KINDS = ("cvv", "code")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _DIGIT_CHARS = frozenset("零〇一幺二两三四五六七八九十百千万")
 _SAID_DIGIT = re.compile(_D)
+# A number's first digits named as such (138开头的手机号, 以6225打头): no more than that is said
+_PREFIX_AFTER = re.compile(r"\s?的?(?:开头|打头)")
 
 
 def _sound_map(patterns: Iterable[str]) -> dict[str, str]:
@@ -259,6 +261,10 @@ class Redactor:
         digits = run.digits
         n, shape = len(digits), _by_shape(digits, at_end)
         short_ok = n >= 3 or at_end  # 1-2 digits: a word (二维码), unless a piece continues
+        if n <= 4 and _PREFIX_AFTER.match(view, run.end):
+            return None  # 一个138开头的手机号: the first digits, said instead of the number
+        if cue in ("code", "announce") and tail and n <= 4:
+            return None  # 验证码发到您尾号4371的手机: the phone's tail, not the code
         if cue in ("cvv", "code", "announce"):
             if n <= 4 and cue == "cvv" and short_ok:
                 return "cvv"
