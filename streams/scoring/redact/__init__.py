@@ -24,7 +24,9 @@ number     any other 7+ digits read as digits, no cue   ****5678             las
 
 Not masked: amounts (三千五百块, 12000元, 1,234元, 两万), dates (三月十五号, 2026-11-15,
 20261115), installment counts (十二期), times (10:30), percentages, card / ID / phone tails
-of at most 4 digits (尾号1234, 身份证后四位零九五二: only the last 4 anyway), company numbers
+of at most 4 digits (尾号1234, 身份证后四位零九五二: only the last 4 anyway; after a code cue too,
+验证码发到您尾号4371的手机: a code has no tail), a number's first 4 digits or fewer named as
+such (一个138开头的手机号), company numbers
 (95588, 12378, 10086, 400-820-8820, 800…), order / tracking / staff numbers after their cue
 (订单号, 单号, 流水号, 工号 …) unless they have the shape of a card that passes Luhn, of a
 mobile or of an ID.
