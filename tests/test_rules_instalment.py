@@ -358,3 +358,16 @@ def test_the_yearly_cost_in_plain_words_is_the_rate(scoring_models, told, fires)
         ("customer", "行，就十二期，给我办上吧", 14, 17), ("agent", "好的，已经为您办理", 18, 20))  # fmt: skip
     hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
     assert ("agent-instalment-disclosure" in hits) is fires
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    ["临时额度这部分要在到期还款日一次还清，不能办分期", "取现这笔没法分期，只能一次还", "这笔交易分期办不了",
+     "临时额度不能办理分期"],  # fmt: skip
+)
+def test_an_agent_saying_it_cannot_be_instalments_starts_no_sale(refusal):
+    """An agent saying the amount cannot go into instalments (不能办分期 was not read as a
+    refusal before round 62's development half) introduces no instalment: the customer's 行，给俺办吧
+    that follows agrees to something else; the same answer to an offer does fire."""
+    assert not _answer_fires(refusal, "哦，那得提前攒着。行，给俺办吧。")
+    assert _answer_fires("这笔可以办分期，有三期六期十二期", "哦，那得提前攒着。行，给俺办吧。")
