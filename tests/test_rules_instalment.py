@@ -362,8 +362,12 @@ def test_the_yearly_cost_in_plain_words_is_the_rate(scoring_models, told, fires)
 
 @pytest.mark.parametrize(
     "refusal",
-    ["临时额度这部分要在到期还款日一次还清，不能办分期", "取现这笔没法分期，只能一次还", "这笔交易分期办不了",
-     "临时额度不能办理分期"],  # fmt: skip
+    [
+        "临时额度这部分要在到期还款日一次还清，不能办分期",
+        "取现这笔没法分期，只能一次还",
+        "这笔交易分期办不了",
+        "临时额度不能办理分期",
+    ],  # fmt: skip
 )
 def test_an_agent_saying_it_cannot_be_instalments_starts_no_sale(refusal):
     """An agent saying the amount cannot go into instalments (不能办分期 was not read as a
