@@ -476,16 +476,16 @@ class Act(_SentenceCondition):
             p = min(p, self.scores.probability(f"{previous}，{text}", self.name))
         if self.last_sentence:
             parts = [s for s in SENTENCE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
-            if len(parts) > 1:
-                p = max(p, self.scores.probability(parts[-1], self.name))
             # whisper often writes a turn with commas alone: its last sentence may be the
-            # trailing clauses, read from each comma on (…吃不消,那就十期吧,帮我办了), the highest counting
+            # trailing clauses, read from each comma on (…吃不消,那就十期吧,帮我办了); the last
+            # sentence and its tails are scored in one batch, the highest counting
             last = parts[-1] if parts else text
             pieces = [c for c in CLAUSE_END.split(last) if _norm(c)]
             tails = ["，".join(pieces[k:]) for k in range(1, len(pieces))]
             tails = [t for t in tails if len(_norm(t)) >= self.MIN_SENTENCE]
-            if tails:
-                p = max(p, self.scores.highest(tails, self.name))
+            read = ([last] if len(parts) > 1 else []) + tails
+            if read:
+                p = max(p, self.scores.highest(read, self.name))
         # the clauses can only raise it: read them when the whole falls short of the bar
         if self.clauses and p < (self.below if self.below is not None else self.least):
             parts = [s for s in CLAUSE_END.split(text) if len(_norm(s)) >= self.MIN_SENTENCE]
