@@ -93,6 +93,23 @@ def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
         assert not fires(0.9, text), text
 
 
+def test_a_protest_at_the_branch_door_lowers_the_acts_line_like_posting_it():
+    """A banner, a big-character poster, a sit-in or a placard at the branch (拉到营业厅门口挂着)
+    is a threat at the act's 0.85, as posting it online is; a door of one's own, or saying one
+    will not go and make a scene, is not."""
+    pack = RuleSet.load(PACK)
+
+    def fires(probability: float, text: str) -> bool:
+        return threat_fires(pack.bind_acts(_Threatening(probability)), text)
+
+    for text in ("这回要是再弄错，俺就让孙子做条横幅，拉到恁营业厅门口挂着", "我写张大字报贴到你们支行门口去",
+                 "明天我就带上老伴去你们分行门前静坐", "我举个牌子站在你们网点外头，让来办事的人都看看"):  # fmt: skip
+        assert fires(0.9, text) and not fires(0.8, text), text
+    for text in ("我把催款单贴在家门口了，你们看着办吧", "网点门口那个取款机吞了我的卡",
+                 "我又不会去你们门口拉横幅，就是想问清楚"):  # fmt: skip
+        assert not fires(0.9, text), text
+
+
 def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
     """whisper sometimes drops most of a sentence: 您好,欢迎这电信用卡中心。 for a 7-second
     opening that gave the staff number. An agent sentence in the first 15 s of at least 3 s
