@@ -75,39 +75,39 @@ class _Threatening:
         return [{"customer_threatens_complaint": self.probability} for _ in texts]
 
 
-def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
-    """The pack's threat rule: a sentence that says 发/晒/挂/传/贴/放到 and where (网上, 群里, 号上,
-    小红书 by sound as whisper writes it) fires at the act's 0.85, not only at the act-alone
-    0.95; saying one will not post it does not, nor a sentence without the two."""
+def _line_lowered(threats, others) -> None:
+    """The pack's threat rule fires on each of `threats` at the act's 0.9 (not at 0.8, so not by
+    a keyword, nor by the act-alone 0.95), and on none of `others` at 0.9."""
     pack = RuleSet.load(PACK)
 
     def fires(probability: float, text: str) -> bool:
         # a new model each time: earlier verdicts go
         return threat_fires(pack.bind_acts(_Threatening(probability)), text)
 
-    for text in ("我把这几条短信截下来，在小红鼠上发个帖子", "一块儿发到我们县几十万人关注的生活号上",
-                 "回头我把截图都贴到业主群里，让大伙评评理", "今晚我就录段视频放到抖音上让大伙瞧瞧"):  # fmt: skip
+    for text in threats:
         assert fires(0.9, text) and not fires(0.8, text), text
-    for text in ("我又不会把这事发到网上去，就是想问清楚", "你们这个处理太慢了，让大伙评评理",
-                 "截图我也不会放到网上，就是想问清楚", "你放心，我把这事放在心上了"):  # fmt: skip
+    for text in others:
         assert not fires(0.9, text), text
+
+
+def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
+    """The pack's threat rule: a sentence that says 发/晒/挂/传/贴/放到 and where (网上, 群里, 号上,
+    小红书 by sound as whisper writes it) fires at the act's 0.85, not only at the act-alone
+    0.95; saying one will not post it does not, nor a sentence without the two."""
+    _line_lowered(("我把这几条短信截下来，在小红鼠上发个帖子", "一块儿发到我们县几十万人关注的生活号上",
+                   "回头我把截图都贴到业主群里，让大伙评评理", "今晚我就录段视频放到抖音上让大伙瞧瞧"),
+                  ("我又不会把这事发到网上去，就是想问清楚", "你们这个处理太慢了，让大伙评评理",
+                   "截图我也不会放到网上，就是想问清楚", "你放心，我把这事放在心上了"))  # fmt: skip
 
 
 def test_a_protest_at_the_branch_door_lowers_the_acts_line_like_posting_it():
     """A banner, a big-character poster, a sit-in or a placard at the branch (拉到营业厅门口挂着)
     is a threat at the act's 0.85, as posting it online is; a door of one's own, or saying one
     will not go and make a scene, is not."""
-    pack = RuleSet.load(PACK)
-
-    def fires(probability: float, text: str) -> bool:
-        return threat_fires(pack.bind_acts(_Threatening(probability)), text)
-
-    for text in ("这回要是再弄错，俺就让孙子做条横幅，拉到恁营业厅门口挂着", "我写张大字报贴到你们支行门口去",
-                 "明天我就带上老伴去你们分行门前静坐", "我举个牌子站在你们网点外头，让来办事的人都看看"):  # fmt: skip
-        assert fires(0.9, text) and not fires(0.8, text), text
-    for text in ("我把催款单贴在家门口了，你们看着办吧", "网点门口那个取款机吞了我的卡",
-                 "我又不会去你们门口拉横幅，就是想问清楚"):  # fmt: skip
-        assert not fires(0.9, text), text
+    _line_lowered(("这回要是再弄错，俺就让孙子做条横幅，拉到恁营业厅门口挂着", "我写张大字报贴到你们支行门口去",
+                   "明天我就带上老伴去你们分行门前静坐", "我举个牌子站在你们网点外头，让来办事的人都看看"),
+                  ("我把催款单贴在家门口了，你们看着办吧", "网点门口那个取款机吞了我的卡",
+                   "我又不会去你们门口拉横幅，就是想问清楚"))  # fmt: skip
 
 
 def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
