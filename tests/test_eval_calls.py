@@ -191,3 +191,22 @@ def test_a_script_reads_the_same_through_libyaml():
     assert len(paths) > 700
     for path in paths[::40] + paths[-1:]:
         assert read_script(path) == yaml.safe_load(path.read_text(encoding="utf-8")), path.name
+
+
+def test_the_readmes_count_the_set_as_it_is():
+    """calls/eval/README's pair count and table and README.md's call count are the scripts' own
+    (the count sentence once ran 40 calls ahead of the set for five rounds)."""
+    text = (PROJECT_ROOT / "calls" / "eval" / "README.md").read_text(encoding="utf-8")
+    assert f"({len(SCRIPTS) // 2} pairs)" in text.split("\n", 3)[2]
+    main = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"eval/ ({len(SCRIPTS):,} evaluation calls" in main
+    for complaint, row in ((True, "escalating"), (False, "calm")):
+        docs = [d for d in SCRIPTS if d["expected"]["complaint"] is complaint]
+        line = next(x for x in text.splitlines() if x.startswith(f"| {row}"))
+        assert f"{len(docs) // 2} pairs" in line
+        table = {}
+        for names, n in re.findall(r"([^;×|]+?) ×(\d+)", line.split("|")[2]):
+            for name in names.replace(",", " ").split():
+                if name in INTENTS:  # not the words between (calls, each)
+                    table[name] = int(n)
+        assert table == dict(Counter(d["expected"]["intent"] for d in docs))
