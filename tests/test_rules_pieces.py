@@ -110,6 +110,27 @@ def test_a_protest_at_the_branch_door_lowers_the_acts_line_like_posting_it():
                    "我又不会去你们门口拉横幅，就是想问清楚"))  # fmt: skip
 
 
+def test_a_hotline_number_read_out_is_a_threat_even_where_the_act_reads_the_piece_low():
+    """The keywords' act veto (below 0.5 is no threat) does not hold a hotline number said
+    digit by digit: whisper garbles the words around it and the act reads the piece at 0.01
+    (round 65 held-out, 12363). A quantity (一万两千三百六十三, 12363元) still needs the act, and
+    saying one will not call still counts as no threat."""
+    pack = RuleSet.load(PACK)
+
+    def fires(probability: float, text: str) -> bool:
+        return threat_fires(pack.bind_acts(_Threatening(probability)), text)
+
+    for text in ("仪航就不折腾圆毁一点12363", "那我就打一二三七八", "幺二三六三就在那儿等着你们"):
+        assert fires(0.01, text) and fires(0.9, text), text
+    for text in (
+        "这一期的账单一万两千三百六十三，我想分期",
+        "我这一万两千三百七十八的账单分几期",
+        "上个月刷了12363元",
+        "我也不想打12378，就是想问清楚",
+    ):
+        assert not fires(0.01, text), text
+
+
 def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
     """whisper sometimes drops most of a sentence: 您好,欢迎这电信用卡中心。 for a 7-second
     opening that gave the staff number. An agent sentence in the first 15 s of at least 3 s
