@@ -116,9 +116,14 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
         ("我当时说的是一次性付清，不是分十二期", False),
         ("那个十二期是店员自己弄的，我压根不知道", False),
         ("这十二期我不认", False),
+        # disputing the consent in longer words, or asking for its proof (a bank-made plan)
+        ("本人从未在任何页面上同意把消费自动转成分期", False),
+        ("五个工作日后如果拿不出我本人同意的凭据，我就找我们集团法务", False),
+        ("我从来没有点过同意，一下子就分了十二期", False),
         # assent, with a negation word of its own or after refusing another plan
         ("行，那就分十二期吧", True),
         ("好，我同意", True),
+        ("没问题，我同意", True),
         ("没问题，就十二期吧", True),
         ("十二期不同意，同意分六期", True),
     ],
