@@ -125,6 +125,9 @@ def test_one_segment(redactor, text, masked):
         "分18-7-24-7-36-7都行",
         "会还500-1000",
         "订单号2026111500012345",
+        # the agent's staff number as whisper writes 工号 (为您服务 heard as more digits): no card
+        "您好，欢迎致电信用卡中心，功耗4-0-8-6-6-5-5",
+        "公号4086665",
         "您的卡号是6225********6789对吗",  # masked already
         "扣零点六的手续费",  # 扣零 sounds like 口令; digits are never read as a cue
         "被子面料三百块",  # a cue's sound with no cue around it
