@@ -546,7 +546,6 @@ def test_pack_identity_greeting_and_repetition():
         ("这都第三遍了，卡到底什么时候寄到", True),
         ("这是我第三回跟你说了，钱到底什么时候退", True),
         ("我这是第三回打电话了，钱什么时候退", False),  # a third call, not a third asking
-        ("交过三回了，头一回说照片模糊，第二回说公章看不清", False),  # what they said each time
         ("我问的是固定额度，不是临时的", True),
         ("我不是问怎么还，我是问利息怎么来的", True),
         ("我说的是上个月那一笔", False),  # pointing at something, not repeating

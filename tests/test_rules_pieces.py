@@ -205,3 +205,28 @@ def test_the_last_sentence_may_be_the_last_clauses_when_whisper_wrote_only_comma
     assert one(rules, "customer", "一个月六千多吃不消。那就十期吧") is not None
     assert one(rules, "customer", "那就十期吧,不过一个月六千多吃不消") is not None  # the whole
     assert one(rules, "customer", "一个月六千多吃不消,十期的话呢,帮我算算") is None
+
+
+class _Shirking:
+    """A stand-in for the served acts model that hears every agent sentence as 推诿 at 0.95 (what
+    it gives 您不需要自己去找商户 cut off by whisper from 由我们跟收单机构核实就可以: 0.93)."""
+
+    def probabilities(self, texts, role):
+        return [{"agent_refuses_unhelpfully": 0.95} for _ in texts]
+
+
+def test_an_agent_taking_the_task_on_is_not_shirking_with_the_subject_first():
+    """takes_it_on: 您不需要自己去找商户 and 您不用跑网点 are the agent taking the work on, as 不用您去找
+    商户 is (round 67's development call); 你不用找我们，找商户去吧 sends the customer away."""
+    pack = RuleSet.load(PACK).bind_acts(_Shirking())
+
+    def shirks(text: str) -> bool:
+        segment = {"call_id": "t", "segment_id": "t:1", "role": "agent", "start": 0.0, "end": 2.0,
+                   "text": text}  # fmt: skip
+        return "agent-forbidden-phrase" in [h.rule_id for h in pack.live(segment, [])]
+
+    assert not shirks("您不需要自己去找商户")
+    assert not shirks("您不用跑网点，我这边直接提交")
+    assert not shirks("不用您去找商户，我们这边去沟通")
+    assert shirks("你不用找我们，找商户去吧")
+    assert shirks("这个您得自己去问商户")
