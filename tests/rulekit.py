@@ -49,8 +49,13 @@ def one(rules: RuleSet, role: str, text: str) -> Hit | None:
     return hits[0] if hits else None
 
 
+def fires_live(rules: RuleSet, rule_id: str, role: str, text: str) -> bool:
+    """Whether `rule_id` goes off live on this one sentence said by `role`."""
+    segment = {"call_id": "t", "segment_id": "t:1", "role": role, "start": 0.0, "end": 2.0,
+               "text": text}  # fmt: skip
+    return rule_id in [h.rule_id for h in rules.live(segment, [])]
+
+
 def threat_fires(rules: RuleSet, text: str) -> bool:
     """Whether the pack's threat rule goes off live on this one customer sentence."""
-    segment = {"call_id": "t", "segment_id": "t:1", "role": "customer", "start": 0.0, "end": 2.0,
-               "text": text}  # fmt: skip
-    return "customer-complaint-threat" in [h.rule_id for h in rules.live(segment, [])]
+    return fires_live(rules, "customer-complaint-threat", "customer", text)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from streams.scoring.rules import RuleSet
 
-from .rulekit import PACK, conversation, one, ruleset, threat_fires
+from .rulekit import PACK, conversation, fires_live, one, ruleset, threat_fires
 
 
 def test_keywords_with_exclusion_count_only_outside_it():
@@ -75,19 +75,22 @@ class _Threatening:
         return [{"customer_threatens_complaint": self.probability} for _ in texts]
 
 
+_THREAT_PACK = RuleSet.load(PACK)
+
+
+def _threat_at(probability: float, text: str) -> bool:
+    """The pack's threat rule on `text` with the act reading every sentence at `probability`
+    (a new model each time: earlier verdicts go)."""
+    return threat_fires(_THREAT_PACK.bind_acts(_Threatening(probability)), text)
+
+
 def _line_lowered(threats, others) -> None:
     """The pack's threat rule fires on each of `threats` at the act's 0.9 (not at 0.8, so not by
     a keyword, nor by the act-alone 0.95), and on none of `others` at 0.9."""
-    pack = RuleSet.load(PACK)
-
-    def fires(probability: float, text: str) -> bool:
-        # a new model each time: earlier verdicts go
-        return threat_fires(pack.bind_acts(_Threatening(probability)), text)
-
     for text in threats:
-        assert fires(0.9, text) and not fires(0.8, text), text
+        assert _threat_at(0.9, text) and not _threat_at(0.8, text), text
     for text in others:
-        assert not fires(0.9, text), text
+        assert not _threat_at(0.9, text), text
 
 
 def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
@@ -115,20 +118,15 @@ def test_a_hotline_number_read_out_is_a_threat_even_where_the_act_reads_the_piec
     digit by digit: whisper garbles the words around it and the act reads the piece at 0.01
     (round 65 held-out, 12363). A quantity (一万两千三百六十三, 12363元) still needs the act, and
     saying one will not call still counts as no threat."""
-    pack = RuleSet.load(PACK)
-
-    def fires(probability: float, text: str) -> bool:
-        return threat_fires(pack.bind_acts(_Threatening(probability)), text)
-
     for text in ("仪航就不折腾圆毁一点12363", "那我就打一二三七八", "幺二三六三就在那儿等着你们"):
-        assert fires(0.01, text) and fires(0.9, text), text
+        assert _threat_at(0.01, text) and _threat_at(0.9, text), text
     for text in (
         "这一期的账单一万两千三百六十三，我想分期",
         "我这一万两千三百七十八的账单分几期",
         "上个月刷了12363元",
         "我也不想打12378，就是想问清楚",
     ):
-        assert not fires(0.01, text), text
+        assert not _threat_at(0.01, text), text
 
 
 def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
@@ -221,9 +219,7 @@ def test_an_agent_taking_the_task_on_is_not_shirking_with_the_subject_first():
     pack = RuleSet.load(PACK).bind_acts(_Shirking())
 
     def shirks(text: str) -> bool:
-        segment = {"call_id": "t", "segment_id": "t:1", "role": "agent", "start": 0.0, "end": 2.0,
-                   "text": text}  # fmt: skip
-        return "agent-forbidden-phrase" in [h.rule_id for h in pack.live(segment, [])]
+        return fires_live(pack, "agent-forbidden-phrase", "agent", text)
 
     assert not shirks("您不需要自己去找商户")
     assert not shirks("您不用跑网点，我这边直接提交")
