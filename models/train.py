@@ -44,6 +44,7 @@ from . import evalcalls, real_text, registry, risk, train_real
 from .dissatisfaction import LEVEL1_FEATURES
 from .features import DEFAULT_FEATURES, FEATURE_SETS, build_pipeline, features_for, min_df_for
 from .lexicons import Lexicons
+from .memory import kept_freed_memory
 from .predict import predict_intents
 from .registry import data_digest
 from .risk import TRACK_FEATURES, RiskModel
@@ -313,7 +314,15 @@ def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path 
           features: str | None = None, small: int | None = None,
           extra_labels: Path | None = None) -> tuple[str, dict]:  # fmt: skip
     """Train `name` on `data_dir` (plus analysts' labels from `extra_labels`), publish it.
-    `features`: default the task's own (`models.features.features_for`)."""
+    `features`: default the task's own (`models.features.features_for`). Freed memory is kept
+    for reuse meanwhile (models/memory.py: the same model, faster)."""
+    with kept_freed_memory():
+        return _train(name, models_dir, context, data_dir, features, small, extra_labels)
+
+
+def _train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path,
+           features: str | None, small: int | None,
+           extra_labels: Path | None) -> tuple[str, dict]:  # fmt: skip
     features = features or features_for(name)
     if name == "asr_lm":  # the ASR's n-best rescoring model: its own module
         from . import charlm
