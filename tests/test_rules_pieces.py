@@ -129,6 +129,24 @@ def test_a_hotline_number_read_out_is_a_threat_even_where_the_act_reads_the_piec
         assert not _threat_at(0.01, text), text
 
 
+def test_the_consumer_association_by_its_full_name_is_a_threat_word():
+    """消协 spelled out (消费者协会) or as the regions call it (消委会, 消保委) is a keyword like 消协:
+    at the act's 0.9, under the act-alone 0.95 (round 69 dev: 明天俺就拿着截图去消费者协会 at 0.947).
+    A job there or saying one will not go is none, and the act's veto still holds."""
+    for text in (
+        "明天俺就拿着截图去消费者协会，叫他们评评理",
+        "我这就去消委会反映",
+        "我找消保委去",
+    ):
+        assert _threat_at(0.9, text) and not _threat_at(0.3, text), text
+    for text in (
+        "我闺女在消费者协会上班",
+        "我舅舅是消费者协会的工作人员",
+        "我才不会去消费者协会呢",
+    ):
+        assert not _threat_at(0.9, text), text
+
+
 def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
     """whisper sometimes drops most of a sentence: 您好,欢迎这电信用卡中心。 for a 7-second
     opening that gave the staff number. An agent sentence in the first 15 s of at least 3 s
