@@ -380,3 +380,25 @@ def test_an_agent_saying_it_cannot_be_instalments_starts_no_sale(refusal):
     that follows agrees to something else; the same answer to an offer does fire."""
     assert not _answer_fires(refusal, "哦，那得提前攒着。行，给俺办吧。")
     assert _answer_fires("这笔可以办分期，有三期六期十二期", "哦，那得提前攒着。行，给俺办吧。")
+
+
+@pytest.mark.parametrize(
+    "offer",
+    [
+        "要是手头紧，这期账单能拆成六期还，每期只收七十七元手续费",
+        "这笔可以分十二期慢慢还",
+        "我给您转成24期怎么样",
+    ],
+)
+def test_an_agent_offering_periods_sells_instalments_without_saying_the_word(offer):
+    """拆成六期, 分十二期, 转成24期: an agent naming the periods is arranging instalments though
+    分期 is never said (round 69's development half: the act read the whole offer at 0.29), so
+    the customer's yes without the annualised rate fires."""
+    assert _answer_fires(offer, "哦，那得提前攒着。行，给俺办吧。")
+
+
+@pytest.mark.parametrize(
+    "said", ["这笔取现不能拆成六期，只能一次还清", "您之前已经分成十二期了，这个月是第三期"]
+)
+def test_periods_refused_or_from_before_open_no_sale(said):
+    assert not _answer_fires(said, "哦，那得提前攒着。行，给俺办吧。")
