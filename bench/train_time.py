@@ -61,19 +61,19 @@ def main(argv: list[str] | None = None) -> int:
     first, same = None, True
     for _ in range(args.rounds):
         for way in ("plain", "kept"):
-            model = clone(classifier)
+            model, note = clone(classifier), ""
             started = time.time()
             if way == "kept":
                 with kept_freed_memory() as changed:
                     model.fit(X, y)
-                way += "" if changed else " (not glibc: unchanged)"
+                note = "" if changed else " (not glibc: unchanged)"
             else:
                 model.fit(X, y)
-            seconds[way.split()[0]].append(time.time() - started)
+            seconds[way].append(time.time() - started)
             if first is None:
                 first = model.coef_
             same = same and np.array_equal(first, model.coef_)
-            print(f"  {way:6} fit {seconds[way.split()[0]][-1]:6.1f} s  ({model.n_iter_[0]} steps)",
+            print(f"  {way:6} fit {seconds[way][-1]:6.1f} s  ({model.n_iter_[0]} steps){note}",
                   flush=True)  # fmt: skip
     plain, kept = (statistics.median(seconds[w]) for w in ("plain", "kept"))
     print(f"median fit: plain {plain:.1f} s, kept {kept:.1f} s ({1 - kept / plain:.0%} less time)"
