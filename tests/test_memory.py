@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,22 +37,34 @@ def _on_heap(array: np.ndarray) -> bool:
     return any(start <= array.ctypes.data < end for start, end in _heaps())
 
 
-def test_a_large_freed_array_stays_on_the_heap_only_while_training():
+def check_the_heap_in_this_process() -> None:
+    """Run in a fresh interpreter: one whose heap holds no free room yet (in a test worker an
+    earlier training leaves free chunks on the heap, and glibc serves the next large array
+    from them whatever the settings)."""
     a = np.ones(8 * MB)  # 64 MB, over glibc's largest mmap threshold: a mapping of its own
-    assert not _on_heap(a)
+    assert not _on_heap(a), "outside: a mapping of its own"
     del a
     with kept_freed_memory() as changed:
         assert changed
         a = np.ones(8 * MB)
-        assert _on_heap(a)
+        assert _on_heap(a), "inside: on the heap"
         del a
         held = _heap()  # freed, and still the heap's
         b = np.ones(8 * MB)
-        assert _on_heap(b) and _heap() < held + 16 * MB  # the next one reuses it
+        assert _on_heap(b) and _heap() < held + 16 * MB, "the next one reuses it"
         del b
-    assert _heap() < held - 32 * MB  # handed back when training is done
+    assert _heap() < held - 32 * MB, "handed back when training is done"
     a = np.ones(8 * MB)  # the usual settings again
-    assert not _on_heap(a)
+    assert not _on_heap(a), "after: a mapping of its own again"
+
+
+def test_a_large_freed_array_stays_on_the_heap_only_while_training():
+    root = Path(__file__).resolve().parents[1]
+    code = "from tests.test_memory import check_the_heap_in_this_process as c; c()"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_a_model_fitted_inside_is_the_same_model():
