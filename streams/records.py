@@ -240,7 +240,7 @@ class MaskedSegment(Segment):
     and the kinds of those it masked (no digits), which the disclosure rule reads again
     after the call."""
 
-    redacted: list[Literal["card", "id", "phone", "cvv", "code", "number"]] = []
+    redacted: list[Literal["card", "id", "phone", "cvv", "code", "example", "number"]] = []
 
 
 class TranscriptEnd(Record):

@@ -377,6 +377,25 @@ def test_a_card_as_whisper_writes_it_is_masked_and_a_disclosure(models):
     assert result["turns"][4]["text"] == turns[4].text  # amounts with 万 left as said
 
 
+def test_a_weak_code_named_as_an_example_is_masked_and_no_disclosure(models):
+    """An agent's advice on a new password names the codes not to choose (round 69's
+    development calls: 生日、一二三四五六这种好猜的别用 was flagged as reading out a code): masked
+    all the same, and no disclosure; a code read out is one still. Points after a number as
+    whisper writes 积分 (集分, 级分: round 69's held-out transcripts) are no code either."""
+    turns = (
+        Turn("agent", "新密码是六位数字，生日、一二三四五六这种好猜的别用", 0, 4),
+        Turn("agent", "像八八八八八八这样的也不要设", 4.5, 6),
+        Turn("agent", "系统给您重置的临时密码是七三九二零六", 7, 10),
+        Turn("agent", "验证码发过来了，剩余3850级分，已经为您提交6万集分", 11, 14),
+    )  # fmt: skip
+    result = score_call(models, Transcript("weak", turns))
+    assert [turn for turn, _ in disclosures(result)] == [2]
+    texts = [t["text"] for t in result["turns"]]
+    assert texts[0] == "新密码是六位数字，生日、******这种好猜的别用"  # after its cue: masked
+    assert texts[1] == turns[1].text  # no cue of its own: left as said, like any weak example
+    assert texts[3] == turns[3].text  # points left as said
+
+
 def test_agreement_at_the_end_of_a_long_turn_counts_a_question_after_it_does_not(models):
     """The instalment rule judges the customer's last sentence on its own too: agreement that
     concludes a long turn is the agreement (the whole turn dilutes it below the act's 0.5);

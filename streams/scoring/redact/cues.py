@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import re
 
-KINDS = ("card", "id", "phone", "cvv", "code", "number")
+# example: a weak code named as one not to choose (别用123456这种): masked like a code, but it
+# is nobody's code, so no disclosure
+KINDS = ("card", "id", "phone", "cvv", "code", "example", "number")
 
 # --- characters ----------------------------------------------------------------------
 
@@ -28,8 +30,14 @@ _UNIT_AFTER = re.compile(
     r"\s?(?:[十百千万亿块元圆角毛钱期年月日天周岁次%倍点度折楼层张笔件台斤克米人遍页位时个多余]"
     r"|小时|分钟|分期|秒|美|港|欧|英镑|公里|左右|以上|以下|以内)"
 )
-# Points (or a score) after a number: 9500分, 9500积分; not 分别 / 分开 / 分期 (a unit of its own)
-_POINTS_AFTER = re.compile(r"\s?(?:积分|分(?![别开批摊担享配数期]))")
+# Points (or a score) after a number: 9500分, 9500积分; not 分别 / 分开 / 分期 (a unit of its own).
+# 积分 as whisper writes it too, by sound (6万集分, 剩余…级分: the evaluation calls' transcripts)
+_POINTS_AFTER = re.compile(r"\s?(?:[积级集记计基即极吉]分|分(?![别开批摊担享配数期]))")
+# A weak code named as an example, around the digits: 别用123456这种, 像888888这样的, 比如一二三四五六
+_EXAMPLE_BEFORE = re.compile(
+    r"(?:比如|比方|例如|譬如|像是?|别用|不要用|别设|不要设|别设置|避免)\s?$"
+)
+_EXAMPLE_AFTER = re.compile(r"\s?(?:这种|这样|这类|之类|那种|那样|什么的|等等|这些)")
 # 3.5, 10:30, 3/15 (not 卡号：6222, nor CVV2：906)
 _NUMERAL_BEFORE = re.compile(r"(?:[十百千万亿点第¥$]|(?<![a-z0-9])[0-9]{1,4}[.:/])\s?$")
 _NUMERAL_AFTER = re.compile(r"[.:/]\s?[0-9]")
@@ -115,5 +123,5 @@ _CODE_TALK_SEGMENTS = 4  # segments after a code cue in which a code-shaped numb
 
 # Digits a number of each kind may have in all (pieces continue up to this), and the most
 # digits of it ever shown.
-_MAX_DIGITS = {"card": 19, "id": 18, "phone": 13, "cvv": 4, "code": 8, "number": 19}
-_SHOWN = {"card": 10, "id": 4, "phone": 4, "number": 4, "cvv": 0, "code": 0}
+_MAX_DIGITS = {"card": 19, "id": 18, "phone": 13, "cvv": 4, "code": 8, "example": 8, "number": 19}
+_SHOWN = {"card": 10, "id": 4, "phone": 4, "number": 4, "cvv": 0, "code": 0, "example": 0}

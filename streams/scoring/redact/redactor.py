@@ -18,6 +18,8 @@ from .cues import (
     _CUE_WINDOW,
     _D,
     _DICTATED,
+    _EXAMPLE_AFTER,
+    _EXAMPLE_BEFORE,
     _GAP,
     _KIND_CUES,
     _MAX_DIGITS,
@@ -86,6 +88,20 @@ def _code_shaped(view: str, run: _Run) -> bool:
     )
 
 
+def _weak_example(view: str, run: _Run) -> bool:
+    """4-8 digits all alike or in a row (123456, 888888, 654321) named as an example of a code
+    not to choose: 别用123456这种, 像888888这样的 (an agent's advice on a new password)."""
+    digits = run.digits
+    if not (4 <= len(digits) <= 8 and digits.isdigit()):
+        return False
+    if {int(b) - int(a) for a, b in zip(digits, digits[1:], strict=False)} not in ({0}, {1}, {-1}):
+        return False
+    return bool(
+        _EXAMPLE_BEFORE.search(view, max(0, run.start - 6), run.start)
+        or _EXAMPLE_AFTER.match(view, run.end)
+    )
+
+
 class Redactor:
     """Masks personal numbers in the segments of calls. Holds only configuration; each
     call's state is the dict passed to `mask` (JSON-able: it can live in a faust table)."""
@@ -145,6 +161,8 @@ class Redactor:
                 kind = self._kind(view, run, cue, tail, at_end)
                 if kind in (None, "number") and cue in (None, "phone") and not tail and talk:
                     kind = "code" if _code_shaped(view, run) else kind
+                if kind == "code" and _weak_example(view, run):
+                    kind = "example"  # masked all the same: never a code in the clear
                 if kind:
                     number = {"kind": kind, "seen": 0, "shown": 0, "lead": "", "tail": tail}
             prev_end = run.end
