@@ -244,3 +244,26 @@ def test_an_agent_taking_the_task_on_is_not_shirking_with_the_subject_first():
     assert not shirks("不用您去找商户，我们这边去沟通")
     assert shirks("你不用找我们，找商户去吧")
     assert shirks("这个您得自己去问商户")
+
+
+class _Impatient:
+    """A stand-in for the served acts model that hears every agent sentence as impatient."""
+
+    def probabilities(self, texts, role):
+        return [{"agent_impatient": 0.9} for _ in texts]
+
+
+def test_taking_the_floor_alone_is_not_judged_impatient():
+    """A piece that is only an address and 您（先）听我说 (whisper cuts 阿姨阿姨，您听我说 off the help
+    that follows it) is not given to the impatient act: cutting in is the interruption rule's;
+    您听我说行不行, 您能不能先听我说完, or the piece with more said, still are."""
+    rules = RuleSet.load(PACK).bind_acts(_Impatient())
+    for text in ("阿姨阿姨,您听我说", "先生，先生，您先听我说", "您听我说。", "大姐，你先听我讲"):
+        assert not fires_live(rules, "agent-forbidden-phrase", "agent", text), text
+    for text in (
+        "您听我说行不行",
+        "您能不能先听我说完",
+        "阿姨，您先听我说，这个是系统规定",
+        "听我说完再问",
+    ):
+        assert fires_live(rules, "agent-forbidden-phrase", "agent", text), text
