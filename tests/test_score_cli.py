@@ -381,12 +381,15 @@ def test_a_weak_code_named_as_an_example_is_masked_and_no_disclosure(models):
     """An agent's advice on a new password names the codes not to choose (round 69's
     development calls: 生日、一二三四五六这种好猜的别用 was flagged as reading out a code): masked
     all the same, and no disclosure; a code read out is one still. Points after a number as
-    whisper writes 积分 (集分, 级分: round 69's held-out transcripts) are no code either."""
+    whisper writes 积分 (集分, 级分: round 69's held-out transcripts) are no code either, nor
+    a code's length (16-12位)."""
     turns = (
         Turn("agent", "新密码是六位数字，生日、一二三四五六这种好猜的别用", 0, 4),
         Turn("agent", "像八八八八八八这样的也不要设", 4.5, 6),
         Turn("agent", "系统给您重置的临时密码是七三九二零六", 7, 10),
         Turn("agent", "验证码发过来了，剩余3850级分，已经为您提交6万集分", 11, 14),
+        # how long the code is, as whisper wrote 六到十二位 (round 71's development calls)
+        Turn("agent", "查询密码16-12位,要有字母也要有数字", 15, 18),
     )  # fmt: skip
     result = score_call(models, Transcript("weak", turns))
     assert [turn for turn, _ in disclosures(result)] == [2]
