@@ -66,6 +66,11 @@ _COPULA_THEN_CUE = re.compile(  # …，这是我的卡号 / 这个身份证 / �
 
 # --- cues ----------------------------------------------------------------------------
 
+# whisper writes the pause between a card's groups as 和 / 及 now and then (卡号1622845和8817及
+# 4926, 卡号是6万59,0713和44862550): after a card's cue, one between digits and a group of 3+
+# digits is a pause. The masking and the disclosure rule both read it so.
+CARD_GROUP_AND = re.compile(r"(?<=[0-9*])\s?[和及]\s?(?=[0-9*]{3})")
+
 _D = "[0-9零〇一幺二两三四五六七八九]"  # a digit said next
 # The words that say a card's security code comes next. The masking's `cvv` cue is built from
 # them, and the agent-sensitive-disclosure rule takes them (with 校验码) as its CVV cues.

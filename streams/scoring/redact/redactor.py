@@ -31,6 +31,7 @@ from .cues import (
     _PRIORITY,
     _SHOWN,
     AMOUNT_DIGITS_MAX,
+    CARD_GROUP_AND,
     DEFAULT_CUES,
     TAIL_AFTER_SOUND,
 )
@@ -88,11 +89,7 @@ def _code_shaped(view: str, run: _Run) -> bool:
     )
 
 
-# whisper writes the pause between a card's groups as 和 / 及 now and then (卡号是6万59,0713和
-# 44862550, round 71's held-out calls): after a card cue, one between digits and a group of 3+
-# digits is a pause, as the disclosure rule reads it (its _GROUP_AND)
-_CARD_GROUP_AND = re.compile(r"(?<=[0-9*])\s?[和及]\s?(?=[0-9*]{3})")
-_CARD_GROUPS_WINDOW = 40  # characters after the cue
+_CARD_GROUPS_WINDOW = 40  # characters after a card's cue in which 和 / 及 may be a pause
 
 
 def _card_groups_joined(view: str, cues: list[tuple[int, int, str]]) -> str:
@@ -100,11 +97,11 @@ def _card_groups_joined(view: str, cues: list[tuple[int, int, str]]) -> str:
     a tail's cue (卡号尾号1234和5678: two tails)."""
     for _, end, kind in cues:
         stop = min(len(view), end + _CARD_GROUPS_WINDOW)
-        if kind != "card" or not _CARD_GROUP_AND.search(view, end, stop):
+        if kind != "card" or not CARD_GROUP_AND.search(view, end, stop):
             continue
         if any(k == "tail" and end <= a < stop for a, _, k in cues):
             continue
-        joined = _CARD_GROUP_AND.sub(lambda m: "," * len(m.group()), view[end:stop])
+        joined = CARD_GROUP_AND.sub(lambda m: "," * len(m.group()), view[end:stop])
         view = view[:end] + joined + view[stop:]
     return view
 

@@ -15,7 +15,7 @@ from typing import Protocol
 from models.acts import ACT_NAMES, ROLE_OF
 from models.text import pinyin_syllables
 
-from ..redact.cues import DEFAULT_CUES
+from ..redact.cues import CARD_GROUP_AND, DEFAULT_CUES
 from .conditions import ROLE_NAMES, Condition, _Evidence, _Match, _SentenceCondition, _span
 from .matching import (
     NUMBER_BREAK,
@@ -213,10 +213,8 @@ class Similar(_SentenceCondition):
 # masked card ever shows (first 6, last 4).
 _CARD_CUE = re.compile(rf"(?:{DEFAULT_CUES['card']})(?:是|为)?$")
 CUED_CARD_DIGITS = 13
-# whisper writes the pauses of a card read in groups as 和 / 及 now and then (卡号1622845和8817及
-# 4926): after a card cue, a 和 / 及 between digits and a group of 3+ glues the groups.
+# after a card's cue, 和 / 及 between digits and a group of 3+ is a pause (redact's CARD_GROUP_AND)
 _ANY_CARD_CUE = re.compile(DEFAULT_CUES["card"])
-_GROUP_AND = re.compile(r"(?<=[0-9*])\s?[和及]\s?(?=[0-9*]{3})")
 # The same for an ID number (18 characters) right after its cue (身份证号码是…): 13 digits
 # give away far more than the last 4 a masked ID shows (the region and the birth date).
 _ID_CUE = re.compile(r"(?:身份证|证件|分证)(?:上面?的?|的)?(?:号码|号)(?:是|为)?$")
@@ -299,7 +297,7 @@ class Disclosure(_SentenceCondition):
     def _check(self, text, pinyin):
         cue = _ANY_CARD_CUE.search(text)
         if cue:
-            text = text[: cue.end()] + _GROUP_AND.sub("", text[cue.end() :])
+            text = text[: cue.end()] + CARD_GROUP_AND.sub("", text[cue.end() :])
         words = _norm_masked(separate_numbers(text))
         for start, end, run in _digit_runs(words):
             masked = _mask(run)
