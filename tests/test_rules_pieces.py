@@ -246,18 +246,21 @@ def test_an_agent_taking_the_task_on_is_not_shirking_with_the_subject_first():
     assert shirks("这个您得自己去问商户")
 
 
-class _Impatient:
-    """A stand-in for the served acts model that hears every agent sentence as impatient."""
+class _Hears:
+    """A stand-in for the served acts model that hears every agent sentence as one act."""
+
+    def __init__(self, act: str):
+        self.act = act
 
     def probabilities(self, texts, role):
-        return [{"agent_impatient": 0.9} for _ in texts]
+        return [{self.act: 0.9} for _ in texts]
 
 
 def test_taking_the_floor_alone_is_not_judged_impatient():
     """A piece that is only an address and 您（先）听我说 (whisper cuts 阿姨阿姨，您听我说 off the help
     that follows it) is not given to the impatient act: cutting in is the interruption rule's;
     您听我说行不行, 您能不能先听我说完, or the piece with more said, still are."""
-    rules = RuleSet.load(PACK).bind_acts(_Impatient())
+    rules = RuleSet.load(PACK).bind_acts(_Hears("agent_impatient"))
     for text in ("阿姨阿姨,您听我说", "先生，先生，您先听我说", "您听我说。", "大姐，你先听我讲"):
         assert not fires_live(rules, "agent-forbidden-phrase", "agent", text), text
     for text in (
@@ -267,3 +270,17 @@ def test_taking_the_floor_alone_is_not_judged_impatient():
         "听我说完再问",
     ):
         assert fires_live(rules, "agent-forbidden-phrase", "agent", text), text
+
+
+def test_an_agent_taking_back_a_brush_off_is_not_judged_one():
+    """An agent who says the earlier words were wrong (刚才让您自己去找营业厅是我说得不对, 是我的问题)
+    is doing the opposite of shirking, though the sentence quotes the brush-off and the act reads
+    it so (0.81-0.95); a rhetorical 我说的不对吗 or a denial (又不是我的问题) still goes to the act."""
+    for act in ("agent_refuses_unhelpfully", "agent_contradicts_rudely", "agent_impatient"):
+        rules = RuleSet.load(PACK).bind_acts(_Hears(act))
+        for text in ("公护序长,真的很抱歉,刚才要您自己去找营业听是我说的不对", "您先别激动，刚才是我说错了",
+                     "非常抱歉，是我的问题", "不好意思，我刚才说得不对"):  # fmt: skip
+            assert not fires_live(rules, "agent-forbidden-phrase", "agent", text), (act, text)
+        for text in ("您自己去找商家吧，我说的不对吗", "您自己去找商家，这又不是我的问题",
+                     "这个得您自己去找商家，又不是我说得不对"):  # fmt: skip
+            assert fires_live(rules, "agent-forbidden-phrase", "agent", text), (act, text)
