@@ -73,6 +73,12 @@ def _sounded(view: str, sounds: tuple[tuple[str, str], ...]) -> str:
     )
 
 
+def _alike_or_in_a_row(digits: str) -> bool:
+    """All the same digit, or each one up or down from the last: 888888, 123456, 654321."""
+    steps = {int(b) - int(a) for a, b in zip(digits, digits[1:], strict=False)}
+    return steps in ({0}, {1}, {-1})
+
+
 def _code_shaped(view: str, run: _Run) -> bool:
     """6-8 digits said one by one that read as no amount, date, list or service number: the
     shape of a one-time code or password (a 4-digit code still needs its cue: tails, years and
@@ -80,9 +86,8 @@ def _code_shaped(view: str, run: _Run) -> bool:
     digits = run.digits
     if not (6 <= len(digits) <= 8 and digits.isdigit()):
         return False
-    steps = {int(b) - int(a) for a, b in zip(digits, digits[1:], strict=False)}
     return (
-        steps not in ({0}, {1}, {-1})  # 一二三四五六、六个八: an example of a weak one
+        not _alike_or_in_a_row(digits)  # 一二三四五六、六个八: an example of a weak one
         and not _company(digits)
         and not (_thousands(view, run) or _listed(run) or _periods_heard(run) or _date_shaped(run))
         and not _MONEY_AFTER.match(view, run.end)
@@ -110,9 +115,7 @@ def _weak_example(view: str, run: _Run) -> bool:
     """4-8 digits all alike or in a row (123456, 888888, 654321) named as an example of a code
     not to choose: 别用123456这种, 像888888这样的 (an agent's advice on a new password)."""
     digits = run.digits
-    if not (4 <= len(digits) <= 8 and digits.isdigit()):
-        return False
-    if {int(b) - int(a) for a, b in zip(digits, digits[1:], strict=False)} not in ({0}, {1}, {-1}):
+    if not (4 <= len(digits) <= 8 and digits.isdigit() and _alike_or_in_a_row(digits)):
         return False
     return bool(
         _EXAMPLE_BEFORE.search(view, max(0, run.start - 6), run.start)

@@ -230,7 +230,6 @@ CODE_DIGITS = (4, 8)
 # ... but not digits 位 follows: how long a code is (查询密码是六到十二位, which whisper wrote
 # 16-12位), a quantity, as the masking reads it too. Only 位: the text is compared without
 # punctuation, so a unit said after the code (验证码是七三零幺五九，五分钟内有效) follows its digits.
-_LENGTH_AFTER = re.compile(r"位")
 # the redactor's kinds (streams/scoring/redact) -> the disclosure kinds; a phone number is not
 # one of them (an agent confirming the reserved phone is routine)
 REDACTED_KINDS = {"card": "card_number", "id": "id_number", "cvv": "cvv", "code": "code"}
@@ -325,7 +324,7 @@ class Disclosure(_SentenceCondition):
             elif (
                 "code" in self.kinds and whole and CODE_DIGITS[0] <= len(run) <= CODE_DIGITS[1]
                 and (code := _CODE_CUE.search(words[max(0, start - 10) : start]))
-                and not _LENGTH_AFTER.match(words, end)
+                and not words.startswith("位", end)
             ):  # fmt: skip
                 evidence = f"读出{code.group(1)}（「{code.group(1)}」后的 {len(run)} 位数字）"
                 masked = "*" * len(run)
