@@ -520,9 +520,9 @@ def test_pack_identity_greeting_and_repetition():
     segments = conversation(("agent", "喂，你好", 0), ("customer", "我这个月账单怎么这么多", 3),
                             ("agent", "您本期账单是八千二", 6), ("agent", "请问您的工号是多少……我是说身份证后四位", 16),
                             ("customer", "这笔钱不是我花的，你们帮我查一下", 19),
-                            ("customer", "我说了这笔钱不是我花的，你们帮我查", 22),
-                            ("customer", "这笔钱不是我花的，你们帮我查一下行吗", 25),
-                            ("agent", "感谢您的来电", 28))  # fmt: skip
+                            ("customer", "我说了这笔钱不是我花的，你们帮我查", 23),  # a pause: asked again
+                            ("customer", "这笔钱不是我花的，你们帮我查一下行吗", 27),
+                            ("agent", "感谢您的来电", 30))  # fmt: skip
     hits = rules.post_call(segments)
     assert [(h.rule_id, h.segment_ids, h.matched_by) for h in hits] == [
         ("agent-greeting", (), "absence"),  # 工号 said, but after 15 s

@@ -130,3 +130,19 @@ def test_the_paraphrase_bench_learns_real_pairs_better_than_character_overlap():
              {"role": "agent", "text": "核实通过"}, {"role": "customer", "text": "好的"},
              {"role": "customer", "text": "那新卡大概几号能寄到我家"}]  # fmt: skip
     assert asks(turns) == [3]
+
+
+def test_the_pieces_of_one_turn_ask_once():
+    """The VAD cuts a turn at a pause: two pieces of one turn (0.1 s apart, the agent saying only
+    嗯 between) are one asking, so the next turn is the second time, not the third (round 72's
+    development call through whisper). Pieces further apart than a pause are asked again."""
+    rules = ruleset({"repetition": {"times": 3, "threshold": 0.5}}, role="customer")
+    ask = "补办的新卡到底几号能寄到我家"
+    asks = conversation(("customer", ask, 0, 2), ("agent", "嗯", 2.0, 2.1), ("customer", ask, 2.1, 4.1),
+                        ("agent", "新卡正在制作", 5), ("customer", ask, 8), ("agent", "七到十个工作日", 11),
+                        ("customer", ask, 14))  # fmt: skip
+    assert fired(rules, asks[:5]) == []
+    assert fired(rules, asks) == [("r", ("t:0", "t:4", "t:6"))]
+    apart = conversation(("customer", ask, 0, 2), ("customer", ask, 4.0), ("agent", "新卡正在制作", 7),
+                         ("customer", ask, 10))  # fmt: skip
+    assert fired(rules, apart) == [("r", ("t:0", "t:1", "t:3"))]

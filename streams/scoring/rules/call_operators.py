@@ -5,7 +5,14 @@ another (follows), a required step."""
 from __future__ import annotations
 
 from .conditions import HISTORY, ROLE_NAMES, Condition, _Evidence, _Match, _span, _View
-from .matching import _is_backchannel, _norm, _roles_match, compile_regex, is_backchannel
+from .matching import (
+    _is_backchannel,
+    _norm,
+    _roles_match,
+    compile_regex,
+    is_backchannel,
+    piece_before,
+)
 from .sentence_operators import Keywords
 from .similarity import SimilarityModel
 
@@ -128,16 +135,24 @@ class Repetition(Condition):
         similarity = self.model.similarity
         sims = [[similarity(texts[j], texts[k]) if j < k else 0.0 for k in range(len(said))]
                 for j in range(len(said))]  # fmt: skip
+        turn = _one_turn_pieces(view.segments)
         used: set[int] = set()
         out = []
         for k in range(len(said)):
-            earlier = [j for j in range(k) if sims[j][k] >= self.threshold]
+            # asking again is in another turn: the pieces the VAD cut one turn into are one asking
+            # (round 72 dev: 我上礼拜打过一回电话 | 说…当时讲好两天之内有人回电话 was two of three)
+            others = [j for j in range(k) if turn[said[j]] != turn[said[k]]]
+            earlier = _one_per_turn(
+                [j for j in others if sims[j][k] >= self.threshold], said, turn, sims, k
+            )
             asking = None
-            if len(earlier) + 1 < self.times and self.asked_again and k:
+            if len(earlier) + 1 < self.times and self.asked_again and others:
                 again, threshold, closest = self.asked_again
                 asking = again.search(_norm(texts[k]))
-                if asking and max(sims[j][k] for j in range(k)) >= closest:
-                    earlier = [j for j in range(k) if sims[j][k] >= threshold]
+                if asking and max(sims[j][k] for j in others) >= closest:
+                    earlier = _one_per_turn(
+                        [j for j in others if sims[j][k] >= threshold], said, turn, sims, k
+                    )
             if len(earlier) + 1 < self.times or used.intersection(earlier):
                 continue
             group = tuple(said[j] for j in earlier) + (said[k],)
@@ -153,6 +168,27 @@ class Repetition(Condition):
                 _Match(group, first["start"], this["end"], evidence, "similar", first["text"])
             )
         return out
+
+
+def _one_turn_pieces(segments: list[dict]) -> list[int]:
+    """Each segment's turn, named by its first piece's index: a piece that `piece_before` joins to
+    the same speaker's piece before it (a short pause, nothing but listening words between) is in
+    that piece's turn."""
+    out: list[int] = []
+    for i in range(len(segments)):
+        before = piece_before(segments, i)
+        out.append(i if before is None else out[before])
+    return out
+
+
+def _one_per_turn(js: list[int], said: list[int], turn: list[int], sims, k: int) -> list[int]:
+    """Of the earlier sentences `js`, the one most like sentence k in each turn."""
+    best: dict[int, int] = {}
+    for j in js:
+        t = turn[said[j]]
+        if t not in best or sims[j][k] > sims[best[t]][k]:
+            best[t] = j
+    return sorted(best.values())
 
 
 class Position(Condition):
