@@ -270,9 +270,16 @@ class _Hears:
 def test_taking_the_floor_alone_is_not_judged_impatient():
     """A piece that is only an address and 您（先）听我说 (whisper cuts 阿姨阿姨，您听我说 off the help
     that follows it) is not given to the impatient act: cutting in is the interruption rule's;
+    nor is one whose address whisper wrote as two other characters (女士您听我说 as 你是您听我说);
     您听我说行不行, 您能不能先听我说完, or the piece with more said, still are."""
     rules = RuleSet.load(PACK).bind_acts(_Hears("agent_impatient"))
-    for text in ("阿姨阿姨,您听我说", "先生，先生，您先听我说", "您听我说。", "大姐，你先听我讲"):
+    for text in (
+        "阿姨阿姨,您听我说",
+        "先生，先生，您先听我说",
+        "您听我说。",
+        "大姐，你先听我讲",
+        "你是您听我说",
+    ):
         assert not fires_live(rules, "agent-forbidden-phrase", "agent", text), text
     for text in (
         "您听我说行不行",
