@@ -92,6 +92,15 @@ def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
         (["每期手续费一百二十元", "换算成年化，六期大约百分之十二，九期大约百分之十三"], False),
         # the fee's percent before a period count and the word is no rate
         (["每期手续费百分之零点七，十二期的年化您在手机银行能查到"], True),
+        # the fee as 一期 and its amount (round 73's development words); 第一期 is no fee
+        (
+            [
+                "拆成六期，每月还一千本金，再加百分之零点七的手续费，一期四十二元",
+                "折算下来年化差不多是百分之十四点四",
+            ],
+            False,
+        ),
+        (["第一期还两千一，手续费另算", "年化利率大约百分之十二"], True),
     ],
 )
 def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
@@ -402,3 +411,27 @@ def test_an_agent_offering_periods_sells_instalments_without_saying_the_word(off
 )
 def test_periods_refused_or_from_before_open_no_sale(said):
     assert not _answer_fires(said, "哦，那得提前攒着。行，给俺办吧。")
+
+
+class _StatesFee:
+    """A stand-in acts model that hears every sentence as the agent stating the fee."""
+
+    def probabilities(self, texts, role):
+        return [{"agent_states_fee": 0.9} for _ in texts]
+
+
+def test_periods_counted_in_a_dispute_over_an_old_plan_are_no_agreement():
+    """A customer doing the sum of an old plan's fees to ask for them back (六期就是七百二 … 退给我,
+    round 73's development words) names periods after the fee was stated, and agrees to nothing;
+    naming the periods for a new plan still does."""
+    rules = RuleSet.load(PACK).bind_acts(_StatesFee())
+    told = ("agent", "您这笔是十二期账单分期，每期手续费一百二十元，已经收了六期", 0, 5)
+
+    def fires(said: str) -> bool:
+        turns = conversation(told, ("customer", said, 6, 9), ("agent", "好的，我明白了", 10, 12),
+                             ("customer", "嗯，那先这样", 13, 15))  # fmt: skip
+        return any(h.rule_id == "agent-instalment-disclosure" for h in rules.post_call(turns))
+
+    assert not fires("六期就是七百二。办的时候说好零手续费的，这钱得退给我")
+    assert not fires("当初讲的是免手续费，六期的钱你们退还给我")
+    assert fires("行，就六期")
