@@ -113,15 +113,21 @@ def test_a_protest_at_the_branch_door_lowers_the_acts_line_like_posting_it():
                    "我又不会去你们门口拉横幅，就是想问清楚"))  # fmt: skip
 
 
-def test_telling_a_crowd_or_warning_people_off_the_card_lowers_the_acts_line_too():
+def test_telling_a_crowd_or_warning_people_off_the_card_needs_only_the_act_leaning_threat():
     """Telling a group about it (跟大家讲一声, 讲给队里的姐妹们听, 跟每一对新人都讲) or urging a group
-    not to take the bank's card is a threat at the act's 0.85, as posting it is; 告诉 that is not
-    followed by a group, 每个 that is a month, a friend's advice, or saying one will not tell, is not."""
-    _line_lowered(("明天上班我就在食堂门口跟大家讲一声，卡寄丢了都没人管", "回头我一五一十讲给队里的老姐妹们听",
-                   "从今天开始我跟每一堆都讲，不要用这家的卡", "我会告诉我认识的朋友，谁也别碰这张卡",
-                   "礼拜四排练的时候，我就让合唱团的姐妹们都别再办你们家的卡"),
-                  ("我不会跟大家说这事的，就是想问清楚", "你先告诉我这三个月每个月账单是多少",
-                   "我跟你们每个月都说一遍还款日，怎么还扣我钱", "我朋友让我别办你们的卡，我还是办了"))  # fmt: skip
+    not to take the bank's card is a threat wherever the act leans that way (0.6; whisper's
+    garbled versions read 0.67 and 0.84 in rounds 70-71), not at 0.4: the act only tells it from
+    passing on good news. 告诉 that is not followed by a group, 每个 that is a month, a friend's
+    advice, or saying one will not tell, is no threat even at 0.9."""
+    for text in ("明天上班我就在食堂门口跟大家讲一声，卡寄丢了都没人管", "回头我一五一十讲给队里的老姐妹们听",
+                 "从今天开始我跟每一堆都讲，不要用这家的卡", "我会告诉我认识的朋友，谁也别碰这张卡",
+                 "礼拜四排练的时候，我就让合唱团的姐妹们都别再办你们家的卡"):  # fmt: skip
+        assert _threat_at(0.6, text) and not _threat_at(0.4, text), text
+    for text in ("我不会跟大家说这事的，就是想问清楚", "你先告诉我这三个月每个月账单是多少",
+                 "我跟你们每个月都说一遍还款日，怎么还扣我钱", "我朋友让我别办你们的卡，我还是办了"):  # fmt: skip
+        assert not _threat_at(0.9, text), text
+    # the posting and protest lines still need 0.85
+    assert not _threat_at(0.6, "回头我把截图都贴到业主群里，让大伙评评理")
 
 
 def test_a_hotline_number_read_out_is_a_threat_even_where_the_act_reads_the_piece_low():
