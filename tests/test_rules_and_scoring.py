@@ -404,7 +404,7 @@ def test_a_few_characters_are_too_few_for_the_threat_act(models):
     asks it about 5 characters or more, as threats that short exist (法庭上见吧)."""
     short = ("我要账单", "你们银行")
     scores = models.acts.pipeline.probabilities(list(short), "customer")
-    # at or near the pack's 0.95: the gate is what keeps them out (the exact score moves with
+    # at or over the act-alone line (0.85): the gate is what keeps them out (the exact score moves with
     # each retraining: 0.95+ until round 30's models, 0.949 with round 31's)
     assert max(p["customer_threatens_complaint"] for p in scores) >= 0.9
     for text in short:

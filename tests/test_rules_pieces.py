@@ -64,33 +64,63 @@ def test_an_act_may_read_a_piece_with_the_same_speakers_piece_before_it():
     assert live(joined, piece) == ["r"]
 
 
+_BEFORE = "查原因查原因"  # the customer's piece just before (whisper cut one turn in two)
+
+
 class _Threatening:
     """A stand-in for the served acts model that hears every customer sentence as a threat
-    with one probability (what the served act gives whisper's garbled versions: 0.85-0.9)."""
+    with one probability (what the served act gives whisper's garbled versions: 0.85-0.9), and
+    the sentence read together with the piece before it (`with_previous`) at `joined`."""
 
-    def __init__(self, probability: float):
+    def __init__(self, probability: float, joined: float | None = None):
         self.probability = probability
+        self.joined = probability if joined is None else joined
 
     def probabilities(self, texts, role):
-        return [{"customer_threatens_complaint": self.probability} for _ in texts]
+        return [{"customer_threatens_complaint": self.joined if t.startswith(_BEFORE) else self.probability}
+                for t in texts]  # fmt: skip
 
 
 _THREAT_PACK = RuleSet.load(PACK)
 
 
-def _threat_at(probability: float, text: str) -> bool:
+def _threat_at(probability: float, text: str, joined: float | None = None) -> bool:
     """The pack's threat rule on `text` with the act reading every sentence at `probability`
-    (a new model each time: earlier verdicts go)."""
-    return threat_fires(_THREAT_PACK.bind_acts(_Threatening(probability)), text)
+    (a new model each time: earlier verdicts go); with `joined`, the customer said _BEFORE just
+    before and the act reads the two together at `joined`."""
+    rules = _THREAT_PACK.bind_acts(_Threatening(probability, joined))
+    if joined is None:
+        return threat_fires(rules, text)
+    before = {"call_id": "t", "segment_id": "t:0", "role": "customer", "start": 0.0, "end": 1.5,
+              "text": _BEFORE}  # fmt: skip
+    segment = {**before, "segment_id": "t:1", "start": 1.7, "end": 3.7, "text": text}
+    return "customer-complaint-threat" in [h.rule_id for h in rules.live(segment, [before])]
 
 
 def _line_lowered(threats, others) -> None:
-    """The pack's threat rule fires on each of `threats` at the act's 0.9 (not at 0.8, so not by
-    a keyword, nor by the act-alone 0.95), and on none of `others` at 0.9."""
+    """The pack's threat rule fires on each of `threats` where the act reads the piece alone at
+    0.9 but with the piece before at 0.5 (so not by a keyword, nor by the act-alone line, which
+    takes the lower reading), not at 0.8; and on none of `others` read so."""
     for text in threats:
-        assert _threat_at(0.9, text) and not _threat_at(0.8, text), text
+        assert _threat_at(0.9, text, joined=0.5) and not _threat_at(0.8, text, joined=0.5), text
     for text in others:
-        assert not _threat_at(0.9, text), text
+        assert not _threat_at(0.9, text, joined=0.5), text
+
+
+def test_the_act_alone_takes_a_threat_at_085_but_not_a_promise_not_to_post_it():
+    """A customer sentence of 5+ characters is a threat where the act reads it at 0.85 or more,
+    alone and with the piece before (whisper's garbled own-words threats read 0.85-0.95; the
+    line was 0.95 until round 75), not at 0.84 nor where either reading is lower. Saying one
+    will not complain or will not post it is none at any reading (the act gives
+    我又不会把这事发到网上去 0.99+), but a bare 不 near 发 is no promise: 不给我个说法…就发到群里."""
+    for text in ("明白,我去找自己改善管事的", "让上头管式的平平这个礼"):
+        assert _threat_at(0.86, text) and _threat_at(0.9, text, joined=0.86), text
+        assert not _threat_at(0.84, text) and not _threat_at(0.99, text, joined=0.6), text
+    for text in ("我又不会把这事发到网上去，就是想问清楚", "我不打算把这事发到网上去，就是想要个说法",
+                 "我没想把截图发群里，你们看着办", "我不是要投诉你们，就是想问清楚"):  # fmt: skip
+        assert not _threat_at(1.0, text), text
+    assert _threat_at(0.9, "你们要是不给我个说法，我就把录音发到公司大群里")
+    assert not _threat_at(1.0, "你好")  # under 5 characters: not asked
 
 
 def test_posting_it_somewhere_public_lowers_the_acts_line_for_a_threat():
@@ -118,14 +148,14 @@ def test_telling_a_crowd_or_warning_people_off_the_card_needs_only_the_act_leani
     not to take the bank's card is a threat wherever the act leans that way (0.6; whisper's
     garbled versions read 0.67 and 0.84 in rounds 70-71), not at 0.4: the act only tells it from
     passing on good news. 告诉 that is not followed by a group, 每个 that is a month, a friend's
-    advice, or saying one will not tell, is no threat even at 0.9."""
+    advice, or saying one will not tell, is no threat even where the act reads the piece at 0.9."""
     for text in ("明天上班我就在食堂门口跟大家讲一声，卡寄丢了都没人管", "回头我一五一十讲给队里的老姐妹们听",
                  "从今天开始我跟每一堆都讲，不要用这家的卡", "我会告诉我认识的朋友，谁也别碰这张卡",
                  "礼拜四排练的时候，我就让合唱团的姐妹们都别再办你们家的卡"):  # fmt: skip
         assert _threat_at(0.6, text) and not _threat_at(0.4, text), text
     for text in ("我不会跟大家说这事的，就是想问清楚", "你先告诉我这三个月每个月账单是多少",
                  "我跟你们每个月都说一遍还款日，怎么还扣我钱", "我朋友让我别办你们的卡，我还是办了"):  # fmt: skip
-        assert not _threat_at(0.9, text), text
+        assert not _threat_at(0.9, text, joined=0.5), text  # the act-alone line takes the 0.5
     # the posting and protest lines still need 0.85
     assert not _threat_at(0.6, "回头我把截图都贴到业主群里，让大伙评评理")
 
@@ -148,7 +178,7 @@ def test_a_hotline_number_read_out_is_a_threat_even_where_the_act_reads_the_piec
 
 def test_the_consumer_association_by_its_full_name_is_a_threat_word():
     """消协 spelled out (消费者协会) or as the regions call it (消委会, 消保委) is a keyword like 消协:
-    at the act's 0.9, under the act-alone 0.95 (round 69 dev: 明天俺就拿着截图去消费者协会 at 0.947).
+    at the act's 0.9, then under the act-alone 0.95 (round 69 dev: 明天俺就拿着截图去消费者协会 at 0.947).
     A job there or saying one will not go is none, and the act's veto still holds."""
     for text in (
         "明天俺就拿着截图去消费者协会，叫他们评评理",
@@ -161,7 +191,7 @@ def test_the_consumer_association_by_its_full_name_is_a_threat_word():
         "我舅舅是消费者协会的工作人员",
         "我才不会去消费者协会呢",
     ):
-        assert not _threat_at(0.9, text), text
+        assert not _threat_at(0.9, text, joined=0.5), text
 
 
 def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
