@@ -263,6 +263,11 @@ def test_guards_drop_loops_doubled_phrases_and_prompt_echoes():
 
     assert _judge("一三一三一三一三一三一三一三", -0.3, 0.1).dropped == "repetition-loop"
     assert _judge("我要投诉你们我要投诉你们", -0.3, 0.1).dropped == "repetition-loop"  # said twice
+    # cut by the length bound in the middle of a character (round 75 held-out: 尽量好卖 ×6 + U+FFFD)
+    cut = _judge("好增加卖尽另外一瓶" + "尽量好卖" * 6 + "\ufffd", -0.3, 0.1)
+    assert cut.dropped == "repetition-loop" and "\ufffd" not in cut.text
+    assert _judge("我在城市新镇" + "镇" * 7 + "\ufffd", -0.3, 0.1).dropped == "repetition-loop"
+    assert _judge("我要办分期\ufffd", -0.3, 0.1).text == "我要办分期"
     assert _judge("嗯", -1.5, 0.9).dropped == "no-speech"
     assert _judge("我要办分期", -0.3, 0.1).dropped == ""
     hotwords = "信用卡、信用卡中心、星海银行、分期、账单、额度"

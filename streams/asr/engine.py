@@ -363,7 +363,10 @@ def lexicon_hotwords(userdict: Path, n: int) -> str:
 
 
 def _judge(text: str, avg_logprob: float, no_speech: float) -> Transcript:
-    """Keep the text, or say why it is dropped (no speech, hallucinated repetition)."""
+    """Keep the text, or say why it is dropped (no speech, hallucinated repetition). A
+    character cut in half (U+FFFD: the length bound stopped a runaway loop mid-character) is
+    no speech: it goes before judging, or the loop would not end the text."""
+    text = text.replace("\ufffd", "")
     dropped = ""
     if not text:
         dropped = "empty"
