@@ -194,6 +194,20 @@ def test_the_consumer_association_by_its_full_name_is_a_threat_word():
         assert not _threat_at(0.9, text, joined=0.5), text
 
 
+def test_complaints_the_customer_hears_at_work_are_not_hers():
+    """A customer who takes complaints (在热线接电话，天天听人家投诉, 天天接投诉电话) is not threatening
+    one, even where whisper garbles 人家; 直接投诉, 接着投诉 and 听说投诉管用 are still threats."""
+    for text in ("我自己就在一二三四五热线接电话，天天听人家投诉", "我自己就在热线先接电话，先听原家投诉",
+                 "我是干电商客服的，天天接投诉电话"):  # fmt: skip
+        assert not _threat_at(0.9, text, joined=0.5), text
+    for text in (
+        "挂了电话我就直接投诉你们",
+        "你们再推，我就接着投诉",
+        "我听说投诉管用，那我就投诉",
+    ):
+        assert _threat_at(0.9, text, joined=0.5), text
+
+
 def test_the_greeting_is_not_judged_missing_where_the_asr_lost_the_words():
     """whisper sometimes drops most of a sentence: 您好,欢迎这电信用卡中心。 for a 7-second
     opening that gave the staff number. An agent sentence in the first 15 s of at least 3 s
