@@ -120,6 +120,9 @@ def test_the_act_alone_takes_a_threat_at_085_but_not_a_promise_not_to_post_it():
                  "我没想把截图发群里，你们看着办", "我不是要投诉你们，就是想问清楚"):  # fmt: skip
         assert not _threat_at(1.0, text), text
     assert _threat_at(0.9, "你们要是不给我个说法，我就把录音发到公司大群里")
+    # the customer fearing to be sued (round 76 held-out words: 0.95) is none either
+    for text in ("还有个事我心里一直打鼓，你们不会去法院起诉我吧", "拖久了我会不会被起诉啊"):
+        assert not _threat_at(1.0, text), text
     assert not _threat_at(1.0, "你好")  # under 5 characters: not asked
 
 
