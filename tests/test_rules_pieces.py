@@ -91,9 +91,7 @@ def _threat_at(probability: float, text: str, joined: float | None = None) -> bo
     rules = _THREAT_PACK.bind_acts(_Threatening(probability, joined))
     if joined is None:
         return threat_fires(rules, text)
-    before = {"call_id": "t", "segment_id": "t:0", "role": "customer", "start": 0.0, "end": 1.5,
-              "text": _BEFORE}  # fmt: skip
-    segment = {**before, "segment_id": "t:1", "start": 1.7, "end": 3.7, "text": text}
+    before, segment = conversation(("customer", _BEFORE, 0.0, 1.5), ("customer", text, 1.7, 3.7))
     return "customer-complaint-threat" in [h.rule_id for h in rules.live(segment, [before])]
 
 
