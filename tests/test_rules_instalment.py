@@ -129,6 +129,12 @@ def test_instalment_fee_and_rate_count_only_with_their_numbers(told, fires):
         ("本人从未在任何页面上同意把消费自动转成分期", False),
         ("五个工作日后如果拿不出我本人同意的凭据，我就找我们集团法务", False),
         ("我从来没有点过同意，一下子就分了十二期", False),
+        # asking where she ever agreed (round 77's held-out half, read after its run)
+        ("我到底哪句话说了同意？你说出来", False),
+        ("你们在哪一通电话里听到我同意了", False),
+        ("啥时候点头同意的，录音放给我听", False),
+        ("我说考虑考虑，就等于同意了？", False),
+        ("考虑一下跟同意是两码事", False),
         # assent, with a negation word of its own or after refusing another plan
         ("行，那就分十二期吧", True),
         ("好，我同意", True),
