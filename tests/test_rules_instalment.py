@@ -3,6 +3,8 @@ agreement in its forms, and the fee and the annualised rate counted only with th
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from streams.scoring.rules import RuleSet
@@ -457,3 +459,29 @@ def test_a_period_count_inside_a_longer_number_is_no_choice():
     assert not fires("剩下十六个月的手续费也要我一次交，这十六个月的钱我又没在用")
     assert not fires("我那笔一共二十六期，还剩一大半，手续费照收")
     assert fires("行，那就按十二个月来")
+
+
+class _HearsRateInNumbers:
+    """A stand-in acts model that reads a bare number, or a sentence about a year, as the agent
+    stating the annualised rate (the served model gave whisper's lone 1-4-5 0.55)."""
+
+    def probabilities(self, texts, role):
+        def rate(text: str) -> float:
+            return 0.9 if re.fullmatch(r"[\d.%-]+", text) or "一年" in text else 0.0
+
+        return [{"agent_states_annual_rate": rate(t)} for t in texts]
+
+
+@pytest.mark.parametrize(
+    "piece, fires",
+    [("1-4-5", True), ("一百四十五", True), ("一年下来大约是百分之十五", False)],
+)
+def test_a_piece_that_is_only_a_number_states_no_annualised_rate(piece, fires):
+    """Whisper cuts the fee per period into a piece of its own (1-4-5); a bare number does not say
+    it is a yearly rate, whatever the acts model reads (round 78's held-out half, after its run)."""
+    rules = RuleSet.load(PACK).bind_acts(_HearsRateInNumbers())
+    turns = conversation(("agent", "这笔能分六期，每期手续费是本金的百分之零点七五", 0, 5),
+                         ("agent", piece, 5.5, 7), ("customer", "那就分六期吧", 8, 10),
+                         ("agent", "好的，已经给您办好了", 11, 13), ("customer", "行，谢谢", 14, 15))  # fmt: skip
+    fired = any(h.rule_id == "agent-instalment-disclosure" for h in rules.post_call(turns))
+    assert fired is fires
