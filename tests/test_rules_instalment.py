@@ -36,12 +36,13 @@ def _rule_ids(turns) -> list[str]:
     return [rule_id for rule_id, _ in _hits(*turns)]
 
 
-def _answer_fires(offer: str, said: str) -> bool:
-    """Whether the disclosure rule fires on the customer's answer `said` to the agent's `offer`
-    (no fee or rate told), the agent then acknowledging and the customer closing."""
-    turns = [("agent", offer, 0, 5), ("customer", said, 6, 9),
-             ("agent", "好的，我明白了", 10, 12), ("customer", "嗯，那先这样", 13, 15)]  # fmt: skip
-    return "agent-instalment-disclosure" in _rule_ids(turns)
+def _answer_fires(offer: str, said: str, rules: RuleSet = RULES) -> bool:
+    """Whether the disclosure rule (of `rules`, the starter pack by default) fires on the
+    customer's answer `said` to the agent's `offer`, the agent then acknowledging and the
+    customer closing."""
+    turns = conversation(("agent", offer, 0, 5), ("customer", said, 6, 9),
+                         ("agent", "好的，我明白了", 10, 12), ("customer", "嗯，那先这样", 13, 15))  # fmt: skip
+    return any(h.rule_id == "agent-instalment-disclosure" for h in rules.post_call(turns))
 
 
 def test_a_customer_choosing_the_periods_agrees_in_any_asr_form():
@@ -433,12 +434,11 @@ def test_periods_counted_in_a_dispute_over_an_old_plan_are_no_agreement():
     round 73's development words) names periods after the fee was stated, and agrees to nothing;
     naming the periods for a new plan still does."""
     rules = RuleSet.load(PACK).bind_acts(_StatesFee())
-    told = ("agent", "您这笔是十二期账单分期，每期手续费一百二十元，已经收了六期", 0, 5)
 
     def fires(said: str) -> bool:
-        turns = conversation(told, ("customer", said, 6, 9), ("agent", "好的，我明白了", 10, 12),
-                             ("customer", "嗯，那先这样", 13, 15))  # fmt: skip
-        return any(h.rule_id == "agent-instalment-disclosure" for h in rules.post_call(turns))
+        return _answer_fires(
+            "您这笔是十二期账单分期，每期手续费一百二十元，已经收了六期", said, rules
+        )
 
     assert not fires("六期就是七百二。办的时候说好零手续费的，这钱得退给我")
     assert not fires("当初讲的是免手续费，六期的钱你们退还给我")
@@ -449,12 +449,11 @@ def test_a_period_count_inside_a_longer_number_is_no_choice():
     """十六个月 is not 六个月 and 二十六期 is not 六期: a customer doing the sum of months left on a plan
     (round 77's development words, an early payoff) chooses nothing; 按十二个月来 still chooses."""
     rules = RuleSet.load(PACK).bind_acts(_StatesFee())
-    told = ("agent", "这笔分期提前结清的话，剩下的手续费一次收取，一共两千一百元", 0, 5)
 
     def fires(said: str) -> bool:
-        turns = conversation(told, ("customer", said, 6, 9), ("agent", "好的，我明白了", 10, 12),
-                             ("customer", "嗯，那先这样", 13, 15))  # fmt: skip
-        return any(h.rule_id == "agent-instalment-disclosure" for h in rules.post_call(turns))
+        return _answer_fires(
+            "这笔分期提前结清的话，剩下的手续费一次收取，一共两千一百元", said, rules
+        )
 
     assert not fires("剩下十六个月的手续费也要我一次交，这十六个月的钱我又没在用")
     assert not fires("我那笔一共二十六期，还剩一大半，手续费照收")
