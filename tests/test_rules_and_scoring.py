@@ -430,8 +430,9 @@ def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
     branches = [c["all"] for c in rule["when"]["any"] if any("act" in x for x in c.get("all", []))]
     [branch] = [b for b in branches if {"not": {"regex": {"pattern": "^.{0,4}$"}}} in b]
     [least] = [x["act"]["min"] for x in branch if "act" in x]
-    vetoes = [x["not"]["regex"]["pattern"] for x in branch if "not" in x]
-    assert "^.{0,4}$" in vetoes  # (the other veto, a negated threat, only lowers the count)
+    vetoes = [x["not"]["regex"]["pattern"] for x in branch if "regex" in x.get("not", {})]
+    # (the other vetoes, a negated threat or papers sent to the bank, only lower the count)
+    assert "^.{0,4}$" in vetoes
     questions = [q for q in real_text.bq_questions(REAL_DATA_DIR) if "投诉" not in q]
     scores = models.acts.pipeline.probabilities(questions, "customer")
     fired = [q for q, p in zip(questions, scores, strict=True)
