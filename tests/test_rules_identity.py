@@ -49,3 +49,25 @@ def test_a_lone_ok_cut_off_by_the_asr_is_no_identity_check(scoring_models):
         )
         hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
         assert ("agent-identity-verification" in hits) is fires, (ok, hits)
+
+
+@pytest.mark.parametrize(
+    "looks_up, fires",
+    [
+        # saying one will look the card or the account up is no check (the acts model reads these
+        # as verifying identity, 0.69-0.82), so the details read out after it come before any check
+        ("我帮您查一下您的卡", True),
+        ("好的我先查一下您的账户信息", True),
+        # asking for the name and the last digits in the same breath is one
+        ("好的，我先查一下您的账户，请报一下您的姓名和身份证后四位", False),
+    ],
+)
+def test_looking_the_card_up_is_no_identity_check(scoring_models, looks_up, fires):
+    turns = conversation(
+        ("agent", "您好，信用卡中心，工号五一八三，请问有什么可以帮您？", 0, 4),
+        ("customer", "你好，我钱包丢了，卡也在里面，想先挂失。", 5, 9),
+        ("agent", looks_up, 10, 12),
+        ("agent", "最近一笔是昨天晚上在超市刷的三百二十元，卡上可用额度还剩一万八千元。", 13, 18),
+    )
+    hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
+    assert ("agent-identity-verification" in hits) is fires, hits
