@@ -431,8 +431,7 @@ def test_the_threat_act_stays_quiet_on_real_bank_questions(models):
     [branch] = [b for b in branches if {"not": {"regex": {"pattern": "^.{0,4}$"}}} in b]
     [least] = [x["act"]["min"] for x in branch if "act" in x]
     vetoes = [x["not"]["regex"]["pattern"] for x in branch if "regex" in x.get("not", {})]
-    # (the other vetoes, a negated threat or papers sent to the bank, only lower the count)
-    assert "^.{0,4}$" in vetoes
+    assert "^.{0,4}$" in vetoes  # (the other vetoes, a negated threat …, only lower the count)
     questions = [q for q in real_text.bq_questions(REAL_DATA_DIR) if "投诉" not in q]
     scores = models.acts.pipeline.probabilities(questions, "customer")
     fired = [q for q, p in zip(questions, scores, strict=True)
