@@ -217,10 +217,8 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
         # the 您好 at the line's start and keeps the rest (eval calls' dev half, round 17)
         ("请问有什么可以帮您，工号四零七三", False),
         ("银行,将业银行信用卡中心。工号3648,请问有什么可以帮您?", False),
-        (
-            "喂，信用卡中心，工号四零七三，请讲",
-            True,
-        ),  # a staff number, neither greeting nor formula
+        # a staff number, neither greeting nor formula
+        ("喂，信用卡中心，工号四零七三，请讲", True),
         ("工号四零七三，最后提醒您按时还款", True),  # 后 not at the start of the sentence
     ],
 )
@@ -240,6 +238,7 @@ def test_greeting_rule_survives_what_asr_made_of_the_greetings(greeting, missing
         ("不客气那今天就聊到这儿你有需要随时找我们拜拜", False),
         ("不客气,住家人早日康复", False),  # 祝 heard as 住: a closing wish all the same
         ("好的，已经为您登记", True),
+        ("同时有短信提醒,只知地就不再见了", True),  # 不再寄了 heard as 不再见了: no farewell
         ("您的还款已经到账，健康码不用出示", True),  # a wish word, but not where a wish ends
     ],
 )
