@@ -542,6 +542,7 @@ def test_pack_identity_greeting_and_repetition():
     "said, repeating",
     [
         ("我再问一遍，六百八这笔年费到底能不能退", True),
+        ("我再问你一遍，那几笔是在哪家刷的", True),  # 问你一遍 (round 82 dev's words)
         ("我说了三遍了，这钱不是我花的", True),
         ("这都第三遍了，卡到底什么时候寄到", True),
         ("这是我第三回跟你说了，钱到底什么时候退", True),
@@ -554,9 +555,8 @@ def test_pack_identity_greeting_and_repetition():
     ],
 )
 def test_a_customer_who_says_they_are_repeating_themselves(said, repeating):
-    """The same request in other words shares too few characters for the similarity (real
-    customers: 我再说一遍, 说了几遍了, 我问的不是……, STC-3 dialogues with them are the unhappy
-    ones), so the customer's own words for repeating count as the repetition."""
+    """The same request in other words shares too few characters for the similarity, so the
+    customer's own words for repeating (我再说一遍, 说了几遍了, 我问的不是……) count as repeating."""
     rules = RuleSet.load(PACK)
     segments = conversation(("customer", "我这个月账单上多了一笔年费", 0), ("agent", "您稍等", 3),
                             ("customer", "那这笔钱能不能退给我", 6), ("agent", "这个要看政策", 9),
