@@ -195,6 +195,11 @@ def test_done_is_said_in_other_words_and_another_business_done_does_not_close_an
     late = [("agent", "好，我这边给您登记上了", 8, 10),
             ("agent", "每期手续费三十八元，年化利率百分之十三点一", 10.5, 14)]  # fmt: skip
     assert _live_hits(*agreed, *late) == [("agent-instalment-disclosure", ("t:1",))]
+    # the plan named before 已经 (好的，十二期账单分期已经提交) is done all the same; another
+    # business named there (减免申请已经提交了) is not the plan
+    done = ("agent", "好的，六期的分期已经提交，办好会有短信通知", 8, 10)
+    assert _live_hits(*agreed, done) == [("agent-instalment-disclosure", ("t:1",))]
+    assert _live_hits(*agreed, ("agent", "不客气，减免申请已经提交了", 8, 10)) == []
     offer = ("agent", "已经给您开通了，另外您那笔四千的家电消费也可以办分期，六期每期手续费二十六元，"
              "年化利率百分之十三点一", 0, 8)  # fmt: skip
     yes = ("customer", "成，这笔也分六期，办吧", 9, 11)
@@ -285,6 +290,8 @@ def test_a_question_quoted_before_the_agreement_does_not_undo_it(scoring_models)
 
     assert fired("我昨晚问我老公，这钱咱拆开还行不行？他说可以。那你就直接帮我弄上吧") == [("t:1",)]
     assert fired("那你就直接帮我弄上吧。弄上以后一个月还多少呢？") == []
+    # a reproach is no agreement (这回怎么就这么费劲: 就这么 read as agreeing, 0.78)
+    assert fired("上回我买货车，你们同事半分钟就给办好了，这回怎么就这么费劲？") == []
 
 
 def test_a_rate_in_own_words_after_the_fee_counts_when_its_clause_says_it(scoring_models):
