@@ -103,6 +103,9 @@ def test_final_decodes_rescore_the_beam_and_partials_do_not(project_models, samp
     hypotheses = with_lm.nbest([Request(sample_utterance)], 5, with_lm.min_window_s)[0]
     assert len(hypotheses) == 5 and len({t.text for t, _ in hypotheses}) > 1
     kept = [(t, n) for t, n in hypotheses if not t.dropped]
+    kept = [
+        (t, n) for t, n in kept if 2 * len(normalise(t.text)) >= len(normalise(kept[0][0].text))
+    ]
     scores = [
         t.avg_logprob * n + 0.3 * with_lm.lm.logprob(t.text) + 2.0 * len(normalise(t.text))
         for t, n in kept
@@ -141,3 +144,27 @@ def test_it_is_retrained_when_its_text_changes(project_models, tmp_path):
     # the real text gone (a Docker build) keeps what was trained with it
     assert charlm.is_current(card, DATA_DIR, tmp_path / "no-such-dir")
     assert not charlm.is_current({**card, "recipe": "0"}, DATA_DIR, REAL_DATA_DIR)
+
+
+def test_a_hypothesis_that_stops_early_is_no_other_reading():
+    """Whisper's beam held 那好 (2 tokens, -1.68 each) beside its best, the whole 15 s turn (83
+    tokens, -0.39 each; its first 37 characters here; round 82's development half): summed
+    over its few tokens, with a bonus per character that cannot make up for the garbled ones,
+    the early stop outscored it. A hypothesis with under half the best one's characters is not
+    rescored."""
+    from streams.asr.engine import Transcriber, Transcript
+
+    lm = CharLM().fit(BANK)
+    heard = "那好,我院子里立着一块大黑板,平时协导餐菜单合去汤山徒步的路线,祝客天天站在跟前"
+    hypotheses = [(Transcript(heard, -0.39, 0.1, ""), 83), (Transcript("那好", -1.68, 0.1, ""), 2)]
+    candidates = [(t.text, t.avg_logprob, n) for t, n in hypotheses]
+    assert rescore(candidates, lm, weight=0.3, bonus=2.0) == 1  # the sum prefers the early stop
+    transcriber = object.__new__(Transcriber)  # the choice alone, no whisper loaded
+    transcriber.lm, transcriber.lm_weight, transcriber.lm_bonus = lm, 0.3, 2.0
+    assert transcriber.choose(hypotheses).text == heard
+    # between readings of like length the language model still decides
+    other = [
+        (Transcript("能不能分这孩", -0.30, 0.1, ""), 7),
+        (Transcript("能不能分期", -0.36, 0.1, ""), 6),
+    ]
+    assert transcriber.choose(other).text == "能不能分期"

@@ -303,8 +303,15 @@ class Transcriber:
         kept = [(t, n) for t, n in hypotheses if not t.dropped]
         if self.lm is None or len(kept) < 2:
             return hypotheses[0][0]
-        from models.charlm import rescore
+        from models.charlm import normalise, rescore
 
+        # A hypothesis with under half the characters of whisper's best is no other reading of
+        # the audio but the decoder stopping early (那好 for 15 s of speech, after which the
+        # beam's best said all of it): summed over fewer tokens its score always looks better.
+        full = len(normalise(kept[0][0].text))
+        kept = [(t, n) for t, n in kept if 2 * len(normalise(t.text)) >= full]
+        if len(kept) < 2:
+            return kept[0][0]
         candidates = [(t.text, t.avg_logprob, n) for t, n in kept]
         return kept[rescore(candidates, self.lm, self.lm_weight, self.lm_bonus)][0]
 
