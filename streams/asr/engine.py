@@ -303,13 +303,17 @@ class Transcriber:
         kept = [(t, n) for t, n in hypotheses if not t.dropped]
         if self.lm is None or len(kept) < 2:
             return hypotheses[0][0]
-        from models.charlm import normalise, rescore
+        from models.charlm import rescore
 
         # A hypothesis with under half the characters of whisper's best is no other reading of
         # the audio but the decoder stopping early (那好 for 15 s of speech, after which the
         # beam's best said all of it): summed over fewer tokens its score always looks better.
-        full = len(normalise(kept[0][0].text))
-        kept = [(t, n) for t, n in kept if 2 * len(normalise(t.text)) >= full]
+        # Every digit counts (0712285 is the reading of 零七幺二二二八五, not one character).
+        def chars(text: str) -> int:
+            return sum(ch.isalnum() for ch in text)
+
+        full = chars(kept[0][0].text)
+        kept = [(t, n) for t, n in kept if 2 * chars(t.text) >= full]
         if len(kept) < 2:
             return kept[0][0]
         candidates = [(t.text, t.avg_logprob, n) for t, n in kept]
