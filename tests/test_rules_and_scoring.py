@@ -461,36 +461,6 @@ def test_a_threat_heard_by_the_act_alone_is_evidence_not_a_critical_alert(models
     assert "complaint-risk" in [a["code"] for a in assists]
 
 
-def test_the_first_alarm_without_a_threat_heard_is_the_warning_not_the_complaint_alert(models):
-    """The risk track can cross the alert threshold on one short utterance the utterance model
-    reads as threatening, with no threat in it (我让我儿子来跟你说; whisper's 我明天就找老板开). Without
-    a threat the rule heard, or level 1 before, that moment is level 1 (客户不满上升), not the
-    critical alert; a threat after it alerts (spent held-out rounds 41-51 through whisper: 4 calm
-    calls alerted -> 0, no escalating alert later; bench/RESULTS.md "Round 51")."""
-    if models.dissatisfaction_threshold is None:
-        pytest.skip("the published complaint-risk version has no level 1 (no real text)")
-    threat_rules = models.threat_rule_ids
-    crossed, texts = 0, ("我让我儿子来跟你说", "我明天就找老板开", "我明天叫我老板给你们打电话", "你们看着办吧")  # fmt: skip
-    for text in texts:
-        state: dict = {}
-        scorer, codes = Scorer(models, state), []
-        turns = [("customer", "你好我想问一下我的信用卡申请到哪一步了"),
-                 ("agent", "好的我帮您查一下，您的申请还需要补一份收入证明"), ("customer", text)]  # fmt: skip
-        for i, (role, words) in enumerate(turns):
-            scored, assists = scorer.on_segment(_segment(role, words, 10.0 * i, i))
-            codes += [a["code"] for a in assists if a["kind"] == "alert"]
-        if state["c"]["risk"] < models.alert_threshold or any(
-            h["rule_id"] in threat_rules for h in scored["rule_hits"]
-        ):
-            continue
-        crossed += 1
-        assert codes == ["dissatisfaction"], (text, codes)
-        threat = _segment("customer", "你们再拖着我就去银保监会投诉你们", 40.0, 3)
-        _, assists = scorer.on_segment(threat)
-        assert "complaint-risk" in [a["code"] for a in assists]
-    assert crossed, "no sentence crossed the alert threshold without a threat heard"
-
-
 def test_once_dissatisfaction_is_rising_a_threat_heard_by_the_act_raises_the_alert(models):
     """In context the act is trusted: after level 1 (客户不满上升), a threat in words of the
     customer's own floors the risk and raises the complaint alert, although the utterance model
