@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
+from .rulekit import fires_live
+
 RUDE = ("agent_refuses_unhelpfully", "agent_contradicts_rudely", "agent_impatient")
-
-
-def _forbidden(scoring_models, text: str) -> int:
-    segment = {"call_id": "c", "segment_id": "c:agent:0", "role": "agent", "start": 20.0,
-               "end": 22.0, "text": text}  # fmt: skip
-    hits = scoring_models.rules.live(segment, [])
-    return [h.rule_id for h in hits].count("agent-forbidden-phrase")
 
 
 def test_keeping_the_password_secret_is_security_advice_not_a_retort(scoring_models):
@@ -24,5 +19,6 @@ def test_keeping_the_password_secret_is_security_advice_not_a_retort(scoring_mod
     probabilities = scoring_models.acts.pipeline.probabilities(list(advice), "agent")
     assert max(p[a] for p in probabilities for a in RUDE) >= 0.6  # or this proves nothing
     for text in advice:
-        assert _forbidden(scoring_models, text) == 0, text
-    assert _forbidden(scoring_models, "验证码别给任何人，这不归我们管，你自己去问") == 1
+        assert not fires_live(scoring_models.rules, "agent-forbidden-phrase", "agent", text), text
+    retort = "验证码别给任何人，这不归我们管，你自己去问"
+    assert fires_live(scoring_models.rules, "agent-forbidden-phrase", "agent", retort)

@@ -9,6 +9,12 @@ import pytest
 from .rulekit import conversation
 
 
+def _identity_hits(scoring_models, *turns) -> tuple[bool, list[str]]:
+    """(whether agent-identity-verification fires once the call is over, every rule fired)."""
+    hits = [h.rule_id for h in scoring_models.rules.post_call(conversation(*turns))]
+    return "agent-identity-verification" in hits, hits
+
+
 @pytest.mark.parametrize(
     "said, fires",
     [
@@ -23,14 +29,14 @@ from .rulekit import conversation
     ],
 )
 def test_what_is_on_file_read_before_any_check_is_an_account_detail(scoring_models, said, fires):
-    turns = conversation(
+    found, hits = _identity_hits(
+        scoring_models,
         ("agent", "您好，信用卡中心，工号四七零九，请问有什么可以帮您？", 0, 4),
         ("customer", "你好，我想改一下寄卡的地址。", 5, 8),
         ("agent", said, 9, 13),
         ("customer", "对。", 14, 15),
     )
-    hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
-    assert ("agent-identity-verification" in hits) is fires, hits
+    assert found is fires, hits
 
 
 def test_a_lone_ok_cut_off_by_the_asr_is_no_identity_check(scoring_models):
@@ -40,15 +46,15 @@ def test_a_lone_ok_cut_off_by_the_asr_is_no_identity_check(scoring_models):
     of 13 found; bench/RESULTS.md "Round 52")."""
     said = "登记的手机号是一三六开头，尾号四四零七，账单地址在道里区安静街"
     for ok, fires in (("好的", True), ("好的，请报一下您的姓名和身份证后四位", False)):
-        turns = conversation(
+        found, hits = _identity_hits(
+            scoring_models,
             ("agent", "您好，信用卡中心，请问需要办理什么业务？", 0, 4),
             ("customer", "你好，我新卡今天刚到，想激活一下。", 5, 8),
             ("agent", ok, 9, 10),
             ("customer", "对。" if fires else "王丽，后四位三三八一。", 11, 12),
             ("agent", said, 13, 17),
         )
-        hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
-        assert ("agent-identity-verification" in hits) is fires, (ok, hits)
+        assert found is fires, (ok, hits)
 
 
 @pytest.mark.parametrize(
@@ -63,11 +69,11 @@ def test_a_lone_ok_cut_off_by_the_asr_is_no_identity_check(scoring_models):
     ],
 )
 def test_looking_the_card_up_is_no_identity_check(scoring_models, looks_up, fires):
-    turns = conversation(
+    found, hits = _identity_hits(
+        scoring_models,
         ("agent", "您好，信用卡中心，工号五一八三，请问有什么可以帮您？", 0, 4),
         ("customer", "你好，我钱包丢了，卡也在里面，想先挂失。", 5, 9),
         ("agent", looks_up, 10, 12),
         ("agent", "最近一笔是昨天晚上在超市刷的三百二十元，卡上可用额度还剩一万八千元。", 13, 18),
     )
-    hits = [h.rule_id for h in scoring_models.rules.post_call(turns)]
-    assert ("agent-identity-verification" in hits) is fires, hits
+    assert found is fires, hits
