@@ -49,11 +49,17 @@ def one(rules: RuleSet, role: str, text: str) -> Hit | None:
     return hits[0] if hits else None
 
 
+def segment(role: str, text: str, start: float = 20.0, i: int = 0, call_id: str = "c") -> dict:
+    """One final segment of a call, 2 s long, as the scoring stage receives it."""
+    return {"call_id": call_id, "segment_id": f"{call_id}:{role}:{i}", "role": role, "start": start,
+            "end": start + 2, "text": text}  # fmt: skip
+
+
 def fires_live(rules: RuleSet, rule_id: str, role: str, text: str) -> bool:
     """Whether `rule_id` goes off live on this one sentence said by `role`."""
-    segment = {"call_id": "t", "segment_id": "t:1", "role": role, "start": 0.0, "end": 2.0,
-               "text": text}  # fmt: skip
-    return rule_id in [h.rule_id for h in rules.live(segment, [])]
+    return rule_id in [
+        h.rule_id for h in rules.live(segment(role, text, start=0.0, call_id="t"), [])
+    ]
 
 
 def threat_fires(rules: RuleSet, text: str) -> bool:

@@ -9,15 +9,12 @@ import pytest
 
 from streams.scoring.scorer import Scorer
 
+from .rulekit import segment
+
 TEXTS = ("我让我儿子来跟你说", "我明天就找老板开", "我明天叫我老板给你们打电话", "你们看着办吧",
          "你们这样做生意迟早要关门")  # fmt: skip
 OPENING = [("customer", "你好我想问一下我的信用卡申请到哪一步了"),
            ("agent", "好的我帮您查一下，您的申请还需要补一份收入证明")]  # fmt: skip
-
-
-def _segment(role, text, start, i):
-    return {"call_id": "c", "segment_id": f"c:{role}:{i}", "role": role, "start": start,
-            "end": start + 2, "text": text}  # fmt: skip
 
 
 def _run(models, text):
@@ -26,7 +23,7 @@ def _run(models, text):
     state: dict = {}
     scorer, codes = Scorer(models, state), []
     for i, (role, words) in enumerate([*OPENING, ("customer", text)]):
-        scored, assists = scorer.on_segment(_segment(role, words, 10.0 * i, i))
+        scored, assists = scorer.on_segment(segment(role, words, 10.0 * i, i))
         codes += [a["code"] for a in assists if a["kind"] == "alert"]
     threat = any(h["rule_id"] in models.threat_rule_ids for h in scored["rule_hits"])
     return state["c"]["risk"], codes, threat, scorer
@@ -58,7 +55,7 @@ def test_the_first_alarm_without_a_threat_heard_is_the_warning_not_the_complaint
             continue
         crossed += 1
         assert codes == ["dissatisfaction"], (text, codes)
-        threat = _segment("customer", "你们再拖着我就去银保监会投诉你们", 40.0, 3)
+        threat = segment("customer", "你们再拖着我就去银保监会投诉你们", 40.0, 3)
         _, assists = scorer.on_segment(threat)
         assert "complaint-risk" in [a["code"] for a in assists]
     assert crossed, "no sentence crossed the alert threshold without a threat heard"

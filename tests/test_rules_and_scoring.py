@@ -10,27 +10,23 @@ from streams.scoring.scorer import Scorer
 from streams.settings import PROJECT_ROOT, Settings
 
 from .conftest import SAMPLE_CALLS, call_meta
-from .rulekit import threat_fires
+from .rulekit import segment, threat_fires
 
 RULES = PROJECT_ROOT / "lexicons" / "rules"
 
 
-def _segment(role, text, start=20.0, i=0):
-    return {"call_id": "c", "segment_id": f"c:{role}:{i}", "role": role, "start": start, "end": start + 2,
-            "text": text}  # fmt: skip
-
-
 def _forbidden(models, text: str) -> int:
     """How many times the served pack's agent-forbidden-phrase fires on one agent segment."""
-    segment = _segment("agent", text, start=20.0)
-    return [h.rule_id for h in models.rules.live(segment, [])].count("agent-forbidden-phrase")
+    return [h.rule_id for h in models.rules.live(segment("agent", text), [])].count(
+        "agent-forbidden-phrase"
+    )
 
 
 def test_complaint_phrases_match_through_homophones_and_digits():
     rules = RuleSet.load(RULES)
 
     def live(role, text):
-        return [(h.rule_id, h.matched_by) for h in rules.live(_segment(role, text), [])]
+        return [(h.rule_id, h.matched_by) for h in rules.live(segment(role, text), [])]
 
     assert ("customer-complaint-threat", "chars") in live("customer", "我要投诉你们")
     assert ("customer-complaint-threat", "pinyin") in live(
@@ -95,7 +91,7 @@ def test_complaint_phrases_match_through_homophones_and_digits():
 ])  # fmt: skip
 def test_a_complaint_word_about_the_past_or_about_being_sued_is_no_threat(text, threat):
     """Keywords only (no act model): the pack's exclusion, as whisper's pieces need it."""
-    hits = RuleSet.load(RULES).live(_segment("customer", text), [])
+    hits = RuleSet.load(RULES).live(segment("customer", text), [])
     assert ("customer-complaint-threat" in {h.rule_id for h in hits}) is threat
 
 
@@ -113,12 +109,12 @@ def test_scripts_score_as_expected_on_their_reference_text(models, name):
     alerts = []
     for i, u in enumerate(meta["utterances"]):
         scored, assists = scorer.on_segment(
-            {**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
+            {**segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
         )
         assert scored is not None
         alerts += [a for a in assists if a["code"] == "complaint-risk"]
     duplicate, _ = scorer.on_segment(
-        _segment(meta["utterances"][0]["role"], "重复", meta["utterances"][0]["start"])
+        segment(meta["utterances"][0]["role"], "重复", meta["utterances"][0]["start"])
     )
     assert duplicate is None  # a re-emitted segment is not scored twice
     summary = scorer.on_end({"call_id": "c", "call": {"status": "completed"}})["summary"]
@@ -139,10 +135,10 @@ def test_a_call_read_again_after_its_end_sends_nothing_and_its_marker_expires(mo
     meta = call_meta("call-05-dispute-complaint")
     state: dict = {}
     scorer = Scorer(models, state)
-    segments = [{**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
+    segments = [{**segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
                 for i, u in enumerate(meta["utterances"])]  # fmt: skip
-    for segment in segments:
-        scorer.on_segment(segment, now=1000.0)
+    for seg in segments:
+        scorer.on_segment(seg, now=1000.0)
     end = {"call_id": "c", "call": {"status": "completed"}}
     summary = scorer.on_end(end, now=1000.0, shard=2)["summary"]
     assert summary["complaint_alert"] and summary["segments_scored"] == len(segments)
@@ -166,13 +162,13 @@ def test_the_same_speech_cut_again_from_another_start_is_scored_once(models):
     overlap, so a segment starting inside the speaker's last one is dropped; one that starts
     where the last ended is new speech. `callqa score` keeps every given turn."""
     scorer = Scorer(models, {})
-    first = {**_segment("customer", "我要投诉你们，这笔钱我根本没消费过", 14.73, 0), "end": 18.68}
+    first = {**segment("customer", "我要投诉你们，这笔钱我根本没消费过", 14.73, 0), "end": 18.68}
     assert scorer.on_segment(first)[0] is not None
     again = {**first, "segment_id": "c:customer:15400", "start": 15.40, "text": "根本没消费过"}
     assert scorer.on_segment(again) == (None, [])
-    touching = {**_segment("customer", "你们查一下", 18.68, 1), "end": 20.1}
+    touching = {**segment("customer", "你们查一下", 18.68, 1), "end": 20.1}
     assert scorer.on_segment(touching)[0] is not None
-    agent = {**_segment("agent", "好的您别着急", 15.0, 2), "end": 16.0}  # the other speaker
+    agent = {**segment("agent", "好的您别着急", 15.0, 2), "end": 16.0}  # the other speaker
     assert scorer.on_segment(agent)[0] is not None
     offline = Scorer(models, {}, recut_s=None)
     assert offline.on_segment(first)[0] is not None and offline.on_segment(again)[0] is not None
@@ -184,7 +180,7 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
     facts_events = []
     for i, u in enumerate(meta["utterances"]):
         _, assists = scorer.on_segment(
-            {**_segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
+            {**segment(u["role"], u["text"], u["start"], i), "end": u["end"]}
         )
         facts_events += [a for a in assists if a["kind"] == "facts"]
     summary = scorer.on_end({"call_id": "c", "call": {}})["summary"]
@@ -225,8 +221,8 @@ def test_key_facts_reach_the_agent_and_the_call_summary(models):
 def test_greeting_rule_survives_what_asr_made_of_the_greetings(greeting, missing):
     """Greetings as the streaming ASR transcribed the sample calls (make demo, 2026-11-23)."""
     segments = [
-        _segment("agent", greeting, start=0.8),
-        _segment("customer", "我想查一下账单", start=7.0, i=1),
+        segment("agent", greeting, start=0.8),
+        segment("customer", "我想查一下账单", start=7.0, i=1),
     ]
     hits = [h.rule_id for h in RuleSet.load(RULES).post_call(segments)]
     assert ("agent-greeting" in hits) is missing
@@ -244,9 +240,9 @@ def test_greeting_rule_survives_what_asr_made_of_the_greetings(greeting, missing
 )
 def test_closing_rule_hears_a_goodbye_in_its_many_forms(last, missing):
     segments = [
-        _segment("agent", "您好，工号三三八五", start=0.8),
-        _segment("customer", "我想查一下账单", start=4.0, i=1),
-        _segment("agent", last, start=9.0, i=2),
+        segment("agent", "您好，工号三三八五", start=0.8),
+        segment("customer", "我想查一下账单", start=4.0, i=1),
+        segment("agent", last, start=9.0, i=2),
     ]
     hits = [h.rule_id for h in RuleSet.load(RULES).post_call(segments)]
     assert ("agent-closing" in hits) is missing
@@ -265,9 +261,9 @@ def test_dissatisfaction_rising_raises_its_own_alert_once_before_the_threat(mode
         meta = call_meta(name)
         scorer, alerts = Scorer(models, {}), []
         for i, u in enumerate(meta["utterances"]):
-            segment = {**_segment(u["role"], u["text"], u["start"], i), "end": u["end"],
-                       "kind": "segment", "avg_logprob": -0.2, "no_speech_prob": 0.01}  # fmt: skip
-            scored, assists = scorer.on_segment(segment)
+            seg = {**segment(u["role"], u["text"], u["start"], i), "end": u["end"],
+                   "kind": "segment", "avg_logprob": -0.2, "no_speech_prob": 0.01}  # fmt: skip
+            scored, assists = scorer.on_segment(seg)
             validate(SCORED_TOPIC, scored)
             for a in assists:
                 validate(ASSIST_TOPIC, a)
@@ -448,8 +444,8 @@ def test_a_threat_heard_by_the_act_alone_is_evidence_not_a_critical_alert(models
     def call(threat_text):
         state: dict = {}
         scorer = Scorer(models, state)
-        scorer.on_segment(_segment("customer", "你好我想问一下这个月的账单", 5.0, 0))
-        scored, assists = scorer.on_segment(_segment("customer", threat_text, 12.0, 1))
+        scorer.on_segment(segment("customer", "你好我想问一下这个月的账单", 5.0, 0))
+        scored, assists = scorer.on_segment(segment("customer", threat_text, 12.0, 1))
         return scored, assists, state["c"]["risk_state"]
 
     scored, assists, risk = call("你们再拖着不办，咱们就找法官评评理")
@@ -473,11 +469,11 @@ def test_once_dissatisfaction_is_rising_a_threat_heard_by_the_act_raises_the_ale
     turns = ["你好我上个月就打过电话说卡被停了到现在还是用不了", "好的我帮您看一下",
              "又是看一下，我都打了三次电话了，每次都让我等，到现在也没人给我处理", "您再耐心等两天"]  # fmt: skip
     for i, text in enumerate(turns):
-        _, assists = scorer.on_segment(_segment(("customer", "agent")[i % 2], text, 10.0 * i, i))
+        _, assists = scorer.on_segment(segment(("customer", "agent")[i % 2], text, 10.0 * i, i))
         codes += [a["code"] for a in assists]
     assert "dissatisfaction" in codes and "complaint-risk" not in codes
     scored, assists = scorer.on_segment(
-        _segment("customer", "你们再拖着不办，咱们就找法官评评理", 40.0, 4)
+        segment("customer", "你们再拖着不办，咱们就找法官评评理", 40.0, 4)
     )
     [hit] = [h for h in scored["rule_hits"] if h["rule_id"] == "customer-complaint-threat"]
     assert hit["matched_by"] == "act" and state["c"]["risk_state"]["threat_ago"] == 0
@@ -567,7 +563,7 @@ def test_the_risk_track_steps_once_per_customer_turn_however_the_vad_cut_it(mode
     def run(segments):
         scorer = Scorer(models, {})
         for i, (role, text, start, end) in enumerate(segments):
-            scorer.on_segment({**_segment(role, text, start, i), "end": end})
+            scorer.on_segment({**segment(role, text, start, i), "end": end})
         return scorer.state["c"]
 
     agent = ("agent", "您好，请问有什么可以帮您", 0.0, 3.0)
