@@ -93,7 +93,7 @@ def test_the_published_model_is_current_and_learned_real_bank_text(project_model
 
 
 def test_final_decodes_rescore_the_beam_and_partials_do_not(project_models, sample_utterance):
-    from streams.asr.engine import Request, Transcriber
+    from streams.asr.engine import Request, Transcriber, rescorable
 
     settings = Settings()
     with_lm = Transcriber.from_settings(
@@ -102,9 +102,7 @@ def test_final_decodes_rescore_the_beam_and_partials_do_not(project_models, samp
     assert "n-best rescored by asr_lm" in with_lm.describe()
     hypotheses = with_lm.nbest([Request(sample_utterance)], 5, with_lm.min_window_s)[0]
     assert len(hypotheses) == 5 and len({t.text for t, _ in hypotheses}) > 1
-    kept = [(t, n) for t, n in hypotheses if not t.dropped]
-    full = sum(ch.isalnum() for ch in kept[0][0].text)
-    kept = [(t, n) for t, n in kept if 2 * sum(ch.isalnum() for ch in t.text) >= full]
+    kept = rescorable([(t, n) for t, n in hypotheses if not t.dropped])
     scores = [
         t.avg_logprob * n + 0.3 * with_lm.lm.logprob(t.text) + 2.0 * len(normalise(t.text))
         for t, n in kept

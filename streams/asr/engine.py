@@ -131,6 +131,21 @@ class Request:
     beam_size: int | None = None  # None = the transcriber's default
 
 
+def rescorable(kept: list[tuple[Transcript, int]]) -> list[tuple[Transcript, int]]:
+    """The hypotheses (whisper's best first) the language model may choose among.
+
+    A hypothesis with under half the characters of whisper's best is no other reading of the
+    audio but the decoder stopping early (那好 for 15 s of speech, after which the beam's best
+    said all of it): summed over fewer tokens its score always looks better. Every digit counts
+    (0712285 is the reading of 零七幺二二二八五, not one character)."""
+
+    def chars(text: str) -> int:
+        return sum(ch.isalnum() for ch in text)
+
+    full = chars(kept[0][0].text)
+    return [(t, n) for t, n in kept if 2 * chars(t.text) >= full]
+
+
 class Transcriber:
     """One loaded whisper model; `transcribe`/`decode` are thread-safe and blocking."""
 
@@ -305,15 +320,7 @@ class Transcriber:
             return hypotheses[0][0]
         from models.charlm import rescore
 
-        # A hypothesis with under half the characters of whisper's best is no other reading of
-        # the audio but the decoder stopping early (那好 for 15 s of speech, after which the
-        # beam's best said all of it): summed over fewer tokens its score always looks better.
-        # Every digit counts (0712285 is the reading of 零七幺二二二八五, not one character).
-        def chars(text: str) -> int:
-            return sum(ch.isalnum() for ch in text)
-
-        full = chars(kept[0][0].text)
-        kept = [(t, n) for t, n in kept if 2 * chars(t.text) >= full]
+        kept = rescorable(kept)
         if len(kept) < 2:
             return kept[0][0]
         candidates = [(t.text, t.avg_logprob, n) for t, n in kept]
