@@ -80,6 +80,9 @@ def said(redactor: Redactor, *segments: tuple[str, str]) -> list[str]:
         # (期) is no list of periods
         ("我的卡号6-7-12-7-3-12-7-5", "我的卡号671273****"),
         ("6-7-12-7-3-1-2-9-5", "******1295"),
+        # whisper's point inside a code read digit by digit (验证码三七九零二六, cue heard as 验证马)
+        ("系统显示发给您的验证马137.9026", "系统显示发给您的验证马*******"),
+        ("卡号6225.8871.4036.9158", "卡号622588******9158"),
     ],
 )
 def test_one_segment(redactor, text, masked):
@@ -141,6 +144,13 @@ def test_one_segment(redactor, text, masked):
         "我还了6万 58301元",
         "扣了12000000元",  # eight digits: an amount still
         "额度15000000",
+        # points an amount, a rate, a date, a list or an address has
+        "汇率是7.1268",
+        "本期应还4380.50元",
+        "用了8000.9000",
+        "2026.12.07那天",
+        "DNS换成114.114.114.114",
+        "验证码12.345",
     ],
 )
 def test_not_personal_left_as_said(redactor, text):
