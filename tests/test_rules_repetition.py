@@ -146,3 +146,22 @@ def test_the_pieces_of_one_turn_ask_once():
     apart = conversation(("customer", ask, 0, 2), ("customer", ask, 4.0), ("agent", "新卡正在制作", 7),
                          ("customer", ask, 10))  # fmt: skip
     assert fired(rules, apart) == [("r", ("t:0", "t:1", "t:3"))]
+
+
+def test_a_sentence_where_unless_holds_is_not_flagged_but_still_counts_as_asked():
+    again = {"pattern": "到底", "threshold": 0.15, "closest": 0.3}
+    spec = {"times": 3, "threshold": 0.6, "asked_again": again}
+    threat = "新卡到底几号能寄到，再不寄我就去法院告你们"
+    plain = ruleset({"repetition": spec}, role="customer")
+    assert [h.segment_ids for h in plain.post_call(_call(threat))] == [("t:0", "t:2", "t:4")]
+    # a threat that restates the grievance: the threat rule speaks for it
+    rules = ruleset({"repetition": {**spec, "unless": {"regex": {"pattern": "法院"}}}},
+                    role="customer")  # fmt: skip
+    assert fired(rules, _call(threat)) == []
+    # ... and it is one of the earlier askings of a fourth
+    later = conversation(("customer", ASKS[0], 0), ("agent", "新卡正在制作", 3),
+                         ("customer", ASKS[1], 6), ("agent", "一般七到十个工作日", 9),
+                         ("customer", threat, 12), ("agent", "我帮您催一下", 15),
+                         ("customer", "我就问一句，新卡到底几号能寄到", 18))  # fmt: skip
+    [hit] = rules.post_call(later)
+    assert hit.segment_ids[-1] == "t:6" and "t:4" in hit.segment_ids

@@ -111,8 +111,11 @@ class Interruption(Condition):
 
 class Repetition(Condition):
     def __init__(self, path, role, times, threshold, min_chars,
-                 asked_again: tuple[str, float, float] | None = None):  # fmt: skip
+                 asked_again: tuple[str, float, float] | None = None,
+                 unless: Condition | None = None):  # fmt: skip
         super().__init__(path)
+        # a sentence where `unless` holds (a sentence condition) is never the one flagged
+        self.unless = unless
         self.role = role
         self.times = times
         self.threshold = threshold
@@ -124,6 +127,14 @@ class Repetition(Condition):
 
     def bind(self, similarity):
         self.model = similarity
+        if self.unless:
+            self.unless.bind(similarity)
+
+    def inside(self):
+        return [self.unless] if self.unless else []
+
+    def references(self):
+        return self.unless.references() if self.unless else []
 
     def matches(self, view, indices, role, pinyin):
         wanted = self.role or role
@@ -139,6 +150,8 @@ class Repetition(Condition):
         used: set[int] = set()
         out = []
         for k in range(len(said)):
+            if self.unless and self.unless.test(view.segments[said[k]], role, pinyin):
+                continue
             # asking again is in another turn: the pieces the VAD cut one turn into are one asking
             # (round 72 dev: 我上礼拜打过一回电话 | 说…当时讲好两天之内有人回电话 was two of three)
             others = [j for j in range(k) if turn[said[j]] != turn[said[k]]]

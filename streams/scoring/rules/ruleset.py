@@ -164,8 +164,9 @@ def _build(schema: ConditionSchema, path: str) -> Condition:
         return Interruption(here, spec.role, spec.min_overlap, spec.backchannels)
     if op == "repetition":
         again = spec.asked_again
+        unless = spec.unless and _build(spec.unless, f"{here}.unless")
         return Repetition(here, spec.role, spec.times, spec.threshold, spec.min_chars,
-                          again and (again.pattern, again.threshold, again.closest))  # fmt: skip
+                          again and (again.pattern, again.threshold, again.closest), unless)  # fmt: skip
     if op == "disclosure":
         return Disclosure(here, spec.role, spec.kinds, spec.cvv_cues)
     if op == "act":

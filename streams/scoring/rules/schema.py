@@ -314,6 +314,9 @@ class RepetitionSchema(_Schema):
     # a sentence that says it is asking again (我就问一句, 到底): its earlier sentences count
     # from a lower similarity, the closest of them at least `closest`
     asked_again: AskedAgainSchema | None = None
+    # a sentence where this holds is not flagged as the asking again (a threat that restates
+    # the grievance: the threat rule speaks for it); it still counts as an earlier asking
+    unless: ConditionSchema | None = None
 
 
 class DisclosureSchema(_Schema):
@@ -487,7 +490,14 @@ class RuleSchema(_Schema):
         return list(dict.fromkeys(tags))  # a tag given twice is one tag
 
 
-for _model in (PositionSchema, FollowsSchema, RequireSchema, ConditionSchema, RuleSchema):
+for _model in (
+    PositionSchema,
+    FollowsSchema,
+    RequireSchema,
+    RepetitionSchema,
+    ConditionSchema,
+    RuleSchema,
+):
     _model.model_rebuild()
 
 RULE_FIELDS = tuple(RuleSchema.model_fields)
