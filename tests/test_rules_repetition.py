@@ -165,3 +165,9 @@ def test_a_sentence_where_unless_holds_is_not_flagged_but_still_counts_as_asked(
                          ("customer", "我就问一句，新卡到底几号能寄到", 18))  # fmt: skip
     [hit] = rules.post_call(later)
     assert hit.segment_ids[-1] == "t:6" and "t:4" in hit.segment_ids
+
+
+def test_unless_takes_sentence_conditions_only():
+    spec = {"times": 3, "threshold": 0.6, "unless": {"repetition": {"times": 2}}}
+    with pytest.raises(RuleError, match="unless is judged on the one sentence"):
+        ruleset({"repetition": spec}, role="customer")

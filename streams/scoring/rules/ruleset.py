@@ -217,6 +217,12 @@ def parse_rule(raw: Any, source: str, position: int = 0) -> Rule:
               and c is not condition]  # fmt: skip
     if nested:  # the end-of-call pass judges a rule's own require only
         raise RuleError(f"{where}: " + WORDING["before_counts_nested"].format(where=nested[0].path))
+    unless = next((u for c in condition.walk() if (u := getattr(c, "unless", None))
+                   and not u.sentence_level), None)  # fmt: skip
+    if unless:
+        reason = unless.whole_call() or "it reads the sentences around it"
+        raise RuleError(f"{where}: "
+                        + WORDING["unless_sentence"].format(where=unless.path, reason=reason))  # fmt: skip
     examples = None
     if schema.examples is not None:
         if not condition.sentence_level:

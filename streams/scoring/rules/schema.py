@@ -110,6 +110,8 @@ WORDING: dict[str | tuple[str, str], str] = {
                      "clearly not), not both",
     # checks made once the rule is built (streams.scoring.rules.ruleset)
     "whole_call": "field '{where}' must be post_call: {reason} can only be judged after the call",
+    "unless_sentence": "field '{where}': unless is judged on the one sentence, so it takes "
+                       "sentence conditions only ({reason})",
     "examples_sentence": "field '{where}': examples are single sentences, so they fit only a rule "
                          "judged sentence by sentence ({reason})",
     "example_fires": "field '{where}': 「{text}」 should fire the rule but does not",
