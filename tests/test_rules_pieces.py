@@ -375,3 +375,18 @@ def test_an_agent_taking_back_a_brush_off_is_not_judged_one():
                      "这个得您自己去找商家，又不是我说得不对", "您自己去找商家，难道是我不对吗",
                      "我不该那样讲吗？您自己去找商家", "您自己去找商家，又不是我没说清楚"):  # fmt: skip
             assert fires_live(rules, "agent-forbidden-phrase", "agent", text), (act, text)
+
+
+def test_a_complaint_made_before_is_no_threat_even_where_the_act_reads_one():
+    """投诉过 / 举报过 tell of a past complaint, with or without 去年 beside it (whisper's piece
+    去年就为一回晚还,我跟你们投诉过 read 0.88 by the act): neither the keyword nor the act alone
+    counts it; another threat in the same sentence still does."""
+    for text in (
+        "去年就为一回晚还，我跟你们投诉过",
+        "我跟你们投诉过",
+        "我爱人因为积分的事投诉过一回",
+    ):
+        assert not _threat_at(1.0, text), text
+        assert not _threat_at(1.0, text, joined=1.0), text
+    for text in ("之前投诉过，这次还要投诉", "我投诉过一次了没用，这次我直接去找媒体"):
+        assert _threat_at(0.6, text), text
