@@ -92,6 +92,13 @@ RECIPE = "acts-4"  # acts-2: customer_threatens_complaint, real questions as neg
 # The operator's default `min`: an act is taken as done at or above this probability.
 DEFAULT_MIN = 0.5
 C = 4.0
+# One regression per act on every row. Measured and not kept (bench/act_churn.py; bench/RESULTS.md
+# "A steadier threat act? Measured, not kept"): the threat act as the mean of five calibrated
+# regressions, each trained without a fifth of the groups (`fit_role(members=5)`). A round of
+# development calls moved a third as many held-out lines across 0.5 (52 against 145 over five
+# rounds), but every phrase seen in one group alone counts a fifth less (我要拉横幅 0.96 -> 0.77):
+# through whisper, held-out threat recall 0.70 -> 0.68 and precision 0.84 -> 0.82 over rounds
+# 75-88, and the artifact grew from 72 to 100 MB.
 # The split and the noise of models/train.py (which calls this module, so it cannot be
 # imported from here): rows held out by sha1(group), one ASR-noise copy per training row.
 SEED = 20261123
@@ -223,22 +230,48 @@ def _targets(rows: list[ActRow], names: tuple[str, ...]) -> np.ndarray:
     return np.array([[int(a in r.acts) for a in names] for r in rows], dtype=int)
 
 
+def member_folds(groups: list[str], y: np.ndarray, members: int) -> list[tuple]:
+    """The members' (train, calibration) row indices: `members` folds by a hash of the group,
+    so a group stays in its fold whatever rows are added; GroupKFold (fewer folds if need be)
+    where a hash fold would leave some act without positives or negatives on either side
+    (small corpora)."""
+    fold = np.array([int(hashlib.sha1(f"member-{g}".encode()).hexdigest()[:8], 16) % members
+                     for g in groups])  # fmt: skip
+    folds = [(np.where(fold != k)[0], np.where(fold == k)[0]) for k in range(members)]
+    columns = y.reshape(len(groups), -1)
+
+    def both(rows: np.ndarray) -> bool:
+        seen = columns[rows]
+        return len(rows) > 0 and bool(np.all((seen.min(0) == 0) & (seen.max(0) == 1)))
+
+    if all(both(train) and both(test) for train, test in folds):
+        return folds
+    n = max(2, min(members, len(set(groups)), int(columns.sum(axis=0).min())))
+    return list(GroupKFold(n_splits=n).split(groups, columns, groups))
+
+
 def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons, features: str = DEFAULT_FEATURES,
-             names: tuple[str, ...] | None = None) -> Pipeline:  # fmt: skip
+             names: tuple[str, ...] | None = None, members: int = 1) -> Pipeline:  # fmt: skip
     """One role's pipeline on its rows plus their ASR-noise copies: one-vs-rest over the
-    role's acts, or, with one name in `names`, a binary pipeline for that act alone."""
+    role's acts, or, with one name in `names`, a binary pipeline for that act alone: one
+    regression per act on every row, calibrated out of three group folds; with `members` > 1
+    each act the mean of that many calibrated regressions (`member_folds`; bench/act_churn.py
+    compares them)."""
     names = tuple(names or ACTS[role])
     mine = augmented([r for r in rows if r.role == role], lexicons)
     texts, y, groups = [r.text for r in mine], _targets(mine, names), [r.group for r in mine]
     absent = [a for a, column in zip(names, y.T, strict=True) if column.sum() < 2]
     if absent:
         raise ValueError(f"acts: no training rows for {absent} ({role})")
-    n = max(2, min(3, len(set(groups)), int(y.sum(axis=0).min())))
-    folds = list(GroupKFold(n_splits=n).split(texts, y, groups))
+    if members > 1:
+        folds = member_folds(groups, y, members)
+    else:
+        n = max(2, min(3, len(set(groups)), int(y.sum(axis=0).min())))
+        folds = list(GroupKFold(n_splits=n).split(texts, y, groups))
     union = build_pipeline(features, words=lexicons.tokenizer).steps[0][1]  # the project's views
     per_act = CalibratedClassifierCV(
         LogisticRegression(C=C, max_iter=3000, class_weight="balanced"),
-        method="temperature", cv=folds, ensemble=False,
+        method="temperature", cv=folds, ensemble=members > 1,
     )  # fmt: skip
     if len(names) == 1:
         pipeline = Pipeline([("features", union), ("classifier", per_act)])

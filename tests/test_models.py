@@ -274,6 +274,22 @@ def test_held_out_rows_never_reach_training():
     assert not customer & {r.text for r in train_rows}
 
 
+def test_the_measured_act_members_keep_each_group_in_its_fold_as_rows_come_in():
+    """bench/act_churn.py's alternative recipe (`fit_role(members=5)`): five folds by a hash of
+    the group, so a round's new groups never move an old one; where a fold would lack a class,
+    group folds as before."""
+    from models.train_acts import member_folds
+
+    groups, y = [f"g{i}" for i in range(200)], np.array([i % 2 for i in range(200)])
+    folds = member_folds(groups, y, 5)
+    fold_of = {i: k for k, (_, test) in enumerate(folds) for i in test}
+    assert len(folds) == 5 and sorted(fold_of) == list(range(200))
+    assert all(not set(train) & set(test) for train, test in folds)
+    more = member_folds(groups + [f"new{i}" for i in range(40)], np.r_[y, np.ones(40, int)], 5)
+    assert all(i in test for k, (_, test) in enumerate(more) for i in range(200) if fold_of[i] == k)
+    assert len(member_folds(groups[:10], np.array([1, 1] + [0] * 8), 5)) == 2  # two positives
+
+
 @needs_real_text
 def test_one_plainly_dissatisfied_utterance_raises_level1_for_that_utterance_only(published):
     """The spike: a turn the real-text D head and the utterance model both read as unhappy lifts
