@@ -95,10 +95,10 @@ C = 4.0
 # One regression per act on every row. Measured and not kept (bench/act_churn.py; bench/RESULTS.md
 # "A steadier threat act? Measured, not kept"): the threat act as the mean of five calibrated
 # regressions, each trained without a fifth of the groups (`fit_role(members=5)`). A round of
-# development calls moved a third as many held-out lines across 0.5 (52 against 145 over five
-# rounds), but every phrase seen in one group alone counts a fifth less (我要拉横幅 0.96 -> 0.77):
-# through whisper, held-out threat recall 0.70 -> 0.68 and precision 0.84 -> 0.82 over rounds
-# 75-88, and the artifact grew from 72 to 100 MB.
+# development calls moved half as many held-out lines across 0.5 (77 against 154 over six
+# rounds), but the member trained without the few groups that teach a phrase reads it low
+# (我要拉横幅: one member 0.18, the mean 0.77 against 0.96); through whisper, held-out threat
+# recall 0.70 -> 0.68 and precision 0.84 -> 0.82 over rounds 75-88; the artifact 72 -> 100 MB.
 # The split and the noise of models/train.py (which calls this module, so it cannot be
 # imported from here): rows held out by sha1(group), one ASR-noise copy per training row.
 SEED = 20261123
