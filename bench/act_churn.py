@@ -11,13 +11,14 @@ the act's own pipeline as `fit` trains it (the corpus, the borrowed rows that pa
 filter, one ASR-noise copy each), once per data state: the development calls through each of
 the last `--rounds` rounds (ten pairs a round), for each recipe (`--members`: 1 is the served
 recipe, one regression on every row; 5 the mean of five members, each trained without a fifth
-of the groups, `train_acts.member_folds`). The borrowing filter is the served one for both. It prints, per recipe and state, the quality on lines no state trains
-on: average precision on the acts corpus's held-out customer rows and on the held-out calls'
+of the groups, `train_acts.member_folds`); the borrowing filter is the served one for both.
+It prints, per recipe and state, the quality on lines no state trains on: average precision on the acts corpus's held-out customer rows and on the held-out calls'
 customer turns (their scripts' stance: threat or not), threat recall there at 0.5 and 0.85,
 false fires among their other turns, and fires on BQ dev's real questions and STC-3's held-out
 customer turns; then, between consecutive states, the churn over all those ~15,000 lines:
 mean and largest change of the probability, and how many lines cross 0.5 and 0.85.
-About 3 minutes per recipe on 2 cores; needs ../shared/eval (BQ, AFQMC, STC-3).
+About 40 s a training on 2 cores (`--rounds 7`, two recipes: ~16 minutes); needs ../shared/eval
+(BQ, AFQMC, STC-3). Results: bench/RESULTS.md "A steadier threat act? Measured, not kept".
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ from streams.settings import REAL_DATA_DIR, Settings  # noqa: E402
 
 ACT = train_acts.BORROWED_ACT
 PAIRS_PER_ROUND = 10
+DEV_GROUP = (
+    "evaldev"  # a development call's rows are grouped by pair: evaldev-p950 (models/evalcalls.py)
+)
 
 
 def last_pair() -> int:
@@ -97,7 +101,8 @@ def main() -> None:
 
     def through(row, cut: int) -> bool:
         group = row.group
-        return not group.startswith("evaldev-p") or evalcalls.pair_number(group[8:]) <= cut
+        pair = group.removeprefix(f"{DEV_GROUP}-")
+        return pair == group or evalcalls.pair_number(pair) <= cut
 
     for members in args.members:
         scores = []
