@@ -361,7 +361,7 @@ def test_taking_the_floor_alone_is_not_judged_impatient():
 
 def test_an_agent_taking_back_a_brush_off_is_not_judged_one():
     """An agent who says the earlier words were wrong (刚才让您自己去找营业厅是我说得不对, 是我的问题, 插话是我不对,
-    我不该那样跟您讲, 不好意思刚才没等您说完)
+    我不该那样跟您讲, 不好意思刚才没等您说完, 是我们没早点查清楚)
     is doing the opposite of shirking, though the sentence quotes the brush-off and the act reads
     it so (0.81-0.95); a rhetorical 我说的不对吗 or a denial (又不是我的问题) still goes to the act."""
     for act in ("agent_refuses_unhelpfully", "agent_contradicts_rudely", "agent_impatient"):
@@ -369,11 +369,14 @@ def test_an_agent_taking_back_a_brush_off_is_not_judged_one():
         for text in ("公护序长,真的很抱歉,刚才要您自己去找营业听是我说的不对", "您先别激动，刚才是我说错了",
                      "非常抱歉，是我的问题", "不好意思，我刚才说得不对",
                      "刚才没等你把话说完就插嘴可是我不对", "这件事是我们不对",
-                     "不好意思,只是刚才没听您说完", "刚才是我说话太冲了", "我不该那样跟您讲", "方才不敢打断你", "钟女士对不起,是我没查仔细"):  # fmt: skip
+                     "不好意思,只是刚才没听您说完", "刚才是我说话太冲了", "我不该那样跟您讲", "方才不敢打断你", "钟女士对不起,是我没查仔细",
+                     "是我们没早点查清楚,让您受累了", "本来就是我们没提醒到位",
+                     "让您白等两天是我们没做好"):  # fmt: skip
             assert not fires_live(rules, "agent-forbidden-phrase", "agent", text), (act, text)
         for text in ("您自己去找商家吧，我说的不对吗", "您自己去找商家，这又不是我的问题",
                      "这个得您自己去找商家，又不是我说得不对", "您自己去找商家，难道是我不对吗",
-                     "我不该那样讲吗？您自己去找商家", "您自己去找商家，又不是我没说清楚"):  # fmt: skip
+                     "我不该那样讲吗？您自己去找商家", "您自己去找商家，又不是我没说清楚",
+                     "您自己去找商家，哪是我们没提醒到位"):  # fmt: skip
             assert fires_live(rules, "agent-forbidden-phrase", "agent", text), (act, text)
 
 
