@@ -75,6 +75,9 @@ RECIPE = "10"  # 4: risk words and the user dictionary travel inside the artifac
 # model's n-grams occur in two training rows or more (models.features.TASK_MIN_DF)
 # Lexicon files a version depends on (hashed into its card: an edit retrains it).
 LEXICON_FILES = ("userdict.txt", "risk.yaml")
+# Tasks whose training rows depend on the rule pack's complaint-threat phrases: the threat act
+# borrows only customer lines without one, complaint risk's call track reads them.
+THREAT_TASKS = ("acts", "complaint_risk")
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,9 @@ class TrainingContext:
 
     lexicons: Lexicons  # user dictionary (augmentation, word view), risk words
     threat: Callable[[str], bool]  # the rule pack's complaint-threat phrase match
+    # The rule-pack files `threat` is read from: THREAT_TASKS choose training rows with it, so an
+    # edit there retrains them (hashed with the lexicons into their cards).
+    threat_files: tuple[Path, ...] = ()
     # Real customer text (models/real_text.py: STC-3, heimao, BQ, AFQMC), read where it is;
     # None or a directory without it: complaint risk is trained without level 1.
     real_data_dir: Path | None = None
@@ -305,9 +311,11 @@ def datasets(
     return train_rows, test_rows, train_calls, test_calls
 
 
-def lexicon_files(context: TrainingContext) -> list[Path]:
-    """The lexicon files a version is trained with (user dictionary, risk words)."""
-    return [context.lexicons.file(n) for n in LEXICON_FILES if context.lexicons.file(n).is_file()]
+def lexicon_files(context: TrainingContext, name: str = "") -> list[Path]:
+    """The lexicon files a version of task `name` is trained with (user dictionary, risk words;
+    for THREAT_TASKS also the rule-pack files of the complaint-threat phrases)."""
+    files = [context.lexicons.file(n) for n in LEXICON_FILES if context.lexicons.file(n).is_file()]
+    return files + (list(context.threat_files) if name in THREAT_TASKS else [])
 
 
 def train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path = DATA_DIR,
@@ -331,7 +339,7 @@ def _train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path
     if name == "acts":  # multi-label, by role: its own module
         from . import train_acts
 
-        return train_acts.train(models_dir, context.lexicons, lexicon_files(context), data_dir,
+        return train_acts.train(models_dir, context.lexicons, lexicon_files(context, name), data_dir,
                                 features, small, context.real_data_dir, context.threat)  # fmt: skip
     started = time.time()
     lexicons = context.lexicons
@@ -349,7 +357,7 @@ def _train(name: str, models_dir: Path, context: TrainingContext, data_dir: Path
         "augmentation": {"asr_noise_copies": AUGMENT_COPIES},
         "training_data": card_files(files) + ([str(extra_labels)] if extra_labels else []),
         "training_data_sha256": data_digest(files, [extra_labels] if extra_labels else []),
-        "lexicons_sha256": data_digest(lexicon_files(context)),
+        "lexicons_sha256": data_digest(lexicon_files(context, name)),
         "rows": {"train": len(train_rows), "held_out": len(test_rows)},
         "split": {"held_out_percent": HELD_OUT_PERCENT, "by": "sha1(group)", "seed": SEED},
         "recipe": RECIPE,
@@ -520,7 +528,7 @@ def is_current(models_dir: Path, name: str, context: TrainingContext,
         return False
     if name != "acts" and card.get("features") != features_for(name):
         return False  # trained with other views of the text than the task's own
-    if card.get("lexicons_sha256") != data_digest(lexicon_files(context)):
+    if card.get("lexicons_sha256") != data_digest(lexicon_files(context, name)):
         return False
     if name in ("complaint_risk", "acts") and not real_data_current(card, context.real_data_dir,
                                                                      name):  # fmt: skip

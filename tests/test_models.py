@@ -544,11 +544,17 @@ def test_training_in_parallel_runs_every_task_once_and_reports_a_failure(tmp_pat
 def test_a_changed_development_call_makes_the_models_stale(published, tmp_path, training):
     """The evaluation calls are one line of a card's training_data (not one per file), yet a
     new or edited development call must still retrain every model that learns from them; a
-    card from before they were learnt is stale; analysts' labels on top still keep a version."""
+    card from before they were learnt is stale; analysts' labels on top still keep a version.
+    An edit to the complaint-threat rule's files retrains the tasks that choose rows by it."""
     from models.registry import data_digest
-    from models.train import DATA_DIR, TRAINS_ON_EVAL_CALLS, data_files, is_current
+    from models.train import DATA_DIR, THREAT_TASKS, TRAINS_ON_EVAL_CALLS, data_files, is_current
 
     models_dir = Settings().models_dir
+    (tmp_path / "rules").mkdir()
+    files = [tmp_path / "rules" / p.name for p in training.threat_files]
+    for copy, original in zip(files, training.threat_files, strict=True):
+        copy.write_text(original.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    edited = replace(training, threat_files=tuple(files))
     for name in TRAINS_ON_EVAL_CALLS:
         card = registry.read_card(models_dir, name, registry.latest(models_dir, name))
         files = data_files(name, DATA_DIR)
@@ -570,6 +576,9 @@ def test_a_changed_development_call_makes_the_models_stale(published, tmp_path, 
             folder.mkdir(parents=True)
             (folder / "card.json").write_text(json.dumps({**card, **variant}), encoding="utf-8")
             assert is_current(folder.parents[1], name, training) is current, (name, variant)
+        # an edit to the threat rule's file: the tasks choosing rows by its phrases retrain
+        assert is_current(models_dir, name, training)
+        assert is_current(models_dir, name, edited) is (name not in THREAT_TASKS), name
 
 
 def test_the_serving_thread_skips_sklearn_checks_and_gets_the_same_probabilities(scoring_models):

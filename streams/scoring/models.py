@@ -21,6 +21,7 @@ from models.train import TrainingContext
 from ..settings import REAL_DATA_DIR
 from .lexicon import Intent, load_intents
 from .rules import COMPLAINT_THREAT_TAG, RuleSet
+from .rules.patterns import PACK_FILE
 
 log = logging.getLogger("callqa.scoring")
 ALERT_THRESHOLD = 0.6  # used when a risk version does not carry its own
@@ -111,10 +112,15 @@ def threat_detector(rules: RuleSet) -> Callable[[str], bool]:
 def training_context(
     lexicons_dir: Path, real_data_dir: Path | None = REAL_DATA_DIR
 ) -> TrainingContext:
-    """The lexicons, the rule pack's threat phrases and where the real text lies (level 1 of
-    complaint risk; None or a directory without it trains without level 1), for models.train."""
+    """The lexicons, the rule pack's threat phrases (and the files they are read from) and where
+    the real text lies (level 1 of complaint risk; None or a directory without it trains without
+    level 1), for models.train."""
     rules = RuleSet.load(Path(lexicons_dir) / "rules")
-    return TrainingContext(load_lexicons(lexicons_dir), threat_detector(rules), real_data_dir)
+    pack = Path(lexicons_dir) / "rules" / PACK_FILE
+    files = {Path(r.source) for r in rules.tagged(COMPLAINT_THREAT_TAG)} | {pack}
+    threat_files = tuple(sorted(f for f in files if f.is_file()))  # (their named patterns too)
+    return TrainingContext(load_lexicons(lexicons_dir), threat_detector(rules),
+                           real_data_dir=real_data_dir, threat_files=threat_files)  # fmt: skip
 
 
 def ensure_models(models_dir: Path, lexicons_dir: Path, log: Callable[[str], None] = print) -> None:
