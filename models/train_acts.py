@@ -246,8 +246,15 @@ def member_folds(groups: list[str], y: np.ndarray, members: int) -> list[tuple]:
 
     if all(both(train) and both(test) for train, test in folds):
         return folds
-    n = max(2, min(members, len(set(groups)), int(columns.sum(axis=0).min())))
-    return list(GroupKFold(n_splits=n).split(groups, columns, groups))
+    return group_folds(groups, y, members)
+
+
+def group_folds(groups: list[str], y: np.ndarray, most: int) -> list[tuple]:
+    """GroupKFold's folds, at most `most` of them and no more than the groups or the rarest
+    act's positives allow (two at least)."""
+    positives = int(y.reshape(len(groups), -1).sum(axis=0).min())
+    n = max(2, min(most, len(set(groups)), positives))
+    return list(GroupKFold(n_splits=n).split(groups, y, groups))
 
 
 def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons, features: str = DEFAULT_FEATURES,
@@ -263,11 +270,7 @@ def fit_role(rows: list[ActRow], role: str, lexicons: Lexicons, features: str = 
     absent = [a for a, column in zip(names, y.T, strict=True) if column.sum() < 2]
     if absent:
         raise ValueError(f"acts: no training rows for {absent} ({role})")
-    if members > 1:
-        folds = member_folds(groups, y, members)
-    else:
-        n = max(2, min(3, len(set(groups)), int(y.sum(axis=0).min())))
-        folds = list(GroupKFold(n_splits=n).split(texts, y, groups))
+    folds = member_folds(groups, y, members) if members > 1 else group_folds(groups, y, 3)
     union = build_pipeline(features, words=lexicons.tokenizer).steps[0][1]  # the project's views
     per_act = CalibratedClassifierCV(
         LogisticRegression(C=C, max_iter=3000, class_weight="balanced"),
