@@ -139,7 +139,7 @@ def test_a_protest_at_the_branch_door_lowers_the_acts_line_like_posting_it():
     is a threat at the act's 0.85, as posting it online is; a door of one's own, or saying one
     will not go and make a scene, is not."""
     _line_lowered(("这回要是再弄错，俺就让孙子做条横幅，拉到恁营业厅门口挂着", "我写张大字报贴到你们支行门口去",
-                   "明天我就带上老伴去你们分行门前静坐", "我举个牌子站在你们网点外头，让来办事的人都看看"),
+                   "明天我就带上老伴去你们分行门前静坐", "我举个牌子站到你们网点外头去"),
                   ("我把催款单贴在家门口了，你们看着办吧", "网点门口那个取款机吞了我的卡",
                    "我又不会去你们门口拉横幅，就是想问清楚"))  # fmt: skip
 
@@ -393,3 +393,22 @@ def test_a_complaint_made_before_is_no_threat_even_where_the_act_reads_one():
         assert not _threat_at(1.0, text, joined=1.0), text
     for text in ("之前投诉过，这次还要投诉", "我投诉过一次了没用，这次我直接去找媒体"):
         assert _threat_at(0.6, text), text
+
+
+def test_someone_elses_complaints_are_no_threat_and_letting_everyone_see_is_one():
+    """旅客的投诉 (a purser logging passengers' complaints) is someone else's complaint: neither
+    the keyword nor the act alone counts it; the customer's own in the same sentence still does.
+    Letting a crowd see it (让街坊们都瞧瞧, 来吃火烧的都瞅瞅) is making it known, as telling a
+    group is: a threat where the act reads it at 0.5, not below, nor when backed off."""
+    for text in (
+        "我在航空公司当乘务长，旅客的投诉、表扬都得一条一条记进去",
+        "业主的投诉我天天都得记",
+    ):
+        assert not _threat_at(1.0, text), text
+        assert not _threat_at(1.0, text, joined=1.0), text
+    assert _threat_at(0.6, "乘客的投诉我见多了，这回我自己要投诉你们")
+    for text in ("我把这张账单裱起来挂在铺子墙上，来吃火烧的都瞅瞅",
+                 "我写在大纸上贴到摊位上，让街坊们都瞧瞧"):  # fmt: skip
+        assert _threat_at(0.5, text) and not _threat_at(0.45, text), text
+    assert not _threat_at(0.8, "想着让大伙都瞧瞧，冷静下来一想，没那个必要")
+    assert not _threat_at(0.8, "你帮我把这个月的都看看")  # under the act-alone line
