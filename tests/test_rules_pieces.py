@@ -412,3 +412,17 @@ def test_someone_elses_complaints_are_no_threat_and_letting_everyone_see_is_one(
         assert _threat_at(0.5, text) and not _threat_at(0.45, text), text
     assert not _threat_at(0.8, "想着让大伙都瞧瞧，冷静下来一想，没那个必要")
     assert not _threat_at(0.8, "你帮我把这个月的都看看")  # under the act-alone line
+
+
+def test_a_hotline_called_before_and_complaints_heard_as_jie_are_no_threat():
+    """打过一回一二三七八 (last year, settled) is past like 投诉过: the hotline said digit by digit
+    does not count there, though it counts without the act elsewhere; a threat to call again is
+    still the act's to read. 街 is 接's homophone (jie): whisper wrote 接投诉 as 街投诉 twice."""
+    for text in ("去年为年费的事打过一回一二三七八，后来给退了", "我打过12378，早就解决了"):
+        assert not _threat_at(0.0, text), text
+    assert _threat_at(0.0, "我要打一二三七八")
+    assert _threat_at(0.9, "我打过12378了，这回我还要打")
+    assert not _threat_at(0.7, "我打过12378了，这回我还要打")
+    for text in ("一天到晚街投诉电话", "我在消保委上班，手里都是街投诉"):
+        assert not _threat_at(1.0, text), text
+        assert not _threat_at(1.0, text, joined=1.0), text
