@@ -47,6 +47,9 @@ rule pack on the words whisper heard, without replaying audio. Its figures stand
 pipeline's (live rules judged final by final as a worker does, post-call rules on the whole
 transcript); partials and timing-dependent alerts are not replayed. Several runs' files may be
 given at once (the held-out halves of several rounds judged together, `--pairs` spanning them).
+The stored words are masked as the pipeline masks them, so agent-sensitive-disclosure (a card,
+ID or security number read out) is not always there to find again: its hits are the run's, as
+they fired live (`evalset.FROM_THE_RUN`).
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from pathlib import Path
 from evalset import (  # noqa: F401 - the set's helpers, used from here by the tests too
     AUDIO_DIR,
     EVAL_DIR,
+    FROM_THE_RUN,
     HALVES,
     LEXICONS_DIR,
     PROJECT_ROOT,
@@ -73,6 +77,7 @@ from evalset import (  # noqa: F401 - the set's helpers, used from here by the t
     STANCES,
     TIMING_DIR,
     assign_split,
+    carried_hits,
     in_pairs,
     known_intents,
     known_roles,
@@ -81,6 +86,7 @@ from evalset import (  # noqa: F401 - the set's helpers, used from here by the t
     pack_phrases,
     pairs_of,
     plain,
+    stored_runs,
     timing,
     validate_script,
     wording_overlap,
@@ -196,18 +202,6 @@ def utterance_intents(call: dict) -> list[tuple[str, str]]:
     return out
 
 
-def stored_transcripts(runs: list[Path], chosen: list[dict]) -> dict[str, list]:
-    """call id -> the ASR transcript earlier full runs' --json files hold for it (several runs:
-    the held-out halves of several rounds together); every chosen call must have one."""
-    cached = {c["call_id"]: c["transcript"] for run in runs
-              for c in json.loads(run.read_text(encoding="utf-8"))["pipeline"]["per_call"]}  # fmt: skip
-    missing = [d["call_id"] for d in chosen if d["call_id"] not in cached]
-    if missing:
-        raise SystemExit(f"{', '.join(map(str, runs))} has no transcript of {missing[0]} "
-                         f"(and {len(missing) - 1} more)")  # fmt: skip
-    return cached
-
-
 def macro_f1(pairs: list[tuple[str, str]], intents: list[str]) -> float:
     """Macro-F1 over the intent labels that occur (in the labels or the answers); a missed
     utterance counts as wrong for its label."""
@@ -286,12 +280,13 @@ def summarise(calls: list[dict], rule_modes: dict[str, str], intents: list[str],
 
 
 def reference_calls(chosen: list[dict], rising_code: str, audio_dir: Path | None,
-                    transcripts: dict[str, list] | None = None, train: bool = True) -> list[dict]:  # fmt: skip
+                    transcripts: dict[str, dict] | None = None, train: bool = True) -> list[dict]:  # fmt: skip
     """Each call's scripted utterances scored as final segments at their scripted times; with
-    `transcripts` (call id -> [[role, start, end, text], ...]), those segments instead (ASR
-    output cached by an earlier run). `train`: first train any model with no version current
-    for today's data; without it, the newest versions in the models directory as they are (a
-    re-score with older versions must not train and use new ones)."""
+    `transcripts` (call id -> an earlier run's call, `evalset.stored_runs`), the ASR segments it
+    holds instead, the hits of FROM_THE_RUN taken from it (its words are masked). `train`:
+    first train any model with no version current for today's data; without it, the newest
+    versions in the models directory as they are (a re-score with older versions must not train
+    and use new ones)."""
     from streams.scoring.models import ScoringModels, ensure_models
     from streams.scoring.scorer import Scorer
     from streams.settings import Settings
@@ -306,7 +301,8 @@ def reference_calls(chosen: list[dict], rising_code: str, audio_dir: Path | None
         meta = timing(doc, audio_dir)
         call_id = doc["call_id"]
         scorer, segments, live, alert_at, rising_at = Scorer(models, {}), [], [], None, None
-        said = ([{"role": r, "start": a, "end": b, "text": t} for r, a, b, t in transcripts[call_id]]
+        said = ([{"role": r, "start": a, "end": b, "text": t}
+                 for r, a, b, t in transcripts[call_id]["transcript"]]
                 if transcripts is not None else meta["utterances"])  # fmt: skip
         finals = [{"call_id": call_id, "segment_id": f"{call_id}:{i}", "role": u["role"],
                    "start": u["start"], "end": u["end"], "text": u["text"]}
@@ -326,8 +322,11 @@ def reference_calls(chosen: list[dict], rising_code: str, audio_dir: Path | None
         summary = scorer.on_end({"call_id": call_id, "call": {}})["summary"]
         post = [h.as_dict() for h in models.rules.post_call(finals, {"duration": meta["duration"]})
                 if h.mode == "post_call"]  # fmt: skip
+        hits = (
+            live + post if transcripts is None else carried_hits(live + post, transcripts[call_id])
+        )
         out.append({"call_id": call_id, "script": doc, "timing": meta, "segments": segments,
-                    "hits": live + post, "primary_intent": summary["primary_intent"],
+                    "hits": hits, "primary_intent": summary["primary_intent"],
                     "alert_at": alert_at, "rising_at": rising_at})  # fmt: skip
     return out
 
@@ -593,7 +592,7 @@ def main() -> None:
     if args.reference_only:
         print_report(reference, reference, f"{args.half}, reference text (no ASR)")
     elif args.transcripts:
-        cached = stored_transcripts(args.transcripts, chosen)
+        cached = stored_runs(args.transcripts, chosen)
         runs = ", ".join(map(str, args.transcripts))
         calls = reference_calls(chosen, args.rising_code, args.audio, cached, train=not args.no_train)  # fmt: skip
         result = summarise(calls, rule_modes, intents, args.rising_code)

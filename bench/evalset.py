@@ -223,3 +223,35 @@ def wording_overlap(scripts: list[dict], lexicons_dir: Path = LEXICONS_DIR) -> d
 def known_roles(lexicons_dir: Path = LEXICONS_DIR) -> dict[str, str]:
     """rule id -> the role whose sentences it inspects."""
     return {rule["id"]: rule.get("role", "any") for rule in pack_rules(lexicons_dir)}
+
+
+# Rules whose evidence a stored transcript may no longer hold: a run's --json keeps the ASR words
+# masked, so a card, ID or security number read out is found again only where its masked shape
+# survived in one piece (**************2714), not where whisper cut it (卡号********** | ****9026;
+# rounds 86-90 re-scored: 4 of the 6 the live runs found 5 of). A re-score (calls_eval.py
+# --transcripts) takes these rules' hits from the run, as they fired live; a change to what they
+# look for needs a fresh run.
+FROM_THE_RUN = ("agent-sensitive-disclosure",)
+
+
+def stored_runs(runs: list[Path], chosen: list[dict]) -> dict[str, dict]:
+    """call id -> what earlier full runs' --json files hold for it (several runs: the held-out
+    halves of several rounds together): `transcript` ([[role, start, end, text], ...]) and
+    `hits` ([[rule id, start, end], ...]); every chosen call must have one."""
+    cached = {c["call_id"]: c for run in runs
+              for c in json.loads(run.read_text(encoding="utf-8"))["pipeline"]["per_call"]}  # fmt: skip
+    missing = [d["call_id"] for d in chosen if d["call_id"] not in cached]
+    if missing:
+        raise SystemExit(f"{', '.join(map(str, runs))} has no transcript of {missing[0]} "
+                         f"(and {len(missing) - 1} more)")  # fmt: skip
+    return cached
+
+
+def carried_hits(rescored: list[dict], stored: dict) -> list[dict]:
+    """A re-scored call's hits, those of FROM_THE_RUN taken from its run instead (a run that
+    kept no hits leaves the re-scored ones)."""
+    if "hits" not in stored:
+        return rescored
+    kept = [h for h in rescored if h["rule_id"] not in FROM_THE_RUN]
+    return kept + [{"rule_id": rule, "start": start, "end": end, "mode": "live"}
+                   for rule, start, end in stored["hits"] if rule in FROM_THE_RUN]  # fmt: skip
