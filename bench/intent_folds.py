@@ -66,7 +66,7 @@ def rescore(span: str, run: Path) -> tuple[dict, dict]:
 
     scoring_models.ensure_models = lambda *a, **k: None  # the fold's version is meant to differ
     chosen = in_pairs([d for d in load_scripts() if d["split"] == "dev"], span)
-    heard = {c["call_id"]: c["transcript"]
+    heard = {c["call_id"]: c  # its transcript (and hits: evalset.FROM_THE_RUN)
              for c in json.loads(run.read_text(encoding="utf-8"))["pipeline"]["per_call"]}  # fmt: skip
     intents, modes = known_intents(), known_rules()
     asr = calls_eval.summarise(calls_eval.reference_calls(chosen, "dissatisfaction", None, heard),

@@ -41,15 +41,16 @@ PUNCT = re.compile(r"[，。？！?!；;,、：:…\s]+")
 INNER = re.compile(r"[，。？！?!；;,、：:…]")
 
 
-def stripped(chosen: list[dict], roles: set[str]) -> dict[str, list]:
-    """call id -> the scripted utterances as transcripts, the given roles' without punctuation."""
+def stripped(chosen: list[dict], roles: set[str]) -> dict[str, dict]:
+    """call id -> the scripted utterances as a stored run's transcript (`evalset.stored_runs`),
+    the given roles' without punctuation."""
     out = {}
     for doc in chosen:
-        out[doc["call_id"]] = [
+        out[doc["call_id"]] = {"transcript": [
             [u["role"], u["start"], u["end"],
              PUNCT.sub("", u["text"]) if u["role"] in roles else u["text"]]
             for u in timing(doc)["utterances"]
-        ]  # fmt: skip
+        ]}  # fmt: skip
     return out
 
 
