@@ -41,9 +41,6 @@ from streams.settings import REAL_DATA_DIR, Settings  # noqa: E402
 
 ACT = train_acts.BORROWED_ACT
 PAIRS_PER_ROUND = 10
-DEV_GROUP = (
-    "evaldev"  # a development call's rows are grouped by pair: evaldev-p950 (models/evalcalls.py)
-)
 
 
 def last_pair() -> int:
@@ -101,7 +98,7 @@ def main() -> None:
 
     def through(row, cut: int) -> bool:
         group = row.group
-        pair = group.removeprefix(f"{DEV_GROUP}-")
+        pair = group.removeprefix(f"{evalcalls.GROUP_PREFIX}-")
         return pair == group or evalcalls.pair_number(pair) <= cut
 
     for members in args.members:

@@ -152,8 +152,14 @@ def folds(rows, scripts, weights=(1, 3), asr_weights=()) -> None:
     for fold in (0, 1):
         test = [r for r in rows if fold_of[pair[r[0]]] == fold]
         rest = [r for r in rows if fold_of[pair[r[0]]] != fold]
-        other = [Row(r[3], r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE) for r in rest]
-        heard = [Row(one_best(r), r[2], f"evaldev-{pair[r[0]]}", evalcalls.SOURCE) for r in rest]
+        other = [
+            Row(r[3], r[2], f"{evalcalls.GROUP_PREFIX}-{pair[r[0]]}", evalcalls.SOURCE)
+            for r in rest
+        ]
+        heard = [
+            Row(one_best(r), r[2], f"{evalcalls.GROUP_PREFIX}-{pair[r[0]]}", evalcalls.SOURCE)
+            for r in rest
+        ]
         truth, test_heard = [r[2] for r in test], [one_best(r) for r in test]
         mixes = [(w, 0) for w in (0, *weights)] + [(weights[-1], a) for a in asr_weights]
         for weight, asr_weight in mixes:

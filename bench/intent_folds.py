@@ -34,14 +34,14 @@ def fold_model(pairs: tuple[int, int], features: str, served: Path, out: Path,
                min_df: int = 1) -> None:  # fmt: skip
     """An intent version trained without the development calls of `pairs`, into `out` (a
     models folder holding the served versions of the other models)."""
-    from models import registry
+    from models import evalcalls, registry
     from models.lexicons import load_lexicons
     from models.train import ABSTAIN_BELOW, datasets, fit_text_model
 
     train_rows, _, _, _ = datasets("intent")
 
     def kept(row) -> bool:
-        found = re.fullmatch(r"evaldev-p(\d+)", row.group)
+        found = re.fullmatch(rf"{evalcalls.GROUP_PREFIX}-p(\d+)", row.group)
         return not (found and pairs[0] <= int(found.group(1)) <= pairs[1])
 
     rows = [r for r in train_rows if kept(r)]
@@ -57,17 +57,14 @@ def fold_model(pairs: tuple[int, int], features: str, served: Path, out: Path,
 
 def rescore(span: str, run: Path) -> tuple[dict, dict]:
     """(ASR figures, words figures) of the fold's development half, current CALLQA_MODELS_DIR."""
-    import json
-
     import calls_eval
-    from evalset import in_pairs, known_intents, known_rules, load_scripts
+    from evalset import in_pairs, known_intents, known_rules, load_scripts, stored_runs
 
     import streams.scoring.models as scoring_models
 
     scoring_models.ensure_models = lambda *a, **k: None  # the fold's version is meant to differ
     chosen = in_pairs([d for d in load_scripts() if d["split"] == "dev"], span)
-    heard = {c["call_id"]: c  # its transcript (and hits: evalset.FROM_THE_RUN)
-             for c in json.loads(run.read_text(encoding="utf-8"))["pipeline"]["per_call"]}  # fmt: skip
+    heard = stored_runs([run], chosen)  # transcripts (and hits: evalset.FROM_THE_RUN)
     intents, modes = known_intents(), known_rules()
     asr = calls_eval.summarise(calls_eval.reference_calls(chosen, "dissatisfaction", None, heard),
                                modes, intents, "dissatisfaction")  # fmt: skip

@@ -51,7 +51,7 @@ from bench.conduct_from_dev import FIRST_CLEAN_PAIR, round_of  # noqa: E402
 from bench.evalset import load_scripts, pair_number  # noqa: E402
 from models import real_text, registry  # noqa: E402
 from models.acts import ACTS, OwnColumns  # noqa: E402
-from models.evalcalls import WEIGHT, is_development  # noqa: E402
+from models.evalcalls import SOURCE, WEIGHT, group, is_development  # noqa: E402
 from models.features import DEFAULT_FEATURES  # noqa: E402
 from models.lexicons import load_lexicons  # noqa: E402
 from models.text import normalize  # noqa: E402
@@ -102,8 +102,7 @@ def customer_turns_of(script: dict) -> list[tuple[str, bool, str]]:
 
 def stance_rows(scripts: list[dict]) -> list[ActRow]:
     """The development turns as the served recipe borrows them (train_acts.eval_rows)."""
-    return [ActRow(text, "customer", (BORROWED_ACT,) if stance == "threat" else (),
-                   f"evaldev-{s['pair']}", "evalcalls-dev")
+    return [ActRow(text, "customer", (BORROWED_ACT,) if stance == "threat" else (), group(s), SOURCE)
             for s in scripts for text, _, stance in customer_turns_of(s) if stance]  # fmt: skip
 
 

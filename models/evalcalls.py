@@ -73,10 +73,18 @@ def _parsed(folder: str, stamp: tuple) -> tuple[tuple[Path, dict], ...]:
     return tuple(out)
 
 
+GROUP_PREFIX = "evaldev"  # a development call's rows are grouped by its pair: evaldev-p950
+
+
+def group(script: dict) -> str:
+    """The group of a call's rows: its pair (like calls stay on one side of a split)."""
+    return f"{GROUP_PREFIX}-{script['pair']}"
+
+
 def intent_rows(folder: Path = SCRIPTS) -> list[tuple[str, str, str, str]]:
     """(text, intent, group, source) of every customer turn of a development call that has an
     intent label, once each; a call's pair is its group (like calls stay on one side of a split)."""
-    return [(turn["text"], turn["intent"], f"evaldev-{script['pair']}", SOURCE)
+    return [(turn["text"], turn["intent"], group(script), SOURCE)
             for _, script in development_scripts(folder)
             for turn in script.get("turns") or []
             if turn.get("role") == "customer" and turn.get("intent")]  # fmt: skip
@@ -86,7 +94,7 @@ def stance_rows(folder: Path = SCRIPTS) -> list[tuple[str, str, str, str]]:
     """(text, stance, group, source) of every customer turn of a development call: calm,
     irritated or threat (the complaint-threat act's label: threat or not; an angry customer
     who names no escalation is not threatening one)."""
-    return [(turn["text"], turn["stance"], f"evaldev-{script['pair']}", SOURCE)
+    return [(turn["text"], turn["stance"], group(script), SOURCE)
             for _, script in development_scripts(folder)
             for turn in script.get("turns") or []
             if turn.get("role") == "customer" and turn.get("stance")]  # fmt: skip
@@ -108,5 +116,5 @@ def agent_turns(script: dict) -> list[tuple[str, tuple[str, ...], str, str]]:
     for i, turn in enumerate(script.get("turns") or []):
         if turn.get("role") == "agent" and str(turn.get("text") or "").strip():
             rules = tuple(sorted(r for r, turns in expected.items() if i in (turns or [])))
-            out.append((turn["text"].strip(), rules, f"evaldev-{script['pair']}", SOURCE))
+            out.append((turn["text"].strip(), rules, group(script), SOURCE))
     return out
