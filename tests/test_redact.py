@@ -216,6 +216,18 @@ def test_answer_to_the_other_partys_question(redactor):
     assert said(redactor, *asked, ("agent", "还剩九五零零积分"))[-1] == "还剩九五零零积分"
     assert said(redactor, *asked, ("customer", "九五零零"))[-1] == "****"
     assert said(redactor, ("agent", "验证码是384756，分别输入")) == ["验证码是******，分别输入"]
+    # 短信 saying how the bank will tell the customer opens no cue: the amount said next stays
+    # (round 91's development half: 这笔2600在调查期间… after 登记号码会用短信发给您 was masked as
+    # a code and flagged read out); a text message asked about still does
+    for tells in (
+        "好的，登记号码会用短信发给您",
+        "中间有进展会短信告诉您",
+        "结果以短信的方式通知您",
+    ):
+        for amount in ("这笔2600在调查期间先挂起来", "2600"):
+            assert said(redactor, ("agent", tells), ("agent", amount))[-1] == amount
+    assert said(redactor, ("agent", "您手机上收到的短信"), ("customer", "2600"))[-1] == "****"
+    assert said(redactor, ("agent", "验证码会用短信发给您"), ("customer", "384756"))[-1] == "******"
     # An ID asked for opens a cue for the next segment's digits; 身份 saying it checked out
     # (身份对上了, 身份核实通过) asks for none, and the periods offered after it (whisper's 期 as
     # 七: 6-7-12-7-2-14-7, round 34's ev-805, masked as an ID and flagged as read out) stay.

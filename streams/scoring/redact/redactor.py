@@ -30,6 +30,7 @@ from .cues import (
     _OPEN_SEGMENTS,
     _PRIORITY,
     _SHOWN,
+    _TELLS_AFTER,
     AMOUNT_DIGITS_MAX,
     CARD_GROUP_AND,
     DEFAULT_CUES,
@@ -287,7 +288,8 @@ class Redactor:
 
     def _open_cue(self, view: str, cues, after: int) -> dict | None:
         """A cue after the segment's last number that no number follows (请问卡号是多少)."""
-        late = [c for c in cues if c[0] >= after and c[2] in _OPEN_CUES]
+        late = [c for c in cues if c[0] >= after and c[2] in _OPEN_CUES
+                and not (c[2] == "weak_code" and _TELLS_AFTER.match(view, c[1]))]  # fmt: skip
         if not late:
             return None
         start, end, kind = max(late, key=lambda c: (c[1], c[1] - c[0]))
