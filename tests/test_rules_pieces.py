@@ -426,3 +426,17 @@ def test_a_hotline_called_before_and_complaints_heard_as_jie_are_no_threat():
     for text in ("一天到晚街投诉电话", "我在消保委上班，手里都是街投诉"):
         assert not _threat_at(1.0, text), text
         assert not _threat_at(1.0, text, joined=1.0), text
+
+
+def test_being_complained_about_and_who_else_but_you_are_no_threat():
+    """把我投诉到市场监管所 (a tourist complained about the customer) is someone else's complaint,
+    where it went included; 我不找你们找谁 holds the bank to account and is no threat the act
+    alone may read. A threat of the customer's own in the same sentence still counts."""
+    for text in ("上个月有个游客说我的琴弦音不准，把我投诉到市场监管所，后来对清楚了",
+                 "去年有个客人把我投诉到了消协，调解完就没事了", "被顾客举报过一回，后来查清楚了"):  # fmt: skip
+        assert not _threat_at(1.0, text), text
+        assert not _threat_at(1.0, text, joined=1.0), text
+    assert _threat_at(0.9, "有个游客把我投诉到市场监管所，这回我也要把你们投诉到监管局")
+    for text in ("我不找你们找谁", "钱是从你们卡上扣的，我不找你们找哪个"):
+        assert not _threat_at(1.0, text, joined=1.0), text
+    assert _threat_at(0.9, "我不找你们找谁？我明天就去监管局投诉你们")
