@@ -552,6 +552,9 @@ def test_pack_identity_greeting_and_repetition():
         ("我说的是上个月那一笔", False),  # pointing at something, not repeating
         ("我想问一下这个年费怎么收的", False),
         ("你再说一下每期手续费多少", False),  # asking the agent, not repeating oneself
+        ("那我换个问法，这笔年费交了还能不能退回来", True),  # asking again in other words
+        ("俺换个说法问，六百八到底退不退", True),
+        ("业务员当初不是这么讲的，现在你们换个说法", False),  # the bank's story changed
     ],
 )
 def test_a_customer_who_says_they_are_repeating_themselves(said, repeating):
