@@ -503,6 +503,9 @@ def test_pack_timing_rules():
         # 八一二六号为您服务 with the number heard as a date: what follows 号 says it was his
         ("您好,信用卡特服中心8月26号为您服务请问有什么需要", True),
         ("您好,信用卡中心,我是二九号坐席", True),
+        # 坐席 as whisper writes it (作习, 做习), the number cut (5-7月2号) or short of digits (90后)
+        ("您好,5-7月2号作习,利用卡方面您请讲", True),
+        ("你好,在90后做习,信用卡这头请讲", True),
         ("您好,欢迎致电信用卡中心,3月15日为您服务", True),  # 三一五 heard as a date with 日
         ("你好,信用卡中心,功化二次九六位您服务", True),  # the number in pieces, 为 as 位
         ("您好,欢迎致电信用卡中心。", False),  # no staff number heard at all
