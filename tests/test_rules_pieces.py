@@ -440,3 +440,13 @@ def test_being_complained_about_and_who_else_but_you_are_no_threat():
     for text in ("我不找你们找谁", "钱是从你们卡上扣的，我不找你们找哪个"):
         assert not _threat_at(1.0, text, joined=1.0), text
     assert _threat_at(0.9, "我不找你们找谁？我明天就去监管局投诉你们")
+
+
+def test_a_zero_complaint_honour_and_a_reporter_who_came_are_no_threat():
+    """零投诉班组 is an honour, and 记者来拍过 a visit past: neither the keyword nor the act alone
+    counts them; a reporter to come still does."""
+    for text in ("我们车队刚评上零投诉班组，我是组长", "车间出事那阵子，电视台的记者也来拍过",
+                 "上礼拜省台的美食记者来店里拍了一集"):  # fmt: skip
+        assert not _threat_at(1.0, text), text
+        assert not _threat_at(1.0, text, joined=1.0), text
+    assert _threat_at(0.9, "我明天就叫电视台的记者来拍你们")
