@@ -522,3 +522,19 @@ def test_settling_later_after_agreeing_is_agreement_agreeing_to_settle_is_not(mo
     assert hits(settle, "行，就这么一次给我结了吧") == []
     assert hits(settle, "行，那等发了工资我再一次结清吧") == []
     assert hits(settle, "可以，剩下的分期等月底一次还清") == []
+
+
+def test_listening_words_are_no_business(models):
+    """A customer's listening words only (好的好的, 行行行: the intent model read 办卡进度 and
+    临时额度 into them) are `other`, whatever the call is about; a reply that says something
+    more is read as before."""
+    turns = (Turn("agent", "您好，信用卡中心，工号五二零八，请问有什么可以帮您", 0, 4),
+             Turn("customer", "我想查一下这个月的账单", 4.5, 7),
+             Turn("agent", "好的，您本期账单是三千二百元", 7.5, 10),
+             Turn("customer", "好的好的", 10.5, 11.5),
+             Turn("customer", "行行行", 12, 13),
+             Turn("customer", "那最低还款是多少", 13.5, 15))  # fmt: skip
+    result = score_call(models, Transcript("bc", turns))
+    said = [(t["text"], t["intent"]) for t in result["turns"] if t["role"] == "customer"]
+    assert said[1:3] == [("好的好的", "other"), ("行行行", "other")]
+    assert said[0][1] == "账单查询" and said[3][1] != "other"
