@@ -228,6 +228,12 @@ def test_answer_to_the_other_partys_question(redactor):
             assert said(redactor, ("agent", tells), ("agent", amount))[-1] == amount
     assert said(redactor, ("agent", "您手机上收到的短信"), ("customer", "2600"))[-1] == "****"
     assert said(redactor, ("agent", "验证码会用短信发给您"), ("customer", "384756"))[-1] == "******"
+    # 身份 talked about as checking it (没验身份就…, 核实身份之前) opens no ID cue either (round 92's
+    # held-out half: the 600 said two segments later was masked as an ID and flagged read out)
+    checking = ("agent", "刚才没验身份就把您的账报了出来，也是我不对"), ("agent", "我调了办卡登记")
+    assert said(redactor, *checking, ("agent", "这600按活动本该免"))[-1] == "这600按活动本该免"
+    assert said(redactor, ("agent", "核实身份之前不能说"), ("customer", "4101"))[-1] == "4101"
+    assert said(redactor, ("agent", "麻烦报一下您的身份"), ("customer", "4101"))[-1] == "****"
     # An ID asked for opens a cue for the next segment's digits; 身份 saying it checked out
     # (身份对上了, 身份核实通过) asks for none, and the periods offered after it (whisper's 期 as
     # 七: 6-7-12-7-2-14-7, round 34's ev-805, masked as an ID and flagged as read out) stay.

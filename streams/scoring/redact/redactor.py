@@ -13,6 +13,7 @@ from models.sounds import TAIL_SOUNDS, heard_any, syllables
 from .cues import (
     _AT_END,
     _AT_START,
+    _CHECKING_AFTER,
     _CODE_TALK_SEGMENTS,
     _COPULA_THEN_CUE,
     _CUE_WINDOW,
@@ -289,7 +290,9 @@ class Redactor:
     def _open_cue(self, view: str, cues, after: int) -> dict | None:
         """A cue after the segment's last number that no number follows (请问卡号是多少)."""
         late = [c for c in cues if c[0] >= after and c[2] in _OPEN_CUES
-                and not (c[2] == "weak_code" and _TELLS_AFTER.match(view, c[1]))]  # fmt: skip
+                and not (c[2] == "weak_code" and _TELLS_AFTER.match(view, c[1]))
+                and not (c[2] == "id" and view[c[0]:c[1]] == "身份"
+                         and _CHECKING_AFTER.match(view, c[1]))]  # fmt: skip
         if not late:
             return None
         start, end, kind = max(late, key=lambda c: (c[1], c[1] - c[0]))
