@@ -97,9 +97,8 @@ def main() -> None:
     )
 
     def through(row, cut: int) -> bool:
-        group = row.group
-        pair = group.removeprefix(f"{evalcalls.GROUP_PREFIX}-")
-        return pair == group or evalcalls.pair_number(pair) <= cut
+        pair = evalcalls.group_pair(row.group)
+        return pair is None or pair <= cut
 
     for members in args.members:
         scores = []

@@ -64,7 +64,7 @@ REQUEST = re.compile(
 def fold_probabilities(folds: int, features: str) -> list[dict]:
     """Every customer utterance of pairs p26 on with its label and the probabilities of an
     intent model trained without its pair's development call."""
-    from models.evalcalls import GROUP_PREFIX, SCRIPTS, pair_number, read_script
+    from models.evalcalls import SCRIPTS, group_pair, pair_number, read_script
     from models.features import min_df_for
     from models.lexicons import load_lexicons
     from models.text import normalize
@@ -82,7 +82,7 @@ def fold_probabilities(folds: int, features: str) -> list[dict]:
             return pair >= FIRST_PAIR and pair % folds == fold
 
         kept = [r for r in rows
-                if not ((m := re.fullmatch(rf"{GROUP_PREFIX}-p(\d+)", r.group)) and in_fold(int(m[1])))]  # fmt: skip
+                if not ((pair := group_pair(r.group)) is not None and in_fold(pair))]  # fmt: skip
         pipeline = fit_text_model(kept, lexicons, features, min_df=min_df_for("intent"))
         turns = [(s, i, t) for s in scripts if in_fold(pair_number(s["pair"]))
                  for i, t in enumerate(s["turns"]) if t["role"] == "customer"]  # fmt: skip

@@ -41,8 +41,8 @@ def fold_model(pairs: tuple[int, int], features: str, served: Path, out: Path,
     train_rows, _, _, _ = datasets("intent")
 
     def kept(row) -> bool:
-        found = re.fullmatch(rf"{evalcalls.GROUP_PREFIX}-p(\d+)", row.group)
-        return not (found and pairs[0] <= int(found.group(1)) <= pairs[1])
+        pair = evalcalls.group_pair(row.group)
+        return not (pair is not None and pairs[0] <= pair <= pairs[1])
 
     rows = [r for r in train_rows if kept(r)]
     pipeline = fit_text_model(rows, load_lexicons(ROOT / "lexicons"), features, min_df=min_df)

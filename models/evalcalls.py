@@ -81,6 +81,13 @@ def group(script: dict) -> str:
     return f"{GROUP_PREFIX}-{script['pair']}"
 
 
+def group_pair(group: str) -> int | None:
+    """The pair number of a development call's row group (evaldev-p950 -> 950); None for a row
+    that is not a development call's."""
+    found = re.fullmatch(rf"{GROUP_PREFIX}-(p\d+)", group)
+    return pair_number(found[1]) if found else None
+
+
 def intent_rows(folder: Path = SCRIPTS) -> list[tuple[str, str, str, str]]:
     """(text, intent, group, source) of every customer turn of a development call that has an
     intent label, once each; a call's pair is its group (like calls stay on one side of a split)."""

@@ -211,3 +211,14 @@ def test_the_readmes_count_the_set_as_it_is():
                 if name in INTENTS:  # not the words between (calls, each)
                     table[name] = int(n)
         assert table == dict(Counter(d["expected"]["intent"] for d in docs))
+
+
+def test_a_development_calls_row_group_gives_its_pair_back():
+    """evalcalls.group names a development call's rows by its pair; group_pair reads the pair
+    number back (the benches that leave a fold's pairs out rely on it), and None for rows of any
+    other source."""
+    from models import evalcalls
+
+    for doc in SCRIPTS[:50]:
+        assert evalcalls.group_pair(evalcalls.group(doc)) == evalcalls.pair_number(doc["pair"])
+    assert [evalcalls.group_pair(g) for g in ("bq-train-17", "evaldev", "evaldev-x1")] == [None] * 3
